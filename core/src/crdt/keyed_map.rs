@@ -1,0 +1,141 @@
+//! The add-wins keyed map (attendees, alarms, categories): members are small records of
+//! registers, keyed by a string.
+//!
+//! Presence is itself a multi-value register of booleans: adding or updating a member writes
+//! `true`, removing writes `false` and clears the member's fields. A concurrent add (or update)
+//! and remove leave both a `true` and a `false` entry; the member is present if any entry is
+//! `true`, which is exactly "add wins". The `false` entries are the member's tombstone, bounded
+//! like any register by the number of concurrent writers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Dot, Hlc, MvRegister, Value, VersionVector};
+
+/// One member of a keyed map.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Member {
+    presence: MvRegister<bool>,
+    fields: BTreeMap<String, MvRegister<Value>>,
+}
+
+impl Member {
+    /// Whether the member is in the map (some add or update not seen by any remove).
+    pub fn is_present(&self) -> bool {
+        self.presence.entries().iter().any(|e| e.value)
+    }
+
+    /// Sets one field of the member, adding the member if absent.
+    pub fn set(&mut self, field: &str, value: Value, dot: Dot, hlc: Hlc) {
+        self.presence.write(true, dot, hlc);
+        self.fields
+            .entry(field.to_owned())
+            .or_default()
+            .write(value, dot, hlc);
+    }
+
+    /// Removes the member and every field value the remover has seen.
+    pub fn remove(&mut self, dot: Dot, hlc: Hlc) {
+        self.presence.write(false, dot, hlc);
+        self.fields.clear();
+    }
+
+    /// The member's field registers.
+    pub fn fields(&self) -> &BTreeMap<String, MvRegister<Value>> {
+        &self.fields
+    }
+
+    /// Merges a whole remote member into this one (see [`MvRegister::join`]).
+    pub fn join(
+        &mut self,
+        other: &Member,
+        local_seen: &VersionVector,
+        remote_seen: &VersionVector,
+    ) {
+        self.presence.join(&other.presence, local_seen, remote_seen);
+        let names: Vec<String> = self
+            .fields
+            .keys()
+            .chain(other.fields.keys())
+            .cloned()
+            .collect();
+        let empty = MvRegister::default();
+        for name in names {
+            let remote = other.fields.get(&name).unwrap_or(&empty);
+            let local = self.fields.entry(name.clone()).or_default();
+            local.join(remote, local_seen, remote_seen);
+            if local.is_empty() {
+                self.fields.remove(&name);
+            }
+        }
+    }
+
+    /// Whether any entry of the member was written by a dot `seen` does not contain.
+    pub fn has_unseen(&self, seen: &VersionVector) -> bool {
+        self.presence.has_unseen(seen) || self.fields.values().any(|r| r.has_unseen(seen))
+    }
+
+    /// Every dot the member's entries carry.
+    pub fn dots(&self) -> impl Iterator<Item = Dot> + '_ {
+        let presence = self.presence.entries().iter().map(|e| e.dot);
+        presence.chain(
+            self.fields
+                .values()
+                .flat_map(|r| r.entries().iter().map(|e| e.dot)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::ReplicaId;
+
+    fn dot(replica: u8, counter: u64) -> Dot {
+        Dot {
+            replica: ReplicaId::from_bytes([replica; 16]),
+            counter,
+        }
+    }
+
+    fn vv(pairs: &[(u8, u64)]) -> VersionVector {
+        pairs
+            .iter()
+            .map(|(r, c)| (ReplicaId::from_bytes([*r; 16]), *c))
+            .collect()
+    }
+
+    #[test]
+    fn conflict_case_12_concurrent_add_and_remove_keeps_the_member() {
+        let hlc = Hlc::default();
+        let mut base = Member::default();
+        base.set("name", Value::from("X"), dot(1, 1), hlc);
+        // A re-adds X (updates it), B removes the X it had seen.
+        let mut a = base.clone();
+        a.set("role", Value::from("chair"), dot(1, 2), hlc);
+        let mut b = base.clone();
+        b.remove(dot(2, 1), hlc);
+        let mut ab = a.clone();
+        ab.join(&b, &vv(&[(1, 2)]), &vv(&[(1, 1), (2, 1)]));
+        let mut ba = b.clone();
+        ba.join(&a, &vv(&[(1, 1), (2, 1)]), &vv(&[(1, 2)]));
+        assert_eq!(ab, ba);
+        assert!(ab.is_present());
+        // B removed the name it had seen; A's concurrent role survives.
+        assert!(!ab.fields().contains_key("name"));
+        assert!(ab.fields().contains_key("role"));
+    }
+
+    #[test]
+    fn a_remove_that_saw_the_add_removes_the_member() {
+        let hlc = Hlc::default();
+        let mut a = Member::default();
+        a.set("name", Value::from("X"), dot(1, 1), hlc);
+        let mut b = a.clone();
+        b.remove(dot(2, 1), hlc);
+        a.join(&b, &vv(&[(1, 1)]), &vv(&[(1, 1), (2, 1)]));
+        assert!(!a.is_present());
+        assert!(a.fields().is_empty());
+    }
+}

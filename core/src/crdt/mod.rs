@@ -1,0 +1,28 @@
+//! The CRDT engine: pure values and merge rules, no I/O.
+//!
+//! - [`ReplicaId`], [`Hlc`], [`Dot`] and [`VersionVector`] name writes and what has been seen.
+//! - [`MvRegister`] and [`Extremum`] (in `register.rs`) decide what happens when two writes to one
+//!   field meet; [`Member`] builds the add-wins keyed map from them.
+//! - [`RecordState`] is one record: its fields and its lifecycle (live / deleted with the edits
+//!   the delete shadowed).
+//! - [`Delta`] is what one replica sends another: the parts of records the other lacks.
+//!
+//! Persistence and sync call these functions; they are tested here without a database.
+
+mod delta;
+mod hlc;
+mod keyed_map;
+mod record;
+mod register;
+mod replica_id;
+mod value;
+mod version_vector;
+
+pub use delta::{Delta, RecordKey};
+pub use hlc::Hlc;
+pub use keyed_map::Member;
+pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};
+pub use register::{Direction, Entry, Extremum, MvRegister};
+pub use replica_id::ReplicaId;
+pub use value::Value;
+pub use version_vector::{Dot, VersionVector};

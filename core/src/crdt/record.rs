@@ -1,0 +1,480 @@
+//! A record: the unit apps read and write, a map of named fields of four kinds, plus its
+//! lifecycle (live or deleted).
+//!
+//! Field kinds live in separate namespaces (`registers`, `maps`, `minimums`, `maximums`), so two
+//! replicas can never disagree about a field's kind.
+//!
+//! Deletion is a value of the lifecycle register, not the loss of the fields: a deleted record
+//! keeps every field, including edits made concurrently with the delete, so `restore` brings it
+//! back whole (contract case 4). Delete wins over concurrent edits because a record is deleted
+//! when *any* lifecycle entry says so; edits the deleter had not seen are its conflict log.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Direction, Dot, Entry, Extremum, Hlc, Member, MvRegister, ReplicaId, Value, VersionVector,
+};
+
+/// One local write to one record. A transaction is a list of these, all stamped with one dot.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub enum Write {
+    /// Sets a register field (creating the record if it does not exist).
+    Set {
+        /// The field name.
+        field: String,
+        /// The new value.
+        value: Value,
+    },
+    /// Sets one field of a keyed-map member, adding the member if needed.
+    SetMember {
+        /// The keyed-map field name.
+        field: String,
+        /// The member's key.
+        key: String,
+        /// The member's field name.
+        member_field: String,
+        /// The new value.
+        value: Value,
+    },
+    /// Removes a keyed-map member (no effect if absent).
+    RemoveMember {
+        /// The keyed-map field name.
+        field: String,
+        /// The member's key.
+        key: String,
+    },
+    /// Offers a value to a min register.
+    Min {
+        /// The field name.
+        field: String,
+        /// The offered value; the field keeps the smallest value ever offered.
+        value: Value,
+    },
+    /// Offers a value to a max register.
+    Max {
+        /// The field name.
+        field: String,
+        /// The offered value; the field keeps the largest value ever offered.
+        value: Value,
+    },
+    /// Deletes the record, keeping its fields for restore.
+    Delete,
+    /// Brings a deleted record back with every field it had.
+    Restore,
+}
+
+/// Whether a record is live or deleted; the value of its lifecycle register.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Lifecycle {
+    /// The record exists.
+    Live,
+    /// The record was deleted by a writer that had seen `seen`; entries outside it were written
+    /// concurrently with the delete and form the record's conflict log.
+    Deleted {
+        /// The deleter's version vector, restricted to the replicas that had written the record.
+        seen: VersionVector,
+    },
+}
+
+/// Why a local write was refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Refusal {
+    /// Delete or restore of a record that does not exist.
+    NotFound,
+    /// A field write to a deleted record (restore it first).
+    Deleted,
+}
+
+/// An entry that was written concurrently with the record's deletion.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ShadowedEdit {
+    /// Where the value was written.
+    pub path: FieldPath,
+    /// The value, its dot and clock.
+    pub entry: Entry<Value>,
+}
+
+/// The address of one register inside a record.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum FieldPath {
+    /// A register field.
+    Register(String),
+    /// A field of a keyed-map member: `(map field, member key, member field)`.
+    Member(String, String, String),
+    /// A min register.
+    Min(String),
+    /// A max register.
+    Max(String),
+}
+
+/// The replicated state of one record.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct RecordState {
+    lifecycle: MvRegister<Lifecycle>,
+    registers: BTreeMap<String, MvRegister<Value>>,
+    maps: BTreeMap<String, BTreeMap<String, Member>>,
+    minimums: BTreeMap<String, Extremum<Value>>,
+    maximums: BTreeMap<String, Extremum<Value>>,
+}
+
+/// The parts of one record another replica lacks. Each part is sent whole, so the receiver can
+/// also drop entries the sender has replaced; parts not sent are left alone.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct RecordDelta {
+    /// The lifecycle register, if the receiver lacks some of it.
+    pub lifecycle: Option<MvRegister<Lifecycle>>,
+    /// Register fields the receiver lacks some of.
+    pub registers: BTreeMap<String, MvRegister<Value>>,
+    /// Keyed-map members the receiver lacks some of.
+    pub maps: BTreeMap<String, BTreeMap<String, Member>>,
+    /// Min registers whose value the receiver has not seen.
+    pub minimums: BTreeMap<String, Extremum<Value>>,
+    /// Max registers whose value the receiver has not seen.
+    pub maximums: BTreeMap<String, Extremum<Value>>,
+}
+
+impl RecordState {
+    /// Whether the record was ever created (on this replica or one it synced with).
+    pub fn exists(&self) -> bool {
+        !self.lifecycle.is_empty()
+    }
+
+    /// Whether the record is deleted: some lifecycle entry says so (delete wins).
+    pub fn is_deleted(&self) -> bool {
+        self.lifecycle
+            .entries()
+            .iter()
+            .any(|e| matches!(e.value, Lifecycle::Deleted { .. }))
+    }
+
+    /// Whether the record exists and is not deleted.
+    pub fn is_live(&self) -> bool {
+        self.exists() && !self.is_deleted()
+    }
+
+    /// The register fields.
+    pub fn registers(&self) -> &BTreeMap<String, MvRegister<Value>> {
+        &self.registers
+    }
+
+    /// The keyed-map fields, including members that are currently absent.
+    pub fn maps(&self) -> &BTreeMap<String, BTreeMap<String, Member>> {
+        &self.maps
+    }
+
+    /// The min registers.
+    pub fn minimums(&self) -> &BTreeMap<String, Extremum<Value>> {
+        &self.minimums
+    }
+
+    /// The max registers.
+    pub fn maximums(&self) -> &BTreeMap<String, Extremum<Value>> {
+        &self.maximums
+    }
+
+    /// Applies one local write stamped `(dot, hlc)`. `seen` is the writer's version vector
+    /// including `dot` itself.
+    pub fn apply_local(
+        &mut self,
+        write: &Write,
+        dot: Dot,
+        hlc: Hlc,
+        seen: &VersionVector,
+    ) -> Result<(), Refusal> {
+        match write {
+            Write::Delete => {
+                if !self.exists() {
+                    return Err(Refusal::NotFound);
+                }
+                if self.is_live() {
+                    let seen = seen.restricted_to(self.writers());
+                    self.lifecycle.write(Lifecycle::Deleted { seen }, dot, hlc);
+                }
+                return Ok(());
+            }
+            Write::Restore => {
+                if !self.exists() {
+                    return Err(Refusal::NotFound);
+                }
+                if self.is_deleted() {
+                    self.lifecycle.write(Lifecycle::Live, dot, hlc);
+                }
+                return Ok(());
+            }
+            _ if self.is_deleted() => return Err(Refusal::Deleted),
+            _ if !self.exists() => self.lifecycle.write(Lifecycle::Live, dot, hlc),
+            _ => {}
+        }
+        match write {
+            Write::Set { field, value } => {
+                self.registers
+                    .entry(field.clone())
+                    .or_default()
+                    .write(value.clone(), dot, hlc);
+            }
+            Write::SetMember {
+                field,
+                key,
+                member_field,
+                value,
+            } => {
+                let member = self
+                    .maps
+                    .entry(field.clone())
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default();
+                member.set(member_field, value.clone(), dot, hlc);
+            }
+            Write::RemoveMember { field, key } => {
+                if let Some(member) = self.maps.get_mut(field).and_then(|m| m.get_mut(key)) {
+                    if member.is_present() {
+                        member.remove(dot, hlc);
+                    }
+                }
+            }
+            Write::Min { field, value } => {
+                let entry = Entry {
+                    dot,
+                    hlc,
+                    value: value.clone(),
+                };
+                self.minimums
+                    .entry(field.clone())
+                    .or_default()
+                    .offer(&entry, Direction::Min);
+            }
+            Write::Max { field, value } => {
+                let entry = Entry {
+                    dot,
+                    hlc,
+                    value: value.clone(),
+                };
+                self.maximums
+                    .entry(field.clone())
+                    .or_default()
+                    .offer(&entry, Direction::Max);
+            }
+            Write::Delete | Write::Restore => {}
+        }
+        Ok(())
+    }
+
+    /// The parts of this record written by dots `since` does not contain, or `None` if the
+    /// holder of `since` has seen everything here.
+    pub fn delta(&self, since: &VersionVector) -> Option<RecordDelta> {
+        let delta = RecordDelta {
+            lifecycle: self
+                .lifecycle
+                .has_unseen(since)
+                .then(|| self.lifecycle.clone()),
+            registers: unseen(&self.registers, |r| r.has_unseen(since)),
+            maps: self
+                .maps
+                .iter()
+                .map(|(name, members)| (name.clone(), unseen(members, |m| m.has_unseen(since))))
+                .filter(|(_, members)| !members.is_empty())
+                .collect(),
+            minimums: unseen(&self.minimums, |r| r.has_unseen(since)),
+            maximums: unseen(&self.maximums, |r| r.has_unseen(since)),
+        };
+        (delta != RecordDelta::default()).then_some(delta)
+    }
+
+    /// Merges a remote record delta. `local_seen` is this replica's version vector before the
+    /// merge, `remote_seen` the sender's.
+    pub fn join(
+        &mut self,
+        delta: &RecordDelta,
+        local_seen: &VersionVector,
+        remote_seen: &VersionVector,
+    ) {
+        if let Some(lifecycle) = &delta.lifecycle {
+            self.lifecycle.join(lifecycle, local_seen, remote_seen);
+        }
+        for (name, remote) in &delta.registers {
+            let local = self.registers.entry(name.clone()).or_default();
+            local.join(remote, local_seen, remote_seen);
+            if local.is_empty() {
+                self.registers.remove(name);
+            }
+        }
+        for (name, members) in &delta.maps {
+            let local_members = self.maps.entry(name.clone()).or_default();
+            for (key, remote) in members {
+                local_members
+                    .entry(key.clone())
+                    .or_default()
+                    .join(remote, local_seen, remote_seen);
+            }
+        }
+        for (name, remote) in &delta.minimums {
+            if let Some(entry) = remote.entry() {
+                self.minimums
+                    .entry(name.clone())
+                    .or_default()
+                    .offer(entry, Direction::Min);
+            }
+        }
+        for (name, remote) in &delta.maximums {
+            if let Some(entry) = remote.entry() {
+                self.maximums
+                    .entry(name.clone())
+                    .or_default()
+                    .offer(entry, Direction::Max);
+            }
+        }
+    }
+
+    /// Every dot carried by an entry of this record.
+    pub fn dots(&self) -> Vec<Dot> {
+        let parts = Parts {
+            lifecycle: Some(&self.lifecycle),
+            registers: &self.registers,
+            maps: &self.maps,
+            minimums: &self.minimums,
+            maximums: &self.maximums,
+        };
+        parts.dots()
+    }
+
+    /// The replicas that wrote some entry of this record.
+    pub fn writers(&self) -> BTreeSet<ReplicaId> {
+        self.dots().into_iter().map(|d| d.replica).collect()
+    }
+
+    /// For each writer, the highest counter among this record's entries. Sync uses it to find
+    /// the records another replica lacks without reading them all.
+    pub fn max_counters(&self) -> BTreeMap<ReplicaId, u64> {
+        let mut max = BTreeMap::new();
+        for dot in self.dots() {
+            let counter = max.entry(dot.replica).or_insert(0);
+            *counter = dot.counter.max(*counter);
+        }
+        max
+    }
+
+    /// Whether the record has something for the conflict log: a register with concurrent
+    /// values, or edits made concurrently with its deletion.
+    pub fn has_conflicts(&self) -> bool {
+        let concurrent = |r: &MvRegister<Value>| r.entries().len() > 1;
+        self.registers.values().any(concurrent)
+            || self
+                .maps
+                .values()
+                .flat_map(BTreeMap::values)
+                .any(|m| m.fields().values().any(concurrent))
+            || !self.shadowed_edits().is_empty()
+    }
+
+    /// Entries no deleter had seen: edits a delete shadowed, kept so the app can show and
+    /// restore them. Empty for live records.
+    pub fn shadowed_edits(&self) -> Vec<ShadowedEdit> {
+        let deleters: Vec<&VersionVector> = self
+            .lifecycle
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.value {
+                Lifecycle::Deleted { seen } => Some(seen),
+                Lifecycle::Live => None,
+            })
+            .collect();
+        if deleters.is_empty() {
+            return Vec::new();
+        }
+        let unseen_by_all = |dot: &Dot| deleters.iter().all(|seen| !seen.contains(dot));
+        let mut edits = Vec::new();
+        for (name, register) in &self.registers {
+            for entry in register.entries().iter().filter(|e| unseen_by_all(&e.dot)) {
+                edits.push(ShadowedEdit {
+                    path: FieldPath::Register(name.clone()),
+                    entry: entry.clone(),
+                });
+            }
+        }
+        for (name, members) in &self.maps {
+            for (key, member) in members {
+                for (field, register) in member.fields() {
+                    for entry in register.entries().iter().filter(|e| unseen_by_all(&e.dot)) {
+                        let path = FieldPath::Member(name.clone(), key.clone(), field.clone());
+                        edits.push(ShadowedEdit {
+                            path,
+                            entry: entry.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let extrema = [
+            (&self.minimums, FieldPath::Min as fn(String) -> FieldPath),
+            (&self.maximums, FieldPath::Max),
+        ];
+        for (registers, path) in extrema {
+            for (name, register) in registers {
+                if let Some(entry) = register.entry().filter(|e| unseen_by_all(&e.dot)) {
+                    edits.push(ShadowedEdit {
+                        path: path(name.clone()),
+                        entry: entry.clone(),
+                    });
+                }
+            }
+        }
+        edits
+    }
+}
+
+impl RecordDelta {
+    /// Every dot carried by an entry of this delta.
+    pub fn dots(&self) -> Vec<Dot> {
+        let parts = Parts {
+            lifecycle: self.lifecycle.as_ref(),
+            registers: &self.registers,
+            maps: &self.maps,
+            minimums: &self.minimums,
+            maximums: &self.maximums,
+        };
+        parts.dots()
+    }
+}
+
+/// The fields a record and a record delta share, borrowed, so both list their dots one way.
+struct Parts<'a> {
+    lifecycle: Option<&'a MvRegister<Lifecycle>>,
+    registers: &'a BTreeMap<String, MvRegister<Value>>,
+    maps: &'a BTreeMap<String, BTreeMap<String, Member>>,
+    minimums: &'a BTreeMap<String, Extremum<Value>>,
+    maximums: &'a BTreeMap<String, Extremum<Value>>,
+}
+
+impl Parts<'_> {
+    fn dots(&self) -> Vec<Dot> {
+        let mut dots: Vec<Dot> = self
+            .lifecycle
+            .iter()
+            .flat_map(|r| r.entries().iter().map(|e| e.dot))
+            .collect();
+        for register in self.registers.values() {
+            dots.extend(register.entries().iter().map(|e| e.dot));
+        }
+        for member in self.maps.values().flat_map(BTreeMap::values) {
+            dots.extend(member.dots());
+        }
+        for extremum in self.minimums.values().chain(self.maximums.values()) {
+            dots.extend(extremum.entry().map(|e| e.dot));
+        }
+        dots
+    }
+}
+
+fn unseen<T: Clone>(
+    parts: &BTreeMap<String, T>,
+    is_unseen: impl Fn(&T) -> bool,
+) -> BTreeMap<String, T> {
+    parts
+        .iter()
+        .filter(|(_, part)| is_unseen(part))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

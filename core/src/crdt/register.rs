@@ -1,0 +1,275 @@
+//! Registers: the multi-value register every scalar field uses, and the min/max registers.
+//!
+//! This is where "what happens when two writes to one field meet" lives. A register holds
+//! entries `(dot, hlc, value)`. A local write replaces every entry its writer has seen. Two
+//! writes where neither writer saw the other both survive: the one with the greatest stamp
+//! `(hlc, replica)` is shown, the others are conflicts until a later write (which has seen them)
+//! replaces them all. Superseded entries are dropped at once, so a register's size is bounded by
+//! the number of concurrent writers, never by the number of writes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Dot, Hlc, VersionVector};
+
+/// One value written to a register, with the dot and clock of its write.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Entry<T> {
+    /// The write that produced this value.
+    pub dot: Dot,
+    /// The hybrid clock of that write.
+    pub hlc: Hlc,
+    /// The value written.
+    pub value: T,
+}
+
+impl<T> Entry<T> {
+    /// The total order that picks winners: clock first, replica id to break ties.
+    pub fn stamp(&self) -> (Hlc, super::ReplicaId) {
+        (self.hlc, self.dot.replica)
+    }
+}
+
+/// A multi-value register. Entries are kept sorted by stamp, so the last one is the winner.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MvRegister<T> {
+    entries: Vec<Entry<T>>,
+}
+
+impl<T> Default for MvRegister<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone> MvRegister<T> {
+    /// A local write: the new value replaces every entry, since the writer has seen them all.
+    pub fn write(&mut self, value: T, dot: Dot, hlc: Hlc) {
+        self.entries = vec![Entry { dot, hlc, value }];
+    }
+
+    /// Removes every entry the writer has seen (used when a keyed-map member is removed).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Merges `other` into `self`, where `self` is complete with respect to `local_seen` and
+    /// `other` with respect to `remote_seen`.
+    ///
+    /// An entry survives if both sides have it, or if the side lacking it has never seen its dot
+    /// (so the lack is ignorance, not a replacement). This is the dot-kernel join of Almeida,
+    /// Shoker and Baquero: commutative, associative and idempotent.
+    pub fn join(
+        &mut self,
+        other: &MvRegister<T>,
+        local_seen: &VersionVector,
+        remote_seen: &VersionVector,
+    ) {
+        let mut merged: Vec<Entry<T>> = self
+            .entries
+            .iter()
+            .filter(|e| other.has_dot(&e.dot) || !remote_seen.contains(&e.dot))
+            .cloned()
+            .collect();
+        merged.extend(
+            other
+                .entries
+                .iter()
+                .filter(|e| !self.has_dot(&e.dot) && !local_seen.contains(&e.dot))
+                .cloned(),
+        );
+        merged.sort_by_key(Entry::stamp);
+        self.entries = merged;
+    }
+
+    /// The entry with the greatest stamp: the value apps see.
+    pub fn winner(&self) -> Option<&Entry<T>> {
+        self.entries.last()
+    }
+
+    /// Entries written concurrently with the winner, greatest stamp first.
+    pub fn conflicts(&self) -> impl Iterator<Item = &Entry<T>> {
+        let shown = self.entries.len().saturating_sub(1);
+        self.entries[..shown].iter().rev()
+    }
+
+    /// Every entry, in ascending stamp order.
+    pub fn entries(&self) -> &[Entry<T>] {
+        &self.entries
+    }
+
+    /// Whether the register holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether some entry was written by a dot `seen` does not contain.
+    pub fn has_unseen(&self, seen: &VersionVector) -> bool {
+        self.entries.iter().any(|e| !seen.contains(&e.dot))
+    }
+
+    fn has_dot(&self, dot: &Dot) -> bool {
+        self.entries.iter().any(|e| e.dot == *dot)
+    }
+}
+
+/// Which way an [`Extremum`] register merges.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    /// Keeps the smallest value written (series truncation).
+    Min,
+    /// Keeps the largest value written (alarm acknowledgement).
+    Max,
+}
+
+/// A register that merges by keeping the smallest (or largest) value ever written.
+///
+/// It needs no causal context: min and max are already commutative, associative and idempotent.
+/// The dot is kept only so sync can tell whether a replica has seen the current value; equal
+/// values keep the entry with the greater stamp so replicas agree on that dot too.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Extremum<T> {
+    entry: Option<Entry<T>>,
+}
+
+impl<T> Default for Extremum<T> {
+    fn default() -> Self {
+        Self { entry: None }
+    }
+}
+
+impl<T: Clone + Ord> Extremum<T> {
+    /// Offers a value; it is kept if it beats the current one in `direction`.
+    pub fn offer(&mut self, candidate: &Entry<T>, direction: Direction) {
+        let better = match &self.entry {
+            None => true,
+            Some(current) => {
+                let by_value = match direction {
+                    Direction::Min => candidate.value.cmp(&current.value).reverse(),
+                    Direction::Max => candidate.value.cmp(&current.value),
+                };
+                by_value
+                    .then_with(|| candidate.stamp().cmp(&current.stamp()))
+                    .is_gt()
+            }
+        };
+        if better {
+            self.entry = Some(candidate.clone());
+        }
+    }
+
+    /// The current value's entry.
+    pub fn entry(&self) -> Option<&Entry<T>> {
+        self.entry.as_ref()
+    }
+
+    /// Whether the current value was written by a dot `seen` does not contain.
+    pub fn has_unseen(&self, seen: &VersionVector) -> bool {
+        self.entry.as_ref().is_some_and(|e| !seen.contains(&e.dot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::ReplicaId;
+
+    fn dot(replica: u8, counter: u64) -> Dot {
+        Dot {
+            replica: ReplicaId::from_bytes([replica; 16]),
+            counter,
+        }
+    }
+
+    fn hlc(millis: u64) -> Hlc {
+        Hlc { millis, logical: 0 }
+    }
+
+    fn vv(pairs: &[(u8, u64)]) -> VersionVector {
+        pairs
+            .iter()
+            .map(|(r, c)| (ReplicaId::from_bytes([*r; 16]), *c))
+            .collect()
+    }
+
+    #[test]
+    fn conflict_case_2_same_field_keeps_both_and_shows_greatest_stamp() {
+        let mut a = MvRegister::default();
+        a.write("from A", dot(1, 1), hlc(200));
+        let mut b = MvRegister::default();
+        b.write("from B", dot(2, 1), hlc(100));
+        let mut merged_ab = a.clone();
+        merged_ab.join(&b, &vv(&[(1, 1)]), &vv(&[(2, 1)]));
+        let mut merged_ba = b.clone();
+        merged_ba.join(&a, &vv(&[(2, 1)]), &vv(&[(1, 1)]));
+        assert_eq!(merged_ab, merged_ba);
+        assert_eq!(merged_ab.winner().map(|e| e.value), Some("from A"));
+        assert_eq!(
+            merged_ab.conflicts().map(|e| e.value).collect::<Vec<_>>(),
+            vec!["from B"]
+        );
+    }
+
+    #[test]
+    fn a_write_that_saw_the_conflict_resolves_it() {
+        let mut r = MvRegister::default();
+        r.write("a", dot(1, 1), hlc(1));
+        r.join(
+            &{
+                let mut b = MvRegister::default();
+                b.write("b", dot(2, 1), hlc(2));
+                b
+            },
+            &vv(&[(1, 1)]),
+            &vv(&[(2, 1)]),
+        );
+        assert_eq!(r.entries().len(), 2);
+        r.write("chosen", dot(1, 2), hlc(3));
+        assert_eq!(r.entries().len(), 1);
+        assert_eq!(r.conflicts().count(), 0);
+    }
+
+    #[test]
+    fn conflict_case_16_a_causally_later_write_wins_even_with_an_older_clock() {
+        // B's clock is hours behind, but B wrote after seeing A's write.
+        let mut a = MvRegister::default();
+        a.write("A", dot(1, 1), hlc(10_000_000));
+        let mut b = a.clone();
+        b.write("B", dot(2, 1), hlc(5));
+        a.join(&b, &vv(&[(1, 1)]), &vv(&[(1, 1), (2, 1)]));
+        assert_eq!(a.winner().map(|e| e.value), Some("B"));
+        assert_eq!(a.conflicts().count(), 0);
+    }
+
+    #[test]
+    fn join_is_idempotent() {
+        let mut a = MvRegister::default();
+        a.write(1, dot(1, 1), hlc(1));
+        let before = a.clone();
+        a.join(&before, &vv(&[(1, 1)]), &vv(&[(1, 1)]));
+        assert_eq!(a, before);
+    }
+
+    #[test]
+    fn conflict_case_9_min_register_keeps_the_earliest_truncation() {
+        let x = Entry {
+            dot: dot(1, 1),
+            hlc: hlc(1),
+            value: 30,
+        };
+        let y = Entry {
+            dot: dot(2, 1),
+            hlc: hlc(2),
+            value: 20,
+        };
+        let mut a = Extremum::default();
+        a.offer(&x, Direction::Min);
+        a.offer(&y, Direction::Min);
+        let mut b = Extremum::default();
+        b.offer(&y, Direction::Min);
+        b.offer(&x, Direction::Min);
+        assert_eq!(a, b);
+        assert_eq!(a.entry().map(|e| e.value), Some(20));
+    }
+}

@@ -1,0 +1,39 @@
+//! # Almanac core
+//!
+//! The engine of Almanac, an offline-first store for calendar-style apps: every device can
+//! always write, devices that have seen the same changes show the same state, and no user's
+//! input is silently lost. The merge rules are the contract in `docs/semantics.md`.
+//!
+//! ```
+//! # fn main() -> almanac_core::Result<()> {
+//! use almanac_core::Store;
+//! let dir = tempfile::tempdir()?;
+//! let phone = Store::open(dir.path().join("phone.almanac"))?;
+//! let laptop = Store::open(dir.path().join("laptop.almanac"))?;
+//!
+//! phone.transaction().set("events", "standup", "title", "Standup").commit()?;
+//! laptop.apply(&phone.delta_since(&laptop.version_vector()?)?)?;
+//!
+//! let event = laptop.get("events", "standup")?.expect("synced");
+//! assert_eq!(event.value("title").and_then(|v| v.as_text()), Some("Standup"));
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: [`crdt`] holds the pure merge rules; [`replica`] applies transactions and deltas over
+//! a storage backend; [`storage`] has the SQLite and in-memory backends; [`Store`] is the durable
+//! store apps open; [`codec`] is the one place values become bytes.
+
+pub mod codec;
+pub mod crdt;
+mod error;
+pub mod replica;
+pub mod storage;
+mod store;
+mod view;
+
+pub use crdt::{Delta, RecordKey, ReplicaId, Value, VersionVector};
+pub use error::{Error, Result};
+pub use replica::{Changes, Operation};
+pub use storage::sqlite::Durability;
+pub use store::{ChangeEvent, Origin, Store, StoreOptions, Subscription, Transaction};
+pub use view::{Conflicts, FieldConflict, Record};

@@ -1,0 +1,215 @@
+//! The replica engine: turns transactions and deltas into record changes, over any storage
+//! backend that implements [`RecordStore`].
+//!
+//! It owns the per-replica bookkeeping the CRDT rules need — the next dot, the hybrid clock,
+//! the version vector — and leaves keeping records to the backend. The SQLite store and the
+//! in-memory store both run exactly this code, so the same rules hold on disk and in tests.
+
+use std::collections::BTreeMap;
+
+use crate::crdt::{
+    Delta, Dot, Hlc, RecordKey, RecordState, Refusal, ReplicaId, VersionVector, Write,
+};
+use crate::error::{Error, Result};
+
+/// What the engine needs from a storage backend.
+pub trait RecordStore {
+    /// The record at `key`, if this replica has it (live or deleted).
+    fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>>;
+    /// Stores `state` at `key`, replacing what was there.
+    fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()>;
+    /// Every record holding an entry whose dot `since` does not contain. `local` is this
+    /// replica's version vector (a backend may use it to skip replicas with nothing new).
+    fn keys_with_unseen(
+        &mut self,
+        since: &VersionVector,
+        local: &VersionVector,
+    ) -> Result<Vec<RecordKey>>;
+}
+
+/// One replica's bookkeeping: who it is, its clock, and what it has seen.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ReplicaState {
+    /// This replica's id.
+    pub id: ReplicaId,
+    /// The clock of the latest write made or seen.
+    pub hlc: Hlc,
+    /// Every write seen, including this replica's own.
+    pub seen: VersionVector,
+}
+
+/// One write to one record, as a transaction lists them.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Operation {
+    /// The record written.
+    pub key: RecordKey,
+    /// What is written.
+    pub write: Write,
+}
+
+/// What a commit (local or remote) changed.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Changes {
+    /// The records whose state changed, in key order.
+    pub records: Vec<RecordKey>,
+}
+
+impl ReplicaState {
+    /// A replica that has seen nothing yet.
+    pub fn new(id: ReplicaId) -> Self {
+        Self {
+            id,
+            hlc: Hlc::default(),
+            seen: VersionVector::new(),
+        }
+    }
+
+    /// Applies a local transaction atomically: every operation is stamped with one new dot, and
+    /// either all are saved or (on a refused write) none is and the state is unchanged.
+    pub fn commit(
+        &mut self,
+        store: &mut impl RecordStore,
+        operations: &[Operation],
+        physical_millis: u64,
+    ) -> Result<Changes> {
+        for operation in operations {
+            validate(operation)?;
+        }
+        if operations.is_empty() {
+            return Ok(Changes::default());
+        }
+        let dot = Dot {
+            replica: self.id,
+            counter: self.seen.get(&self.id) + 1,
+        };
+        let hlc = self.hlc.tick(physical_millis);
+        let mut seen = self.seen.clone();
+        seen.advance(dot.replica, dot.counter);
+
+        // Load and change everything first, save only once every write was accepted.
+        let mut touched: BTreeMap<RecordKey, (RecordState, RecordState)> = BTreeMap::new();
+        for operation in operations {
+            if !touched.contains_key(&operation.key) {
+                let state = store.load(&operation.key)?.unwrap_or_default();
+                touched.insert(operation.key.clone(), (state.clone(), state));
+            }
+            if let Some((_, state)) = touched.get_mut(&operation.key) {
+                state
+                    .apply_local(&operation.write, dot, hlc, &seen)
+                    .map_err(|refusal| match refusal {
+                        Refusal::NotFound => Error::RecordNotFound(operation.key.clone()),
+                        Refusal::Deleted => Error::RecordDeleted(operation.key.clone()),
+                    })?;
+            }
+        }
+        let mut changes = Changes::default();
+        for (key, (before, after)) in touched {
+            if before != after {
+                store.save(&key, &after)?;
+                changes.records.push(key);
+            }
+        }
+        self.seen = seen;
+        self.hlc = hlc;
+        Ok(changes)
+    }
+
+    /// Everything a replica that has seen `since` lacks from this one.
+    pub fn delta_since(
+        &self,
+        store: &mut impl RecordStore,
+        since: &VersionVector,
+    ) -> Result<Delta> {
+        let mut records = Vec::new();
+        for key in store.keys_with_unseen(since, &self.seen)? {
+            if let Some(delta) = store.load(&key)?.and_then(|state| state.delta(since)) {
+                records.push((key, delta));
+            }
+        }
+        records.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Delta {
+            since: since.clone(),
+            context: self.seen.clone(),
+            hlc: self.hlc,
+            records,
+        })
+    }
+
+    /// Merges a remote delta. Idempotent, and independent of the order deltas arrive in.
+    pub fn apply(&mut self, store: &mut impl RecordStore, delta: &Delta) -> Result<Changes> {
+        if !self.seen.dominates(&delta.since) {
+            return Err(Error::DeltaNotApplicable);
+        }
+        if delta.context.get(&self.id) > self.seen.get(&self.id) {
+            return Err(Error::ReplicaRewound);
+        }
+        for (key, record) in &delta.records {
+            if let Some(dot) = record
+                .dots()
+                .into_iter()
+                .find(|dot| !delta.context.contains(dot))
+            {
+                return Err(Error::Decode {
+                    what: "a delta",
+                    detail: format!(
+                        "record {key} carries write {dot:?} outside the delta's own version vector"
+                    ),
+                });
+            }
+        }
+        let mut changes = Changes::default();
+        for (key, record) in &delta.records {
+            let before = store.load(key)?.unwrap_or_default();
+            let mut after = before.clone();
+            after.join(record, &self.seen, &delta.context);
+            if after != before {
+                store.save(key, &after)?;
+                changes.records.push(key.clone());
+            }
+        }
+        self.seen.join(&delta.context);
+        self.hlc = self.hlc.observe(delta.hlc);
+        Ok(changes)
+    }
+}
+
+/// Upper bound on collection, id, field and key names, in bytes: generous for real ids, small
+/// enough that a runaway caller gets an error instead of a bloated store.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+fn validate(operation: &Operation) -> Result<()> {
+    let check = |what: &str, name: &str| {
+        if name.is_empty() {
+            Err(Error::InvalidInput(format!("the {what} must not be empty")))
+        } else if name.len() > MAX_NAME_BYTES {
+            Err(Error::InvalidInput(format!(
+                "the {what} is {} bytes long; the limit is {MAX_NAME_BYTES}",
+                name.len()
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    check("collection name", &operation.key.collection)?;
+    check("record id", &operation.key.id)?;
+    match &operation.write {
+        Write::Set { field, .. } | Write::Min { field, .. } | Write::Max { field, .. } => {
+            check("field name", field)
+        }
+        Write::SetMember {
+            field,
+            key,
+            member_field,
+            ..
+        } => {
+            check("field name", field)?;
+            check("member key", key)?;
+            check("member field name", member_field)
+        }
+        Write::RemoveMember { field, key } => {
+            check("field name", field)?;
+            check("member key", key)
+        }
+        Write::Delete | Write::Restore => Ok(()),
+    }
+}
