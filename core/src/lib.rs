@@ -35,5 +35,7 @@ pub use crdt::{Delta, RecordKey, ReplicaId, Value, VersionVector};
 pub use error::{Error, Result};
 pub use replica::{Changes, Operation};
 pub use storage::sqlite::Durability;
-pub use store::{ChangeEvent, Origin, Store, StoreOptions, Subscription, Transaction};
+pub use store::{
+    ChangeEvent, Clock, Origin, Store, StoreOptions, Subscription, SystemClock, Transaction,
+};
 pub use view::{Conflicts, FieldConflict, Record};

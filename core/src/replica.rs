@@ -109,8 +109,11 @@ impl ReplicaState {
                 changes.records.push(key);
             }
         }
-        self.seen = seen;
-        self.hlc = hlc;
+        // A transaction that changed nothing (deleting a deleted record) uses up no dot.
+        if !changes.records.is_empty() {
+            self.seen = seen;
+            self.hlc = hlc;
+        }
         Ok(changes)
     }
 

@@ -17,13 +17,56 @@ use crate::replica::{Changes, Operation, RecordStore, ReplicaState};
 use crate::storage::sqlite::{self, Durability, SqliteRecords};
 use crate::view::{Conflicts, Record};
 
+/// The device clock the hybrid logical clock follows, in milliseconds since the Unix epoch.
+///
+/// Apps use [`SystemClock`]; tests substitute clocks that drift or jump to check that ordering
+/// never depends on them alone.
+pub trait Clock: Send + Sync {
+    /// The current time in milliseconds since the Unix epoch.
+    fn now_millis(&self) -> u64;
+}
+
+/// The operating system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        // A clock before 1970 reads as 0; the HLC then keeps counting from its last value.
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
 /// Settings of [`Store::open_with`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct StoreOptions {
     /// How hard each commit works to survive crashes (default: the app being killed).
     pub durability: Durability,
     /// Refuse to grow the file beyond this many bytes ([`Error::DiskFull`] when reached).
     pub max_size_bytes: Option<u64>,
+    /// The device clock (default: [`SystemClock`]).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::default(),
+            max_size_bytes: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("durability", &self.durability)
+            .field("max_size_bytes", &self.max_size_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a change came from.
@@ -89,13 +132,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn physical_millis() -> u64 {
-    // A clock before 1970 reads as 0; the HLC then simply keeps counting from its last value.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl Store {
     /// Opens the store at `path`, creating it if missing, with default options.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
@@ -138,7 +174,11 @@ impl Store {
     /// Commits `operations` as one transaction: all are applied or none.
     pub fn commit(&self, operations: &[Operation]) -> Result<Changes> {
         let changes = self.write(|replica, tx| {
-            replica.commit(&mut SqliteRecords::new(tx), operations, physical_millis())
+            replica.commit(
+                &mut SqliteRecords::new(tx),
+                operations,
+                self.options.clock.now_millis(),
+            )
         })?;
         self.notify(Origin::Local, &changes);
         Ok(changes)

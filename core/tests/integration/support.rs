@@ -1,0 +1,216 @@
+//! Test replicas over both storage backends, so every scenario runs against each.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use almanac_core::crdt::{RecordState, Write};
+use almanac_core::storage::memory::MemoryStore;
+use almanac_core::{
+    Changes, Clock, Conflicts, Delta, Operation, Record, RecordKey, ReplicaId, Result, Store,
+    StoreOptions, Value, VersionVector,
+};
+use tempfile::TempDir;
+
+/// A clock the test moves by hand.
+#[derive(Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn set(&self, millis: u64) {
+        self.0.store(millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_millis(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What every scenario needs from a replica, whatever stores it.
+pub trait TestReplica {
+    fn commit(&mut self, operations: &[Operation]) -> Result<Changes>;
+    fn version_vector(&self) -> VersionVector;
+    fn delta_since(&mut self, since: &VersionVector) -> Result<Delta>;
+    fn apply(&mut self, delta: &Delta) -> Result<Changes>;
+    /// The record, live or deleted.
+    fn record(&self, key: &RecordKey) -> Option<Record>;
+    fn clock(&self) -> &ManualClock;
+
+    /// The whole replicated state: the full delta holds every entry and the version vector.
+    fn snapshot(&mut self) -> Snapshot {
+        let full = self.delta_since(&VersionVector::new()).expect("full delta");
+        let records = full
+            .records
+            .iter()
+            .filter_map(|(key, _)| Some((key.clone(), self.record(key)?.state)))
+            .collect();
+        (full.context, records)
+    }
+
+    fn conflicts(&mut self) -> Vec<Conflicts> {
+        let (_, records) = self.snapshot();
+        records
+            .into_iter()
+            .filter_map(|(key, state)| Record { key, state }.conflict_report())
+            .collect()
+    }
+
+    fn live(&self, collection: &str, id: &str) -> Option<Record> {
+        self.record(&RecordKey::new(collection, id))
+            .filter(|r| !r.is_deleted())
+    }
+}
+
+pub struct MemoryReplica {
+    store: MemoryStore,
+    clock: ManualClock,
+}
+
+impl MemoryReplica {
+    pub fn new(seed: u8) -> Self {
+        Self::with_id(ReplicaId::from_bytes([seed; 16]))
+    }
+
+    pub fn with_id(id: ReplicaId) -> Self {
+        let clock = ManualClock::default();
+        clock.set(1_000);
+        Self {
+            store: MemoryStore::new(id),
+            clock,
+        }
+    }
+}
+
+impl TestReplica for MemoryReplica {
+    fn commit(&mut self, operations: &[Operation]) -> Result<Changes> {
+        self.store.commit(operations, self.clock.now_millis())
+    }
+    fn version_vector(&self) -> VersionVector {
+        self.store.version_vector().clone()
+    }
+    fn delta_since(&mut self, since: &VersionVector) -> Result<Delta> {
+        self.store.delta_since(since)
+    }
+    fn apply(&mut self, delta: &Delta) -> Result<Changes> {
+        self.store.apply(delta)
+    }
+    fn record(&self, key: &RecordKey) -> Option<Record> {
+        let state = self.store.record(key)?.clone();
+        Some(Record {
+            key: key.clone(),
+            state,
+        })
+    }
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+}
+
+pub struct SqliteReplica {
+    pub store: Store,
+    clock: Arc<ManualClock>,
+    _dir: TempDir,
+}
+
+impl SqliteReplica {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::default());
+        clock.set(1_000);
+        let options = StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path().join("store.almanac"), options).expect("open");
+        Self {
+            store,
+            clock,
+            _dir: dir,
+        }
+    }
+}
+
+impl TestReplica for SqliteReplica {
+    fn commit(&mut self, operations: &[Operation]) -> Result<Changes> {
+        self.store.commit(operations)
+    }
+    fn version_vector(&self) -> VersionVector {
+        self.store.version_vector().expect("version vector")
+    }
+    fn delta_since(&mut self, since: &VersionVector) -> Result<Delta> {
+        self.store.delta_since(since)
+    }
+    fn apply(&mut self, delta: &Delta) -> Result<Changes> {
+        // Every delta also crosses the wire encoding, as it would between devices.
+        let decoded = Delta::decode(&delta.encode()?)?;
+        self.store.apply(&decoded)
+    }
+    fn record(&self, key: &RecordKey) -> Option<Record> {
+        self.store.get_any(&key.collection, &key.id).expect("read")
+    }
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+}
+
+/// Sends everything `from` has that `to` lacks.
+pub fn sync_one_way(from: &mut impl TestReplica, to: &mut impl TestReplica) {
+    let delta = from.delta_since(&to.version_vector()).expect("delta");
+    to.apply(&delta).expect("apply");
+}
+
+/// Syncs both ways, so both end with the same state.
+pub fn sync(a: &mut impl TestReplica, b: &mut impl TestReplica) {
+    sync_one_way(a, b);
+    sync_one_way(b, a);
+}
+
+pub fn op(collection: &str, id: &str, write: Write) -> Operation {
+    Operation {
+        key: RecordKey::new(collection, id),
+        write,
+    }
+}
+
+pub fn set(id: &str, field: &str, value: impl Into<Value>) -> Operation {
+    op(
+        "events",
+        id,
+        Write::Set {
+            field: field.into(),
+            value: value.into(),
+        },
+    )
+}
+
+pub fn text(record: &Record, field: &str) -> Option<String> {
+    record
+        .value(field)
+        .and_then(|v| v.as_text())
+        .map(str::to_owned)
+}
+
+pub fn texts(values: Vec<&Value>) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|v| v.as_text())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Instantiates a scenario module once per storage backend.
+macro_rules! for_each_backend {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(#[test] fn $scenario() { super::$scenario(|seed| $crate::support::MemoryReplica::new(seed)); })*
+        }
+        mod sqlite {
+            $(#[test] fn $scenario() { super::$scenario(|_| $crate::support::SqliteReplica::new()); })*
+        }
+    };
+}
+pub(crate) use for_each_backend;
+
+/// A replica's whole state: its version vector and every record.
+pub type Snapshot = (VersionVector, Vec<(RecordKey, RecordState)>);
