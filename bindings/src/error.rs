@@ -4,6 +4,7 @@ use almanac_core::Error;
 
 /// What went wrong, with a message that says what the app can do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
 pub enum AlmanacError {
     /// Storage failed (permissions, locked file, I/O, disk full).
     #[error("{message}")]

@@ -1,1 +1,2 @@
+//! Benchmarks of the store (filled in below).
 fn main() {}

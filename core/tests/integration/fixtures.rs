@@ -1,1 +1,200 @@
-//! placeholder
+//! Golden fixtures pin the encoding of every persisted and transmitted blob: the current code
+//! must decode each file to the expected value and encode that value to the same bytes.
+//! Changing a fixture is a format change: it needs a new format version and a decision note.
+//! `make fixtures` (ALMANAC_WRITE_FIXTURES=1) writes missing fixtures; it never overwrites one.
+
+use std::path::PathBuf;
+
+use almanac_core::codec::{self, Kind};
+use almanac_core::crdt::{Hlc, RecordState, Write};
+use almanac_core::storage::memory::MemoryStore;
+use almanac_core::{Delta, Operation, RecordKey, ReplicaId, Value, VersionVector};
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn check_fixture(name: &str, encoded: &[u8]) {
+    let path = fixture_path(name);
+    if !path.exists() && std::env::var_os("ALMANAC_WRITE_FIXTURES").is_some() {
+        std::fs::write(&path, encoded).expect("write fixture");
+    }
+    let golden = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "missing fixture {} ({e}); run `make fixtures`",
+            path.display()
+        )
+    });
+    assert_eq!(
+        golden, encoded,
+        "the encoding of {name} changed: that is a format change"
+    );
+}
+
+/// A deterministic scenario touching every kind of entry: two replicas, a conflict, a keyed
+/// map with a removed member, min and max registers, a deletion with a shadowed edit.
+fn scenario() -> (MemoryStore, MemoryStore) {
+    let mut a = MemoryStore::new(ReplicaId::from_bytes([0xAA; 16]));
+    let mut b = MemoryStore::new(ReplicaId::from_bytes([0xBB; 16]));
+    let key = RecordKey::new("events", "golden");
+    let op = |write| Operation {
+        key: key.clone(),
+        write,
+    };
+    let timing =
+        Value::structured(&("2026-11-26T09:00", "Europe/Paris", 3_600u32)).expect("structured");
+    a.commit(
+        &[
+            op(Write::Set {
+                field: "title".into(),
+                value: Value::from("Planning"),
+            }),
+            op(Write::Set {
+                field: "timing".into(),
+                value: timing,
+            }),
+            op(Write::Set {
+                field: "priority".into(),
+                value: Value::Int(-3),
+            }),
+            op(Write::Set {
+                field: "weight".into(),
+                value: Value::Float(0.5),
+            }),
+            op(Write::Set {
+                field: "private".into(),
+                value: Value::Bool(true),
+            }),
+            op(Write::Set {
+                field: "blob".into(),
+                value: Value::Bytes(vec![0, 1, 255]),
+            }),
+            op(Write::Set {
+                field: "cleared".into(),
+                value: Value::Null,
+            }),
+            op(Write::SetMember {
+                field: "attendees".into(),
+                key: "mailto:x@example.com".into(),
+                member_field: "status".into(),
+                value: Value::from("accepted"),
+            }),
+            op(Write::SetMember {
+                field: "attendees".into(),
+                key: "mailto:y@example.com".into(),
+                member_field: "status".into(),
+                value: Value::from("declined"),
+            }),
+            op(Write::Min {
+                field: "truncate_at".into(),
+                value: Value::Int(1_000),
+            }),
+            op(Write::Max {
+                field: "acknowledged".into(),
+                value: Value::Int(7),
+            }),
+        ],
+        1_764_000_000_000,
+    )
+    .expect("a");
+    let to_b = a.delta_since(b.version_vector()).expect("delta");
+    b.apply(&to_b).expect("apply");
+    a.commit(
+        &[op(Write::Set {
+            field: "title".into(),
+            value: Value::from("Planning (A)"),
+        })],
+        1_764_000_001_000,
+    )
+    .expect("a2");
+    b.commit(
+        &[
+            op(Write::Set {
+                field: "title".into(),
+                value: Value::from("Planning (B)"),
+            }),
+            op(Write::RemoveMember {
+                field: "attendees".into(),
+                key: "mailto:y@example.com".into(),
+            }),
+        ],
+        1_764_000_002_000,
+    )
+    .expect("b2");
+    b.commit(&[op(Write::Delete)], 1_764_000_003_000)
+        .expect("b3");
+    let to_a = b.delta_since(a.version_vector()).expect("delta");
+    a.apply(&to_a).expect("apply");
+    (a, b)
+}
+
+#[test]
+fn golden_record_encoding() {
+    let (a, _) = scenario();
+    let state = a
+        .record(&RecordKey::new("events", "golden"))
+        .expect("record")
+        .clone();
+    assert!(state.is_deleted() && state.has_conflicts());
+    let encoded = codec::encode(Kind::Record, &state).expect("encode");
+    check_fixture("record-v1.bin", &encoded);
+    let decoded: RecordState = codec::decode(
+        Kind::Record,
+        &std::fs::read(fixture_path("record-v1.bin")).expect("read"),
+    )
+    .expect("decode");
+    assert_eq!(decoded, state);
+}
+
+#[test]
+fn golden_delta_encoding() {
+    let (mut a, _) = scenario();
+    let delta = a.delta_since(&VersionVector::new()).expect("delta");
+    let encoded = delta.encode().expect("encode");
+    check_fixture("delta-v1.bin", &encoded);
+    let decoded =
+        Delta::decode(&std::fs::read(fixture_path("delta-v1.bin")).expect("read")).expect("decode");
+    assert_eq!(decoded, delta);
+    assert_eq!(
+        decoded.hlc,
+        Hlc {
+            millis: 1_764_000_003_000,
+            logical: 0
+        }
+    );
+}
+
+#[test]
+fn golden_version_vector_encoding() {
+    let vv: VersionVector = [
+        (ReplicaId::from_bytes([0xAA; 16]), 2),
+        (ReplicaId::from_bytes([0xBB; 16]), 300),
+    ]
+    .into_iter()
+    .collect();
+    let encoded = codec::encode(Kind::VersionVector, &vv).expect("encode");
+    check_fixture("version-vector-v1.bin", &encoded);
+    assert_eq!(
+        codec::decode::<VersionVector>(Kind::VersionVector, &encoded).expect("decode"),
+        vv
+    );
+}
+
+#[test]
+fn damaged_deltas_are_errors_never_panics() {
+    let bytes = std::fs::read(fixture_path("delta-v1.bin")).expect("read");
+    for cut in 0..bytes.len() {
+        assert!(
+            Delta::decode(&bytes[..cut]).is_err(),
+            "a delta cut at {cut} bytes decoded"
+        );
+    }
+    // Flipping any single byte must give an error or a delta, never a panic.
+    for i in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[i] ^= 0xFF;
+        let _ = Delta::decode(&damaged);
+    }
+}

@@ -1,5 +1,8 @@
 //! Integration tests of `almanac-core`, in one binary to keep link time down.
 
+// Tests state their expectations with expect/panic; the library itself may not.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod contract;
 mod convergence;
 mod fixtures;
