@@ -9,18 +9,29 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Dot, Hlc, MvRegister, Value, VersionVector};
 
 /// One member of a keyed map.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Member {
     presence: MvRegister<bool>,
     fields: BTreeMap<String, MvRegister<Value>>,
 }
 
 impl Member {
+    /// A member with these parts (as decoded from storage).
+    pub(crate) fn from_parts(
+        presence: MvRegister<bool>,
+        fields: BTreeMap<String, MvRegister<Value>>,
+    ) -> Self {
+        Self { presence, fields }
+    }
+
+    /// The presence register: `true` entries are adds, `false` entries removes.
+    pub fn presence(&self) -> &MvRegister<bool> {
+        &self.presence
+    }
+
     /// Whether the member is in the map (some add or update not seen by any remove).
     pub fn is_present(&self) -> bool {
         self.presence.entries().iter().any(|e| e.value)

@@ -17,6 +17,7 @@ mod register;
 mod replica_id;
 mod value;
 mod version_vector;
+mod wire;
 
 pub use delta::{Delta, RecordKey};
 pub use hlc::Hlc;

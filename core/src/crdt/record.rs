@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::wire::RecordWire;
 use super::{
     Direction, Dot, Entry, Extremum, Hlc, Member, MvRegister, ReplicaId, Value, VersionVector,
 };
@@ -111,17 +112,19 @@ pub enum FieldPath {
 
 /// The replicated state of one record.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(into = "RecordWire", try_from = "RecordWire")]
 pub struct RecordState {
-    lifecycle: MvRegister<Lifecycle>,
-    registers: BTreeMap<String, MvRegister<Value>>,
-    maps: BTreeMap<String, BTreeMap<String, Member>>,
-    minimums: BTreeMap<String, Extremum<Value>>,
-    maximums: BTreeMap<String, Extremum<Value>>,
+    pub(super) lifecycle: MvRegister<Lifecycle>,
+    pub(super) registers: BTreeMap<String, MvRegister<Value>>,
+    pub(super) maps: BTreeMap<String, BTreeMap<String, Member>>,
+    pub(super) minimums: BTreeMap<String, Extremum<Value>>,
+    pub(super) maximums: BTreeMap<String, Extremum<Value>>,
 }
 
 /// The parts of one record another replica lacks. Each part is sent whole, so the receiver can
 /// also drop entries the sender has replaced; parts not sent are left alone.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(into = "RecordWire", try_from = "RecordWire")]
 pub struct RecordDelta {
     /// The lifecycle register, if the receiver lacks some of it.
     pub lifecycle: Option<MvRegister<Lifecycle>>,
@@ -330,14 +333,17 @@ impl RecordState {
 
     /// Every dot carried by an entry of this record.
     pub fn dots(&self) -> Vec<Dot> {
-        let parts = Parts {
+        self.parts().dots()
+    }
+
+    pub(super) fn parts(&self) -> Parts<'_> {
+        Parts {
             lifecycle: Some(&self.lifecycle),
             registers: &self.registers,
             maps: &self.maps,
             minimums: &self.minimums,
             maximums: &self.maximums,
-        };
-        parts.dots()
+        }
     }
 
     /// The replicas that wrote some entry of this record.
@@ -428,24 +434,28 @@ impl RecordState {
 impl RecordDelta {
     /// Every dot carried by an entry of this delta.
     pub fn dots(&self) -> Vec<Dot> {
-        let parts = Parts {
+        self.parts().dots()
+    }
+
+    pub(super) fn parts(&self) -> Parts<'_> {
+        Parts {
             lifecycle: self.lifecycle.as_ref(),
             registers: &self.registers,
             maps: &self.maps,
             minimums: &self.minimums,
             maximums: &self.maximums,
-        };
-        parts.dots()
+        }
     }
 }
 
-/// The fields a record and a record delta share, borrowed, so both list their dots one way.
-struct Parts<'a> {
-    lifecycle: Option<&'a MvRegister<Lifecycle>>,
-    registers: &'a BTreeMap<String, MvRegister<Value>>,
-    maps: &'a BTreeMap<String, BTreeMap<String, Member>>,
-    minimums: &'a BTreeMap<String, Extremum<Value>>,
-    maximums: &'a BTreeMap<String, Extremum<Value>>,
+/// The fields a record and a record delta share, borrowed, so both list their dots (and are
+/// encoded) one way.
+pub(super) struct Parts<'a> {
+    pub(super) lifecycle: Option<&'a MvRegister<Lifecycle>>,
+    pub(super) registers: &'a BTreeMap<String, MvRegister<Value>>,
+    pub(super) maps: &'a BTreeMap<String, BTreeMap<String, Member>>,
+    pub(super) minimums: &'a BTreeMap<String, Extremum<Value>>,
+    pub(super) maximums: &'a BTreeMap<String, Extremum<Value>>,
 }
 
 impl Parts<'_> {

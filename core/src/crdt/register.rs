@@ -7,12 +7,10 @@
 //! replaces them all. Superseded entries are dropped at once, so a register's size is bounded by
 //! the number of concurrent writers, never by the number of writes.
 
-use serde::{Deserialize, Serialize};
-
 use super::{Dot, Hlc, VersionVector};
 
 /// One value written to a register, with the dot and clock of its write.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Entry<T> {
     /// The write that produced this value.
     pub dot: Dot,
@@ -30,7 +28,9 @@ impl<T> Entry<T> {
 }
 
 /// A multi-value register. Entries are kept sorted by stamp, so the last one is the winner.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+///
+/// Registers are encoded only as part of a record (see `wire.rs`), never on their own.
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct MvRegister<T> {
     entries: Vec<Entry<T>>,
 }
@@ -47,6 +47,13 @@ impl<T: Clone> MvRegister<T> {
     /// A local write: the new value replaces every entry, since the writer has seen them all.
     pub fn write(&mut self, value: T, dot: Dot, hlc: Hlc) {
         self.entries = vec![Entry { dot, hlc, value }];
+    }
+
+    /// A register holding `entries` (as decoded from storage): sorted, one entry per dot.
+    pub(crate) fn from_entries(mut entries: Vec<Entry<T>>) -> Self {
+        entries.sort_by_key(Entry::stamp);
+        entries.dedup_by_key(|e| e.dot);
+        Self { entries }
     }
 
     /// Removes every entry the writer has seen (used when a keyed-map member is removed).
@@ -128,7 +135,7 @@ pub enum Direction {
 /// It needs no causal context: min and max are already commutative, associative and idempotent.
 /// The dot is kept only so sync can tell whether a replica has seen the current value; equal
 /// values keep the entry with the greater stamp so replicas agree on that dot too.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Extremum<T> {
     entry: Option<Entry<T>>,
 }
@@ -140,6 +147,11 @@ impl<T> Default for Extremum<T> {
 }
 
 impl<T: Clone + Ord> Extremum<T> {
+    /// A register holding `entry` (as decoded from storage).
+    pub(crate) fn from_entry(entry: Option<Entry<T>>) -> Self {
+        Self { entry }
+    }
+
     /// Offers a value; it is kept if it beats the current one in `direction`.
     pub fn offer(&mut self, candidate: &Entry<T>, direction: Direction) {
         let better = match &self.entry {

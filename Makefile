@@ -1,0 +1,60 @@
+# The project's vocabulary. Every target works from a fresh clone (it installs what it needs
+# through scripts/install-deps.sh) or says exactly what it needs.
+
+CARGO ?= cargo
+
+.PHONY: demo test lint test-rust test-kotlin test-swift soak bench fixtures bindings xcframework aar deps clean
+
+## demo: two stores on disk edit offline, sync, converge and print their conflicts
+demo:
+	$(CARGO) run --quiet --release -p almanac-example-two-devices
+
+## test: formatting, lints, and every test (Rust, Kotlin on the JVM, Swift on Linux)
+test: deps lint test-rust test-kotlin test-swift
+
+deps:
+	scripts/install-deps.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+test-kotlin:
+	kotlin/scripts/test.sh
+
+test-swift:
+	swift/scripts/test.sh
+
+## soak: the convergence property tests with tens of thousands of cases (release build)
+soak:
+	PROPTEST_CASES=30000 $(CARGO) test --release -p almanac-core --test integration convergence
+
+## bench: the store benchmark; figures are recorded in docs/benchmarks.md
+bench:
+	$(CARGO) bench -p almanac-core --bench store
+
+## fixtures: write missing golden fixtures (never overwrites; a changed format needs a decision)
+fixtures:
+	ALMANAC_WRITE_FIXTURES=1 $(CARGO) test -p almanac-core --test integration fixtures
+	test -f core/tests/fixtures/store-v1.almanac || \
+	  $(CARGO) test -p almanac-core --test integration -- --ignored write_store_v1_fixture
+
+## bindings: generate the Swift and Kotlin sources into target/uniffi/
+bindings:
+	scripts/generate-bindings.sh swift
+	scripts/generate-bindings.sh kotlin
+
+## xcframework: the iOS XCFramework (needs macOS with Xcode)
+xcframework:
+	swift/scripts/build-xcframework.sh
+
+## aar: the Android library (needs the Android SDK/NDK, cargo-ndk and Gradle)
+aar:
+	kotlin/scripts/build-aar.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf kotlin/target swift/.build

@@ -1,0 +1,154 @@
+//! `make demo`: a phone and a laptop, each with its own store on disk, edit the same calendar
+//! offline — including a concurrent edit of one field and an edit racing a delete — then sync,
+//! converge, and print the result and the conflict log.
+//!
+//! Usage: `almanac-example-two-devices [directory]` (default: a fresh temporary directory).
+
+use std::path::PathBuf;
+
+use almanac_core::crdt::FieldPath;
+use almanac_core::{Result, Store, Value};
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("demo failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let dir = match std::env::args_os().nth(1) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::temp_dir().join(format!("almanac-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let phone = Store::open(dir.join("phone.almanac"))?;
+    let laptop = Store::open(dir.join("laptop.almanac"))?;
+    println!("Stores in {}", dir.display());
+    println!("  phone  replica {}", phone.replica_id());
+    println!("  laptop replica {}\n", laptop.replica_id());
+
+    // Online: the phone creates two events and both devices sync.
+    phone
+        .transaction()
+        .set("events", "standup", "title", "Standup")
+        .set("events", "standup", "location", "Room 1")
+        .set("events", "lunch", "title", "Lunch with Sam")
+        .set_member(
+            "events",
+            "lunch",
+            "attendees",
+            "mailto:sam@example.com",
+            "status",
+            "accepted",
+        )
+        .commit()?;
+    sync(&phone, &laptop)?;
+    println!(
+        "Both devices have {} events. Now both go offline.\n",
+        laptop.records("events")?.len()
+    );
+
+    // Offline on the phone: rename standup, change lunch's place.
+    phone
+        .transaction()
+        .set("events", "standup", "title", "Daily standup")
+        .commit()?;
+    phone
+        .transaction()
+        .set("events", "lunch", "location", "Café Bleu")
+        .commit()?;
+    // Offline on the laptop: rename standup differently, move it, and delete lunch.
+    laptop
+        .transaction()
+        .set("events", "standup", "title", "Team sync")
+        .set("events", "standup", "location", "Room 4")
+        .commit()?;
+    laptop.transaction().delete("events", "lunch").commit()?;
+    println!("Offline edits:");
+    println!("  phone:  standup.title = \"Daily standup\"; lunch.location = \"Café Bleu\"");
+    println!(
+        "  laptop: standup.title = \"Team sync\", standup.location = \"Room 4\"; delete lunch\n"
+    );
+
+    let (sent, received) = sync(&phone, &laptop)?;
+    println!("Synced: phone sent {sent} bytes, laptop sent {received} bytes.\n");
+
+    for (name, store) in [("phone", &phone), ("laptop", &laptop)] {
+        println!("On the {name}:");
+        for event in store.records("events")? {
+            let shown: Vec<String> = event
+                .values()
+                .iter()
+                .map(|(f, v)| format!("{f} = {}", show(v)))
+                .collect();
+            println!("  {}: {}", event.key.id, shown.join(", "));
+        }
+        for entry in store.conflicts()? {
+            for field in &entry.fields {
+                let candidates: Vec<String> = field.candidates.iter().map(show).collect();
+                println!(
+                    "  conflict {} {}: shows {}, also {}",
+                    entry.key,
+                    path(&field.path),
+                    show(&field.shown),
+                    candidates.join(", ")
+                );
+            }
+            for edit in &entry.shadowed {
+                println!(
+                    "  deleted {} had a concurrent edit: {} = {}",
+                    entry.key,
+                    path(&edit.path),
+                    show(&edit.entry.value)
+                );
+            }
+        }
+        println!();
+    }
+    let same = phone.delta_since(&Default::default())?.records
+        == laptop.delta_since(&Default::default())?.records;
+    println!(
+        "Converged: {}",
+        if same {
+            "yes, identical state on both devices"
+        } else {
+            "NO"
+        }
+    );
+
+    // The phone's user restores lunch: it comes back with the edit the delete had shadowed.
+    phone.transaction().restore("events", "lunch").commit()?;
+    sync(&phone, &laptop)?;
+    if let Some(lunch) = laptop.get("events", "lunch")? {
+        let location = lunch.value("location").map_or_else(|| "-".to_owned(), show);
+        println!("After restore on the phone, the laptop shows lunch at {location}.");
+    }
+    if !same {
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+/// Exchanges deltas both ways; returns the bytes each side sent.
+fn sync(a: &Store, b: &Store) -> Result<(usize, usize)> {
+    let to_b = a.delta_since(&b.version_vector()?)?.encode()?;
+    b.apply(&almanac_core::Delta::decode(&to_b)?)?;
+    let to_a = b.delta_since(&a.version_vector()?)?.encode()?;
+    a.apply(&almanac_core::Delta::decode(&to_a)?)?;
+    Ok((to_b.len(), to_a.len()))
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Text(text) => format!("\"{text}\""),
+        other => format!("{other:?}"),
+    }
+}
+
+fn path(path: &FieldPath) -> String {
+    match path {
+        FieldPath::Register(name) | FieldPath::Min(name) | FieldPath::Max(name) => name.clone(),
+        FieldPath::Member(field, key, member_field) => format!("{field}[{key}].{member_field}"),
+    }
+}
