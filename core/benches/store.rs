@@ -6,6 +6,9 @@
 //! Each throughput figure is the median of several runs. The peer comparison (automerge, yrs,
 //! loro) comes with its own benchmark crate, outside the default workspace.
 
+// A benchmark aborts loudly on any failure; that is what expect is for here.
+#![allow(clippy::expect_used)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
