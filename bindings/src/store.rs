@@ -72,3 +72,75 @@ impl AlmanacStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &str) -> FieldValue {
+        FieldValue::Text {
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn two_stores_converge_through_the_ffi_surface() -> Result<(), AlmanacError> {
+        let dir = tempfile::tempdir().map_err(|e| AlmanacError::Storage {
+            message: e.to_string(),
+        })?;
+        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let phone = AlmanacStore::open(path("phone"))?;
+        let laptop = AlmanacStore::open(path("laptop"))?;
+        phone.put(
+            "events".into(),
+            "e1".into(),
+            HashMap::from([("title".into(), text("A"))]),
+        )?;
+        laptop.put(
+            "events".into(),
+            "e1".into(),
+            HashMap::from([("title".into(), text("B"))]),
+        )?;
+        phone.sync_with(Arc::clone(&laptop))?;
+        let on_phone = phone.get("events".into(), "e1".into())?;
+        assert_eq!(on_phone, laptop.get("events".into(), "e1".into())?);
+        let title = &on_phone
+            .as_ref()
+            .map(|r| r.fields.clone())
+            .unwrap_or_default()[0];
+        assert_eq!(title.conflicts.len(), 1);
+
+        phone.delete("events".into(), "e1".into())?;
+        assert_eq!(phone.get("events".into(), "e1".into())?, None);
+        let refused = phone.put(
+            "events".into(),
+            "e1".into(),
+            HashMap::from([("title".into(), text("C"))]),
+        );
+        assert!(matches!(refused, Err(AlmanacError::RecordDeleted { .. })));
+        let bad = phone.put(
+            String::new(),
+            "e2".into(),
+            HashMap::from([("title".into(), text("C"))]),
+        );
+        assert!(matches!(bad, Err(AlmanacError::InvalidInput { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn opening_a_non_store_is_an_error_with_a_readable_message() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("notes.txt");
+        std::fs::write(
+            &file,
+            "not a database at all, but long enough to have a header".repeat(10),
+        )
+        .expect("write");
+        match AlmanacStore::open(file.to_string_lossy().into_owned()) {
+            Err(AlmanacError::Corrupt { message }) => {
+                assert!(message.contains("not an Almanac store"), "{message}")
+            }
+            other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+        }
+    }
+}
