@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds and tests the Swift package against the Rust library, on Linux or macOS.
+#
+#  1. scripts/generate-bindings.sh swift: cargo builds target/debug/libalmanac_ffi.* on the
+#     host and uniffi-bindgen generates the Swift bindings, header and modulemap;
+#  2. the generated files are copied into the package's (gitignored) generated-source folders;
+#  3. `swift build` and `swift test` run, linking libalmanac_ffi from target/debug. Without a
+#     native `swift`, they run in the Debian Swift root of scripts/swift-toolchain.sh (made on
+#     first use; needs root).
+#
+# Extra arguments are passed to `swift test` (e.g. --filter SyncTests).
+# Exits non-zero if any step or test fails.
+set -euo pipefail
+
+swift_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+repo="$(cd "$swift_dir/.." && pwd -P)"
+toolchain="$repo/scripts/swift-toolchain.sh"
+lib_dir="$repo/target/debug"
+
+# The toolchain first: on a clean machine this is the slow, root-only step, and it fails
+# with a clear message before any Rust is built.
+"$toolchain" ensure
+
+gen_dir="$(mktemp -d "${TMPDIR:-/tmp}/almanac-swift-gen.XXXXXX")"
+trap 'rm -rf "$gen_dir"' EXIT
+echo "test.sh: generating Swift bindings (cargo build + uniffi-bindgen)" >&2
+"$repo/scripts/generate-bindings.sh" swift "$gen_dir"
+
+shopt -s nullglob
+swift_files=("$gen_dir"/*.swift)
+shopt -u nullglob
+if [[ ${#swift_files[@]} -ne 1 ]]; then
+    echo "test.sh: error: expected exactly one generated .swift file in $gen_dir, found ${#swift_files[@]}" >&2
+    exit 1
+fi
+for f in almanac_ffiFFI.h almanac_ffiFFI.modulemap; do
+    [[ -f "$gen_dir/$f" ]] || { echo "test.sh: error: uniffi-bindgen did not produce $f" >&2; exit 1; }
+done
+
+# Copy only what changed, so SwiftPM's incremental build stays warm.
+install_generated() {
+    local src="$1" dst="$2"
+    mkdir -p "$(dirname "$dst")"
+    cmp -s "$src" "$dst" 2>/dev/null || cp "$src" "$dst"
+}
+install_generated "${swift_files[0]}" "$swift_dir/Sources/AlmanacFFI/AlmanacFFI.swift"
+install_generated "$gen_dir/almanac_ffiFFI.h" "$swift_dir/Sources/almanac_ffiFFI/almanac_ffiFFI.h"
+# A SwiftPM system-library target reads its module map from module.modulemap.
+install_generated "$gen_dir/almanac_ffiFFI.modulemap" "$swift_dir/Sources/almanac_ffiFFI/module.modulemap"
+
+# Link libalmanac_ffi from target/debug and find it at run time (rpath + LD_LIBRARY_PATH).
+export LIBRARY_PATH="$lib_dir${LIBRARY_PATH:+:$LIBRARY_PATH}"
+export LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export ALMANAC_SWIFT_ENV="LIBRARY_PATH LD_LIBRARY_PATH"
+link_flags=(-Xlinker -L -Xlinker "$lib_dir" -Xlinker -rpath -Xlinker "$lib_dir" -Xlinker -lalmanac_ffi)
+
+echo "test.sh: swift build" >&2
+"$toolchain" run "$swift_dir" swift build "${link_flags[@]}"
+echo "test.sh: swift test" >&2
+"$toolchain" run "$swift_dir" swift test "${link_flags[@]}" "$@"
