@@ -19,9 +19,7 @@ impl AlmanacStore {
     /// Opens the store at `path`, creating it if missing.
     #[uniffi::constructor]
     pub fn open(path: String) -> Result<Arc<Self>, AlmanacError> {
-        Ok(Arc::new(Self {
-            inner: Store::open(path)?,
-        }))
+        Ok(Arc::new(Self { inner: Store::open(path)? }))
     }
 
     /// This replica's id (32 hex digits).
@@ -50,11 +48,7 @@ impl AlmanacStore {
         collection: String,
         id: String,
     ) -> Result<Option<RecordSnapshot>, AlmanacError> {
-        Ok(self
-            .inner
-            .get(&collection, &id)?
-            .as_ref()
-            .map(RecordSnapshot::from))
+        Ok(self.inner.get(&collection, &id)?.as_ref().map(RecordSnapshot::from))
     }
 
     /// Deletes a record (kept as a restorable tombstone).
@@ -78,51 +72,31 @@ mod tests {
     use super::*;
 
     fn text(value: &str) -> FieldValue {
-        FieldValue::Text {
-            value: value.into(),
-        }
+        FieldValue::Text { value: value.into() }
     }
 
     #[test]
     fn two_stores_converge_through_the_ffi_surface() -> Result<(), AlmanacError> {
-        let dir = tempfile::tempdir().map_err(|e| AlmanacError::Storage {
-            message: e.to_string(),
-        })?;
+        let dir =
+            tempfile::tempdir().map_err(|e| AlmanacError::Storage { message: e.to_string() })?;
         let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
         let phone = AlmanacStore::open(path("phone"))?;
         let laptop = AlmanacStore::open(path("laptop"))?;
-        phone.put(
-            "events".into(),
-            "e1".into(),
-            HashMap::from([("title".into(), text("A"))]),
-        )?;
-        laptop.put(
-            "events".into(),
-            "e1".into(),
-            HashMap::from([("title".into(), text("B"))]),
-        )?;
+        phone.put("events".into(), "e1".into(), HashMap::from([("title".into(), text("A"))]))?;
+        laptop.put("events".into(), "e1".into(), HashMap::from([("title".into(), text("B"))]))?;
         phone.sync_with(Arc::clone(&laptop))?;
         let on_phone = phone.get("events".into(), "e1".into())?;
         assert_eq!(on_phone, laptop.get("events".into(), "e1".into())?);
-        let title = &on_phone
-            .as_ref()
-            .map(|r| r.fields.clone())
-            .unwrap_or_default()[0];
+        let title = &on_phone.as_ref().map(|r| r.fields.clone()).unwrap_or_default()[0];
         assert_eq!(title.conflicts.len(), 1);
 
         phone.delete("events".into(), "e1".into())?;
         assert_eq!(phone.get("events".into(), "e1".into())?, None);
-        let refused = phone.put(
-            "events".into(),
-            "e1".into(),
-            HashMap::from([("title".into(), text("C"))]),
-        );
+        let refused =
+            phone.put("events".into(), "e1".into(), HashMap::from([("title".into(), text("C"))]));
         assert!(matches!(refused, Err(AlmanacError::RecordDeleted { .. })));
-        let bad = phone.put(
-            String::new(),
-            "e2".into(),
-            HashMap::from([("title".into(), text("C"))]),
-        );
+        let bad =
+            phone.put(String::new(), "e2".into(), HashMap::from([("title".into(), text("C"))]));
         assert!(matches!(bad, Err(AlmanacError::InvalidInput { .. })));
         Ok(())
     }
@@ -131,11 +105,8 @@ mod tests {
     fn opening_a_non_store_is_an_error_with_a_readable_message() {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("notes.txt");
-        std::fs::write(
-            &file,
-            "not a database at all, but long enough to have a header".repeat(10),
-        )
-        .expect("write");
+        std::fs::write(&file, "not a database at all, but long enough to have a header".repeat(10))
+            .expect("write");
         match AlmanacStore::open(file.to_string_lossy().into_owned()) {
             Err(AlmanacError::Corrupt { message }) => {
                 assert!(message.contains("not an Almanac store"), "{message}")

@@ -76,12 +76,10 @@ impl From<&Value> for FieldValue {
             Value::Bool(value) => FieldValue::Bool { value: *value },
             Value::Int(value) => FieldValue::Int { value: *value },
             Value::Float(value) => FieldValue::Float { value: *value },
-            Value::Text(value) => FieldValue::Text {
-                value: value.clone(),
-            },
-            Value::Bytes(value) | Value::Structured(value) => FieldValue::Bytes {
-                value: value.clone(),
-            },
+            Value::Text(value) => FieldValue::Text { value: value.clone() },
+            Value::Bytes(value) | Value::Structured(value) => {
+                FieldValue::Bytes { value: value.clone() }
+            }
         }
     }
 }
@@ -94,15 +92,8 @@ impl From<&Record> for RecordSnapshot {
             .iter()
             .filter_map(|(name, register)| {
                 let shown = register.winner()?;
-                let conflicts = register
-                    .conflicts()
-                    .map(|e| FieldValue::from(&e.value))
-                    .collect();
-                Some(Field {
-                    name: name.clone(),
-                    value: FieldValue::from(&shown.value),
-                    conflicts,
-                })
+                let conflicts = register.conflicts().map(|e| FieldValue::from(&e.value)).collect();
+                Some(Field { name: name.clone(), value: FieldValue::from(&shown.value), conflicts })
             })
             .collect();
         RecordSnapshot {

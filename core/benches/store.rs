@@ -18,15 +18,8 @@ const RUNS: usize = 3;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    println!(
-        "almanac-core store benchmark ({} runs per throughput figure, median shown)\n",
-        RUNS
-    );
-    single_commits(
-        dir.path(),
-        Durability::ProcessCrash,
-        "synchronous=NORMAL (default)",
-    );
+    println!("almanac-core store benchmark ({} runs per throughput figure, median shown)\n", RUNS);
+    single_commits(dir.path(), Durability::ProcessCrash, "synchronous=NORMAL (default)");
     single_commits(dir.path(), Durability::PowerLoss, "synchronous=FULL");
     batched_commits(dir.path());
     delta_exchange(dir.path());
@@ -46,12 +39,7 @@ fn add_event(tx: &mut Transaction<'_>, i: usize) {
     .expect("timing");
     tx.set("events", &id, "title", format!("Meeting {i}"))
         .set("events", &id, "location", "Room 4")
-        .set(
-            "events",
-            &id,
-            "notes",
-            "Bring the quarterly numbers and the roadmap.",
-        )
+        .set("events", &id, "notes", "Bring the quarterly numbers and the roadmap.")
         .set("events", &id, "timing", timing)
         .set("events", &id, "status", "confirmed")
         .set("events", &id, "availability", "busy")
@@ -68,14 +56,7 @@ fn open(path: &Path, durability: Durability) -> Store {
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    Store::open_with(
-        path,
-        StoreOptions {
-            durability,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open")
+    Store::open_with(path, StoreOptions { durability, ..StoreOptions::default() }).expect("open")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -149,16 +130,12 @@ fn delta_exchange(dir: &Path) {
     for _ in 0..RUNS {
         let target = open(&dir.join("target.almanac"), Durability::ProcessCrash);
         let start = Instant::now();
-        let delta = source
-            .delta_since(&target.version_vector().expect("vv"))
-            .expect("delta");
+        let delta = source.delta_since(&target.version_vector().expect("vv")).expect("delta");
         let bytes = delta.encode().expect("encode");
         compute.push(start.elapsed().as_secs_f64() * 1e3);
         size = bytes.len();
         let start = Instant::now();
-        target
-            .apply(&almanac_core::Delta::decode(&bytes).expect("decode"))
-            .expect("apply");
+        target.apply(&almanac_core::Delta::decode(&bytes).expect("decode")).expect("apply");
         apply.push(start.elapsed().as_secs_f64() * 1e3);
     }
     println!(
@@ -218,14 +195,8 @@ fn one_field_on_a_large_store(dir: &Path) {
         add_event(&mut tx, i);
     }
     tx.commit().expect("populate");
-    laptop
-        .apply(&phone.delta_since(&VersionVector::new()).expect("delta"))
-        .expect("initial sync");
-    phone
-        .transaction()
-        .set("events", "event-042424", "title", "Moved")
-        .commit()
-        .expect("edit");
+    laptop.apply(&phone.delta_since(&VersionVector::new()).expect("delta")).expect("initial sync");
+    phone.transaction().set("events", "event-042424", "title", "Moved").commit().expect("edit");
     let start = Instant::now();
     let request = almanac_core::codec::encode(
         almanac_core::codec::Kind::VersionVector,
@@ -237,9 +208,7 @@ fn one_field_on_a_large_store(dir: &Path) {
         .expect("delta")
         .encode()
         .expect("encode");
-    laptop
-        .apply(&almanac_core::Delta::decode(&delta).expect("decode"))
-        .expect("apply");
+    laptop.apply(&almanac_core::Delta::decode(&delta).expect("decode")).expect("apply");
     println!(
         "W6 one field changed on a 100,000-event store: {} bytes request + {} bytes delta, 1 round trip, {:.2} ms",
         request.len(),

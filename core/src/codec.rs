@@ -57,23 +57,13 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>> {
 pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
     let what = kind.name();
     let [version, found_kind, payload @ ..] = bytes else {
-        return Err(Error::Decode {
-            what,
-            detail: format!("only {} bytes", bytes.len()),
-        });
+        return Err(Error::Decode { what, detail: format!("only {} bytes", bytes.len()) });
     };
     if *version > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat {
-            what,
-            found: *version,
-            supported: FORMAT_VERSION,
-        });
+        return Err(Error::UnsupportedFormat { what, found: *version, supported: FORMAT_VERSION });
     }
     if *version == 0 {
-        return Err(Error::Decode {
-            what,
-            detail: "format version 0 does not exist".into(),
-        });
+        return Err(Error::Decode { what, detail: "format version 0 does not exist".into() });
     }
     if *found_kind != kind as u8 {
         return Err(Error::Decode {
@@ -81,11 +71,8 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
             detail: format!("the data is of kind {found_kind}, not {}", kind as u8),
         });
     }
-    let (value, used) =
-        bincode::serde::decode_from_slice(payload, config()).map_err(|e| Error::Decode {
-            what,
-            detail: e.to_string(),
-        })?;
+    let (value, used) = bincode::serde::decode_from_slice(payload, config())
+        .map_err(|e| Error::Decode { what, detail: e.to_string() })?;
     if used != payload.len() {
         return Err(Error::Decode {
             what,
@@ -103,10 +90,7 @@ mod tests {
     fn round_trips_and_prefixes_version_and_kind() -> Result<()> {
         let bytes = encode(Kind::Structured, &("a", 7u64))?;
         assert_eq!(&bytes[..2], &[FORMAT_VERSION, Kind::Structured as u8]);
-        assert_eq!(
-            decode::<(String, u64)>(Kind::Structured, &bytes)?,
-            ("a".into(), 7)
-        );
+        assert_eq!(decode::<(String, u64)>(Kind::Structured, &bytes)?, ("a".into(), 7));
         Ok(())
     }
 
@@ -119,10 +103,7 @@ mod tests {
             decode::<(String, u64)>(Kind::Structured, &newer),
             Err(Error::UnsupportedFormat { .. })
         ));
-        assert!(matches!(
-            decode::<(String, u64)>(Kind::Delta, &bytes),
-            Err(Error::Decode { .. })
-        ));
+        assert!(matches!(decode::<(String, u64)>(Kind::Delta, &bytes), Err(Error::Decode { .. })));
         assert!(decode::<(String, u64)>(Kind::Structured, &bytes[..bytes.len() - 1]).is_err());
         let mut longer = bytes;
         longer.push(0);

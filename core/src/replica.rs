@@ -57,11 +57,7 @@ pub struct Changes {
 impl ReplicaState {
     /// A replica that has seen nothing yet.
     pub fn new(id: ReplicaId) -> Self {
-        Self {
-            id,
-            hlc: Hlc::default(),
-            seen: VersionVector::new(),
-        }
+        Self { id, hlc: Hlc::default(), seen: VersionVector::new() }
     }
 
     /// Applies a local transaction atomically: every operation is stamped with one new dot, and
@@ -78,10 +74,7 @@ impl ReplicaState {
         if operations.is_empty() {
             return Ok(Changes::default());
         }
-        let dot = Dot {
-            replica: self.id,
-            counter: self.seen.get(&self.id) + 1,
-        };
+        let dot = Dot { replica: self.id, counter: self.seen.get(&self.id) + 1 };
         let hlc = self.hlc.tick(physical_millis);
         let mut seen = self.seen.clone();
         seen.advance(dot.replica, dot.counter);
@@ -94,12 +87,12 @@ impl ReplicaState {
                 touched.insert(operation.key.clone(), (state.clone(), state));
             }
             if let Some((_, state)) = touched.get_mut(&operation.key) {
-                state
-                    .apply_local(&operation.write, dot, hlc, &seen)
-                    .map_err(|refusal| match refusal {
+                state.apply_local(&operation.write, dot, hlc, &seen).map_err(|refusal| {
+                    match refusal {
                         Refusal::NotFound => Error::RecordNotFound(operation.key.clone()),
                         Refusal::Deleted => Error::RecordDeleted(operation.key.clone()),
-                    })?;
+                    }
+                })?;
             }
         }
         let mut changes = Changes::default();
@@ -130,12 +123,7 @@ impl ReplicaState {
             }
         }
         records.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Delta {
-            since: since.clone(),
-            context: self.seen.clone(),
-            hlc: self.hlc,
-            records,
-        })
+        Ok(Delta { since: since.clone(), context: self.seen.clone(), hlc: self.hlc, records })
     }
 
     /// Merges a remote delta. Idempotent, and independent of the order deltas arrive in.
@@ -147,11 +135,7 @@ impl ReplicaState {
             return Err(Error::ReplicaRewound);
         }
         for (key, record) in &delta.records {
-            if let Some(dot) = record
-                .dots()
-                .into_iter()
-                .find(|dot| !delta.context.contains(dot))
-            {
+            if let Some(dot) = record.dots().into_iter().find(|dot| !delta.context.contains(dot)) {
                 return Err(Error::Decode {
                     what: "a delta",
                     detail: format!(
@@ -199,12 +183,7 @@ fn validate(operation: &Operation) -> Result<()> {
         Write::Set { field, .. } | Write::Min { field, .. } | Write::Max { field, .. } => {
             check("field name", field)
         }
-        Write::SetMember {
-            field,
-            key,
-            member_field,
-            ..
-        } => {
+        Write::SetMember { field, key, member_field, .. } => {
             check("field name", field)?;
             check("member key", key)?;
             check("member field name", member_field)

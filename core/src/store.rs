@@ -105,9 +105,7 @@ pub struct Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(subscribers) = self.subscribers.upgrade() {
-            lock(&subscribers)
-                .callbacks
-                .retain(|(id, _)| *id != self.id);
+            lock(&subscribers).callbacks.retain(|(id, _)| *id != self.id);
         }
     }
 }
@@ -165,20 +163,13 @@ impl Store {
     /// Starts a transaction: writes are collected and applied atomically by
     /// [`Transaction::commit`].
     pub fn transaction(&self) -> Transaction<'_> {
-        Transaction {
-            store: self,
-            operations: Vec::new(),
-        }
+        Transaction { store: self, operations: Vec::new() }
     }
 
     /// Commits `operations` as one transaction: all are applied or none.
     pub fn commit(&self, operations: &[Operation]) -> Result<Changes> {
         let changes = self.write(|replica, tx| {
-            replica.commit(
-                &mut SqliteRecords::new(tx),
-                operations,
-                self.options.clock.now_millis(),
-            )
+            replica.commit(&mut SqliteRecords::new(tx), operations, self.options.clock.now_millis())
         })?;
         self.notify(Origin::Local, &changes);
         Ok(changes)
@@ -207,9 +198,7 @@ impl Store {
 
     /// The live record at `collection`/`id`, or `None` if it does not exist or is deleted.
     pub fn get(&self, collection: &str, id: &str) -> Result<Option<Record>> {
-        Ok(self
-            .get_any(collection, id)?
-            .filter(|record| !record.is_deleted()))
+        Ok(self.get_any(collection, id)?.filter(|record| !record.is_deleted()))
     }
 
     /// The record at `collection`/`id`, deleted or not (for showing and restoring tombstones).
@@ -232,10 +221,7 @@ impl Store {
             for row in rows {
                 let (id, bytes) = row?;
                 let state = sqlite::decode_record(&bytes)?;
-                records.push(Record {
-                    key: RecordKey::new(collection, id),
-                    state,
-                });
+                records.push(Record { key: RecordKey::new(collection, id), state });
             }
             Ok(records)
         })
@@ -266,33 +252,23 @@ impl Store {
         subscribers.next_id += 1;
         let id = subscribers.next_id;
         subscribers.callbacks.push((id, Arc::new(callback)));
-        Subscription {
-            id,
-            subscribers: Arc::downgrade(&self.subscribers),
-        }
+        Subscription { id, subscribers: Arc::downgrade(&self.subscribers) }
     }
 
     /// Runs SQLite's full integrity check; `Err(Corrupt)` describes what is damaged.
     pub fn check_integrity(&self) -> Result<()> {
         let writer = lock(&self.writer);
         let mut statement = writer.conn.prepare("PRAGMA integrity_check")?;
-        let problems: Vec<String> = statement
-            .query_map([], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
-        if problems == ["ok"] {
-            Ok(())
-        } else {
-            Err(Error::Corrupt(problems.join("; ")))
-        }
+        let problems: Vec<String> =
+            statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+        if problems == ["ok"] { Ok(()) } else { Err(Error::Corrupt(problems.join("; "))) }
     }
 
     /// Moves the write-ahead log into the main file and truncates it (for measuring file size
     /// and before copying the file).
     pub fn checkpoint(&self) -> Result<()> {
         let writer = lock(&self.writer);
-        writer
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        writer.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -302,9 +278,7 @@ impl Store {
     ) -> Result<Changes> {
         let mut guard = lock(&self.writer);
         let writer = &mut *guard;
-        let tx = writer
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Work on a copy: if anything fails, the transaction rolls back and the bookkeeping in
         // memory stays equal to what is on disk.
         let mut replica = writer.replica.clone();
@@ -322,10 +296,7 @@ impl Store {
             None => sqlite::open_reader(&self.path, self.options.durability)?,
         };
         // One read transaction, so everything read belongs to the same committed state.
-        let result = conn
-            .execute_batch("BEGIN")
-            .map_err(Error::from)
-            .and_then(|()| work(&conn));
+        let result = conn.execute_batch("BEGIN").map_err(Error::from).and_then(|()| work(&conn));
         let ended = conn.execute_batch("COMMIT");
         if ended.is_ok() {
             lock(&self.readers).push(conn);
@@ -338,15 +309,9 @@ impl Store {
             return;
         }
         // Call outside the lock so a callback may subscribe, unsubscribe or read the store.
-        let callbacks: Vec<Callback> = lock(&self.subscribers)
-            .callbacks
-            .iter()
-            .map(|(_, c)| Arc::clone(c))
-            .collect();
-        let event = ChangeEvent {
-            origin,
-            records: changes.records.clone(),
-        };
+        let callbacks: Vec<Callback> =
+            lock(&self.subscribers).callbacks.iter().map(|(_, c)| Arc::clone(c)).collect();
+        let event = ChangeEvent { origin, records: changes.records.clone() };
         for callback in callbacks {
             callback(&event);
         }
@@ -361,10 +326,7 @@ pub struct Transaction<'s> {
 
 impl Transaction<'_> {
     fn push(&mut self, collection: &str, id: &str, write: Write) -> &mut Self {
-        self.operations.push(Operation {
-            key: RecordKey::new(collection, id),
-            write,
-        });
+        self.operations.push(Operation { key: RecordKey::new(collection, id), write });
         self
     }
 
@@ -376,14 +338,7 @@ impl Transaction<'_> {
         field: &str,
         value: impl Into<Value>,
     ) -> &mut Self {
-        self.push(
-            collection,
-            id,
-            Write::Set {
-                field: field.into(),
-                value: value.into(),
-            },
-        )
+        self.push(collection, id, Write::Set { field: field.into(), value: value.into() })
     }
 
     /// Sets `member_field` of member `key` of keyed map `field`, adding the member if needed.
@@ -413,14 +368,7 @@ impl Transaction<'_> {
         field: &str,
         key: &str,
     ) -> &mut Self {
-        self.push(
-            collection,
-            id,
-            Write::RemoveMember {
-                field: field.into(),
-                key: key.into(),
-            },
-        )
+        self.push(collection, id, Write::RemoveMember { field: field.into(), key: key.into() })
     }
 
     /// Offers `value` to min register `field`.
@@ -431,14 +379,7 @@ impl Transaction<'_> {
         field: &str,
         value: impl Into<Value>,
     ) -> &mut Self {
-        self.push(
-            collection,
-            id,
-            Write::Min {
-                field: field.into(),
-                value: value.into(),
-            },
-        )
+        self.push(collection, id, Write::Min { field: field.into(), value: value.into() })
     }
 
     /// Offers `value` to max register `field`.
@@ -449,14 +390,7 @@ impl Transaction<'_> {
         field: &str,
         value: impl Into<Value>,
     ) -> &mut Self {
-        self.push(
-            collection,
-            id,
-            Write::Max {
-                field: field.into(),
-                value: value.into(),
-            },
-        )
+        self.push(collection, id, Write::Max { field: field.into(), value: value.into() })
     }
 
     /// Deletes the record (kept as a tombstone that can be restored).

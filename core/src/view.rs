@@ -41,11 +41,7 @@ pub struct Conflicts {
 impl Record {
     /// The shown value of register `field`.
     pub fn value(&self, field: &str) -> Option<&Value> {
-        self.state
-            .registers()
-            .get(field)
-            .and_then(MvRegister::winner)
-            .map(|e| &e.value)
+        self.state.registers().get(field).and_then(MvRegister::winner).map(|e| &e.value)
     }
 
     /// The concurrent values of register `field` that are not shown, greatest stamp first.
@@ -60,36 +56,23 @@ impl Record {
     /// The shown values of every register field, by name.
     pub fn values(&self) -> BTreeMap<&str, &Value> {
         let registers = self.state.registers().iter();
-        registers
-            .filter_map(|(name, r)| Some((name.as_str(), &r.winner()?.value)))
-            .collect()
+        registers.filter_map(|(name, r)| Some((name.as_str(), &r.winner()?.value))).collect()
     }
 
     /// The present members of keyed map `field`, by key.
     pub fn members(&self, field: &str) -> BTreeMap<&str, &Member> {
         let members = self.state.maps().get(field).into_iter().flatten();
-        members
-            .filter(|(_, m)| m.is_present())
-            .map(|(key, m)| (key.as_str(), m))
-            .collect()
+        members.filter(|(_, m)| m.is_present()).map(|(key, m)| (key.as_str(), m)).collect()
     }
 
     /// The value of min register `field`.
     pub fn min(&self, field: &str) -> Option<&Value> {
-        self.state
-            .minimums()
-            .get(field)
-            .and_then(|r| r.entry())
-            .map(|e| &e.value)
+        self.state.minimums().get(field).and_then(|r| r.entry()).map(|e| &e.value)
     }
 
     /// The value of max register `field`.
     pub fn max(&self, field: &str) -> Option<&Value> {
-        self.state
-            .maximums()
-            .get(field)
-            .and_then(|r| r.entry())
-            .map(|e| &e.value)
+        self.state.maximums().get(field).and_then(|r| r.entry()).map(|e| &e.value)
     }
 
     /// Whether the record is deleted.
@@ -103,11 +86,7 @@ impl Record {
         let mut note = |path: FieldPath, register: &MvRegister<Value>| {
             if let Some(shown) = register.winner().filter(|_| register.entries().len() > 1) {
                 let candidates = register.conflicts().map(|e| e.value.clone()).collect();
-                fields.push(FieldConflict {
-                    path,
-                    shown: shown.value.clone(),
-                    candidates,
-                });
+                fields.push(FieldConflict { path, shown: shown.value.clone(), candidates });
             }
         };
         for (name, register) in self.state.registers() {
@@ -116,10 +95,7 @@ impl Record {
         for (name, members) in self.state.maps() {
             for (key, member) in members {
                 for (field, register) in member.fields() {
-                    note(
-                        FieldPath::Member(name.clone(), key.clone(), field.clone()),
-                        register,
-                    );
+                    note(FieldPath::Member(name.clone(), key.clone(), field.clone()), register);
                 }
             }
         }
@@ -127,11 +103,6 @@ impl Record {
         if fields.is_empty() && shadowed.is_empty() {
             return None;
         }
-        Some(Conflicts {
-            key: self.key.clone(),
-            deleted: self.is_deleted(),
-            fields,
-            shadowed,
-        })
+        Some(Conflicts { key: self.key.clone(), deleted: self.is_deleted(), fields, shadowed })
     }
 }

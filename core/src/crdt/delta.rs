@@ -20,10 +20,7 @@ pub struct RecordKey {
 impl RecordKey {
     /// The key of record `id` in `collection`.
     pub fn new(collection: impl Into<String>, id: impl Into<String>) -> Self {
-        Self {
-            collection: collection.into(),
-            id: id.into(),
-        }
+        Self { collection: collection.into(), id: id.into() }
     }
 }
 

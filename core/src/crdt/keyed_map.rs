@@ -40,10 +40,7 @@ impl Member {
     /// Sets one field of the member, adding the member if absent.
     pub fn set(&mut self, field: &str, value: Value, dot: Dot, hlc: Hlc) {
         self.presence.write(true, dot, hlc);
-        self.fields
-            .entry(field.to_owned())
-            .or_default()
-            .write(value, dot, hlc);
+        self.fields.entry(field.to_owned()).or_default().write(value, dot, hlc);
     }
 
     /// Removes the member and every field value the remover has seen.
@@ -65,12 +62,7 @@ impl Member {
         remote_seen: &VersionVector,
     ) {
         self.presence.join(&other.presence, local_seen, remote_seen);
-        let names: Vec<String> = self
-            .fields
-            .keys()
-            .chain(other.fields.keys())
-            .cloned()
-            .collect();
+        let names: Vec<String> = self.fields.keys().chain(other.fields.keys()).cloned().collect();
         let empty = MvRegister::default();
         for name in names {
             let remote = other.fields.get(&name).unwrap_or(&empty);
@@ -90,32 +82,14 @@ impl Member {
     /// Every dot the member's entries carry.
     pub fn dots(&self) -> impl Iterator<Item = Dot> + '_ {
         let presence = self.presence.entries().iter().map(|e| e.dot);
-        presence.chain(
-            self.fields
-                .values()
-                .flat_map(|r| r.entries().iter().map(|e| e.dot)),
-        )
+        presence.chain(self.fields.values().flat_map(|r| r.entries().iter().map(|e| e.dot)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crdt::ReplicaId;
-
-    fn dot(replica: u8, counter: u64) -> Dot {
-        Dot {
-            replica: ReplicaId::from_bytes([replica; 16]),
-            counter,
-        }
-    }
-
-    fn vv(pairs: &[(u8, u64)]) -> VersionVector {
-        pairs
-            .iter()
-            .map(|(r, c)| (ReplicaId::from_bytes([*r; 16]), *c))
-            .collect()
-    }
+    use crate::crdt::testing::{dot, vv};
 
     #[test]
     fn conflict_case_12_concurrent_add_and_remove_keeps_the_member() {

@@ -27,3 +27,17 @@ pub use register::{Direction, Entry, Extremum, MvRegister};
 pub use replica_id::ReplicaId;
 pub use value::Value;
 pub use version_vector::{Dot, VersionVector};
+
+/// Shorthands for unit tests: replica `n` is sixteen bytes of `n`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Dot, ReplicaId, VersionVector};
+
+    pub fn dot(replica: u8, counter: u64) -> Dot {
+        Dot { replica: ReplicaId::from_bytes([replica; 16]), counter }
+    }
+
+    pub fn vv(pairs: &[(u8, u64)]) -> VersionVector {
+        pairs.iter().map(|(r, c)| (ReplicaId::from_bytes([*r; 16]), *c)).collect()
+    }
+}

@@ -146,10 +146,7 @@ impl RecordState {
 
     /// Whether the record is deleted: some lifecycle entry says so (delete wins).
     pub fn is_deleted(&self) -> bool {
-        self.lifecycle
-            .entries()
-            .iter()
-            .any(|e| matches!(e.value, Lifecycle::Deleted { .. }))
+        self.lifecycle.entries().iter().any(|e| matches!(e.value, Lifecycle::Deleted { .. }))
     }
 
     /// Whether the record exists and is not deleted.
@@ -212,23 +209,11 @@ impl RecordState {
         }
         match write {
             Write::Set { field, value } => {
-                self.registers
-                    .entry(field.clone())
-                    .or_default()
-                    .write(value.clone(), dot, hlc);
+                self.registers.entry(field.clone()).or_default().write(value.clone(), dot, hlc);
             }
-            Write::SetMember {
-                field,
-                key,
-                member_field,
-                value,
-            } => {
-                let member = self
-                    .maps
-                    .entry(field.clone())
-                    .or_default()
-                    .entry(key.clone())
-                    .or_default();
+            Write::SetMember { field, key, member_field, value } => {
+                let member =
+                    self.maps.entry(field.clone()).or_default().entry(key.clone()).or_default();
                 member.set(member_field, value.clone(), dot, hlc);
             }
             Write::RemoveMember { field, key } => {
@@ -239,26 +224,12 @@ impl RecordState {
                 }
             }
             Write::Min { field, value } => {
-                let entry = Entry {
-                    dot,
-                    hlc,
-                    value: value.clone(),
-                };
-                self.minimums
-                    .entry(field.clone())
-                    .or_default()
-                    .offer(&entry, Direction::Min);
+                let entry = Entry { dot, hlc, value: value.clone() };
+                self.minimums.entry(field.clone()).or_default().offer(&entry, Direction::Min);
             }
             Write::Max { field, value } => {
-                let entry = Entry {
-                    dot,
-                    hlc,
-                    value: value.clone(),
-                };
-                self.maximums
-                    .entry(field.clone())
-                    .or_default()
-                    .offer(&entry, Direction::Max);
+                let entry = Entry { dot, hlc, value: value.clone() };
+                self.maximums.entry(field.clone()).or_default().offer(&entry, Direction::Max);
             }
             Write::Delete | Write::Restore => {}
         }
@@ -269,10 +240,7 @@ impl RecordState {
     /// holder of `since` has seen everything here.
     pub fn delta(&self, since: &VersionVector) -> Option<RecordDelta> {
         let delta = RecordDelta {
-            lifecycle: self
-                .lifecycle
-                .has_unseen(since)
-                .then(|| self.lifecycle.clone()),
+            lifecycle: self.lifecycle.has_unseen(since).then(|| self.lifecycle.clone()),
             registers: unseen(&self.registers, |r| r.has_unseen(since)),
             maps: self
                 .maps
@@ -307,26 +275,17 @@ impl RecordState {
         for (name, members) in &delta.maps {
             let local_members = self.maps.entry(name.clone()).or_default();
             for (key, remote) in members {
-                local_members
-                    .entry(key.clone())
-                    .or_default()
-                    .join(remote, local_seen, remote_seen);
+                local_members.entry(key.clone()).or_default().join(remote, local_seen, remote_seen);
             }
         }
         for (name, remote) in &delta.minimums {
             if let Some(entry) = remote.entry() {
-                self.minimums
-                    .entry(name.clone())
-                    .or_default()
-                    .offer(entry, Direction::Min);
+                self.minimums.entry(name.clone()).or_default().offer(entry, Direction::Min);
             }
         }
         for (name, remote) in &delta.maximums {
             if let Some(entry) = remote.entry() {
-                self.maximums
-                    .entry(name.clone())
-                    .or_default()
-                    .offer(entry, Direction::Max);
+                self.maximums.entry(name.clone()).or_default().offer(entry, Direction::Max);
             }
         }
     }
@@ -405,10 +364,7 @@ impl RecordState {
                 for (field, register) in member.fields() {
                     for entry in register.entries().iter().filter(|e| unseen_by_all(&e.dot)) {
                         let path = FieldPath::Member(name.clone(), key.clone(), field.clone());
-                        edits.push(ShadowedEdit {
-                            path,
-                            entry: entry.clone(),
-                        });
+                        edits.push(ShadowedEdit { path, entry: entry.clone() });
                     }
                 }
             }
@@ -420,10 +376,7 @@ impl RecordState {
         for (registers, path) in extrema {
             for (name, register) in registers {
                 if let Some(entry) = register.entry().filter(|e| unseen_by_all(&e.dot)) {
-                    edits.push(ShadowedEdit {
-                        path: path(name.clone()),
-                        entry: entry.clone(),
-                    });
+                    edits.push(ShadowedEdit { path: path(name.clone()), entry: entry.clone() });
                 }
             }
         }
@@ -460,11 +413,8 @@ pub(super) struct Parts<'a> {
 
 impl Parts<'_> {
     fn dots(&self) -> Vec<Dot> {
-        let mut dots: Vec<Dot> = self
-            .lifecycle
-            .iter()
-            .flat_map(|r| r.entries().iter().map(|e| e.dot))
-            .collect();
+        let mut dots: Vec<Dot> =
+            self.lifecycle.iter().flat_map(|r| r.entries().iter().map(|e| e.dot)).collect();
         for register in self.registers.values() {
             dots.extend(register.entries().iter().map(|e| e.dot));
         }
@@ -482,9 +432,5 @@ fn unseen<T: Clone>(
     parts: &BTreeMap<String, T>,
     is_unseen: impl Fn(&T) -> bool,
 ) -> BTreeMap<String, T> {
-    parts
-        .iter()
-        .filter(|(_, part)| is_unseen(part))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    parts.iter().filter(|(_, part)| is_unseen(part)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }

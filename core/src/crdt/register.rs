@@ -37,9 +37,7 @@ pub struct MvRegister<T> {
 
 impl<T> Default for MvRegister<T> {
     fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
+        Self { entries: Vec::new() }
     }
 }
 
@@ -161,9 +159,7 @@ impl<T: Clone + Ord> Extremum<T> {
                     Direction::Min => candidate.value.cmp(&current.value).reverse(),
                     Direction::Max => candidate.value.cmp(&current.value),
                 };
-                by_value
-                    .then_with(|| candidate.stamp().cmp(&current.stamp()))
-                    .is_gt()
+                by_value.then_with(|| candidate.stamp().cmp(&current.stamp())).is_gt()
             }
         };
         if better {
@@ -185,24 +181,10 @@ impl<T: Clone + Ord> Extremum<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crdt::ReplicaId;
-
-    fn dot(replica: u8, counter: u64) -> Dot {
-        Dot {
-            replica: ReplicaId::from_bytes([replica; 16]),
-            counter,
-        }
-    }
+    use crate::crdt::testing::{dot, vv};
 
     fn hlc(millis: u64) -> Hlc {
         Hlc { millis, logical: 0 }
-    }
-
-    fn vv(pairs: &[(u8, u64)]) -> VersionVector {
-        pairs
-            .iter()
-            .map(|(r, c)| (ReplicaId::from_bytes([*r; 16]), *c))
-            .collect()
     }
 
     #[test]
@@ -217,10 +199,7 @@ mod tests {
         merged_ba.join(&a, &vv(&[(2, 1)]), &vv(&[(1, 1)]));
         assert_eq!(merged_ab, merged_ba);
         assert_eq!(merged_ab.winner().map(|e| e.value), Some("from A"));
-        assert_eq!(
-            merged_ab.conflicts().map(|e| e.value).collect::<Vec<_>>(),
-            vec!["from B"]
-        );
+        assert_eq!(merged_ab.conflicts().map(|e| e.value).collect::<Vec<_>>(), vec!["from B"]);
     }
 
     #[test]
@@ -265,16 +244,8 @@ mod tests {
 
     #[test]
     fn conflict_case_9_min_register_keeps_the_earliest_truncation() {
-        let x = Entry {
-            dot: dot(1, 1),
-            hlc: hlc(1),
-            value: 30,
-        };
-        let y = Entry {
-            dot: dot(2, 1),
-            hlc: hlc(2),
-            value: 20,
-        };
+        let x = Entry { dot: dot(1, 1), hlc: hlc(1), value: 30 };
+        let y = Entry { dot: dot(2, 1), hlc: hlc(2), value: 20 };
         let mut a = Extremum::default();
         a.offer(&x, Direction::Min);
         a.offer(&y, Direction::Min);

@@ -34,10 +34,7 @@ pub enum Value {
 impl Value {
     /// Encodes a serde value as a `Structured` value.
     pub fn structured<T: Serialize>(value: &T) -> Result<Value> {
-        Ok(Value::Structured(codec::encode(
-            codec::Kind::Structured,
-            value,
-        )?))
+        Ok(Value::Structured(codec::encode(codec::Kind::Structured, value)?))
     }
 
     /// Decodes a `Structured` value written by [`Value::structured`].
@@ -179,10 +176,7 @@ mod tests {
     #[test]
     fn structured_values_round_trip() -> Result<()> {
         let value = Value::structured(&("2026-11-26", 42u32))?;
-        assert_eq!(
-            value.decode::<(String, u32)>()?,
-            ("2026-11-26".to_owned(), 42)
-        );
+        assert_eq!(value.decode::<(String, u32)>()?, ("2026-11-26".to_owned(), 42));
         assert!(Value::Int(1).decode::<u32>().is_err());
         Ok(())
     }

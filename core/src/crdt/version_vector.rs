@@ -55,10 +55,7 @@ impl VersionVector {
 
     /// Whether `self` has seen everything `other` has.
     pub fn dominates(&self, other: &VersionVector) -> bool {
-        other
-            .0
-            .iter()
-            .all(|(replica, counter)| self.get(replica) >= *counter)
+        other.0.iter().all(|(replica, counter)| self.get(replica) >= *counter)
     }
 
     /// The replicas this vector knows, with their counters, in replica order.
@@ -109,22 +106,10 @@ mod tests {
     #[test]
     fn contains_every_counter_up_to_the_highest() {
         let vv: VersionVector = [(r(1), 3)].into_iter().collect();
-        assert!(vv.contains(&Dot {
-            replica: r(1),
-            counter: 1
-        }));
-        assert!(vv.contains(&Dot {
-            replica: r(1),
-            counter: 3
-        }));
-        assert!(!vv.contains(&Dot {
-            replica: r(1),
-            counter: 4
-        }));
-        assert!(!vv.contains(&Dot {
-            replica: r(2),
-            counter: 1
-        }));
+        assert!(vv.contains(&Dot { replica: r(1), counter: 1 }));
+        assert!(vv.contains(&Dot { replica: r(1), counter: 3 }));
+        assert!(!vv.contains(&Dot { replica: r(1), counter: 4 }));
+        assert!(!vv.contains(&Dot { replica: r(2), counter: 1 }));
     }
 
     #[test]

@@ -49,17 +49,11 @@ impl StampTable {
     }
 
     fn register<T: Clone>(&mut self, register: &MvRegister<T>) -> Stamped<T> {
-        register
-            .entries()
-            .iter()
-            .map(|e| (self.index_of(e.dot, e.hlc), e.value.clone()))
-            .collect()
+        register.entries().iter().map(|e| (self.index_of(e.dot, e.hlc), e.value.clone())).collect()
     }
 
     fn extremum(&mut self, register: &Extremum<Value>) -> Option<(u32, Value)> {
-        register
-            .entry()
-            .map(|e| (self.index_of(e.dot, e.hlc), e.value.clone()))
+        register.entry().map(|e| (self.index_of(e.dot, e.hlc), e.value.clone()))
     }
 
     fn member(&mut self, member: &Member) -> MemberWire {
@@ -77,42 +71,20 @@ impl StampTable {
 fn encode(parts: Parts<'_>) -> RecordWire {
     let mut table = StampTable::default();
     let lifecycle = parts.lifecycle.map(|r| table.register(r));
-    let registers = parts
-        .registers
-        .iter()
-        .map(|(name, r)| (name.clone(), table.register(r)))
-        .collect();
+    let registers =
+        parts.registers.iter().map(|(name, r)| (name.clone(), table.register(r))).collect();
     let maps = parts
         .maps
         .iter()
         .map(|(name, members)| {
-            (
-                name.clone(),
-                members
-                    .iter()
-                    .map(|(key, m)| (key.clone(), table.member(m)))
-                    .collect(),
-            )
+            (name.clone(), members.iter().map(|(key, m)| (key.clone(), table.member(m))).collect())
         })
         .collect();
-    let minimums = parts
-        .minimums
-        .iter()
-        .map(|(name, r)| (name.clone(), table.extremum(r)))
-        .collect();
-    let maximums = parts
-        .maximums
-        .iter()
-        .map(|(name, r)| (name.clone(), table.extremum(r)))
-        .collect();
-    RecordWire {
-        stamps: table.stamps,
-        lifecycle,
-        registers,
-        maps,
-        minimums,
-        maximums,
-    }
+    let minimums =
+        parts.minimums.iter().map(|(name, r)| (name.clone(), table.extremum(r))).collect();
+    let maximums =
+        parts.maximums.iter().map(|(name, r)| (name.clone(), table.extremum(r))).collect();
+    RecordWire { stamps: table.stamps, lifecycle, registers, maps, minimums, maximums }
 }
 
 /// Decoded parts, owned.
@@ -126,19 +98,13 @@ struct Decoded {
 
 fn entry<T>(stamps: &[(Dot, Hlc)], (index, value): (u32, T)) -> Result<Entry<T>, String> {
     let (dot, hlc) = stamps.get(index as usize).copied().ok_or_else(|| {
-        format!(
-            "stamp {index} does not exist (the record lists {})",
-            stamps.len()
-        )
+        format!("stamp {index} does not exist (the record lists {})", stamps.len())
     })?;
     Ok(Entry { dot, hlc, value })
 }
 
 fn register<T: Clone>(stamps: &[(Dot, Hlc)], entries: Stamped<T>) -> Result<MvRegister<T>, String> {
-    let entries = entries
-        .into_iter()
-        .map(|e| entry(stamps, e))
-        .collect::<Result<_, _>>()?;
+    let entries = entries.into_iter().map(|e| entry(stamps, e)).collect::<Result<_, _>>()?;
     Ok(MvRegister::from_entries(entries))
 }
 
@@ -146,10 +112,7 @@ fn registers(
     stamps: &[(Dot, Hlc)],
     named: Vec<(String, Stamped<Value>)>,
 ) -> Result<BTreeMap<String, MvRegister<Value>>, String> {
-    named
-        .into_iter()
-        .map(|(name, entries)| Ok((name, register(stamps, entries)?)))
-        .collect()
+    named.into_iter().map(|(name, entries)| Ok((name, register(stamps, entries)?))).collect()
 }
 
 fn extrema(
@@ -158,30 +121,19 @@ fn extrema(
 ) -> Result<BTreeMap<String, Extremum<Value>>, String> {
     named
         .into_iter()
-        .map(|(name, e)| {
-            Ok((
-                name,
-                Extremum::from_entry(e.map(|e| entry(stamps, e)).transpose()?),
-            ))
-        })
+        .map(|(name, e)| Ok((name, Extremum::from_entry(e.map(|e| entry(stamps, e)).transpose()?))))
         .collect()
 }
 
 fn decode(wire: RecordWire) -> Result<Decoded, String> {
     let stamps = &wire.stamps;
-    let lifecycle = wire
-        .lifecycle
-        .map(|entries| register(stamps, entries))
-        .transpose()?;
+    let lifecycle = wire.lifecycle.map(|entries| register(stamps, entries)).transpose()?;
     let mut maps = BTreeMap::new();
     for (name, members) in wire.maps {
         let mut decoded = BTreeMap::new();
         for (key, member) in members {
             let presence = register(stamps, member.presence)?;
-            decoded.insert(
-                key,
-                Member::from_parts(presence, registers(stamps, member.fields)?),
-            );
+            decoded.insert(key, Member::from_parts(presence, registers(stamps, member.fields)?));
         }
         maps.insert(name, decoded);
     }

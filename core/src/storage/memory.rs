@@ -34,22 +34,14 @@ impl RecordStore for Records<'_> {
         _local: &VersionVector,
     ) -> Result<Vec<RecordKey>> {
         let unseen = |state: &RecordState| state.dots().iter().any(|dot| !since.contains(dot));
-        Ok(self
-            .0
-            .iter()
-            .filter(|(_, state)| unseen(state))
-            .map(|(key, _)| key.clone())
-            .collect())
+        Ok(self.0.iter().filter(|(_, state)| unseen(state)).map(|(key, _)| key.clone()).collect())
     }
 }
 
 impl MemoryStore {
     /// An empty replica named `id`.
     pub fn new(id: ReplicaId) -> Self {
-        Self {
-            replica: ReplicaState::new(id),
-            records: BTreeMap::new(),
-        }
+        Self { replica: ReplicaState::new(id), records: BTreeMap::new() }
     }
 
     /// This replica's id.
@@ -59,14 +51,12 @@ impl MemoryStore {
 
     /// Applies a local transaction stamped at `physical_millis` (see [`ReplicaState::commit`]).
     pub fn commit(&mut self, operations: &[Operation], physical_millis: u64) -> Result<Changes> {
-        self.replica
-            .commit(&mut Records(&mut self.records), operations, physical_millis)
+        self.replica.commit(&mut Records(&mut self.records), operations, physical_millis)
     }
 
     /// What a replica that has seen `since` lacks.
     pub fn delta_since(&mut self, since: &VersionVector) -> Result<Delta> {
-        self.replica
-            .delta_since(&mut Records(&mut self.records), since)
+        self.replica.delta_since(&mut Records(&mut self.records), since)
     }
 
     /// Merges a remote delta.

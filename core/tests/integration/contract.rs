@@ -11,11 +11,7 @@ use crate::support::*;
 fn two_replicas_sharing_an_event<R: TestReplica>(new: &impl Fn(u8) -> R) -> (R, R) {
     let mut a = new(1);
     let mut b = new(2);
-    a.commit(&[
-        set("e1", "title", "Standup"),
-        set("e1", "location", "Room 1"),
-    ])
-    .expect("create");
+    a.commit(&[set("e1", "title", "Standup"), set("e1", "location", "Room 1")]).expect("create");
     sync(&mut a, &mut b);
     (a, b)
 }
@@ -63,14 +59,8 @@ fn conflict_case_2_same_field_shows_greatest_stamp_and_keeps_the_other<R: TestRe
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
 enum Timing {
-    Timed {
-        start: String,
-        end: String,
-        zone: String,
-    },
-    AllDay {
-        date: String,
-    },
+    Timed { start: String, end: String, zone: String },
+    AllDay { date: String },
 }
 
 fn conflict_case_3_timing_is_one_register_never_a_mix<R: TestReplica>(new: impl Fn(u8) -> R) {
@@ -80,30 +70,14 @@ fn conflict_case_3_timing_is_one_register_never_a_mix<R: TestReplica>(new: impl 
         end: "2026-12-01T11:00".into(),
         zone: "Europe/Paris".into(),
     };
-    let all_day = Timing::AllDay {
-        date: "2026-12-01".into(),
-    };
-    a.commit(&[set(
-        "e1",
-        "timing",
-        Value::structured(&moved).expect("encode"),
-    )])
-    .expect("a");
-    b.commit(&[set(
-        "e1",
-        "timing",
-        Value::structured(&all_day).expect("encode"),
-    )])
-    .expect("b");
+    let all_day = Timing::AllDay { date: "2026-12-01".into() };
+    a.commit(&[set("e1", "timing", Value::structured(&moved).expect("encode"))]).expect("a");
+    b.commit(&[set("e1", "timing", Value::structured(&all_day).expect("encode"))]).expect("b");
     sync(&mut a, &mut b);
     let ea = a.live("events", "e1").expect("event");
     let eb = b.live("events", "e1").expect("event");
     assert_eq!(ea.value("timing"), eb.value("timing"));
-    let shown: Timing = ea
-        .value("timing")
-        .expect("timing")
-        .decode()
-        .expect("decode");
+    let shown: Timing = ea.value("timing").expect("timing").decode().expect("decode");
     let other: Timing = ea.conflicts("timing")[0].decode().expect("decode");
     assert!(
         (shown == moved && other == all_day) || (shown == all_day && other == moved),
@@ -115,37 +89,24 @@ fn conflict_case_4_edit_vs_delete_keeps_edit_in_conflict_log<R: TestReplica>(
     new: impl Fn(u8) -> R,
 ) {
     let (mut a, mut b) = two_replicas_sharing_an_event(&new);
-    a.commit(&[set("e1", "title", "Edited offline")])
-        .expect("edit");
-    b.commit(&[op("events", "e1", Write::Delete)])
-        .expect("delete");
+    a.commit(&[set("e1", "title", "Edited offline")]).expect("edit");
+    b.commit(&[op("events", "e1", Write::Delete)]).expect("delete");
     sync(&mut a, &mut b);
     for replica in [&mut a, &mut b] {
         assert!(replica.live("events", "e1").is_none(), "delete wins");
         let log = replica.conflicts();
         assert_eq!(log.len(), 1);
         assert!(log[0].deleted);
-        let shadowed: Vec<_> = log[0]
-            .shadowed
-            .iter()
-            .map(|s| (&s.path, &s.entry.value))
-            .collect();
+        let shadowed: Vec<_> = log[0].shadowed.iter().map(|s| (&s.path, &s.entry.value)).collect();
         assert_eq!(
             shadowed,
-            [(
-                &FieldPath::Register("title".into()),
-                &Value::from("Edited offline")
-            )]
+            [(&FieldPath::Register("title".into()), &Value::from("Edited offline"))]
         );
     }
     // Editing a deleted record is refused with a clear error; restore brings everything back.
     let refused = b.commit(&[set("e1", "notes", "x")]);
-    assert!(
-        matches!(refused, Err(Error::RecordDeleted(_))),
-        "{refused:?}"
-    );
-    b.commit(&[op("events", "e1", Write::Restore)])
-        .expect("restore");
+    assert!(matches!(refused, Err(Error::RecordDeleted(_))), "{refused:?}");
+    b.commit(&[op("events", "e1", Write::Restore)]).expect("restore");
     sync(&mut a, &mut b);
     for replica in [&mut a, &mut b] {
         let event = replica.live("events", "e1").expect("restored");
@@ -161,8 +122,7 @@ fn delete_that_saw_the_edit_leaves_nothing_in_the_conflict_log<R: TestReplica>(
     let (mut a, mut b) = two_replicas_sharing_an_event(&new);
     a.commit(&[set("e1", "title", "Seen")]).expect("edit");
     sync(&mut a, &mut b);
-    b.commit(&[op("events", "e1", Write::Delete)])
-        .expect("delete");
+    b.commit(&[op("events", "e1", Write::Delete)]).expect("delete");
     sync(&mut a, &mut b);
     assert!(a.live("events", "e1").is_none());
     assert!(a.conflicts().is_empty());
@@ -171,14 +131,7 @@ fn delete_that_saw_the_edit_leaves_nothing_in_the_conflict_log<R: TestReplica>(
 fn conflict_case_9_truncations_take_the_minimum<R: TestReplica>(new: impl Fn(u8) -> R) {
     let (mut a, mut b) = two_replicas_sharing_an_event(&new);
     let truncate = |v: i64| {
-        op(
-            "events",
-            "e1",
-            Write::Min {
-                field: "truncate_at".into(),
-                value: Value::Int(v),
-            },
-        )
+        op("events", "e1", Write::Min { field: "truncate_at".into(), value: Value::Int(v) })
     };
     a.commit(&[truncate(300)]).expect("a");
     b.commit(&[truncate(200)]).expect("b");
@@ -209,21 +162,15 @@ fn conflict_case_12_concurrent_add_and_remove_of_an_attendee_keeps_it<R: TestRep
     a.commit(&[invite("needs-action")]).expect("invite");
     sync(&mut a, &mut b);
     a.commit(&[invite("accepted")]).expect("a re-adds");
-    let remove = Write::RemoveMember {
-        field: "attendees".into(),
-        key: "mailto:x@example.com".into(),
-    };
+    let remove =
+        Write::RemoveMember { field: "attendees".into(), key: "mailto:x@example.com".into() };
     b.commit(&[op("events", "e1", remove)]).expect("b removes");
     sync(&mut a, &mut b);
     for replica in [&a, &b] {
         let event = replica.live("events", "e1").expect("event");
         let attendees = event.members("attendees");
         let x = attendees.get("mailto:x@example.com").expect("X stays");
-        let status = x
-            .fields()
-            .get("status")
-            .and_then(|r| r.winner())
-            .map(|e| &e.value);
+        let status = x.fields().get("status").and_then(|r| r.winner()).map(|e| &e.value);
         assert_eq!(status, Some(&Value::from("accepted")));
     }
 }
@@ -245,37 +192,21 @@ fn conflict_case_13_add_one_alarm_remove_another_both_apply<R: TestReplica>(new:
     a.commit(&[alarm("old")]).expect("old alarm");
     sync(&mut a, &mut b);
     a.commit(&[alarm("new")]).expect("add");
-    let remove = Write::RemoveMember {
-        field: "alarms".into(),
-        key: "old".into(),
-    };
+    let remove = Write::RemoveMember { field: "alarms".into(), key: "old".into() };
     b.commit(&[op("events", "e1", remove)]).expect("remove");
     sync(&mut a, &mut b);
     for replica in [&a, &b] {
         let event = replica.live("events", "e1").expect("event");
-        assert_eq!(
-            event.members("alarms").keys().copied().collect::<Vec<_>>(),
-            ["new"]
-        );
+        assert_eq!(event.members("alarms").keys().copied().collect::<Vec<_>>(), ["new"]);
     }
     // Acknowledgement merges by maximum.
     let ack = |t: i64| {
-        op(
-            "events",
-            "e1",
-            Write::Max {
-                field: "acknowledged".into(),
-                value: Value::Int(t),
-            },
-        )
+        op("events", "e1", Write::Max { field: "acknowledged".into(), value: Value::Int(t) })
     };
     a.commit(&[ack(10)]).expect("ack a");
     b.commit(&[ack(20)]).expect("ack b");
     sync(&mut a, &mut b);
-    assert_eq!(
-        a.live("events", "e1").expect("event").max("acknowledged"),
-        Some(&Value::Int(20))
-    );
+    assert_eq!(a.live("events", "e1").expect("event").max("acknowledged"), Some(&Value::Int(20)));
 }
 
 fn conflict_case_16_clock_behind_still_wins_when_it_wrote_after_seeing<R: TestReplica>(
@@ -284,11 +215,9 @@ fn conflict_case_16_clock_behind_still_wins_when_it_wrote_after_seeing<R: TestRe
     let (mut a, mut b) = two_replicas_sharing_an_event(&new);
     a.clock().set(50_000_000); // A's clock runs hours ahead
     b.clock().set(2_000);
-    a.commit(&[set("e1", "title", "A, clock ahead")])
-        .expect("a");
+    a.commit(&[set("e1", "title", "A, clock ahead")]).expect("a");
     sync(&mut a, &mut b);
-    b.commit(&[set("e1", "title", "B, after seeing A")])
-        .expect("b");
+    b.commit(&[set("e1", "title", "B, after seeing A")]).expect("b");
     sync(&mut a, &mut b);
     for replica in [&a, &b] {
         let event = replica.live("events", "e1").expect("event");
@@ -300,17 +229,13 @@ fn conflict_case_16_clock_behind_still_wins_when_it_wrote_after_seeing<R: TestRe
     b.commit(&[set("e1", "title", "B again")]).expect("b2");
     sync(&mut a, &mut b);
     let ea = a.live("events", "e1").expect("event");
-    assert_eq!(
-        ea.value("title"),
-        b.live("events", "e1").expect("event").value("title")
-    );
+    assert_eq!(ea.value("title"), b.live("events", "e1").expect("event").value("title"));
     assert_eq!(ea.conflicts("title").len(), 1);
 }
 
 fn a_transaction_is_atomic_locally_and_remotely<R: TestReplica>(new: impl Fn(u8) -> R) {
     let (mut a, mut b) = two_replicas_sharing_an_event(&new);
-    b.commit(&[op("events", "e1", Write::Delete)])
-        .expect("delete");
+    b.commit(&[op("events", "e1", Write::Delete)]).expect("delete");
     sync(&mut a, &mut b);
     let before = a.snapshot();
     // The second write is refused (the record is deleted), so the first must not land either.
@@ -320,8 +245,7 @@ fn a_transaction_is_atomic_locally_and_remotely<R: TestReplica>(new: impl Fn(u8)
     );
     assert_eq!(a.snapshot(), before);
     // A successful multi-record transaction arrives whole.
-    a.commit(&[set("e2", "title", "Two"), set("e3", "title", "Three")])
-        .expect("tx");
+    a.commit(&[set("e2", "title", "Two"), set("e3", "title", "Three")]).expect("tx");
     let delta = a.delta_since(&b.version_vector()).expect("delta");
     assert_eq!(delta.records.len(), 2);
     b.apply(&delta).expect("apply");
@@ -353,11 +277,7 @@ fn a_delta_for_a_replica_that_had_seen_more_is_refused<R: TestReplica>(new: impl
 
 fn an_up_to_date_replica_gets_an_empty_delta<R: TestReplica>(new: impl Fn(u8) -> R) {
     let (mut a, b) = two_replicas_sharing_an_event(&new);
-    assert!(
-        a.delta_since(&b.version_vector())
-            .expect("delta")
-            .is_empty()
-    );
+    assert!(a.delta_since(&b.version_vector()).expect("delta").is_empty());
 }
 
 for_each_backend!(

@@ -13,11 +13,7 @@ const REPLICAS: usize = 3;
 #[derive(Clone, Debug)]
 enum Step {
     /// A local transaction on one replica, at the given device clock.
-    Transact {
-        replica: usize,
-        clock: u64,
-        writes: Vec<(u8, Write)>,
-    },
+    Transact { replica: usize, clock: u64, writes: Vec<(u8, Write)> },
     /// `from` computes what `to` lacks and puts it on the network.
     Send { from: usize, to: usize },
     /// The network delivers one queued delta (chosen by index) and may keep a duplicate.
@@ -64,11 +60,7 @@ fn run<R: TestReplica>(mut replicas: Vec<R>, steps: &[Step]) -> Result<Snapshot,
     let mut network: Vec<(usize, Delta)> = Vec::new();
     for step in steps {
         match step {
-            Step::Transact {
-                replica,
-                clock,
-                writes,
-            } => {
+            Step::Transact { replica, clock, writes } => {
                 let r = &mut replicas[*replica];
                 r.clock().set(*clock);
                 let operations: Vec<Operation> = writes
@@ -103,11 +95,8 @@ fn run<R: TestReplica>(mut replicas: Vec<R>, steps: &[Step]) -> Result<Snapshot,
                     continue;
                 }
                 let index = pick % network.len();
-                let (to, delta) = if *duplicate {
-                    network[index].clone()
-                } else {
-                    network.remove(index)
-                };
+                let (to, delta) =
+                    if *duplicate { network[index].clone() } else { network.remove(index) };
                 replicas[to].apply(&delta).map_err(fail)?;
             }
         }
@@ -164,8 +153,5 @@ proptest! {
 
 /// The number of cases: `PROPTEST_CASES` when set (for soak runs), else `default`.
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

@@ -11,9 +11,7 @@ use almanac_core::storage::memory::MemoryStore;
 use almanac_core::{Delta, Operation, RecordKey, ReplicaId, Value, VersionVector};
 
 fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn check_fixture(name: &str, encoded: &[u8]) {
@@ -22,15 +20,9 @@ fn check_fixture(name: &str, encoded: &[u8]) {
         std::fs::write(&path, encoded).expect("write fixture");
     }
     let golden = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing fixture {} ({e}); run `make fixtures`",
-            path.display()
-        )
+        panic!("missing fixture {} ({e}); run `make fixtures`", path.display())
     });
-    assert_eq!(
-        golden, encoded,
-        "the encoding of {name} changed: that is a format change"
-    );
+    assert_eq!(golden, encoded, "the encoding of {name} changed: that is a format change");
 }
 
 /// A deterministic scenario touching every kind of entry: two replicas, a conflict, a keyed
@@ -39,42 +31,18 @@ fn scenario() -> (MemoryStore, MemoryStore) {
     let mut a = MemoryStore::new(ReplicaId::from_bytes([0xAA; 16]));
     let mut b = MemoryStore::new(ReplicaId::from_bytes([0xBB; 16]));
     let key = RecordKey::new("events", "golden");
-    let op = |write| Operation {
-        key: key.clone(),
-        write,
-    };
+    let op = |write| Operation { key: key.clone(), write };
     let timing =
         Value::structured(&("2026-11-26T09:00", "Europe/Paris", 3_600u32)).expect("structured");
     a.commit(
         &[
-            op(Write::Set {
-                field: "title".into(),
-                value: Value::from("Planning"),
-            }),
-            op(Write::Set {
-                field: "timing".into(),
-                value: timing,
-            }),
-            op(Write::Set {
-                field: "priority".into(),
-                value: Value::Int(-3),
-            }),
-            op(Write::Set {
-                field: "weight".into(),
-                value: Value::Float(0.5),
-            }),
-            op(Write::Set {
-                field: "private".into(),
-                value: Value::Bool(true),
-            }),
-            op(Write::Set {
-                field: "blob".into(),
-                value: Value::Bytes(vec![0, 1, 255]),
-            }),
-            op(Write::Set {
-                field: "cleared".into(),
-                value: Value::Null,
-            }),
+            op(Write::Set { field: "title".into(), value: Value::from("Planning") }),
+            op(Write::Set { field: "timing".into(), value: timing }),
+            op(Write::Set { field: "priority".into(), value: Value::Int(-3) }),
+            op(Write::Set { field: "weight".into(), value: Value::Float(0.5) }),
+            op(Write::Set { field: "private".into(), value: Value::Bool(true) }),
+            op(Write::Set { field: "blob".into(), value: Value::Bytes(vec![0, 1, 255]) }),
+            op(Write::Set { field: "cleared".into(), value: Value::Null }),
             op(Write::SetMember {
                 field: "attendees".into(),
                 key: "mailto:x@example.com".into(),
@@ -87,14 +55,8 @@ fn scenario() -> (MemoryStore, MemoryStore) {
                 member_field: "status".into(),
                 value: Value::from("declined"),
             }),
-            op(Write::Min {
-                field: "truncate_at".into(),
-                value: Value::Int(1_000),
-            }),
-            op(Write::Max {
-                field: "acknowledged".into(),
-                value: Value::Int(7),
-            }),
+            op(Write::Min { field: "truncate_at".into(), value: Value::Int(1_000) }),
+            op(Write::Max { field: "acknowledged".into(), value: Value::Int(7) }),
         ],
         1_764_000_000_000,
     )
@@ -102,19 +64,13 @@ fn scenario() -> (MemoryStore, MemoryStore) {
     let to_b = a.delta_since(b.version_vector()).expect("delta");
     b.apply(&to_b).expect("apply");
     a.commit(
-        &[op(Write::Set {
-            field: "title".into(),
-            value: Value::from("Planning (A)"),
-        })],
+        &[op(Write::Set { field: "title".into(), value: Value::from("Planning (A)") })],
         1_764_000_001_000,
     )
     .expect("a2");
     b.commit(
         &[
-            op(Write::Set {
-                field: "title".into(),
-                value: Value::from("Planning (B)"),
-            }),
+            op(Write::Set { field: "title".into(), value: Value::from("Planning (B)") }),
             op(Write::RemoveMember {
                 field: "attendees".into(),
                 key: "mailto:y@example.com".into(),
@@ -123,8 +79,7 @@ fn scenario() -> (MemoryStore, MemoryStore) {
         1_764_000_002_000,
     )
     .expect("b2");
-    b.commit(&[op(Write::Delete)], 1_764_000_003_000)
-        .expect("b3");
+    b.commit(&[op(Write::Delete)], 1_764_000_003_000).expect("b3");
     let to_a = b.delta_since(a.version_vector()).expect("delta");
     a.apply(&to_a).expect("apply");
     (a, b)
@@ -133,18 +88,13 @@ fn scenario() -> (MemoryStore, MemoryStore) {
 #[test]
 fn golden_record_encoding() {
     let (a, _) = scenario();
-    let state = a
-        .record(&RecordKey::new("events", "golden"))
-        .expect("record")
-        .clone();
+    let state = a.record(&RecordKey::new("events", "golden")).expect("record").clone();
     assert!(state.is_deleted() && state.has_conflicts());
     let encoded = codec::encode(Kind::Record, &state).expect("encode");
     check_fixture("record-v1.bin", &encoded);
-    let decoded: RecordState = codec::decode(
-        Kind::Record,
-        &std::fs::read(fixture_path("record-v1.bin")).expect("read"),
-    )
-    .expect("decode");
+    let decoded: RecordState =
+        codec::decode(Kind::Record, &std::fs::read(fixture_path("record-v1.bin")).expect("read"))
+            .expect("decode");
     assert_eq!(decoded, state);
 }
 
@@ -157,44 +107,26 @@ fn golden_delta_encoding() {
     let decoded =
         Delta::decode(&std::fs::read(fixture_path("delta-v1.bin")).expect("read")).expect("decode");
     assert_eq!(decoded, delta);
-    assert_eq!(
-        decoded.hlc,
-        Hlc {
-            millis: 1_764_000_003_000,
-            logical: 0
-        }
-    );
+    assert_eq!(decoded.hlc, Hlc { millis: 1_764_000_003_000, logical: 0 });
 }
 
 #[test]
 fn golden_version_vector_encoding() {
-    let vv: VersionVector = [
-        (ReplicaId::from_bytes([0xAA; 16]), 2),
-        (ReplicaId::from_bytes([0xBB; 16]), 300),
-    ]
-    .into_iter()
-    .collect();
+    let vv: VersionVector =
+        [(ReplicaId::from_bytes([0xAA; 16]), 2), (ReplicaId::from_bytes([0xBB; 16]), 300)]
+            .into_iter()
+            .collect();
     let encoded = codec::encode(Kind::VersionVector, &vv).expect("encode");
     check_fixture("version-vector-v1.bin", &encoded);
-    assert_eq!(
-        codec::decode::<VersionVector>(Kind::VersionVector, &encoded).expect("decode"),
-        vv
-    );
+    assert_eq!(codec::decode::<VersionVector>(Kind::VersionVector, &encoded).expect("decode"), vv);
 }
 
 #[test]
 fn damaged_deltas_are_errors_never_panics() {
     let (mut a, _) = scenario();
-    let bytes = a
-        .delta_since(&VersionVector::new())
-        .expect("delta")
-        .encode()
-        .expect("encode");
+    let bytes = a.delta_since(&VersionVector::new()).expect("delta").encode().expect("encode");
     for cut in 0..bytes.len() {
-        assert!(
-            Delta::decode(&bytes[..cut]).is_err(),
-            "a delta cut at {cut} bytes decoded"
-        );
+        assert!(Delta::decode(&bytes[..cut]).is_err(), "a delta cut at {cut} bytes decoded");
     }
     // Flipping any single byte must give an error or a delta, never a panic.
     for i in 0..bytes.len() {

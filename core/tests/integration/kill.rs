@@ -49,14 +49,9 @@ fn a_killed_writer_loses_no_acknowledged_transaction() {
         child_writer(Path::new(&path));
         return;
     }
-    let seed = std::env::var("ALMANAC_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
+    let seed =
+        std::env::var("ALMANAC_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
         });
     println!("kill test seed: {seed} (replay with ALMANAC_KILL_SEED={seed})");
     let mut rng = Rng(seed);
@@ -81,18 +76,14 @@ fn a_killed_writer_loses_no_acknowledged_transaction() {
         let (sender, acks) = mpsc::channel();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(n) = line
-                    .strip_prefix("acked ")
-                    .and_then(|n| n.parse::<i64>().ok())
-                {
+                if let Some(n) = line.strip_prefix("acked ").and_then(|n| n.parse::<i64>().ok()) {
                     let _ = sender.send(n);
                 }
             }
         });
         // Wait for the first acknowledgement (the child is running), then kill at a random time.
-        let first = acks
-            .recv_timeout(Duration::from_secs(60))
-            .expect("child never acknowledged a write");
+        let first =
+            acks.recv_timeout(Duration::from_secs(60)).expect("child never acknowledged a write");
         std::thread::sleep(Duration::from_millis(rng.next(40)));
         std::thread::sleep(Duration::from_micros(rng.next(1_000)));
         child.kill().expect("SIGKILL");
@@ -105,30 +96,18 @@ fn a_killed_writer_loses_no_acknowledged_transaction() {
         }
 
         let store = Store::open(&path).expect("reopen after kill");
-        store
-            .check_integrity()
-            .unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let last = store
-            .get("meta", "last")
-            .expect("read")
-            .and_then(|r| r.value("n")?.as_int());
+        store.check_integrity().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let last = store.get("meta", "last").expect("read").and_then(|r| r.value("n")?.as_int());
         assert!(
             last >= highest_acked,
             "round {round}: acknowledged {highest_acked:?} but the store has {last:?}"
         );
         let pairs = store.records("pairs").expect("read");
-        assert_eq!(
-            pairs.len() % 2,
-            0,
-            "round {round}: a transaction was half-applied"
-        );
+        assert_eq!(pairs.len() % 2, 0, "round {round}: a transaction was half-applied");
         for n in acked {
             for side in ["a", "b"] {
                 assert!(
-                    store
-                        .get("pairs", &format!("{n:07}-{side}"))
-                        .expect("read")
-                        .is_some(),
+                    store.get("pairs", &format!("{n:07}-{side}")).expect("read").is_some(),
                     "round {round}: lost acknowledged write {n}"
                 );
             }

@@ -16,9 +16,7 @@ fn temp_store() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn full_state(store: &Store) -> almanac_core::Delta {
-    store
-        .delta_since(&VersionVector::new())
-        .expect("full state")
+    store.delta_since(&VersionVector::new()).expect("full state")
 }
 
 #[test]
@@ -35,28 +33,13 @@ fn reopening_yields_identical_state_and_the_clock_keeps_going_forward() {
             .set("events", "e2", "title", "B")
             .commit()
             .expect("tx");
-        other
-            .transaction()
-            .set("events", "e1", "title", "concurrent")
-            .commit()
-            .expect("other");
+        other.transaction().set("events", "e1", "title", "concurrent").commit().expect("other");
         store
-            .apply(
-                &other
-                    .delta_since(&store.version_vector().expect("vv"))
-                    .expect("delta"),
-            )
+            .apply(&other.delta_since(&store.version_vector().expect("vv")).expect("delta"))
             .expect("apply");
         store
             .transaction()
-            .set_member(
-                "events",
-                "e2",
-                "attendees",
-                "mailto:a@b.c",
-                "status",
-                "accepted",
-            )
+            .set_member("events", "e2", "attendees", "mailto:a@b.c", "status", "accepted")
             .delete("events", "e2")
             .commit()
             .expect("tx2");
@@ -67,11 +50,7 @@ fn reopening_yields_identical_state_and_the_clock_keeps_going_forward() {
     assert_eq!(store.replica_id(), replica);
     assert_eq!(full_state(&store), before);
     assert_eq!(store.conflicts().expect("conflicts").len(), 1);
-    store
-        .transaction()
-        .set("events", "e3", "title", "after reopen")
-        .commit()
-        .expect("tx3");
+    store.transaction().set("events", "e3", "title", "after reopen").commit().expect("tx3");
     assert!(full_state(&store).hlc > last_hlc);
 }
 
@@ -84,23 +63,16 @@ fn a_store_written_by_a_newer_version_is_refused_and_left_untouched() {
     let (_dir, path) = temp_store();
     {
         let store = Store::open(&path).expect("create");
-        store
-            .transaction()
-            .set("events", "e1", "title", "x")
-            .commit()
-            .expect("tx");
+        store.transaction().set("events", "e1", "title", "x").commit().expect("tx");
         store.checkpoint().expect("checkpoint");
     }
     {
         let conn = Connection::open(&path).expect("raw");
-        conn.pragma_update(None, "user_version", schema::CURRENT_VERSION + 1)
-            .expect("bump");
+        conn.pragma_update(None, "user_version", schema::CURRENT_VERSION + 1).expect("bump");
     }
     let before = sha(&path);
     match Store::open(&path) {
-        Err(Error::IncompatibleVersion {
-            found, supported, ..
-        }) => {
+        Err(Error::IncompatibleVersion { found, supported, .. }) => {
             assert_eq!(found, schema::CURRENT_VERSION + 1);
             assert_eq!(supported, schema::CURRENT_VERSION);
         }
@@ -136,9 +108,7 @@ fn a_file_that_is_not_a_database_is_refused_with_a_clear_error() {
     let error = Store::open(&path).map(|_| ()).expect_err("text file");
     assert!(matches!(error, Error::NotAStore { .. }), "{error}");
     assert_eq!(sha(&path), before);
-    let dir_error = Store::open(path.parent().expect("dir"))
-        .map(|_| ())
-        .expect_err("directory");
+    let dir_error = Store::open(path.parent().expect("dir")).map(|_| ()).expect_err("directory");
     assert!(matches!(dir_error, Error::NotAStore { .. }), "{dir_error}");
 }
 
@@ -172,10 +142,7 @@ fn a_truncated_store_gives_a_corruption_error_not_a_crash() {
     let bytes = fs::read(&path).expect("read");
     fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
     let error = read_everything(&path).expect_err("truncated store");
-    assert!(
-        matches!(error, Error::Corrupt(_) | Error::NotAStore { .. }),
-        "{error}"
-    );
+    assert!(matches!(error, Error::Corrupt(_) | Error::NotAStore { .. }), "{error}");
 }
 
 #[test]
@@ -189,19 +156,13 @@ fn overwritten_pages_give_a_corruption_error_not_a_crash() {
     }
     fs::write(&path, &bytes).expect("damage");
     let error = read_everything(&path).expect_err("damaged store");
-    assert!(
-        matches!(error, Error::Corrupt(_) | Error::Decode { .. }),
-        "{error}"
-    );
+    assert!(matches!(error, Error::Corrupt(_) | Error::Decode { .. }), "{error}");
 }
 
 #[test]
 fn a_full_disk_fails_the_transaction_cleanly_and_keeps_earlier_data() {
     let (_dir, path) = temp_store();
-    let options = StoreOptions {
-        max_size_bytes: Some(256 * 1024),
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions { max_size_bytes: Some(256 * 1024), ..StoreOptions::default() };
     let store = Store::open_with(&path, options).expect("open");
     let big = "x".repeat(8 * 1024);
     let mut acknowledged = 0;
@@ -223,34 +184,20 @@ fn a_full_disk_fails_the_transaction_cleanly_and_keeps_earlier_data() {
     assert!(acknowledged > 0);
     // Every acknowledged write is there, the failed one left nothing behind.
     assert_eq!(store.records("events").expect("read").len(), acknowledged);
-    assert!(
-        store
-            .get("events", &format!("e{acknowledged}"))
-            .expect("read")
-            .is_none()
-    );
+    assert!(store.get("events", &format!("e{acknowledged}")).expect("read").is_none());
     store.check_integrity().expect("intact");
     // Small writes that fit still work, and the store reopens fine.
     drop(store);
     let store = Store::open(&path).expect("reopen");
-    store
-        .transaction()
-        .set("events", "e0", "title", "edited")
-        .commit()
-        .expect("small write");
+    store.transaction().set("events", "e0", "title", "edited").commit().expect("small write");
     assert_eq!(store.records("events").expect("read").len(), acknowledged);
 }
 
 fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     let (dir, path) = temp_store();
     fs::copy(&source, &path).unwrap_or_else(|e| {
-        panic!(
-            "missing fixture {} ({e}); run `make fixtures`",
-            source.display()
-        )
+        panic!("missing fixture {} ({e}); run `make fixtures`", source.display())
     });
     (dir, path)
 }
@@ -270,31 +217,15 @@ fn write_store_v1_fixture() {
         .expect("tx");
     store
         .transaction()
-        .set_member(
-            "events",
-            "e1",
-            "attendees",
-            "mailto:a@example.com",
-            "status",
-            "accepted",
-        )
+        .set_member("events", "e1", "attendees", "mailto:a@example.com", "status", "accepted")
         .commit()
         .expect("tx");
-    store
-        .transaction()
-        .set("events", "e2", "title", "Deleted")
-        .commit()
-        .expect("tx");
-    store
-        .transaction()
-        .delete("events", "e2")
-        .commit()
-        .expect("tx");
+    store.transaction().set("events", "e2", "title", "Deleted").commit().expect("tx");
+    store.transaction().delete("events", "e2").commit().expect("tx");
     store.checkpoint().expect("checkpoint");
     drop(store);
     let conn = Connection::open(&path).expect("raw");
-    conn.pragma_update(None, "journal_mode", "DELETE")
-        .expect("single file");
+    conn.pragma_update(None, "journal_mode", "DELETE").expect("single file");
 }
 
 #[test]
@@ -306,13 +237,7 @@ fn a_version_1_store_opens_reads_and_matches_a_fresh_schema() {
     assert_eq!(e1.value("count"), Some(&Value::Int(3)));
     assert_eq!(e1.members("attendees").len(), 1);
     assert!(store.get("events", "e2").expect("read").is_none());
-    assert!(
-        store
-            .get_any("events", "e2")
-            .expect("read")
-            .expect("tombstone")
-            .is_deleted()
-    );
+    assert!(store.get_any("events", "e2").expect("read").expect("tombstone").is_deleted());
     drop(store);
 
     let (_fresh_dir, fresh_path) = temp_store();
@@ -326,11 +251,7 @@ fn a_version_1_store_opens_reads_and_matches_a_fresh_schema() {
 fn readers_on_other_threads_see_committed_state_while_a_writer_commits() {
     let (_dir, path) = temp_store();
     let store = Arc::new(Store::open(&path).expect("open"));
-    store
-        .transaction()
-        .set("events", "counter", "n", 0i64)
-        .commit()
-        .expect("init");
+    store.transaction().set("events", "counter", "n", 0i64).commit().expect("init");
     let writer = {
         let store = Arc::clone(&store);
         std::thread::spawn(move || {
@@ -366,10 +287,7 @@ fn readers_on_other_threads_see_committed_state_while_a_writer_commits() {
         reader.join().expect("reader");
     }
     assert_eq!(
-        store
-            .get("events", "counter")
-            .expect("read")
-            .and_then(|r| r.value("n")?.as_int()),
+        store.get("events", "counter").expect("read").and_then(|r| r.value("n")?.as_int()),
         Some(300)
     );
 }
@@ -391,21 +309,11 @@ fn a_one_field_change_on_a_large_store_sends_only_that_field() {
     }
     tx.commit().expect("populate");
     laptop
-        .apply(
-            &phone
-                .delta_since(&laptop.version_vector().expect("vv"))
-                .expect("delta"),
-        )
+        .apply(&phone.delta_since(&laptop.version_vector().expect("vv")).expect("delta"))
         .expect("initial sync");
 
-    phone
-        .transaction()
-        .set("events", "e4242", "title", "Moved")
-        .commit()
-        .expect("edit");
-    let delta = phone
-        .delta_since(&laptop.version_vector().expect("vv"))
-        .expect("delta");
+    phone.transaction().set("events", "e4242", "title", "Moved").commit().expect("edit");
+    let delta = phone.delta_since(&laptop.version_vector().expect("vv")).expect("delta");
     assert_eq!(delta.records.len(), 1);
     let (key, record) = &delta.records[0];
     assert_eq!(key, &RecordKey::new("events", "e4242"));
@@ -436,10 +344,7 @@ fn storage_is_bounded_by_live_data_not_by_edit_count() {
     store.checkpoint().expect("checkpoint");
     let after_all = fs::metadata(&path).expect("size").len();
     // Allow two pages of slack for SQLite's free-list bookkeeping; no growth per overwrite.
-    assert!(
-        after_all <= after_first + 8192,
-        "grew from {after_first} to {after_all} bytes"
-    );
+    assert!(after_all <= after_first + 8192, "grew from {after_first} to {after_all} bytes");
     let record = store.get("events", "e1").expect("read").expect("e1");
     assert_eq!(record.value("title"), Some(&Value::from("title 099999")));
     assert_eq!(record.state.registers()["title"].entries().len(), 1);

@@ -57,8 +57,7 @@ pub trait TestReplica {
     }
 
     fn live(&self, collection: &str, id: &str) -> Option<Record> {
-        self.record(&RecordKey::new(collection, id))
-            .filter(|r| !r.is_deleted())
+        self.record(&RecordKey::new(collection, id)).filter(|r| !r.is_deleted())
     }
 }
 
@@ -75,10 +74,7 @@ impl MemoryReplica {
     pub fn with_id(id: ReplicaId) -> Self {
         let clock = ManualClock::default();
         clock.set(1_000);
-        Self {
-            store: MemoryStore::new(id),
-            clock,
-        }
+        Self { store: MemoryStore::new(id), clock }
     }
 }
 
@@ -97,10 +93,7 @@ impl TestReplica for MemoryReplica {
     }
     fn record(&self, key: &RecordKey) -> Option<Record> {
         let state = self.store.record(key)?.clone();
-        Some(Record {
-            key: key.clone(),
-            state,
-        })
+        Some(Record { key: key.clone(), state })
     }
     fn clock(&self) -> &ManualClock {
         &self.clock
@@ -118,16 +111,9 @@ impl SqliteReplica {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::default());
         clock.set(1_000);
-        let options = StoreOptions {
-            clock: clock.clone(),
-            ..StoreOptions::default()
-        };
+        let options = StoreOptions { clock: clock.clone(), ..StoreOptions::default() };
         let store = Store::open_with(dir.path().join("store.almanac"), options).expect("open");
-        Self {
-            store,
-            clock,
-            _dir: dir,
-        }
+        Self { store, clock, _dir: dir }
     }
 }
 
@@ -167,36 +153,19 @@ pub fn sync(a: &mut impl TestReplica, b: &mut impl TestReplica) {
 }
 
 pub fn op(collection: &str, id: &str, write: Write) -> Operation {
-    Operation {
-        key: RecordKey::new(collection, id),
-        write,
-    }
+    Operation { key: RecordKey::new(collection, id), write }
 }
 
 pub fn set(id: &str, field: &str, value: impl Into<Value>) -> Operation {
-    op(
-        "events",
-        id,
-        Write::Set {
-            field: field.into(),
-            value: value.into(),
-        },
-    )
+    op("events", id, Write::Set { field: field.into(), value: value.into() })
 }
 
 pub fn text(record: &Record, field: &str) -> Option<String> {
-    record
-        .value(field)
-        .and_then(|v| v.as_text())
-        .map(str::to_owned)
+    record.value(field).and_then(|v| v.as_text()).map(str::to_owned)
 }
 
 pub fn texts(values: Vec<&Value>) -> Vec<String> {
-    values
-        .iter()
-        .filter_map(|v| v.as_text())
-        .map(str::to_owned)
-        .collect()
+    values.iter().filter_map(|v| v.as_text()).map(str::to_owned).collect()
 }
 
 /// Instantiates a scenario module once per storage backend.

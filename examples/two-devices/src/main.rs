@@ -34,14 +34,7 @@ fn run() -> Result<()> {
         .set("events", "standup", "title", "Standup")
         .set("events", "standup", "location", "Room 1")
         .set("events", "lunch", "title", "Lunch with Sam")
-        .set_member(
-            "events",
-            "lunch",
-            "attendees",
-            "mailto:sam@example.com",
-            "status",
-            "accepted",
-        )
+        .set_member("events", "lunch", "attendees", "mailto:sam@example.com", "status", "accepted")
         .commit()?;
     sync(&phone, &laptop)?;
     println!(
@@ -50,14 +43,8 @@ fn run() -> Result<()> {
     );
 
     // Offline on the phone: rename standup, change lunch's place.
-    phone
-        .transaction()
-        .set("events", "standup", "title", "Daily standup")
-        .commit()?;
-    phone
-        .transaction()
-        .set("events", "lunch", "location", "Café Bleu")
-        .commit()?;
+    phone.transaction().set("events", "standup", "title", "Daily standup").commit()?;
+    phone.transaction().set("events", "lunch", "location", "Café Bleu").commit()?;
     // Offline on the laptop: rename standup differently, move it, and delete lunch.
     laptop
         .transaction()
@@ -77,11 +64,8 @@ fn run() -> Result<()> {
     for (name, store) in [("phone", &phone), ("laptop", &laptop)] {
         println!("On the {name}:");
         for event in store.records("events")? {
-            let shown: Vec<String> = event
-                .values()
-                .iter()
-                .map(|(f, v)| format!("{f} = {}", show(v)))
-                .collect();
+            let shown: Vec<String> =
+                event.values().iter().map(|(f, v)| format!("{f} = {}", show(v))).collect();
             println!("  {}: {}", event.key.id, shown.join(", "));
         }
         for entry in store.conflicts()? {
@@ -108,14 +92,7 @@ fn run() -> Result<()> {
     }
     let same = phone.delta_since(&Default::default())?.records
         == laptop.delta_since(&Default::default())?.records;
-    println!(
-        "Converged: {}",
-        if same {
-            "yes, identical state on both devices"
-        } else {
-            "NO"
-        }
-    );
+    println!("Converged: {}", if same { "yes, identical state on both devices" } else { "NO" });
 
     // The phone's user restores lunch: it comes back with the edit the delete had shadowed.
     phone.transaction().restore("events", "lunch").commit()?;

@@ -50,17 +50,11 @@ pub fn open_writer(
     max_size_bytes: Option<u64>,
 ) -> Result<Connection> {
     if path.is_dir() {
-        return Err(Error::NotAStore {
-            path: path.to_owned(),
-            detail: "it is a directory".into(),
-        });
+        return Err(Error::NotAStore { path: path.to_owned(), detail: "it is a directory".into() });
     }
     let conn = Connection::open(path)
         .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
-    let not_a_store = |detail: String| Error::NotAStore {
-        path: path.to_owned(),
-        detail,
-    };
+    let not_a_store = |detail: String| Error::NotAStore { path: path.to_owned(), detail };
     // Reading the header first: setting WAL mode would already write to a foreign file.
     let (application_id, version, tables) =
         read_header(&conn).map_err(|e| match e.sqlite_error_code() {
@@ -137,11 +131,7 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
 
 fn read_replica_id(conn: &Connection) -> Result<Option<ReplicaId>> {
     let bytes: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'replica_id'",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT value FROM meta WHERE key = 'replica_id'", [], |row| row.get(0))
         .optional()?;
     match bytes {
         None => Ok(None),
@@ -170,19 +160,15 @@ pub fn load_replica_state(conn: &Connection) -> Result<ReplicaState> {
         logical: u32::try_from(read_int("hlc_logical")?).unwrap_or(0),
     };
     let mut statement = conn.prepare_cached("SELECT replica, seen FROM replicas WHERE seen > 0")?;
-    let rows = statement.query_map([], |row| {
-        Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
-    })?;
+    let rows =
+        statement.query_map([], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)))?;
     let mut seen = VersionVector::new();
     for row in rows {
         let (replica, counter) = row?;
         let replica: [u8; 16] = replica
             .try_into()
             .map_err(|_| Error::Corrupt("a stored replica id is not 16 bytes".into()))?;
-        seen.advance(
-            ReplicaId::from_bytes(replica),
-            u64::try_from(counter).unwrap_or(0),
-        );
+        seen.advance(ReplicaId::from_bytes(replica), u64::try_from(counter).unwrap_or(0));
     }
     Ok(ReplicaState { id, hlc, seen })
 }
@@ -254,10 +240,7 @@ pub struct SqliteRecords<'c> {
 impl<'c> SqliteRecords<'c> {
     /// Records read and written through `conn`.
     pub fn new(conn: &'c Connection) -> Self {
-        Self {
-            conn,
-            replicas: Replicas::default(),
-        }
+        Self { conn, replicas: Replicas::default() }
     }
 }
 
@@ -289,9 +272,7 @@ impl RecordStore for SqliteRecords<'_> {
             .query_row(params![key.collection, key.id, bytes, state.is_deleted(), state.has_conflicts()], |row| {
                 row.get(0)
             })?;
-        self.conn
-            .prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?
-            .execute([rid])?;
+        self.conn.prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?.execute([rid])?;
         for (replica, counter) in state.max_counters() {
             let idx = self.replicas.index(self.conn, replica)?;
             self.conn
@@ -322,10 +303,7 @@ impl RecordStore for SqliteRecords<'_> {
                  WHERE c.replica = ?1 AND c.counter > ?2",
             )?;
             let rows = statement.query_map(params![idx, known as i64], |row| {
-                Ok(RecordKey::new(
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                ))
+                Ok(RecordKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?))
             })?;
             for key in rows {
                 keys.insert(key?);

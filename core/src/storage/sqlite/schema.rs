@@ -56,11 +56,7 @@ const MIGRATIONS: &[&str] = &[
 
 /// Brings the store from `from` up to [`CURRENT_VERSION`] inside `tx`.
 pub fn migrate(tx: &Transaction<'_>, from: i64) -> Result<()> {
-    for (index, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(from).unwrap_or(0))
-    {
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0)) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
     }
