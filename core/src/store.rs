@@ -113,11 +113,20 @@ impl Drop for Subscription {
 struct Writer {
     conn: Connection,
     replica: ReplicaState,
+    /// SQLite's `data_version` when `replica` was last known to match the file. It changes when
+    /// another connection (a second `Store` on the same file, an app extension's process)
+    /// commits; `replica` is then reloaded so a dot is never used twice.
+    data_version: i64,
+}
+
+fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "data_version", |row| row.get(0))?)
 }
 
 /// A replica persisted on disk.
 pub struct Store {
     path: PathBuf,
+    replica_id: ReplicaId,
     options: StoreOptions,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
@@ -141,10 +150,12 @@ impl Store {
         let path = path.as_ref().to_owned();
         let conn = sqlite::open_writer(&path, options.durability, options.max_size_bytes)?;
         let replica = sqlite::load_replica_state(&conn)?;
+        let data_version = data_version(&conn)?;
         Ok(Store {
             path,
             options,
-            writer: Mutex::new(Writer { conn, replica }),
+            replica_id: replica.id,
+            writer: Mutex::new(Writer { conn, replica, data_version }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
         })
@@ -157,7 +168,7 @@ impl Store {
 
     /// This replica's id.
     pub fn replica_id(&self) -> ReplicaId {
-        lock(&self.writer).replica.id
+        self.replica_id
     }
 
     /// Starts a transaction: writes are collected and applied atomically by
@@ -279,6 +290,11 @@ impl Store {
         let mut guard = lock(&self.writer);
         let writer = &mut *guard;
         let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = data_version(&tx)?;
+        if version != writer.data_version {
+            writer.replica = sqlite::load_replica_state(&tx)?;
+            writer.data_version = version;
+        }
         // Work on a copy: if anything fails, the transaction rolls back and the bookkeeping in
         // memory stays equal to what is on disk.
         let mut replica = writer.replica.clone();

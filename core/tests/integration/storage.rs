@@ -349,3 +349,21 @@ fn storage_is_bounded_by_live_data_not_by_edit_count() {
     assert_eq!(record.value("title"), Some(&Value::from("title 099999")));
     assert_eq!(record.state.registers()["title"].entries().len(), 1);
 }
+
+#[test]
+fn two_handles_on_one_file_never_reuse_a_dot() {
+    let (_dir, path) = temp_store();
+    let (_other_dir, other_path) = temp_store();
+    let first = Store::open(&path).expect("first handle");
+    let second = Store::open(&path).expect("second handle (an app extension, say)");
+    assert_eq!(first.replica_id(), second.replica_id());
+    for n in 0..20 {
+        let handle = if n % 2 == 0 { &first } else { &second };
+        handle.transaction().set("events", &format!("e{n}"), "title", "t").commit().expect("write");
+    }
+    let vv = first.version_vector().expect("vv");
+    assert_eq!(vv.get(&first.replica_id()), 20, "each transaction took its own dot");
+    let peer = Store::open(&other_path).expect("peer");
+    peer.apply(&second.delta_since(&VersionVector::new()).expect("delta")).expect("apply");
+    assert_eq!(peer.records("events").expect("read").len(), 20);
+}
