@@ -23,6 +23,7 @@
 //! a storage backend; [`storage`] has the SQLite and in-memory backends; [`Store`] is the durable
 //! store apps open; [`codec`] is the one place values become bytes.
 
+pub mod calendar;
 pub mod codec;
 pub mod crdt;
 mod error;
