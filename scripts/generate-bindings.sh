@@ -10,5 +10,9 @@ cd "$root"
 cargo build --quiet -p almanac-ffi --lib
 cargo build --quiet -p almanac-ffi --features cli --bin uniffi-bindgen
 rm -rf "$out" && mkdir -p "$out"
-./target/debug/uniffi-bindgen generate --library target/debug/libalmanac_ffi.so \
+case "$(uname -s)" in
+    Darwin) library=target/debug/libalmanac_ffi.dylib ;;
+    *) library=target/debug/libalmanac_ffi.so ;;
+esac
+./target/debug/uniffi-bindgen generate --library "$library" \
     --language "$lang" --out-dir "$out" --no-format >/dev/null
