@@ -151,14 +151,16 @@ impl Store {
         let conn = sqlite::open_writer(&path, options.durability, options.max_size_bytes)?;
         let replica = sqlite::load_replica_state(&conn)?;
         let data_version = data_version(&conn)?;
-        Ok(Store {
+        let store = Store {
             path,
             options,
             replica_id: replica.id,
             writer: Mutex::new(Writer { conn, replica, data_version }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
-        })
+        };
+        store.write_derived(crate::calendar::index::ensure_current)?;
+        Ok(store)
     }
 
     /// The file this store lives in.
@@ -283,6 +285,25 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `work` in a write transaction that changes only derived state (indexes), never
+    /// records or replica bookkeeping.
+    pub(crate) fn write_derived<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = lock(&self.writer);
+        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = work(&tx)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// Rebuilds the occurrence index from the records (it is derived state; normally it is
+    /// kept up to date in every write and rebuilt when the bundled tz database changes).
+    pub fn rebuild_occurrence_index(&self) -> Result<()> {
+        self.write_derived(crate::calendar::index::rebuild)
+    }
+
     fn write(
         &self,
         work: impl FnOnce(&mut ReplicaState, &Connection) -> Result<Changes>,
@@ -305,7 +326,8 @@ impl Store {
         Ok(changes)
     }
 
-    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    /// Runs `work` in a read transaction on a pooled read-only connection.
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = lock(&self.readers).pop();
         let conn = match pooled {
             Some(conn) => conn,

@@ -3,6 +3,7 @@
 // Tests state their expectations with expect/panic; the library itself may not.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod calendar;
 mod contract;
 mod convergence;
 mod fixtures;

@@ -281,7 +281,8 @@ impl RecordStore for SqliteRecords<'_> {
                 )?
                 .execute(params![rid, idx, counter as i64])?;
         }
-        Ok(())
+        // Derived indexes change in the same transaction as the record they describe.
+        crate::calendar::index::on_save(self.conn, rid, key, state)
     }
 
     fn keys_with_unseen(

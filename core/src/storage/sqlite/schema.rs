@@ -52,6 +52,28 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX record_clock_by_replica ON record_clock (replica, counter);
     ",
+    // 2: the occurrence index of the calendar layer (derived; see calendar/index.rs).
+    "
+    CREATE TABLE occurrence_index (
+        rid   INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
+        key   TEXT NOT NULL,     -- occurrence key (original start)
+        start INTEGER NOT NULL,  -- UTC seconds
+        end   INTEGER NOT NULL,  -- UTC seconds, exclusive
+        PRIMARY KEY (rid, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX occurrence_index_by_start ON occurrence_index (start, end);
+    CREATE TABLE recurring_events (
+        rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
+    ) STRICT;
+    CREATE TABLE indexed_months (
+        month INTEGER PRIMARY KEY  -- year * 12 + month - 1, UTC
+    ) STRICT;
+    -- Events with something for the calendar conflict log (cancelled or truncated occurrences
+    -- carrying concurrent edits, orphaned overrides).
+    CREATE TABLE calendar_attention (
+        rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
+    ) STRICT;
+    ",
 ];
 
 /// Brings the store from `from` up to [`CURRENT_VERSION`] inside `tx`.

@@ -1,0 +1,366 @@
+//! The calendar operations on [`Store`]: calendars, events, edits by span, deletes, restores,
+//! occurrence queries and the calendar conflict log. Each operation is one transaction of
+//! generic record writes, so sync, conflicts and notifications work as for any record.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::event::{
+    Alarm, Attendee, CALENDARS, EVENTS, PATCHABLE, Span, Timing, fields, normalise_address,
+};
+use super::index;
+use super::recurrence::RecurrenceRule;
+use super::series::{Event, Occurrence, occurrence_key, read_event};
+use super::time::TimeValue;
+use crate::crdt::{RecordKey, Write};
+use crate::error::{Error, Result};
+use crate::replica::Operation;
+use crate::{Store, Value};
+
+/// A new event.
+#[derive(Clone, PartialEq, Debug)]
+pub struct NewEvent {
+    /// The record id (a UUID is a good choice).
+    pub id: String,
+    /// The calendar's id.
+    pub calendar: String,
+    /// The iCalendar UID (defaults to the id).
+    pub uid: Option<String>,
+    /// When it happens.
+    pub timing: Timing,
+    /// How it repeats.
+    pub rule: Option<RecurrenceRule>,
+    /// Extra occurrences.
+    pub rdates: Vec<TimeValue>,
+    /// Excluded occurrences.
+    pub exdates: Vec<TimeValue>,
+    /// Scalar fields: title, location, notes, url, status, availability, color, organizer.
+    pub fields: BTreeMap<String, Value>,
+    /// Attendees.
+    pub attendees: Vec<Attendee>,
+    /// Alarms.
+    pub alarms: Vec<Alarm>,
+    /// iCalendar properties kept verbatim.
+    pub unknown_properties: Vec<String>,
+}
+
+/// A change to an event: only what is set is written.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct EventEdit {
+    /// New scalar values (`Value::Null` clears a field).
+    pub fields: BTreeMap<String, Value>,
+    /// New timing.
+    pub timing: Option<Timing>,
+    /// New rule (`Some(None)` makes the series a single event). Whole series only.
+    pub rule: Option<Option<RecurrenceRule>>,
+    /// Attendees to add or update. Whole series only.
+    pub set_attendees: Vec<Attendee>,
+    /// Attendee addresses to remove. Whole series only.
+    pub remove_attendees: Vec<String>,
+    /// Alarms to add or update. Whole series only.
+    pub set_alarms: Vec<Alarm>,
+    /// Alarm ids to remove. Whole series only.
+    pub remove_alarms: Vec<String>,
+}
+
+const SCALARS: &[&str] =
+    &["title", "location", "notes", "url", "status", "availability", "color", "organizer"];
+
+fn structured<T: serde::Serialize>(value: &T) -> Result<Value> {
+    Value::structured(value)
+}
+
+struct Ops {
+    id: String,
+    ops: Vec<Operation>,
+}
+
+impl Ops {
+    fn new(id: &str) -> Self {
+        Ops { id: id.to_owned(), ops: Vec::new() }
+    }
+
+    fn push(&mut self, write: Write) {
+        self.ops.push(Operation { key: RecordKey::new(EVENTS, self.id.clone()), write });
+    }
+
+    fn set(&mut self, field: &str, value: Value) {
+        self.push(Write::Set { field: field.into(), value });
+    }
+
+    fn member(&mut self, map: &str, key: &str, field: &str, value: Value) {
+        self.push(Write::SetMember {
+            field: map.into(),
+            key: key.into(),
+            member_field: field.into(),
+            value,
+        });
+    }
+
+    fn remove(&mut self, map: &str, key: &str) {
+        self.push(Write::RemoveMember { field: map.into(), key: key.into() });
+    }
+
+    fn attendee(&mut self, attendee: &Attendee) -> Result<()> {
+        let key = normalise_address(&attendee.address)?;
+        self.member(fields::ATTENDEES, &key, "role", structured(&attendee.role)?);
+        self.member(fields::ATTENDEES, &key, "participation", structured(&attendee.participation)?);
+        self.member(
+            fields::ATTENDEES,
+            &key,
+            "name",
+            attendee.name.clone().map_or(Value::Null, Value::Text),
+        );
+        Ok(())
+    }
+
+    fn alarm(&mut self, alarm: &Alarm) -> Result<()> {
+        if alarm.id.is_empty() {
+            return Err(Error::InvalidInput("an alarm id must not be empty".into()));
+        }
+        self.member(fields::ALARMS, &alarm.id, "trigger", structured(&alarm.trigger)?);
+        self.member(
+            fields::ALARMS,
+            &alarm.id,
+            "description",
+            alarm.description.clone().map_or(Value::Null, Value::Text),
+        );
+        Ok(())
+    }
+
+    fn date(&mut self, map: &str, value: &TimeValue) -> Result<()> {
+        let key = occurrence_key(value)?;
+        self.member(map, &key, fields::VALUE, structured(value)?);
+        Ok(())
+    }
+}
+
+fn check_scalars(values: &BTreeMap<String, Value>) -> Result<()> {
+    for name in values.keys() {
+        if !SCALARS.contains(&name.as_str()) {
+            return Err(Error::InvalidInput(format!(
+                "'{name}' is not an event field (expected one of {})",
+                SCALARS.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates or updates a calendar.
+    pub fn put_calendar(
+        &self,
+        id: &str,
+        name: &str,
+        color: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> Result<()> {
+        if let Some(zone) = time_zone {
+            super::time::time_zone(zone)?;
+        }
+        let mut tx = self.transaction();
+        tx.set(CALENDARS, id, "name", name);
+        tx.set(CALENDARS, id, "color", color.map_or(Value::Null, Value::from));
+        tx.set(CALENDARS, id, "time_zone", time_zone.map_or(Value::Null, Value::from));
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Creates an event in one transaction.
+    pub fn create_event(&self, event: &NewEvent) -> Result<()> {
+        event.timing.validate()?;
+        check_scalars(&event.fields)?;
+        if self.get_any(EVENTS, &event.id)?.is_some() {
+            return Err(Error::InvalidInput(format!("event '{}' already exists", event.id)));
+        }
+        let mut ops = Ops::new(&event.id);
+        ops.set(fields::CALENDAR, Value::from(event.calendar.as_str()));
+        ops.set(fields::UID, Value::from(event.uid.clone().unwrap_or_else(|| event.id.clone())));
+        ops.set(fields::TIMING, structured(&event.timing)?);
+        ops.set(
+            fields::RULE,
+            event.rule.as_ref().map(structured).transpose()?.unwrap_or(Value::Null),
+        );
+        for (name, value) in &event.fields {
+            ops.set(name, value.clone());
+        }
+        for date in &event.rdates {
+            ops.date(fields::RDATES, date)?;
+        }
+        for date in &event.exdates {
+            ops.date(fields::EXDATES, date)?;
+        }
+        for attendee in &event.attendees {
+            ops.attendee(attendee)?;
+        }
+        for alarm in &event.alarms {
+            ops.alarm(alarm)?;
+        }
+        if !event.unknown_properties.is_empty() {
+            ops.set(fields::UNKNOWN, structured(&event.unknown_properties)?);
+        }
+        self.commit(&ops.ops)?;
+        Ok(())
+    }
+
+    /// The live event `id`.
+    pub fn event(&self, id: &str) -> Result<Option<Event>> {
+        match self.get(EVENTS, id)? {
+            Some(record) => read_event(id, &record.state),
+            None => Ok(None),
+        }
+    }
+
+    fn live_event(&self, id: &str) -> Result<Event> {
+        self.event(id)?.ok_or_else(|| Error::RecordNotFound(RecordKey::new(EVENTS, id)))
+    }
+
+    /// Edits an event: the whole series, one occurrence, or this and following occurrences.
+    pub fn edit_event(&self, id: &str, span: &Span, edit: &EventEdit) -> Result<()> {
+        check_scalars(&edit.fields)?;
+        if let Some(timing) = &edit.timing {
+            timing.validate()?;
+        }
+        let event = self.live_event(id)?;
+        let mut ops = Ops::new(id);
+        let patch_map = match span {
+            Span::All => None,
+            Span::This(original) => Some((fields::OVERRIDES, occurrence_key(original)?)),
+            Span::ThisAndFollowing(original) => {
+                Some((fields::RANGE_PATCHES, occurrence_key(original)?))
+            }
+        };
+        match patch_map {
+            None => {
+                for (name, value) in &edit.fields {
+                    ops.set(name, value.clone());
+                }
+                if let Some(timing) = &edit.timing {
+                    ops.set(fields::TIMING, structured(timing)?);
+                }
+                if let Some(rule) = &edit.rule {
+                    ops.set(
+                        fields::RULE,
+                        rule.as_ref().map(structured).transpose()?.unwrap_or(Value::Null),
+                    );
+                }
+                for attendee in &edit.set_attendees {
+                    ops.attendee(attendee)?;
+                }
+                for address in &edit.remove_attendees {
+                    ops.remove(fields::ATTENDEES, &normalise_address(address)?);
+                }
+                for alarm in &edit.set_alarms {
+                    ops.alarm(alarm)?;
+                }
+                for alarm in &edit.remove_alarms {
+                    ops.remove(fields::ALARMS, alarm);
+                }
+            }
+            Some((map, key)) => {
+                if !event.is_recurring() {
+                    return Err(Error::InvalidInput(format!(
+                        "event '{id}' does not repeat; edit it with Span::All"
+                    )));
+                }
+                let series_only = edit.rule.is_some()
+                    || !edit.set_attendees.is_empty()
+                    || !edit.remove_attendees.is_empty()
+                    || !edit.set_alarms.is_empty()
+                    || !edit.remove_alarms.is_empty();
+                if series_only {
+                    return Err(Error::InvalidInput(
+                        "rules, attendees and alarms are edited on the whole series (Span::All)"
+                            .into(),
+                    ));
+                }
+                for (name, value) in &edit.fields {
+                    debug_assert!(PATCHABLE.contains(&name.as_str()) || name == "organizer");
+                    ops.member(map, &key, name, value.clone());
+                }
+                if let Some(timing) = &edit.timing {
+                    ops.member(map, &key, fields::TIMING, structured(timing)?);
+                }
+            }
+        }
+        self.commit(&ops.ops)?;
+        Ok(())
+    }
+
+    /// Deletes an event: the whole series (a restorable tombstone), one occurrence (cancelled,
+    /// restorable), or this and following occurrences (the series is truncated).
+    pub fn delete_event(&self, id: &str, span: &Span) -> Result<()> {
+        let event = self.live_event(id)?;
+        let mut ops = Ops::new(id);
+        match span {
+            Span::All => ops.push(Write::Delete),
+            Span::This(original) => {
+                let key = occurrence_key(original)?;
+                // Clearing what this replica has seen of the override first means whatever
+                // patch survives next to `cancelled` was written concurrently: the conflict log.
+                ops.remove(fields::OVERRIDES, &key);
+                ops.member(fields::OVERRIDES, &key, fields::CANCELLED, Value::Bool(true));
+            }
+            Span::ThisAndFollowing(original) => {
+                let key = occurrence_key(original)?;
+                ops.push(Write::Min {
+                    field: fields::TRUNCATE_AT.into(),
+                    value: Value::Text(key.clone()),
+                });
+                for seen in event.overrides.keys().filter(|k| **k >= key) {
+                    ops.remove(fields::OVERRIDES, seen);
+                }
+            }
+        }
+        self.commit(&ops.ops)?;
+        Ok(())
+    }
+
+    /// Brings back a deleted event with every field, including edits its delete shadowed.
+    pub fn restore_event(&self, id: &str) -> Result<()> {
+        self.transaction().restore(EVENTS, id).commit()?;
+        Ok(())
+    }
+
+    /// Un-cancels one occurrence, keeping any edit made to it concurrently with the cancel.
+    pub fn restore_occurrence(&self, id: &str, original: &TimeValue) -> Result<()> {
+        self.live_event(id)?;
+        let mut ops = Ops::new(id);
+        ops.member(
+            fields::OVERRIDES,
+            &occurrence_key(original)?,
+            fields::CANCELLED,
+            Value::Bool(false),
+        );
+        self.commit(&ops.ops)?;
+        Ok(())
+    }
+
+    /// Every occurrence overlapping `[from, to)` in the given calendars (all if empty), sorted
+    /// by start. `viewer` is the zone all-day and floating events are read in.
+    pub fn occurrences(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        calendars: &[&str],
+        viewer: &TimeZone,
+    ) -> Result<Vec<Occurrence>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let ids = index::candidates(self, from, to)?;
+        let mut out = Vec::new();
+        for (id, state) in ids {
+            let Some(event) = read_event(&id, &state)? else { continue };
+            if !calendars.is_empty() && !calendars.contains(&event.calendar.as_str()) {
+                continue;
+            }
+            out.extend(event.occurrences(from, to, viewer)?);
+        }
+        out.sort_by(|a, b| (a.start, &a.event_id, &a.key).cmp(&(b.start, &b.event_id, &b.key)));
+        Ok(out)
+    }
+}

@@ -1,0 +1,125 @@
+//! The calendar conflict log: everything the merge kept that the app should be able to show and
+//! restore — concurrent values of a field, edits shadowed by a delete (case 4), by a cancelled
+//! occurrence (case 6) or by a truncation (case 14), and overrides orphaned by a schedule change
+//! (case 10).
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+use rusqlite::params;
+
+use super::event::EVENTS;
+use super::series::{Event, read_event};
+use crate::Store;
+use crate::crdt::{RecordKey, ShadowedEdit, Value};
+use crate::error::Result;
+use crate::storage::sqlite::decode_record;
+use crate::view::{FieldConflict, Record};
+
+/// Why an occurrence's edits are not shown.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shadow {
+    /// The occurrence was cancelled concurrently with the edit (cancel wins).
+    Cancelled,
+    /// The series was truncated before the occurrence concurrently with the edit.
+    Truncated,
+    /// The occurrence no longer exists in the schedule (rule or start changed).
+    Orphaned,
+}
+
+/// An occurrence patch the app cannot currently see.
+#[derive(Clone, PartialEq, Debug)]
+pub struct ShadowedOccurrence {
+    /// The occurrence key (original start).
+    pub key: String,
+    /// Why it is hidden.
+    pub reason: Shadow,
+    /// The patched fields it carries.
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// One event's entry in the calendar conflict log.
+#[derive(Clone, PartialEq, Debug)]
+pub struct EventConflicts {
+    /// The event id.
+    pub event_id: String,
+    /// Whether the event is deleted.
+    pub deleted: bool,
+    /// Fields (of the series, of overrides, of attendees…) with concurrent values.
+    pub fields: Vec<FieldConflict>,
+    /// Edits made concurrently with the event's deletion (restore the event to get them back).
+    pub shadowed_by_delete: Vec<ShadowedEdit>,
+    /// Occurrence patches hidden by a cancel, a truncation or a schedule change.
+    pub occurrences: Vec<ShadowedOccurrence>,
+}
+
+/// Occurrence patches of `event` that are hidden: cancelled ones that still carry edits (the
+/// canceller cleared what it had seen, so what remains was concurrent), patches at or after the
+/// truncation, and orphans.
+pub fn occurrence_conflicts(event: &Event) -> Result<Vec<ShadowedOccurrence>> {
+    let mut out = Vec::new();
+    let orphans = event.orphaned_overrides(&TimeZone::UTC)?;
+    for (key, patch) in &event.overrides {
+        let reason = if event.truncate_at.as_deref().is_some_and(|cut| key.as_str() >= cut) {
+            Shadow::Truncated
+        } else if patch.cancelled {
+            Shadow::Cancelled
+        } else if orphans.contains(key) {
+            Shadow::Orphaned
+        } else {
+            continue;
+        };
+        if !patch.fields.is_empty() {
+            out.push(ShadowedOccurrence { key: key.clone(), reason, fields: patch.fields.clone() });
+        }
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// The calendar conflict log, event by event.
+    pub fn calendar_conflicts(&self) -> Result<Vec<EventConflicts>> {
+        let mut by_event: BTreeMap<String, EventConflicts> = BTreeMap::new();
+        let entry = |map: &mut BTreeMap<String, EventConflicts>, id: &str, deleted: bool| {
+            map.entry(id.to_owned())
+                .or_insert_with(|| EventConflicts {
+                    event_id: id.to_owned(),
+                    deleted,
+                    fields: Vec::new(),
+                    shadowed_by_delete: Vec::new(),
+                    occurrences: Vec::new(),
+                })
+                .deleted = deleted;
+        };
+        for report in self.conflicts()?.into_iter().filter(|c| c.key.collection == EVENTS) {
+            entry(&mut by_event, &report.key.id, report.deleted);
+            if let Some(e) = by_event.get_mut(&report.key.id) {
+                e.fields = report.fields;
+                e.shadowed_by_delete = report.shadowed;
+            }
+        }
+        let attention = self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT r.id, r.state FROM calendar_attention a JOIN records r ON r.rid = a.rid WHERE r.collection = ?1",
+            )?;
+            let rows = statement.query_map(params![EVENTS], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, bytes) = row?;
+                out.push(Record { key: RecordKey::new(EVENTS, id), state: decode_record(&bytes)? });
+            }
+            Ok(out)
+        })?;
+        for record in attention {
+            let Some(event) = read_event(&record.key.id, &record.state)? else { continue };
+            let occurrences = occurrence_conflicts(&event)?;
+            if !occurrences.is_empty() {
+                entry(&mut by_event, &record.key.id, record.is_deleted());
+                if let Some(e) = by_event.get_mut(&record.key.id) {
+                    e.occurrences = occurrences;
+                }
+            }
+        }
+        Ok(by_event.into_values().collect())
+    }
+}

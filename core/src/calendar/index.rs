@@ -1,0 +1,223 @@
+//! The occurrence index: derived SQLite tables that let a day, week or month view find its
+//! events without reading the whole store.
+//!
+//! - `occurrence_index(rid, key, start, end)`: one row per occurrence, in UTC seconds. Single
+//!   events always have their row. Recurring series have rows only for the months that have been
+//!   queried (`indexed_months`), materialised on first use like Android's `Instances` table, so
+//!   an endless daily series costs rows only for the months someone looks at.
+//! - `recurring_events(rid)`: the series to expand when a new month is materialised.
+//!
+//! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
+//! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
+//! changes (`ensure_current`) or on request (`Store::rebuild_occurrence_index`). All-day and
+//! floating events are indexed as if viewed in UTC; queries widen the window by 14 hours (the
+//! largest UTC offset) and compute exact times from the record for the viewer's zone.
+
+use std::collections::BTreeSet;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::event::EVENTS;
+use super::series::read_event;
+use super::time::tzdb_version;
+use crate::Store;
+use crate::crdt::{RecordKey, RecordState};
+use crate::error::{Error, Result};
+use crate::storage::sqlite::decode_record;
+
+/// How far any viewer's wall clock is from UTC, at most (UTC+14 in Kiribati, UTC-12).
+const WIDEST_OFFSET: SignedDuration = SignedDuration::from_hours(14);
+
+fn seconds(t: Timestamp) -> i64 {
+    t.as_second()
+}
+
+fn month_of(t: Timestamp) -> i64 {
+    let d = TimeZone::UTC.to_datetime(t).date();
+    i64::from(d.year()) * 12 + i64::from(d.month()) - 1
+}
+
+fn month_start(month: i64) -> Result<Timestamp> {
+    let year = i16::try_from(month.div_euclid(12))
+        .map_err(|_| Error::InvalidInput("year out of range".into()))?;
+    let m = i8::try_from(month.rem_euclid(12) + 1)
+        .map_err(|_| Error::InvalidInput("month out of range".into()))?;
+    let date = Date::new(year, m, 1).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    TimeZone::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .map_err(|e| Error::InvalidInput(e.to_string()))
+}
+
+/// Merges sorted months into contiguous `[start, end)` ranges.
+fn ranges(months: &BTreeSet<i64>) -> Result<Vec<(Timestamp, Timestamp)>> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &m in months {
+        match out.last_mut() {
+            Some((_, end)) if *end == m => *end = m + 1,
+            _ => out.push((m, m + 1)),
+        }
+    }
+    out.into_iter().map(|(a, b)| Ok((month_start(a)?, month_start(b)?))).collect()
+}
+
+fn indexed_months(conn: &Connection) -> Result<BTreeSet<i64>> {
+    let mut statement = conn.prepare_cached("SELECT month FROM indexed_months")?;
+    let months = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    Ok(months)
+}
+
+fn write_rows(
+    conn: &Connection,
+    rid: i64,
+    id: &str,
+    state: &RecordState,
+    months: &BTreeSet<i64>,
+) -> Result<()> {
+    let Some(event) = read_event(id, state)? else { return Ok(()) };
+    if !super::conflicts::occurrence_conflicts(&event)?.is_empty() {
+        conn.prepare_cached("INSERT OR IGNORE INTO calendar_attention (rid) VALUES (?1)")?
+            .execute([rid])?;
+    }
+    let windows = if event.is_recurring() {
+        conn.prepare_cached("INSERT OR IGNORE INTO recurring_events (rid) VALUES (?1)")?
+            .execute([rid])?;
+        ranges(months)?
+    } else {
+        vec![(Timestamp::MIN, Timestamp::MAX)]
+    };
+    let mut longest: i64 = 0;
+    for (from, to) in windows {
+        for occurrence in event.occurrences(from, to, &TimeZone::UTC)? {
+            let (start, end) = (seconds(occurrence.start), seconds(occurrence.end));
+            longest = longest.max(end - start);
+            conn.prepare_cached("INSERT OR IGNORE INTO occurrence_index (rid, key, start, end) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![rid, occurrence.key, start, end])?;
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('index_longest', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+    )?
+    .execute([longest])?;
+    Ok(())
+}
+
+/// Keeps the index rows of one record in step with its new state (called by the SQLite store
+/// inside the write transaction that saves the record).
+pub fn on_save(conn: &Connection, rid: i64, key: &RecordKey, state: &RecordState) -> Result<()> {
+    if key.collection != EVENTS {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
+    conn.prepare_cached("DELETE FROM recurring_events WHERE rid = ?1")?.execute([rid])?;
+    conn.prepare_cached("DELETE FROM calendar_attention WHERE rid = ?1")?.execute([rid])?;
+    if state.is_deleted() {
+        return Ok(());
+    }
+    // An event whose fields cannot be read (written by a newer version, say) is left out of the
+    // index rather than failing the sync that delivered it; reading it reports the problem.
+    match write_rows(conn, rid, &key.id, state, &indexed_months(conn)?) {
+        Err(Error::Corrupt(_) | Error::InvalidInput(_)) => Ok(()),
+        other => other,
+    }
+}
+
+/// Materialises the recurring series for any month of `[from, to)` not indexed yet.
+fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> {
+    let known = indexed_months(conn)?;
+    let missing: BTreeSet<i64> =
+        (month_of(from)..=month_of(to)).filter(|m| !known.contains(m)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn.prepare_cached(
+        "SELECT r.rid, r.id, r.state FROM recurring_events e JOIN records r ON r.rid = e.rid WHERE r.deleted = 0",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))
+    })?;
+    let series: Vec<_> = rows.collect::<Result<_, _>>()?;
+    for (rid, id, bytes) in series {
+        match write_rows(conn, rid, &id, &decode_record(&bytes)?, &missing) {
+            Err(Error::Corrupt(_) | Error::InvalidInput(_)) | Ok(()) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    for month in missing {
+        conn.prepare_cached("INSERT INTO indexed_months (month) VALUES (?1)")?.execute([month])?;
+    }
+    Ok(())
+}
+
+/// Clears and rebuilds the whole index (single events now, series lazily by month).
+pub fn rebuild(conn: &Connection) -> Result<()> {
+    conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_events; DELETE FROM indexed_months; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
+    let mut statement =
+        conn.prepare("SELECT rid, id, state FROM records WHERE collection = ?1 AND deleted = 0")?;
+    let rows = statement.query_map([EVENTS], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))
+    })?;
+    let events: Vec<_> = rows.collect::<Result<_, _>>()?;
+    for (rid, id, bytes) in events {
+        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(&bytes)?)?;
+    }
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('index_tzdb', ?1)",
+        [tzdb_version()],
+    )?;
+    Ok(())
+}
+
+/// Rebuilds the index if it was built with another tz database than the bundled one.
+pub fn ensure_current(conn: &Connection) -> Result<()> {
+    let built: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'index_tzdb'", [], |row| row.get(0))
+        .optional()?;
+    if built.as_deref() != Some(tzdb_version()) {
+        rebuild(conn)?;
+    }
+    Ok(())
+}
+
+/// The live event records with an occurrence that may overlap `[from, to)` for some viewer.
+pub fn candidates(
+    store: &Store,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(String, RecordState)>> {
+    let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
+    let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
+    let known = store.read(indexed_months)?;
+    if (month_of(wide_from)..=month_of(wide_to)).any(|m| !known.contains(&m)) {
+        store.write_derived(|conn| materialise(conn, wide_from, wide_to))?;
+    }
+    store.read(|conn| {
+        let longest: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'index_longest'", [], |row| row.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let mut statement = conn.prepare_cached(
+            "SELECT r.id, r.state FROM records r WHERE r.rid IN (
+                 SELECT DISTINCT rid FROM occurrence_index
+                 WHERE start >= ?1 AND start < ?2 AND end >= ?3)
+             AND r.deleted = 0",
+        )?;
+        let rows = statement.query_map(
+            params![
+                seconds(wide_from).saturating_sub(longest),
+                seconds(wide_to),
+                seconds(wide_from)
+            ],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, bytes) = row?;
+            out.push((id, decode_record(&bytes)?));
+        }
+        Ok(out)
+    })
+}

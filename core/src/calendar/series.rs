@@ -1,0 +1,458 @@
+//! Reading an event record back as a typed [`Event`] and computing its occurrences.
+//!
+//! Resolution order for a field of one occurrence (contract case 7): the series value, then each
+//! range patch ("this and following") whose key is at or before the occurrence, in ascending
+//! order, then the occurrence's own override. A cancelled override removes the occurrence (case
+//! 6); `truncate_at` removes every occurrence at or after it (cases 9, 14).
+
+use std::collections::BTreeMap;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::event::{Alarm, Attendee, End, Participation, Role, Timing, fields};
+use super::recurrence::{RecurrenceRule, RecurrenceSet};
+use super::time::{Duration, TimeValue};
+use crate::crdt::{MvRegister, RecordState, Value};
+use crate::error::{Error, Result};
+
+/// The key of an occurrence in the override, range-patch, rdate and exdate maps: the original
+/// start in iCalendar basic form. Zoned and UTC starts are keyed by their UTC instant, so moving
+/// a series to another zone keeps its overrides attached (case 11); dates and floating times by
+/// their wall time.
+pub fn occurrence_key(original: &TimeValue) -> Result<String> {
+    Ok(match original {
+        TimeValue::Date(date) => date.strftime("%Y%m%d").to_string(),
+        TimeValue::Floating(local) => local.strftime("%Y%m%dT%H%M%S").to_string(),
+        TimeValue::Zoned { .. } | TimeValue::Utc(_) => {
+            let instant = original.instant(&TimeZone::UTC)?;
+            instant.strftime("%Y%m%dT%H%M%SZ").to_string()
+        }
+    })
+}
+
+/// A sparse set of field values for some occurrences.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Patch {
+    /// Patched register values by field name (`timing` holds a structured [`Timing`]).
+    pub fields: BTreeMap<String, Value>,
+    /// Whether the occurrence is cancelled (overrides only).
+    pub cancelled: bool,
+}
+
+/// An event as the app sees it: the shown value of every field.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Event {
+    /// The record id.
+    pub id: String,
+    /// The calendar it belongs to.
+    pub calendar: String,
+    /// The iCalendar UID (the record id if none was imported).
+    pub uid: String,
+    /// When it happens.
+    pub timing: Timing,
+    /// The recurrence rule, if it repeats.
+    pub rule: Option<RecurrenceRule>,
+    /// Extra occurrences.
+    pub rdates: Vec<TimeValue>,
+    /// Excluded occurrences.
+    pub exdates: Vec<TimeValue>,
+    /// Scalar fields (title, location, notes, url, status, availability, color, organizer).
+    pub fields: BTreeMap<String, Value>,
+    /// Attendees by normalised address.
+    pub attendees: Vec<Attendee>,
+    /// Alarms by id.
+    pub alarms: Vec<Alarm>,
+    /// Single-occurrence patches by occurrence key.
+    pub overrides: BTreeMap<String, Patch>,
+    /// "This and following" patches by occurrence key.
+    pub range_patches: BTreeMap<String, Patch>,
+    /// No occurrence at or after this key.
+    pub truncate_at: Option<String>,
+    /// iCalendar properties kept verbatim for lossless round trips.
+    pub unknown_properties: Vec<String>,
+}
+
+/// One occurrence of an event with every patch applied.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Occurrence {
+    /// The event's record id.
+    pub event_id: String,
+    /// The occurrence key (its original start, see [`occurrence_key`]).
+    pub key: String,
+    /// The original start (the iCalendar RECURRENCE-ID).
+    pub original: TimeValue,
+    /// The effective timing of this occurrence.
+    pub timing: Timing,
+    /// Start instant for the viewer.
+    pub start: Timestamp,
+    /// End instant for the viewer (exclusive).
+    pub end: Timestamp,
+    /// Scalar fields after patches.
+    pub fields: BTreeMap<String, Value>,
+}
+
+impl Occurrence {
+    /// The occurrence's shown title.
+    pub fn title(&self) -> Option<&str> {
+        self.fields.get("title").and_then(Value::as_text)
+    }
+}
+
+fn winner(register: &MvRegister<Value>) -> Option<&Value> {
+    register.winner().map(|e| &e.value)
+}
+
+fn decode_field<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+    value.decode().map_err(|e| Error::Corrupt(format!("the event's {what} cannot be read: {e}")))
+}
+
+/// Reads an event record. `None` if the record is not an event (no timing).
+pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
+    let registers = state.registers();
+    let Some(timing) = registers.get(fields::TIMING).and_then(winner) else { return Ok(None) };
+    let timing: Timing = decode_field(timing, "timing")?;
+    let rule = match registers.get(fields::RULE).and_then(winner) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(decode_field(value, "recurrence rule")?),
+    };
+    let text = |name: &str| {
+        registers.get(name).and_then(winner).and_then(Value::as_text).map(str::to_owned)
+    };
+    let mut scalar = BTreeMap::new();
+    for name in
+        ["title", "location", "notes", "url", "status", "availability", "color", "organizer"]
+    {
+        if let Some(value) = registers.get(name).and_then(winner).filter(|v| **v != Value::Null) {
+            scalar.insert(name.to_owned(), value.clone());
+        }
+    }
+    let members = |map: &str| {
+        let all = state.maps().get(map).into_iter().flatten();
+        all.filter(|(_, m)| m.is_present()).map(|(k, m)| (k.clone(), m)).collect::<Vec<_>>()
+    };
+    let member_value = |member: &crate::crdt::Member, field: &str| {
+        member.fields().get(field).and_then(winner).cloned()
+    };
+    let dates = |map: &str| -> Result<Vec<TimeValue>> {
+        members(map)
+            .into_iter()
+            .filter_map(|(_, m)| member_value(m, fields::VALUE))
+            .map(|v| decode_field(&v, "recurrence date"))
+            .collect()
+    };
+    let patches = |map: &str| -> BTreeMap<String, Patch> {
+        members(map)
+            .into_iter()
+            .map(|(key, m)| {
+                let mut patch = Patch::default();
+                for (name, register) in m.fields() {
+                    match (name.as_str(), winner(register)) {
+                        (fields::CANCELLED, Some(Value::Bool(cancelled))) => {
+                            patch.cancelled = *cancelled
+                        }
+                        (_, Some(value)) => {
+                            patch.fields.insert(name.clone(), value.clone());
+                        }
+                        (_, None) => {}
+                    }
+                }
+                (key, patch)
+            })
+            .collect()
+    };
+    let attendees = members(fields::ATTENDEES)
+        .into_iter()
+        .map(|(address, m)| {
+            let text = |f: &str| member_value(m, f).and_then(|v| v.as_text().map(str::to_owned));
+            Attendee {
+                address,
+                name: text("name"),
+                role: member_value(m, "role")
+                    .and_then(|v| v.decode().ok())
+                    .unwrap_or(Role::Required),
+                participation: member_value(m, "participation")
+                    .and_then(|v| v.decode().ok())
+                    .unwrap_or(Participation::NeedsAction),
+            }
+        })
+        .collect();
+    let alarms = members(fields::ALARMS)
+        .into_iter()
+        .map(|(id, m)| Alarm {
+            trigger: member_value(m, "trigger").and_then(|v| v.decode().ok()).unwrap_or_default(),
+            description: member_value(m, "description")
+                .and_then(|v| v.as_text().map(str::to_owned)),
+            id,
+        })
+        .collect();
+    let unknown_properties = match registers.get(fields::UNKNOWN).and_then(winner) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => decode_field(value, "unknown properties")?,
+    };
+    Ok(Some(Event {
+        id: id.to_owned(),
+        calendar: text(fields::CALENDAR).unwrap_or_default(),
+        uid: text(fields::UID).unwrap_or_else(|| id.to_owned()),
+        timing,
+        rule,
+        rdates: dates(fields::RDATES)?,
+        exdates: dates(fields::EXDATES)?,
+        fields: scalar,
+        attendees,
+        alarms,
+        overrides: patches(fields::OVERRIDES),
+        range_patches: patches(fields::RANGE_PATCHES),
+        truncate_at: state
+            .minimums()
+            .get(fields::TRUNCATE_AT)
+            .and_then(|m| m.entry())
+            .and_then(|e| e.value.as_text().map(str::to_owned)),
+        unknown_properties,
+    }))
+}
+
+/// The start and end instants of `timing` when it starts at `start` (a value of the same kind
+/// as `timing.start`), for a viewer in `viewer`.
+fn instants(
+    timing: &Timing,
+    start: &TimeValue,
+    viewer: &TimeZone,
+) -> Result<(Timestamp, Timestamp)> {
+    let zone = start.zone(viewer)?;
+    let begin = start.instant(viewer)?;
+    let end = match &timing.end {
+        End::After(duration) => duration.add_to(begin, &zone)?,
+        End::At(end) => {
+            // Keep the written length: wall-clock length when both ends share a clock, else the
+            // exact length between the series' own start and end.
+            let written_start = timing.start.instant(viewer)?;
+            let written_end = end.instant(viewer)?;
+            let exact = written_end.duration_since(written_start);
+            match (end, &timing.start) {
+                (TimeValue::Utc(_), _) | (_, TimeValue::Utc(_)) => add_exact(begin, exact)?,
+                _ => {
+                    let wall = end.local().duration_since(timing.start.local());
+                    let local = start.local().checked_add(wall).map_err(|e| overflow(&e))?;
+                    end.with_local(local)?.instant(viewer)?
+                }
+            }
+        }
+    };
+    Ok((begin, end.max(begin)))
+}
+
+fn add_exact(at: Timestamp, duration: SignedDuration) -> Result<Timestamp> {
+    at.checked_add(duration).map_err(|e| overflow(&e))
+}
+
+fn overflow(error: &jiff::Error) -> Error {
+    Error::InvalidInput(format!("a date is out of range: {error}"))
+}
+
+/// The shift a range patch's timing applies to later occurrences: the patch stores the new
+/// timing of the occurrence it is keyed on; later ones move by the same wall-clock amount.
+struct Shift {
+    anchor: DateTime,
+    timing: Timing,
+}
+
+impl Shift {
+    fn apply(&self, original: &TimeValue) -> Result<(TimeValue, Timing)> {
+        let offset = self.timing.start.local().duration_since(self.anchor);
+        let local = original.local().checked_add(offset).map_err(|e| overflow(&e))?;
+        let start = self.timing.start.with_local(local)?;
+        Ok((start.clone(), Timing { start, end: self.timing.end.clone() }))
+    }
+}
+
+impl Event {
+    /// Whether the event repeats.
+    pub fn is_recurring(&self) -> bool {
+        self.rule.is_some() || !self.rdates.is_empty()
+    }
+
+    fn recurrence_set(&self) -> RecurrenceSet {
+        RecurrenceSet {
+            start: self.timing.start.clone(),
+            rule: self.rule.clone(),
+            rdates: self.rdates.clone(),
+            exdates: self.exdates.clone(),
+        }
+    }
+
+    /// The longest an occurrence lasts, as an upper bound for window queries.
+    fn max_length(&self, viewer: &TimeZone) -> Result<SignedDuration> {
+        let mut longest = SignedDuration::ZERO;
+        let timings = std::iter::once(Ok(self.timing.clone())).chain(
+            self.overrides
+                .values()
+                .chain(self.range_patches.values())
+                .filter_map(|p| p.fields.get("timing"))
+                .map(|v| decode_field::<Timing>(v, "timing")),
+        );
+        for timing in timings {
+            let timing = timing?;
+            let (begin, end) = instants(&timing, &timing.start, viewer)?;
+            longest = longest.max(end.duration_since(begin));
+        }
+        Ok(longest)
+    }
+
+    /// Every occurrence overlapping `[from, to)`, patches applied, cancelled and truncated ones
+    /// left out, sorted by start. `viewer` only affects all-day and floating events.
+    pub fn occurrences(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        viewer: &TimeZone,
+    ) -> Result<Vec<Occurrence>> {
+        // Overrides and range patches may move occurrences; widen the search by the largest
+        // move and the longest occurrence, then filter on the real times.
+        let reach =
+            self.max_length(viewer)? + self.max_move(viewer)? + SignedDuration::from_hours(28);
+        let search_from = from.checked_sub(reach).unwrap_or(Timestamp::MIN);
+        let search_to = to.checked_add(reach).unwrap_or(Timestamp::MAX);
+        let originals = if self.is_recurring() {
+            self.recurrence_set().between(search_from, search_to, viewer)?
+        } else {
+            let instant = self.timing.start.instant(viewer)?;
+            vec![super::recurrence::Occurrence { original: self.timing.start.clone(), instant }]
+        };
+        let shifts = self.shifts()?;
+        let mut out = Vec::new();
+        for original in originals {
+            let key = occurrence_key(&original.original)?;
+            if self.truncate_at.as_deref().is_some_and(|cut| key.as_str() >= cut) {
+                continue;
+            }
+            let occurrence_override = self.overrides.get(&key);
+            if occurrence_override.is_some_and(|o| o.cancelled) {
+                continue;
+            }
+            let mut fields = self.fields.clone();
+            let mut start_value = original.original.clone();
+            let mut timing = Timing { start: start_value.clone(), end: self.timing.end.clone() };
+            let mut base = self.timing.clone();
+            for (patch_key, patch) in self.range_patches.range(..=key.clone()) {
+                fields.extend(
+                    patch
+                        .fields
+                        .iter()
+                        .filter(|(n, _)| *n != "timing")
+                        .map(|(n, v)| (n.clone(), v.clone())),
+                );
+                if let Some(shift) = shifts.get(patch_key) {
+                    let (shifted, shifted_timing) = shift.apply(&original.original)?;
+                    start_value = shifted;
+                    base = shifted_timing.clone();
+                    timing = shifted_timing;
+                }
+            }
+            if let Some(patch) = occurrence_override {
+                fields.extend(
+                    patch
+                        .fields
+                        .iter()
+                        .filter(|(n, _)| *n != "timing")
+                        .map(|(n, v)| (n.clone(), v.clone())),
+                );
+                if let Some(value) = patch.fields.get("timing") {
+                    timing = decode_field(value, "timing")?;
+                    start_value = timing.start.clone();
+                    base = timing.clone();
+                }
+            }
+            let (start, end) = instants(&base, &start_value, viewer)?;
+            timing.start = start_value;
+            if start < to && (end > from || (start == end && start >= from)) {
+                out.push(Occurrence {
+                    event_id: self.id.clone(),
+                    key,
+                    original: original.original,
+                    timing,
+                    start,
+                    end,
+                    fields,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.start, &a.key).cmp(&(b.start, &b.key)));
+        Ok(out)
+    }
+
+    fn shifts(&self) -> Result<BTreeMap<String, Shift>> {
+        let mut shifts = BTreeMap::new();
+        for (key, patch) in &self.range_patches {
+            if let Some(value) = patch.fields.get("timing") {
+                let timing: Timing = decode_field(value, "timing")?;
+                let anchor = anchor_local(key, &self.timing.start)?;
+                shifts.insert(key.clone(), Shift { anchor, timing });
+            }
+        }
+        Ok(shifts)
+    }
+
+    /// The largest distance an override or range patch moves an occurrence.
+    fn max_move(&self, viewer: &TimeZone) -> Result<SignedDuration> {
+        let mut largest = SignedDuration::ZERO;
+        for (key, patch) in self.overrides.iter().chain(self.range_patches.iter()) {
+            if let Some(value) = patch.fields.get("timing") {
+                let timing: Timing = decode_field(value, "timing")?;
+                let moved_to = timing.start.instant(viewer)?;
+                let was = self
+                    .timing
+                    .start
+                    .with_local(anchor_local(key, &self.timing.start)?)?
+                    .instant(viewer)?;
+                largest = largest.max(moved_to.duration_since(was).abs());
+            }
+        }
+        Ok(largest)
+    }
+
+    /// Overrides whose key matches no occurrence of the current schedule (after a rule or start
+    /// change, case 10). They are kept, never dropped; the app can show or remove them.
+    pub fn orphaned_overrides(&self, viewer: &TimeZone) -> Result<Vec<String>> {
+        let mut orphans = Vec::new();
+        for key in self.overrides.keys() {
+            let local = anchor_local(key, &self.timing.start)?;
+            let original = self.timing.start.with_local(local)?;
+            let at = original.instant(viewer)?;
+            let matches = if self.is_recurring() {
+                let found = self.recurrence_set().between(
+                    at,
+                    add_exact(at, SignedDuration::from_secs(1))?,
+                    viewer,
+                )?;
+                found.iter().any(|o| occurrence_key(&o.original).is_ok_and(|k| &k == key))
+            } else {
+                occurrence_key(&self.timing.start)? == *key
+            };
+            if !matches {
+                orphans.push(key.clone());
+            }
+        }
+        Ok(orphans)
+    }
+}
+
+/// The wall time, in the series' own clock, of the occurrence named `key`.
+pub fn anchor_local(key: &str, series_start: &TimeValue) -> Result<DateTime> {
+    let invalid = || Error::InvalidInput(format!("'{key}' is not an occurrence key"));
+    if let Some(utc) = key.strip_suffix('Z') {
+        let local = DateTime::strptime("%Y%m%dT%H%M%S", utc).map_err(|_| invalid())?;
+        let instant = TimeZone::UTC.to_timestamp(local).map_err(|_| invalid())?;
+        let zone = series_start.zone(&TimeZone::UTC)?;
+        return Ok(zone.to_datetime(instant));
+    }
+    if key.len() == 8 {
+        let date = jiff::civil::Date::strptime("%Y%m%d", key).map_err(|_| invalid())?;
+        return Ok(date.to_datetime(series_start.local().time()));
+    }
+    DateTime::strptime("%Y%m%dT%H%M%S", key).map_err(|_| invalid())
+}
+
+/// The duration type re-exported for callers building timings.
+pub type EventDuration = Duration;

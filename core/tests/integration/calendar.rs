@@ -1,0 +1,332 @@
+//! The calendar cases of the merge contract (5–11, 14) and the occurrence queries, on the
+//! SQLite store, with two devices editing offline and syncing.
+
+use std::collections::BTreeMap;
+
+use almanac_core::calendar::api::{EventEdit, NewEvent};
+use almanac_core::calendar::conflicts::Shadow;
+use almanac_core::calendar::event::{End, Span, Timing};
+use almanac_core::calendar::recurrence::RecurrenceRule;
+use almanac_core::calendar::series::Occurrence;
+use almanac_core::calendar::time::{Duration, TimeValue, time_zone};
+use almanac_core::{Store, Value};
+use jiff::Timestamp;
+use jiff::civil::{DateTime, date};
+use jiff::tz::TimeZone;
+
+struct Devices {
+    a: Store,
+    b: Store,
+    _dir: tempfile::TempDir,
+}
+
+fn devices() -> Devices {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = Store::open(dir.path().join("a.almanac")).expect("a");
+    let b = Store::open(dir.path().join("b.almanac")).expect("b");
+    Devices { a, b, _dir: dir }
+}
+
+fn sync(d: &Devices) {
+    d.b.apply(&d.a.delta_since(&d.b.version_vector().expect("vv")).expect("delta")).expect("apply");
+    d.a.apply(&d.b.delta_since(&d.a.version_vector().expect("vv")).expect("delta")).expect("apply");
+}
+
+fn paris(local: DateTime) -> TimeValue {
+    TimeValue::Zoned { local, zone: "Europe/Paris".into() }
+}
+
+/// A weekly Monday 09:00–10:00 Paris meeting from 2026-01-05, synced to both devices.
+fn weekly(d: &Devices, rule: &str) {
+    let event = NewEvent {
+        id: "standup".into(),
+        calendar: "work".into(),
+        uid: None,
+        timing: Timing {
+            start: paris(date(2026, 1, 5).at(9, 0, 0, 0)),
+            end: End::After(Duration { seconds: 3600, ..Duration::default() }),
+        },
+        rule: Some(RecurrenceRule::parse(rule).expect("rule")),
+        rdates: Vec::new(),
+        exdates: Vec::new(),
+        fields: BTreeMap::from([
+            ("title".into(), Value::from("Standup")),
+            ("location".into(), Value::from("Room 1")),
+        ]),
+        attendees: Vec::new(),
+        alarms: Vec::new(),
+        unknown_properties: Vec::new(),
+    };
+    d.a.create_event(&event).expect("create");
+    sync(d);
+}
+
+fn january(store: &Store) -> Vec<Occurrence> {
+    let from: Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+    let to: Timestamp = "2026-02-01T00:00:00Z".parse().expect("to");
+    store.occurrences(from, to, &[], &TimeZone::UTC).expect("occurrences")
+}
+
+fn titles(occurrences: &[Occurrence]) -> Vec<(String, String)> {
+    occurrences.iter().map(|o| (o.key.clone(), o.title().unwrap_or("-").to_owned())).collect()
+}
+
+fn field(occurrence: &Occurrence, name: &str) -> String {
+    occurrence.fields.get(name).and_then(Value::as_text).unwrap_or("-").to_owned()
+}
+
+fn edit(fields: &[(&str, &str)]) -> EventEdit {
+    EventEdit {
+        fields: fields.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect(),
+        ..EventEdit::default()
+    }
+}
+
+fn monday(day: i8) -> TimeValue {
+    paris(date(2026, 1, day).at(9, 0, 0, 0))
+}
+
+#[test]
+fn a_weekly_series_expands_in_a_month_view() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    let occurrences = january(&d.a);
+    assert_eq!(occurrences.len(), 4);
+    assert_eq!(occurrences[0].key, "20260105T080000Z");
+    assert_eq!(occurrences[0].start.to_string(), "2026-01-05T08:00:00Z");
+    assert_eq!(occurrences[0].end.to_string(), "2026-01-05T09:00:00Z");
+    assert_eq!(january(&d.b), occurrences);
+}
+
+#[test]
+fn conflict_case_5_occurrence_edit_and_series_edit_of_another_field_both_show() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.a.edit_event("standup", &Span::This(monday(12)), &edit(&[("title", "Standup + demo")]))
+        .expect("a");
+    d.b.edit_event("standup", &Span::All, &edit(&[("location", "Room 7")])).expect("b");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        let occ = january(store);
+        assert_eq!(field(&occ[1], "title"), "Standup + demo");
+        assert_eq!(field(&occ[1], "location"), "Room 7");
+        assert_eq!(field(&occ[0], "title"), "Standup");
+        assert_eq!(field(&occ[2], "location"), "Room 7");
+    }
+}
+
+#[test]
+fn conflict_case_6_cancel_wins_over_an_occurrence_edit_which_stays_restorable() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.a.delete_event("standup", &Span::This(monday(12))).expect("cancel");
+    d.b.edit_event("standup", &Span::This(monday(12)), &edit(&[("title", "Moved agenda")]))
+        .expect("edit");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        let keys: Vec<String> = january(store).into_iter().map(|o| o.key).collect();
+        assert_eq!(keys, ["20260105T080000Z", "20260119T080000Z", "20260126T080000Z"]);
+        let log = store.calendar_conflicts().expect("log");
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].occurrences[0].reason, Shadow::Cancelled);
+        assert_eq!(log[0].occurrences[0].fields.get("title"), Some(&Value::from("Moved agenda")));
+    }
+    d.a.restore_occurrence("standup", &monday(12)).expect("restore");
+    sync(&d);
+    assert_eq!(field(&january(&d.b)[1], "title"), "Moved agenda");
+}
+
+#[test]
+fn conflict_case_7_this_and_following_patch_applies_from_its_start_series_edit_elsewhere() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.a.edit_event("standup", &Span::ThisAndFollowing(monday(19)), &edit(&[("title", "Sync v2")]))
+        .expect("a");
+    d.b.edit_event("standup", &Span::All, &edit(&[("title", "Daily standup")])).expect("b");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        let shown: Vec<String> = january(store).iter().map(|o| field(o, "title")).collect();
+        assert_eq!(shown, ["Daily standup", "Daily standup", "Sync v2", "Sync v2"]);
+    }
+    // A single-occurrence patch beats the range patch.
+    d.a.edit_event("standup", &Span::This(monday(26)), &edit(&[("title", "Retro")]))
+        .expect("override");
+    assert_eq!(field(&january(&d.a)[3], "title"), "Retro");
+}
+
+#[test]
+fn conflict_case_8_identical_concurrent_splits_converge_to_one_result() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    let split = edit(&[("title", "After the split")]);
+    d.a.edit_event("standup", &Span::ThisAndFollowing(monday(19)), &split).expect("a");
+    d.b.edit_event("standup", &Span::ThisAndFollowing(monday(19)), &split).expect("b");
+    d.a.delete_event("standup", &Span::ThisAndFollowing(monday(26))).expect("a truncates");
+    d.b.delete_event("standup", &Span::ThisAndFollowing(monday(26))).expect("b truncates");
+    sync(&d);
+    assert_eq!(titles(&january(&d.a)), titles(&january(&d.b)));
+    assert_eq!(january(&d.a).len(), 3);
+    assert_eq!(field(&january(&d.a)[2], "title"), "After the split");
+}
+
+#[test]
+fn conflict_case_9_two_truncations_keep_the_earlier() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.a.delete_event("standup", &Span::ThisAndFollowing(monday(26))).expect("a");
+    d.b.delete_event("standup", &Span::ThisAndFollowing(monday(19))).expect("b");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        assert_eq!(january(store).len(), 2);
+    }
+}
+
+#[test]
+fn conflict_case_10_an_override_orphaned_by_a_rule_change_is_kept_and_listed() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    let rule = RecurrenceRule::parse("FREQ=WEEKLY;INTERVAL=2").expect("rule");
+    d.a.edit_event(
+        "standup",
+        &Span::All,
+        &EventEdit { rule: Some(Some(rule)), ..EventEdit::default() },
+    )
+    .expect("a");
+    d.b.edit_event("standup", &Span::This(monday(12)), &edit(&[("title", "Only on the 12th")]))
+        .expect("b");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        let keys: Vec<String> = january(store).into_iter().map(|o| o.key).collect();
+        assert_eq!(keys, ["20260105T080000Z", "20260119T080000Z"]);
+        let event = store.event("standup").expect("read").expect("event");
+        assert_eq!(
+            event.orphaned_overrides(&TimeZone::UTC).expect("orphans"),
+            ["20260112T080000Z"]
+        );
+        let log = store.calendar_conflicts().expect("log");
+        assert_eq!(log[0].occurrences[0].reason, Shadow::Orphaned);
+    }
+}
+
+#[test]
+fn conflict_case_11_moving_the_series_to_another_zone_keeps_overrides_attached() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.b.edit_event("standup", &Span::This(monday(12)), &edit(&[("title", "Kept")])).expect("b");
+    // Same instants, written in London time (08:00 London = 09:00 Paris in winter).
+    let london = Timing {
+        start: TimeValue::Zoned {
+            local: date(2026, 1, 5).at(8, 0, 0, 0),
+            zone: "Europe/London".into(),
+        },
+        end: End::After(Duration { seconds: 3600, ..Duration::default() }),
+    };
+    d.a.edit_event(
+        "standup",
+        &Span::All,
+        &EventEdit { timing: Some(london), ..EventEdit::default() },
+    )
+    .expect("a");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        let occ = january(store);
+        assert_eq!(occ[1].key, "20260112T080000Z");
+        assert_eq!(field(&occ[1], "title"), "Kept");
+        assert!(
+            store
+                .event("standup")
+                .expect("read")
+                .expect("event")
+                .orphaned_overrides(&TimeZone::UTC)
+                .expect("orphans")
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn conflict_case_14_truncation_wins_over_a_later_occurrence_edit_which_is_logged() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.a.delete_event("standup", &Span::ThisAndFollowing(monday(19))).expect("a");
+    d.b.edit_event("standup", &Span::This(monday(26)), &edit(&[("title", "Lost?")])).expect("b");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        assert_eq!(january(store).len(), 2);
+        let log = store.calendar_conflicts().expect("log");
+        assert_eq!(log[0].occurrences[0].reason, Shadow::Truncated);
+        assert_eq!(log[0].occurrences[0].fields.get("title"), Some(&Value::from("Lost?")));
+    }
+}
+
+#[test]
+fn conflict_case_4_deleting_a_series_hides_it_and_restore_brings_back_concurrent_edits() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    d.a.delete_event("standup", &Span::All).expect("delete");
+    d.b.edit_event("standup", &Span::All, &edit(&[("notes", "Bring coffee")])).expect("edit");
+    sync(&d);
+    assert!(january(&d.b).is_empty());
+    assert_eq!(d.b.calendar_conflicts().expect("log")[0].shadowed_by_delete.len(), 1);
+    d.b.restore_event("standup").expect("restore");
+    sync(&d);
+    assert_eq!(field(&january(&d.a)[0], "notes"), "Bring coffee");
+}
+
+#[test]
+fn all_day_and_floating_events_follow_the_viewer_and_multi_day_events_overlap_windows() {
+    let d = devices();
+    let mut event = NewEvent {
+        id: "trip".into(),
+        calendar: "home".into(),
+        uid: None,
+        timing: Timing::all_day(date(2026, 3, 30), 4),
+        rule: None,
+        rdates: Vec::new(),
+        exdates: Vec::new(),
+        fields: BTreeMap::from([("title".into(), Value::from("Trip"))]),
+        attendees: Vec::new(),
+        alarms: Vec::new(),
+        unknown_properties: Vec::new(),
+    };
+    d.a.create_event(&event).expect("trip");
+    event.id = "alarm".into();
+    event.timing = Timing {
+        start: TimeValue::Floating(date(2026, 4, 1).at(7, 0, 0, 0)),
+        end: End::After(Duration { seconds: 600, ..Duration::default() }),
+    };
+    d.a.create_event(&event).expect("floating");
+    let tokyo = time_zone("Asia/Tokyo").expect("zone");
+    // April in Tokyo: the trip (Mar 30 – Apr 2 inclusive) overlaps; the wake-up is at 07:00 Tokyo.
+    let from = tokyo.to_timestamp(date(2026, 4, 1).at(0, 0, 0, 0)).expect("from");
+    let to = tokyo.to_timestamp(date(2026, 5, 1).at(0, 0, 0, 0)).expect("to");
+    let april = d.a.occurrences(from, to, &["home"], &tokyo).expect("april");
+    assert_eq!(april.iter().map(|o| o.event_id.as_str()).collect::<Vec<_>>(), ["trip", "alarm"]);
+    assert_eq!(april[1].start.to_string(), "2026-03-31T22:00:00Z");
+    assert!(d.a.occurrences(from, to, &["work"], &tokyo).expect("other calendar").is_empty());
+}
+
+#[test]
+fn a_daily_series_from_1990_answers_a_2030_month_view() {
+    let d = devices();
+    let event = NewEvent {
+        id: "daily".into(),
+        calendar: "work".into(),
+        uid: None,
+        timing: Timing {
+            start: paris(date(1990, 1, 1).at(8, 0, 0, 0)),
+            end: End::After(Duration { seconds: 1800, ..Duration::default() }),
+        },
+        rule: Some(RecurrenceRule::parse("FREQ=DAILY").expect("rule")),
+        rdates: Vec::new(),
+        exdates: Vec::new(),
+        fields: BTreeMap::new(),
+        attendees: Vec::new(),
+        alarms: Vec::new(),
+        unknown_properties: Vec::new(),
+    };
+    d.a.create_event(&event).expect("create");
+    let from: Timestamp = "2030-06-01T00:00:00Z".parse().expect("from");
+    let to: Timestamp = "2030-07-01T00:00:00Z".parse().expect("to");
+    assert_eq!(d.a.occurrences(from, to, &[], &TimeZone::UTC).expect("june").len(), 30);
+}
