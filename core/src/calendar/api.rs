@@ -8,7 +8,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::event::{
-    Alarm, Attendee, CALENDARS, EVENTS, PATCHABLE, Span, Timing, fields, normalise_address,
+    Alarm, Attendee, CALENDARS, EVENTS, PATCHABLE, RawProperty, Span, Timing, fields,
+    normalise_address,
 };
 use super::index;
 use super::recurrence::RecurrenceRule;
@@ -43,7 +44,7 @@ pub struct NewEvent {
     /// Alarms.
     pub alarms: Vec<Alarm>,
     /// iCalendar properties kept verbatim.
-    pub unknown_properties: Vec<String>,
+    pub unknown_properties: Vec<RawProperty>,
 }
 
 /// A change to an event: only what is set is written.
@@ -137,6 +138,61 @@ impl Ops {
     }
 }
 
+/// The writes that create `event` (or overwrite every field of an existing one).
+pub(crate) fn new_event_operations(event: &NewEvent) -> Result<Vec<Operation>> {
+    event.timing.validate()?;
+    check_scalars(&event.fields)?;
+    let mut ops = Ops::new(&event.id);
+    ops.set(fields::CALENDAR, Value::from(event.calendar.as_str()));
+    ops.set(fields::UID, Value::from(event.uid.clone().unwrap_or_else(|| event.id.clone())));
+    ops.set(fields::TIMING, structured(&event.timing)?);
+    ops.set(fields::RULE, event.rule.as_ref().map(structured).transpose()?.unwrap_or(Value::Null));
+    for (name, value) in &event.fields {
+        ops.set(name, value.clone());
+    }
+    for date in &event.rdates {
+        ops.date(fields::RDATES, date)?;
+    }
+    for date in &event.exdates {
+        ops.date(fields::EXDATES, date)?;
+    }
+    for attendee in &event.attendees {
+        ops.attendee(attendee)?;
+    }
+    for alarm in &event.alarms {
+        ops.alarm(alarm)?;
+    }
+    if !event.unknown_properties.is_empty() {
+        ops.set(fields::UNKNOWN, structured(&event.unknown_properties)?);
+    }
+    Ok(ops.ops)
+}
+
+/// The writes of one occurrence patch (`overrides`) or range patch (`range_patches`).
+pub(crate) fn patch_operations(
+    id: &str,
+    map: &str,
+    original: &TimeValue,
+    values: &BTreeMap<String, Value>,
+    timing: Option<&Timing>,
+    cancelled: bool,
+) -> Result<Vec<Operation>> {
+    check_scalars(values)?;
+    let key = occurrence_key(original)?;
+    let mut ops = Ops::new(id);
+    for (name, value) in values {
+        ops.member(map, &key, name, value.clone());
+    }
+    if let Some(timing) = timing {
+        timing.validate()?;
+        ops.member(map, &key, fields::TIMING, structured(timing)?);
+    }
+    if cancelled {
+        ops.member(map, &key, fields::CANCELLED, Value::Bool(true));
+    }
+    Ok(ops.ops)
+}
+
 fn check_scalars(values: &BTreeMap<String, Value>) -> Result<()> {
     for name in values.keys() {
         if !SCALARS.contains(&name.as_str()) {
@@ -171,38 +227,10 @@ impl Store {
 
     /// Creates an event in one transaction.
     pub fn create_event(&self, event: &NewEvent) -> Result<()> {
-        event.timing.validate()?;
-        check_scalars(&event.fields)?;
         if self.get_any(EVENTS, &event.id)?.is_some() {
             return Err(Error::InvalidInput(format!("event '{}' already exists", event.id)));
         }
-        let mut ops = Ops::new(&event.id);
-        ops.set(fields::CALENDAR, Value::from(event.calendar.as_str()));
-        ops.set(fields::UID, Value::from(event.uid.clone().unwrap_or_else(|| event.id.clone())));
-        ops.set(fields::TIMING, structured(&event.timing)?);
-        ops.set(
-            fields::RULE,
-            event.rule.as_ref().map(structured).transpose()?.unwrap_or(Value::Null),
-        );
-        for (name, value) in &event.fields {
-            ops.set(name, value.clone());
-        }
-        for date in &event.rdates {
-            ops.date(fields::RDATES, date)?;
-        }
-        for date in &event.exdates {
-            ops.date(fields::EXDATES, date)?;
-        }
-        for attendee in &event.attendees {
-            ops.attendee(attendee)?;
-        }
-        for alarm in &event.alarms {
-            ops.alarm(alarm)?;
-        }
-        if !event.unknown_properties.is_empty() {
-            ops.set(fields::UNKNOWN, structured(&event.unknown_properties)?);
-        }
-        self.commit(&ops.ops)?;
+        self.commit(&new_event_operations(event)?)?;
         Ok(())
     }
 

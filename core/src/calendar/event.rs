@@ -186,6 +186,18 @@ pub struct Alarm {
     pub description: Option<String>,
 }
 
+/// An iCalendar property Almanac does not model, kept as read (name, parameters, raw value) so
+/// an export writes it back verbatim.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct RawProperty {
+    /// The property name, upper case.
+    pub name: String,
+    /// The parameters, in file order: name and values.
+    pub params: Vec<(String, Vec<String>)>,
+    /// The raw (still escaped) value.
+    pub value: String,
+}
+
 /// Which occurrences an edit or delete applies to.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Span {

@@ -7,6 +7,8 @@
 pub mod api;
 pub mod conflicts;
 pub mod event;
+pub mod ical;
+pub mod ics;
 pub mod index;
 pub mod recurrence;
 pub mod series;

@@ -11,7 +11,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::event::{Alarm, Attendee, End, Participation, Role, Timing, fields};
+use super::event::{Alarm, Attendee, End, Participation, RawProperty, Role, Timing, fields};
 use super::recurrence::{RecurrenceRule, RecurrenceSet};
 use super::time::{Duration, TimeValue};
 use crate::crdt::{MvRegister, RecordState, Value};
@@ -71,7 +71,7 @@ pub struct Event {
     /// No occurrence at or after this key.
     pub truncate_at: Option<String>,
     /// iCalendar properties kept verbatim for lossless round trips.
-    pub unknown_properties: Vec<String>,
+    pub unknown_properties: Vec<RawProperty>,
 }
 
 /// One occurrence of an event with every patch applied.

@@ -78,12 +78,6 @@ impl Member {
     pub fn has_unseen(&self, seen: &VersionVector) -> bool {
         self.presence.has_unseen(seen) || self.fields.values().any(|r| r.has_unseen(seen))
     }
-
-    /// Every dot the member's entries carry.
-    pub fn dots(&self) -> impl Iterator<Item = Dot> + '_ {
-        let presence = self.presence.entries().iter().map(|e| e.dot);
-        presence.chain(self.fields.values().flat_map(|r| r.entries().iter().map(|e| e.dot)))
-    }
 }
 
 #[cfg(test)]

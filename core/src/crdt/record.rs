@@ -292,7 +292,13 @@ impl RecordState {
 
     /// Every dot carried by an entry of this record.
     pub fn dots(&self) -> Vec<Dot> {
-        self.parts().dots()
+        self.parts().stamps().into_iter().map(|(dot, _)| dot).collect()
+    }
+
+    /// The clock of every entry of this record (for derived values such as iCalendar's
+    /// `LAST-MODIFIED`).
+    pub fn clocks(&self) -> Vec<Hlc> {
+        self.parts().stamps().into_iter().map(|(_, hlc)| hlc).collect()
     }
 
     pub(super) fn parts(&self) -> Parts<'_> {
@@ -387,7 +393,7 @@ impl RecordState {
 impl RecordDelta {
     /// Every dot carried by an entry of this delta.
     pub fn dots(&self) -> Vec<Dot> {
-        self.parts().dots()
+        self.parts().stamps().into_iter().map(|(dot, _)| dot).collect()
     }
 
     pub(super) fn parts(&self) -> Parts<'_> {
@@ -412,19 +418,22 @@ pub(super) struct Parts<'a> {
 }
 
 impl Parts<'_> {
-    fn dots(&self) -> Vec<Dot> {
-        let mut dots: Vec<Dot> =
-            self.lifecycle.iter().flat_map(|r| r.entries().iter().map(|e| e.dot)).collect();
+    fn stamps(&self) -> Vec<(Dot, Hlc)> {
+        fn of<T: Clone>(register: &MvRegister<T>) -> impl Iterator<Item = (Dot, Hlc)> + '_ {
+            register.entries().iter().map(|e| (e.dot, e.hlc))
+        }
+        let mut stamps: Vec<(Dot, Hlc)> = self.lifecycle.into_iter().flat_map(of).collect();
         for register in self.registers.values() {
-            dots.extend(register.entries().iter().map(|e| e.dot));
+            stamps.extend(of(register));
         }
         for member in self.maps.values().flat_map(BTreeMap::values) {
-            dots.extend(member.dots());
+            stamps.extend(of(member.presence()));
+            stamps.extend(member.fields().values().flat_map(of));
         }
         for extremum in self.minimums.values().chain(self.maximums.values()) {
-            dots.extend(extremum.entry().map(|e| e.dot));
+            stamps.extend(extremum.entry().map(|e| (e.dot, e.hlc)));
         }
-        dots
+        stamps
     }
 }
 

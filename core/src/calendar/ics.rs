@@ -1,0 +1,786 @@
+//! iCalendar import and export: VEVENTs to and from the event model.
+//!
+//! Import is lenient: every problem is reported per item (with its line where known) and the
+//! rest is imported. A VEVENT with a RECURRENCE-ID becomes an override (only the fields that
+//! differ from the series are stored, so later series edits still reach it); with
+//! `RANGE=THISANDFUTURE` it becomes a range patch; `STATUS:CANCELLED` cancels the occurrence.
+//! Events are stored under their UID, so importing a file again updates instead of duplicating.
+//!
+//! Export is strict RFC 5545: a VTIMEZONE for every zone used, derived `DTSTAMP`,
+//! `LAST-MODIFIED` and `SEQUENCE`, unknown properties written back verbatim. Range patches and
+//! truncation are written as physical splits: the series ends with UNTIL before the split and a
+//! derived series `<uid>-R<key>` starts there (deterministic, so identical splits never
+//! duplicate); a COUNT is converted to UNTIL on both parts so the total does not double.
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::api::{NewEvent, new_event_operations, patch_operations};
+use super::event::{
+    Alarm, Attendee, EVENTS, End, Participation, RawProperty, Role, Timing, fields,
+    normalise_address,
+};
+use super::ical::{
+    self, Component, Param, Property, RDate, ZoneResolver, duration, duration_property, format_utc,
+    recurrence_id, recurrence_id_property, time_list, time_list_properties, time_property,
+    time_value,
+};
+use super::recurrence::{RecurrenceRule, RecurrenceSet};
+use super::series::{Event, Patch, anchor_local, occurrence_key, read_event};
+use super::time::{Duration, TimeValue};
+use crate::crdt::{MvRegister, RecordState};
+use crate::error::{Error, Result};
+use crate::replica::Operation;
+use crate::{Store, Value};
+
+/// Import progress, reported after each batch of events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ImportProgress {
+    /// Events (series with their overrides) processed so far.
+    pub done: usize,
+    /// Events in the file.
+    pub total: usize,
+}
+
+/// One problem met while importing; the item was skipped or read with an assumption.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ImportIssue {
+    /// The line in the file, where known.
+    pub line: Option<usize>,
+    /// The UID of the event concerned, where known.
+    pub uid: Option<String>,
+    /// What happened.
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ImportReport {
+    /// Events (series or single) imported or updated.
+    pub events: usize,
+    /// Problems, in file order.
+    pub issues: Vec<ImportIssue>,
+}
+
+/// Events written per transaction: large enough to amortise the commit, small enough to report
+/// progress often and keep the transaction's memory small.
+const BATCH: usize = 500;
+
+/// Properties the event model reads; everything else on a VEVENT is kept verbatim.
+const MODELLED: &[&str] = &[
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RRULE",
+    "RDATE",
+    "EXDATE",
+    "RECURRENCE-ID",
+    "SUMMARY",
+    "LOCATION",
+    "DESCRIPTION",
+    "URL",
+    "STATUS",
+    "TRANSP",
+    "COLOR",
+    "ORGANIZER",
+    "ATTENDEE",
+    // Derived on export, never stored.
+    "DTSTAMP",
+    "LAST-MODIFIED",
+    "SEQUENCE",
+];
+
+const TEXT_FIELDS: &[(&str, &str)] = &[
+    ("SUMMARY", "title"),
+    ("LOCATION", "location"),
+    ("DESCRIPTION", "notes"),
+    ("URL", "url"),
+    ("STATUS", "status"),
+    ("TRANSP", "availability"),
+    ("COLOR", "color"),
+    ("ORGANIZER", "organizer"),
+];
+
+struct Reader<'a> {
+    zones: &'a ZoneResolver,
+    issues: &'a mut Vec<ImportIssue>,
+    uid: Option<String>,
+}
+
+impl Reader<'_> {
+    fn issue(&mut self, message: impl Into<String>) {
+        self.issues.push(ImportIssue {
+            line: None,
+            uid: self.uid.clone(),
+            message: message.into(),
+        });
+    }
+
+    fn lenient<T>(&mut self, what: &str, value: ical::Lenient<T>) -> T {
+        for issue in value.issues {
+            self.issue(format!("{what}: {issue}"));
+        }
+        value.value
+    }
+
+    fn time(&mut self, property: &Property) -> Result<TimeValue> {
+        let value = time_value(property, self.zones)?;
+        Ok(self.lenient(&property.name, value))
+    }
+
+    /// The text fields of a VEVENT (as stored: SUMMARY under `title`, ...).
+    fn texts(&mut self, vevent: &Component) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        for (property, field) in TEXT_FIELDS {
+            if let Some(p) = vevent.property(property) {
+                let text = match *property {
+                    // Values that are not TEXT keep their raw form.
+                    "URL" | "ORGANIZER" => p.value.clone(),
+                    _ => p.text(),
+                };
+                out.insert((*field).to_owned(), Value::Text(text));
+            }
+        }
+        out
+    }
+
+    fn timing(&mut self, vevent: &Component) -> Result<Timing> {
+        let start_property = vevent
+            .property("DTSTART")
+            .ok_or_else(|| Error::InvalidInput("the event has no DTSTART".into()))?;
+        let start = self.time(start_property)?;
+        let end = if let Some(end) = vevent.property("DTEND") {
+            let mut end = self.time(end)?;
+            if end.is_date() != start.is_date() {
+                self.issue("DTEND and DTSTART differ in type; DTEND taken as the same type");
+                end = start.with_local(end.local())?;
+            }
+            End::At(end)
+        } else if let Some(length) = vevent.property("DURATION") {
+            End::After(duration(length)?)
+        } else if start.is_date() {
+            End::After(Duration { days: 1, ..Duration::default() })
+        } else {
+            End::After(Duration::default())
+        };
+        let timing = Timing { start, end };
+        if timing.validate().is_err() {
+            self.issue("the event ends before it starts; its end was set to its start");
+            return Ok(Timing { start: timing.start, end: End::After(Duration::default()) });
+        }
+        Ok(timing)
+    }
+
+    fn attendees(&mut self, vevent: &Component) -> Vec<Attendee> {
+        let mut out = Vec::new();
+        for p in vevent.properties_named("ATTENDEE") {
+            let Ok(address) = normalise_address(&p.value) else {
+                self.issue("an ATTENDEE without an address was skipped");
+                continue;
+            };
+            let role = match p.param_value("ROLE").map(str::to_ascii_uppercase).as_deref() {
+                Some("CHAIR") => Role::Chair,
+                Some("OPT-PARTICIPANT") => Role::Optional,
+                Some("NON-PARTICIPANT") => Role::NonParticipant,
+                _ => Role::Required,
+            };
+            let participation =
+                match p.param_value("PARTSTAT").map(str::to_ascii_uppercase).as_deref() {
+                    Some("ACCEPTED") => Participation::Accepted,
+                    Some("DECLINED") => Participation::Declined,
+                    Some("TENTATIVE") => Participation::Tentative,
+                    Some("DELEGATED") => Participation::Delegated,
+                    _ => Participation::NeedsAction,
+                };
+            out.push(Attendee {
+                address,
+                name: p.param_value("CN").map(str::to_owned),
+                role,
+                participation,
+            });
+        }
+        out
+    }
+
+    fn alarms(&mut self, vevent: &Component) -> Vec<Alarm> {
+        let mut out = Vec::new();
+        for (index, valarm) in vevent.components_named("VALARM").enumerate() {
+            let Some(trigger) = valarm.property("TRIGGER") else {
+                self.issue("a VALARM without TRIGGER was skipped");
+                continue;
+            };
+            if trigger.param_value("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE-TIME")) {
+                self.issue("a VALARM with an absolute trigger was skipped (only relative triggers are supported)");
+                continue;
+            }
+            let Ok(trigger) = duration(trigger) else {
+                self.issue(format!(
+                    "a VALARM trigger '{}' is not a duration; skipped",
+                    trigger.value
+                ));
+                continue;
+            };
+            let id = valarm
+                .property("UID")
+                .or_else(|| valarm.property("X-WR-ALARMUID"))
+                .map(|p| p.value.clone())
+                .unwrap_or_else(|| format!("alarm-{}", index + 1));
+            let description = valarm.property("DESCRIPTION").map(Property::text);
+            out.push(Alarm { id, trigger, description });
+        }
+        out
+    }
+}
+
+fn raw(property: &Property) -> RawProperty {
+    RawProperty {
+        name: property.name.clone(),
+        params: property.params.iter().map(|p| (p.name.clone(), p.values.clone())).collect(),
+        value: property.value.clone(),
+    }
+}
+
+fn unraw(property: &RawProperty) -> Property {
+    Property {
+        name: property.name.clone(),
+        params: property
+            .params
+            .iter()
+            .map(|(name, values)| Param { name: name.clone(), values: values.clone() })
+            .collect(),
+        value: property.value.clone(),
+    }
+}
+
+/// A VEVENT's series part, read into a new event.
+fn read_master(
+    reader: &mut Reader<'_>,
+    calendar: &str,
+    uid: &str,
+    vevent: &Component,
+) -> Result<NewEvent> {
+    let timing = reader.timing(vevent)?;
+    let rule = match vevent.property("RRULE") {
+        None => None,
+        Some(p) => match RecurrenceRule::parse(&p.value) {
+            Ok(rule) => Some(rule),
+            Err(e) => {
+                reader
+                    .issue(format!("RRULE ignored, the event is imported as a single event: {e}"));
+                None
+            }
+        },
+    };
+    let mut rdates = Vec::new();
+    for p in vevent.properties_named("RDATE") {
+        let list = super::ical::rdate_list(p, reader.zones);
+        for rdate in reader.lenient("RDATE", list) {
+            match rdate {
+                RDate::Time(value) => rdates.push(value),
+                RDate::Period(period) => {
+                    reader
+                        .issue("an RDATE period keeps its start only (the series' length applies)");
+                    rdates.push(period.start);
+                }
+            }
+        }
+    }
+    let mut exdates = Vec::new();
+    for p in vevent.properties_named("EXDATE") {
+        let list = time_list(p, reader.zones);
+        exdates.extend(reader.lenient("EXDATE", list));
+    }
+    let unknown_properties = vevent
+        .properties
+        .iter()
+        .filter(|p| !MODELLED.contains(&p.name.as_str()))
+        .map(raw)
+        .collect();
+    Ok(NewEvent {
+        id: uid.to_owned(),
+        calendar: calendar.to_owned(),
+        uid: Some(uid.to_owned()),
+        timing,
+        rule,
+        rdates,
+        exdates,
+        fields: reader.texts(vevent),
+        attendees: reader.attendees(vevent),
+        alarms: reader.alarms(vevent),
+        unknown_properties,
+    })
+}
+
+/// The writes for an override VEVENT: only what differs from the series at that occurrence.
+fn read_override(
+    reader: &mut Reader<'_>,
+    master: &NewEvent,
+    vevent: &Component,
+    property: &Property,
+) -> Result<Vec<Operation>> {
+    let rid = recurrence_id(property, reader.zones)?;
+    let rid = reader.lenient("RECURRENCE-ID", rid);
+    // RECURRENCE-ID is written in the master's zone; read it as the master's kind of value.
+    let original = match (&rid.value, &master.timing.start) {
+        (TimeValue::Utc(instant), TimeValue::Zoned { zone, .. }) => {
+            let tz = super::time::time_zone(zone)?;
+            master.timing.start.with_local(tz.to_datetime(*instant))?
+        }
+        (value, start) if value.is_date() != start.is_date() => start.with_local(value.local())?,
+        (value, _) => value.clone(),
+    };
+    let texts = reader.texts(vevent);
+    let changed: BTreeMap<String, Value> =
+        texts.into_iter().filter(|(k, v)| master.fields.get(k) != Some(v)).collect();
+    let cancelled = changed
+        .get("status")
+        .and_then(Value::as_text)
+        .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"));
+    let timing = match vevent.property("DTSTART") {
+        Some(_) => Some(reader.timing(vevent)?),
+        None => None,
+    };
+    // Keep the timing only if it moves or resizes the occurrence.
+    let natural = Timing { start: original.clone(), end: master.timing.end.clone() };
+    let timing = timing.filter(|t| !same_times(t, &natural));
+    let changed: BTreeMap<String, Value> =
+        changed.into_iter().filter(|(k, _)| k != "status" || !cancelled).collect();
+    let map = if rid.this_and_future { fields::RANGE_PATCHES } else { fields::OVERRIDES };
+    patch_operations(
+        &master.id,
+        map,
+        &original,
+        &changed,
+        timing.as_ref(),
+        cancelled && !rid.this_and_future,
+    )
+}
+
+fn same_times(a: &Timing, b: &Timing) -> bool {
+    let utc = TimeZone::UTC;
+    let span = |t: &Timing| -> Option<(Timestamp, Timestamp)> {
+        let start = t.start.instant(&utc).ok()?;
+        let zone = t.start.zone(&utc).ok()?;
+        let end = match &t.end {
+            End::At(end) => end.instant(&utc).ok()?,
+            End::After(d) => d.add_to(start, &zone).ok()?,
+        };
+        Some((start, end))
+    };
+    a.start.is_date() == b.start.is_date() && span(a).is_some() && span(a) == span(b)
+}
+
+/// A deterministic UID for a VEVENT that has none, so re-importing the file matches it again.
+fn synthetic_uid(vevent: &Component) -> String {
+    // FNV-1a over the properties that identify an event.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for name in ["DTSTART", "SUMMARY", "RRULE", "DTEND"] {
+        for byte in vevent.property(name).map_or("", |p| p.value.as_str()).bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("almanac-import-{hash:016x}")
+}
+
+impl Store {
+    /// Imports an iCalendar file into `calendar`, calling `progress` after each batch.
+    ///
+    /// Problems are reported per item and the rest is imported; only a store failure is an
+    /// error. Events are keyed by UID: importing a file again updates its events. An event that
+    /// was deleted on this device is not resurrected: it is reported, restore it first.
+    pub fn import_ics(
+        &self,
+        calendar: &str,
+        text: &str,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportReport> {
+        let (components, parse_issues) = ical::parse(text);
+        let mut report = ImportReport::default();
+        report.issues.extend(parse_issues.into_iter().map(|i| ImportIssue {
+            line: Some(i.line),
+            uid: None,
+            message: i.message,
+        }));
+        let zones = ZoneResolver::from_components(&components);
+        // Group VEVENTs by UID, keeping file order; VEVENTs may sit in a VCALENDAR or, leniently,
+        // at the top level.
+        let mut groups: Vec<(String, Vec<&Component>)> = Vec::new();
+        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        let vevents = components.iter().flat_map(|c| {
+            if c.is("VEVENT") { vec![c] } else { c.components_named("VEVENT").collect() }
+        });
+        for vevent in vevents {
+            let uid = vevent
+                .property("UID")
+                .map(|p| p.text())
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| synthetic_uid(vevent));
+            match index.get(&uid) {
+                Some(&i) => groups[i].1.push(vevent),
+                None => {
+                    index.insert(uid.clone(), groups.len());
+                    groups.push((uid, vec![vevent]));
+                }
+            }
+        }
+        let total = groups.len();
+        let mut batch: Vec<Operation> = Vec::new();
+        let mut in_batch = 0;
+        for (done, (uid, vevents)) in groups.iter().enumerate() {
+            let mut reader =
+                Reader { zones: &zones, issues: &mut report.issues, uid: Some(uid.clone()) };
+            match import_group(&mut reader, self, calendar, uid, vevents) {
+                Ok(Some(ops)) => {
+                    batch.extend(ops);
+                    in_batch += 1;
+                    report.events += 1;
+                }
+                Ok(None) => {}
+                Err(e) => reader.issue(format!("event skipped: {e}")),
+            }
+            if in_batch >= BATCH || done + 1 == total {
+                self.commit(&batch)?;
+                batch.clear();
+                in_batch = 0;
+                progress(ImportProgress { done: done + 1, total });
+            }
+        }
+        if total == 0 {
+            progress(ImportProgress { done: 0, total: 0 });
+        }
+        Ok(report)
+    }
+
+    /// Exports the live events of `calendar` (all calendars if `None`) as an iCalendar file.
+    pub fn export_ics(&self, calendar: Option<&str>) -> Result<String> {
+        let mut vevents: Vec<Component> = Vec::new();
+        let mut zones: BTreeMap<String, (Timestamp, Timestamp)> = BTreeMap::new();
+        for record in self.records(EVENTS)? {
+            let Some(event) = read_event(&record.key.id, &record.state)? else { continue };
+            if calendar.is_some_and(|c| c != event.calendar) {
+                continue;
+            }
+            for vevent in export_event(&event, &record.state)? {
+                note_zones(&vevent, &mut zones)?;
+                vevents.push(vevent);
+            }
+        }
+        let mut vcalendar = Component::new("VCALENDAR")
+            .with_property(Property::new("VERSION", "2.0"))
+            .with_property(Property::new("PRODID", "-//Almanac//Almanac 0.1//EN"))
+            .with_property(Property::new("CALSCALE", "GREGORIAN"));
+        for (zone, (from, to)) in zones {
+            vcalendar = vcalendar.with_component(ical::vtimezone(&zone, from, to)?);
+        }
+        for vevent in vevents {
+            vcalendar = vcalendar.with_component(vevent);
+        }
+        ical::write(&[vcalendar])
+    }
+}
+
+fn import_group(
+    reader: &mut Reader<'_>,
+    store: &Store,
+    calendar: &str,
+    uid: &str,
+    vevents: &[&Component],
+) -> Result<Option<Vec<Operation>>> {
+    let master = vevents.iter().find(|v| v.property("RECURRENCE-ID").is_none());
+    let Some(master) = master else {
+        reader.issue("only overrides (RECURRENCE-ID) and no series for this UID; skipped");
+        return Ok(None);
+    };
+    if vevents.iter().filter(|v| v.property("RECURRENCE-ID").is_none()).count() > 1 {
+        reader.issue("several VEVENTs without RECURRENCE-ID share this UID; the first is used");
+    }
+    if let Some(existing) = store.get_any(EVENTS, uid)? {
+        if existing.is_deleted() {
+            reader.issue(
+                "this event was deleted on this device; restore it before importing it again",
+            );
+            return Ok(None);
+        }
+    }
+    let event = read_master(reader, calendar, uid, master)?;
+    let mut ops = new_event_operations(&event)?;
+    for vevent in vevents {
+        if let Some(rid) = vevent.property("RECURRENCE-ID") {
+            match read_override(reader, &event, vevent, rid) {
+                Ok(patch) => ops.extend(patch),
+                Err(e) => reader.issue(format!("an override was skipped: {e}")),
+            }
+        }
+    }
+    Ok(Some(ops))
+}
+
+/// Records the time range each zone is used over, for its VTIMEZONE: a year before the earliest
+/// use to two years after the latest, so recurring events keep correct offsets for a while.
+fn note_zones(
+    vevent: &Component,
+    zones: &mut BTreeMap<String, (Timestamp, Timestamp)>,
+) -> Result<()> {
+    for property in &vevent.properties {
+        let Some(zone) = property.param_value("TZID") else { continue };
+        let tz = super::time::time_zone(zone)?;
+        for item in property.value.split(',') {
+            let Ok((local, _)) = ical::parse_date_time(item) else { continue };
+            let at = super::time::resolve_local(local, &tz)?;
+            let from = at.checked_sub(SignedDuration::from_hours(24 * 366)).unwrap_or(at);
+            let to = at.checked_add(SignedDuration::from_hours(24 * 366 * 2)).unwrap_or(at);
+            let entry = zones.entry(zone.to_owned()).or_insert((from, to));
+            entry.0 = entry.0.min(from);
+            entry.1 = entry.1.max(to);
+        }
+    }
+    Ok(())
+}
+
+fn latest_write(state: &RecordState) -> Timestamp {
+    let millis = state.clocks().into_iter().map(|hlc| hlc.millis).max().unwrap_or(0);
+    Timestamp::from_millisecond(i64::try_from(millis).unwrap_or(0)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `SEQUENCE`, derived: whole seconds between the event's creation and the latest write of its
+/// timing or rule. It grows with every reschedule and is the same on every device.
+fn sequence(state: &RecordState) -> i64 {
+    let clock =
+        |r: Option<&MvRegister<Value>>| r.and_then(|r| r.winner()).map_or(0, |e| e.hlc.millis);
+    let created = state.clocks().into_iter().map(|hlc| hlc.millis).min().unwrap_or(0);
+    let changed = clock(state.registers().get(fields::TIMING))
+        .max(clock(state.registers().get(fields::RULE)));
+    i64::try_from(changed.saturating_sub(created) / 1000).unwrap_or(i64::MAX)
+}
+
+fn text_properties(out: &mut Component, values: &BTreeMap<String, Value>) {
+    for (property, field) in TEXT_FIELDS {
+        if let Some(Value::Text(text)) = values.get(*field) {
+            out.push(match *property {
+                "URL" | "ORGANIZER" => Property::new(property, text.clone()),
+                _ => Property::from_text(property, text),
+            });
+        }
+    }
+}
+
+fn timing_properties(out: &mut Component, timing: &Timing) -> Result<()> {
+    out.push(time_property("DTSTART", &timing.start)?);
+    match &timing.end {
+        End::At(end) => out.push(time_property("DTEND", end)?),
+        End::After(length) => out.push(duration_property("DURATION", length)),
+    }
+    Ok(())
+}
+
+/// The rule of one exported part: ends before `stop` (exclusive), COUNT turned into UNTIL when
+/// the part is cut.
+fn cut_rule(
+    event: &Event,
+    rule: &RecurrenceRule,
+    start: &TimeValue,
+    stop: Option<&str>,
+) -> Result<RecurrenceRule> {
+    let Some(stop) = stop else { return Ok(rule.clone()) };
+    let mut rule = count_to_until(rule, start)?;
+    let set = RecurrenceSet {
+        start: start.clone(),
+        rule: Some(rule.clone()),
+        rdates: Vec::new(),
+        exdates: Vec::new(),
+    };
+    let stop_at =
+        start.with_local(anchor_local(stop, &event.timing.start)?)?.instant(&TimeZone::UTC)?;
+    let begin = start.instant(&TimeZone::UTC)?;
+    let before = set.between(begin, stop_at, &TimeZone::UTC)?;
+    rule.count = None;
+    rule.until = Some(match before.last() {
+        Some(last) => match &last.original {
+            TimeValue::Date(date) => TimeValue::Date(*date),
+            TimeValue::Floating(local) => TimeValue::Floating(*local),
+            other => TimeValue::Utc(other.instant(&TimeZone::UTC)?),
+        },
+        // Nothing before the cut: an UNTIL before the start leaves only DTSTART, which the cut
+        // also removes, so the part is dropped by the caller.
+        None => TimeValue::Utc(begin),
+    });
+    Ok(rule)
+}
+
+/// The same rule with its COUNT replaced by the UNTIL of its last occurrence.
+fn count_to_until(rule: &RecurrenceRule, start: &TimeValue) -> Result<RecurrenceRule> {
+    let Some(count) = rule.count else { return Ok(rule.clone()) };
+    let set = RecurrenceSet::new(start.clone(), Some(rule.clone()));
+    let all = set.first(None, usize::try_from(count).unwrap_or(usize::MAX), &TimeZone::UTC)?;
+    let mut rule = rule.clone();
+    rule.count = None;
+    rule.until = match all.last().map(|o| &o.original) {
+        Some(TimeValue::Zoned { .. } | TimeValue::Utc(_)) | None => {
+            Some(TimeValue::Utc(all.last().map_or(start.instant(&TimeZone::UTC)?, |o| o.instant)))
+        }
+        Some(other) => Some(other.clone()),
+    };
+    Ok(rule)
+}
+
+fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
+    let stamp = format_utc(latest_write(state))?;
+    let base = |uid: &str| -> Component {
+        Component::new("VEVENT")
+            .with_property(Property::from_text("UID", uid))
+            .with_property(Property::new("DTSTAMP", stamp.clone()))
+            .with_property(Property::new("LAST-MODIFIED", stamp.clone()))
+            .with_property(Property::new("SEQUENCE", sequence(state).to_string()))
+    };
+    // The parts of the series: the master from its start, then one derived series per range
+    // patch, each ending where the next begins or at the truncation.
+    let mut cuts: Vec<&String> = event.range_patches.keys().collect();
+    cuts.retain(|k| event.truncate_at.as_ref().is_none_or(|t| *k < t));
+    let mut parts: Vec<(String, Option<&String>, Option<&String>)> = Vec::new(); // (uid, from key, to key)
+    parts.push((event.uid.clone(), None, cuts.first().copied().or(event.truncate_at.as_ref())));
+    for (i, key) in cuts.iter().enumerate() {
+        let end = cuts.get(i + 1).copied().or(event.truncate_at.as_ref());
+        parts.push((format!("{}-R{key}", event.uid), Some(*key), end));
+    }
+    let mut out = Vec::new();
+    for (uid, from_key, to_key) in parts {
+        let mut fields = event.fields.clone();
+        let mut timing = event.timing.clone();
+        if let Some(from_key) = from_key {
+            for (_, patch) in event.range_patches.range(..=from_key.clone()) {
+                fields.extend(
+                    patch
+                        .fields
+                        .iter()
+                        .filter(|(n, _)| *n != "timing")
+                        .map(|(n, v)| (n.clone(), v.clone())),
+                );
+            }
+            let original =
+                event.timing.start.with_local(anchor_local(from_key, &event.timing.start)?)?;
+            timing = Timing { start: original, end: event.timing.end.clone() };
+            if let Some(patched) =
+                event.range_patches.get(from_key).and_then(|p| p.fields.get("timing"))
+            {
+                timing = patched.decode()?;
+            }
+        }
+        let mut vevent = base(&uid);
+        timing_properties(&mut vevent, &timing)?;
+        if let Some(rule) = &event.rule {
+            let rule = match (from_key, &event.rule) {
+                // A derived part continues the series' rule from its own start; a COUNT becomes
+                // the UNTIL of the whole series so the parts together keep the total.
+                (Some(_), Some(r)) if r.count.is_some() => {
+                    let whole = count_to_until(r, &event.timing.start)?;
+                    cut_rule(event, &whole, &timing.start, to_key.map(String::as_str))?
+                }
+                _ => cut_rule(event, rule, &timing.start, to_key.map(String::as_str))?,
+            };
+            vevent.push(Property::new("RRULE", rule.to_string()));
+        }
+        if from_key.is_none() && !event.rdates.is_empty() {
+            vevent.properties.extend(time_list_properties("RDATE", &event.rdates)?);
+        }
+        let in_part =
+            |key: &String| from_key.is_none_or(|f| key >= f) && to_key.is_none_or(|t| key < t);
+        let mut exdates: Vec<TimeValue> = Vec::new();
+        for exdate in &event.exdates {
+            if occurrence_key(exdate).is_ok_and(|k| in_part(&k)) {
+                exdates.push(exdate.clone());
+            }
+        }
+        for (key, patch) in event.overrides.iter().filter(|(k, p)| p.cancelled && in_part(k)) {
+            let _ = patch;
+            exdates.push(event.timing.start.with_local(anchor_local(key, &event.timing.start)?)?);
+        }
+        if !exdates.is_empty() {
+            vevent.properties.extend(time_list_properties("EXDATE", &exdates)?);
+        }
+        text_properties(&mut vevent, &fields);
+        attendee_properties(&mut vevent, event);
+        for property in &event.unknown_properties {
+            vevent.push(unraw(property));
+        }
+        alarm_components(&mut vevent, event);
+        out.push(vevent);
+        // Single-occurrence overrides of this part, as RECURRENCE-ID instances.
+        for (key, patch) in event.overrides.iter().filter(|(k, p)| !p.cancelled && in_part(k)) {
+            out.push(export_override(event, &uid, key, patch, &fields, &timing, &base(&uid))?);
+        }
+    }
+    Ok(out)
+}
+
+fn export_override(
+    event: &Event,
+    uid: &str,
+    key: &str,
+    patch: &Patch,
+    part_fields: &BTreeMap<String, Value>,
+    part_timing: &Timing,
+    base: &Component,
+) -> Result<Component> {
+    let _ = uid;
+    let original = event.timing.start.with_local(anchor_local(key, &event.timing.start)?)?;
+    let mut vevent = base.clone();
+    vevent.push(recurrence_id_property(&ical::RecurrenceId {
+        value: original.clone(),
+        this_and_future: false,
+    })?);
+    let timing = match patch.fields.get("timing") {
+        Some(value) => value.decode()?,
+        None => Timing { start: original, end: part_timing.end.clone() },
+    };
+    timing_properties(&mut vevent, &timing)?;
+    let mut fields = part_fields.clone();
+    fields.extend(
+        patch.fields.iter().filter(|(n, _)| *n != "timing").map(|(n, v)| (n.clone(), v.clone())),
+    );
+    text_properties(&mut vevent, &fields);
+    attendee_properties(&mut vevent, event);
+    Ok(vevent)
+}
+
+fn attendee_properties(out: &mut Component, event: &Event) {
+    for attendee in &event.attendees {
+        let role = match attendee.role {
+            Role::Chair => "CHAIR",
+            Role::Required => "REQ-PARTICIPANT",
+            Role::Optional => "OPT-PARTICIPANT",
+            Role::NonParticipant => "NON-PARTICIPANT",
+        };
+        let partstat = match attendee.participation {
+            Participation::NeedsAction => "NEEDS-ACTION",
+            Participation::Accepted => "ACCEPTED",
+            Participation::Declined => "DECLINED",
+            Participation::Tentative => "TENTATIVE",
+            Participation::Delegated => "DELEGATED",
+        };
+        let mut p = Property::new("ATTENDEE", attendee.address.clone())
+            .with_param("ROLE", role)
+            .with_param("PARTSTAT", partstat);
+        if let Some(name) = &attendee.name {
+            p = p.with_param("CN", name.clone());
+        }
+        out.push(p);
+    }
+}
+
+fn alarm_components(out: &mut Component, event: &Event) {
+    for alarm in &event.alarms {
+        let mut valarm = Component::new("VALARM")
+            .with_property(Property::new("UID", alarm.id.clone()))
+            .with_property(Property::new("ACTION", "DISPLAY"))
+            .with_property(duration_property("TRIGGER", &alarm.trigger));
+        valarm.push(Property::from_text(
+            "DESCRIPTION",
+            alarm.description.as_deref().unwrap_or("Reminder"),
+        ));
+        out.components.push(valarm);
+    }
+}
