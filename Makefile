@@ -34,7 +34,7 @@ soak:
 
 ## bench: the store benchmark; figures are recorded in docs/benchmarks.md
 bench:
-	$(CARGO) bench -p almanac-core --bench store
+	$(CARGO) bench -p almanac-core
 
 ## fixtures: write missing golden fixtures (never overwrites; a changed format needs a decision)
 fixtures:

@@ -138,6 +138,12 @@ impl Ops {
     }
 }
 
+/// The writes that create `event`, for callers batching many events into one transaction
+/// (`Store::commit`); `Store::create_event` is the checked single-event path.
+pub fn operations_for(event: &NewEvent) -> Result<Vec<Operation>> {
+    new_event_operations(event)
+}
+
 /// The writes that create `event` (or overwrite every field of an existing one).
 pub(crate) fn new_event_operations(event: &NewEvent) -> Result<Vec<Operation>> {
     event.timing.validate()?;
