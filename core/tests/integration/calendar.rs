@@ -330,3 +330,42 @@ fn a_daily_series_from_1990_answers_a_2030_month_view() {
     let to: Timestamp = "2030-07-01T00:00:00Z".parse().expect("to");
     assert_eq!(d.a.occurrences(from, to, &[], &TimeZone::UTC).expect("june").len(), 30);
 }
+
+#[test]
+fn conflict_case_15_splitting_a_count_series_keeps_the_total_and_derives_a_stable_id() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY;COUNT=6");
+    let split = edit(&[("title", "Second half")]);
+    d.a.edit_event("standup", &Span::ThisAndFollowing(monday(19)), &split).expect("a splits");
+    d.b.edit_event("standup", &Span::ThisAndFollowing(monday(19)), &split).expect("b splits too");
+    sync(&d);
+    let exported = d.a.export_ics(None).expect("export");
+    assert_eq!(
+        exported,
+        d.b.export_ics(None).expect("export b"),
+        "both devices export the same split"
+    );
+    assert!(!exported.contains("COUNT="), "COUNT is converted to UNTIL on both parts:\n{exported}");
+    assert_eq!(exported.matches("UID:standup-R20260119T080000Z").count(), 1);
+    // Another calendar app sees the same six occurrences in two series.
+    let dir = tempfile::tempdir().expect("dir");
+    let other = Store::open(dir.path().join("other.almanac")).expect("other");
+    let report = other.import_ics("work", &exported, &mut |_| {}).expect("import");
+    assert_eq!((report.events, report.issues.len()), (2, 0), "{:?}", report.issues);
+    let from: Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+    let to: Timestamp = "2026-03-01T00:00:00Z".parse().expect("to");
+    let seen: Vec<(String, String)> = other
+        .occurrences(from, to, &[], &TimeZone::UTC)
+        .expect("occurrences")
+        .iter()
+        .map(|o| (o.start.to_string(), field(o, "title")))
+        .collect();
+    let original: Vec<(String, String)> =
+        d.a.occurrences(from, to, &[], &TimeZone::UTC)
+            .expect("occurrences")
+            .iter()
+            .map(|o| (o.start.to_string(), field(o, "title")))
+            .collect();
+    assert_eq!(seen.len(), 6);
+    assert_eq!(seen, original);
+}
