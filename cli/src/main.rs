@@ -1,0 +1,157 @@
+//! `almanac`: the command-line tool developers use to inspect and debug Almanac stores.
+//!
+//! Every command is a thin layer over the public API of `almanac-core`, so what it prints is
+//! what an app using the library would see. Output goes to stdout in line-oriented formats
+//! (documented in each command's `--help`); errors go to stderr with exit status 1, usage
+//! errors (from clap) with status 2. A closed stdout (`almanac recur ... | head`) ends the
+//! command quietly with status 0.
+
+mod agenda;
+mod fail;
+mod ics;
+mod inspect;
+mod recur;
+mod store;
+mod text;
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::fail::Failure;
+
+/// Inspect and debug Almanac stores and recurrence rules.
+#[derive(Parser, Debug)]
+#[command(name = "almanac", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Expand a recurrence set (DTSTART, RRULE, RDATE, EXDATE) and print its occurrences
+    ///
+    /// Prints one occurrence start per line, in the kind of the DTSTART:
+    ///
+    ///   all-day (VALUE=DATE)   1997-09-02
+    ///   floating               1997-09-02T09:00:00
+    ///   zoned (TZID=...)       1997-09-02T09:00:00-04:00   (RFC 3339, offset of that zone)
+    ///   UTC (...Z)             1997-09-02T13:00:00Z
+    ///
+    /// A zoned occurrence whose wall time falls in a daylight-saving gap is printed at the
+    /// instant it resolves to (RFC 5545 §3.3.5). All-day and floating series are expanded for a
+    /// viewer in UTC.
+    ///
+    /// This command is strict where the importer is lenient: an unknown TZID or an unreadable
+    /// RDATE/EXDATE item is an error here, not a silent assumption.
+    ///
+    /// Example:
+    ///
+    ///   almanac recur --dtstart 'DTSTART;TZID=America/New_York:19970902T090000' \
+    ///     --rrule 'FREQ=DAILY;COUNT=10'
+    #[command(verbatim_doc_comment)]
+    Recur(recur::RecurArgs),
+
+    /// Import an iCalendar (.ics) file into a store
+    ///
+    /// The store is created if the file does not exist. Events are added to the calendar given
+    /// by --calendar (`default` when absent). Progress is shown on stderr when it is a
+    /// terminal. At the end one summary line is printed on stdout:
+    ///
+    ///   imported 12 events into calendar 'default' (2 issues)
+    ///
+    /// and each issue on stderr, one per line:
+    ///
+    ///   line 42: UID abc@example.com: <what was wrong and what was done>
+    ///
+    /// Exit status 0 when the file was read, even if some items had issues; 1 when the file
+    /// cannot be read or the store cannot be written.
+    #[command(verbatim_doc_comment)]
+    Import(ics::ImportArgs),
+
+    /// Export a store (or one calendar) as iCalendar text on stdout.
+    Export(ics::ExportArgs),
+
+    /// List the occurrences of a date range, one per line
+    ///
+    /// Each line has four TAB-separated fields:
+    ///
+    ///   START <TAB> END <TAB> EVENT-ID <TAB> TITLE
+    ///
+    /// START and END (exclusive) are RFC 3339 times in --zone (`...Z` in UTC), or dates
+    /// (YYYY-MM-DD, END exclusive) for all-day events. Tabs, line breaks and other control
+    /// characters in ids and titles are printed escaped (`\t`, `\n`), so every occurrence is
+    /// exactly one line. An event without a title has an empty last field.
+    ///
+    /// --from and --to are dates (YYYY-MM-DD or YYYYMMDD) in --zone, both INCLUSIVE: the range
+    /// runs from the start of --from to the end of --to. Every occurrence that overlaps the
+    /// range is listed, sorted by start. All-day and floating events are read in --zone.
+    #[command(verbatim_doc_comment)]
+    Agenda(agenda::AgendaArgs),
+
+    /// Print the calendar conflict log of a store, event by event
+    ///
+    /// For each event that has any: fields with concurrent values (the value shown, then the
+    /// others), edits made concurrently with the event's deletion (restore the event to get
+    /// them back), and occurrence edits hidden by a cancel, a truncation or a schedule change
+    /// (by occurrence key, the original start in iCalendar form). Conflicts of other records
+    /// (calendars, ...) follow as `record <collection>/<id>`. Entries are separated by a blank
+    /// line; `no conflicts` is printed when the log is empty.
+    ///
+    ///   event standup
+    ///     title: shows "Standup B"; also "Standup A"
+    ///     occurrence 20260112T080000Z, cancelled: title = "Moved agenda"
+    ///
+    ///   event trip (deleted)
+    ///     lost to the delete: title = "Trip to Lyon" (replica daf2a5f3)
+    #[command(verbatim_doc_comment)]
+    Conflicts(StoreArg),
+
+    /// Print facts about a store: replica, versions, counts, size.
+    ///
+    /// One `name: value` line per fact: store path, replica id, schema version, record
+    /// encoding version, bundled tz database version, calendars and events (live and deleted),
+    /// records in the conflict log, events in the calendar conflict log, replicas in the
+    /// version vector, and the size of the file and its write-ahead log.
+    Stats(StoreArg),
+}
+
+/// A command that takes only a store.
+#[derive(clap::Args, Debug)]
+struct StoreArg {
+    /// The store file (it must exist).
+    store: PathBuf,
+}
+
+fn run(command: Command, out: &mut dyn Write) -> Result<(), Failure> {
+    match command {
+        Command::Recur(args) => recur::run(&args, out),
+        Command::Import(args) => ics::import(&args, out),
+        Command::Export(args) => ics::export(&args, out),
+        Command::Agenda(args) => agenda::run(&args, out),
+        Command::Conflicts(args) => inspect::conflicts(&args.store, out),
+        Command::Stats(args) => inspect::stats(&args.store, out),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = run(cli.command, &mut out).and_then(|()| out.flush().map_err(Failure::from));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): what it wanted was printed.
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => {
+            // Whatever was printed before the failure still reaches stdout, then the reason.
+            let _ = out.flush();
+            // If stderr is gone too there is nobody left to tell.
+            let _ = writeln!(io::stderr(), "error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Opening stores from the command line.
+//!
+//! `Store::open` creates a store when the file is missing, which is right for an app but wrong
+//! for an inspection tool: a mistyped path would silently produce an empty store and report
+//! nothing. Commands that read a store therefore insist that it exists; only `import` creates.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use almanac_core::{Error, Store};
+
+use crate::fail::Failure;
+
+/// The write-ahead log SQLite keeps next to the store file.
+pub fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// Opens the store at `path`, which must exist.
+pub fn open_existing(path: &Path) -> Result<Store, Failure> {
+    let shown = path.display();
+    match fs::metadata(path) {
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return Err(Failure::new(format!("no store at {shown}: the file does not exist")));
+        }
+        Err(error) => return Err(Failure::new(format!("cannot read {shown}: {error}"))),
+        Ok(metadata) if metadata.is_dir() => {
+            return Err(Failure::new(format!("{shown} is a directory, not an Almanac store")));
+        }
+        // An empty file would be turned into a new store by opening it. A store whose content
+        // is still all in its write-ahead log is not empty, hence the second check.
+        Ok(metadata) if metadata.len() == 0 && !wal_path(path).exists() => {
+            return Err(Failure::new(format!("{shown} is an empty file, not an Almanac store")));
+        }
+        Ok(_) => {}
+    }
+    open(path)
+}
+
+/// Opens the store at `path`, creating it if the file does not exist.
+pub fn open_or_create(path: &Path) -> Result<Store, Failure> {
+    open(path)
+}
+
+fn open(path: &Path) -> Result<Store, Failure> {
+    Store::open(path).map_err(|error| match error {
+        // These already name the file.
+        Error::NotAStore { .. } | Error::IncompatibleVersion { .. } => Failure::from(error),
+        other => Failure::new(format!("cannot open the store {}: {other}", path.display())),
+    })
+}

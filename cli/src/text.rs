@@ -1,0 +1,132 @@
+//! How the commands print times and read time arguments, and how free text is kept on one line.
+
+use std::borrow::Cow;
+
+use almanac_core::calendar::ical::{parse_date, parse_date_time};
+use almanac_core::calendar::time::resolve_local;
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+
+use crate::fail::Failure;
+
+/// Whether instants in `zone` are printed with `Z`: UTC itself, by any of its usual names.
+fn is_utc(zone: &TimeZone) -> bool {
+    zone.iana_name().is_some_and(|name| {
+        ["UTC", "Etc/UTC", "Etc/UCT", "Etc/Zulu", "Etc/Universal"]
+            .iter()
+            .any(|utc| name.eq_ignore_ascii_case(utc))
+    })
+}
+
+/// An instant as RFC 3339 in `zone`: `2026-03-15T09:00:00+01:00`, or `...Z` in UTC.
+pub fn instant_in(instant: Timestamp, zone: &TimeZone) -> String {
+    if is_utc(zone) {
+        instant.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        instant.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn date(date: Date) -> String {
+    date.strftime("%Y-%m-%d").to_string()
+}
+
+/// The first instant of `date` in `zone` (a day that starts in a daylight-saving gap starts
+/// when the gap ends).
+pub fn start_of_day(date: Date, zone: &TimeZone) -> Result<Timestamp, Failure> {
+    Ok(resolve_local(date.to_datetime(Time::midnight()), zone)?)
+}
+
+/// Reads a date argument: `2026-01-01` or `20260101`.
+pub fn parse_day(option: &str, text: &str) -> Result<Date, Failure> {
+    parse_date(text.trim()).map_err(|_| {
+        Failure::new(format!("{option}: '{text}' is not a date (expected YYYY-MM-DD or YYYYMMDD)"))
+    })
+}
+
+/// Reads a point in time: RFC 3339 with `Z` or an offset (an instant), iCalendar basic form
+/// (`20260101T090000Z` is an instant; without `Z` it is a wall time in `zone`), an ISO date-time
+/// without offset (a wall time in `zone`), or a date (its first instant in `zone`).
+pub fn parse_instant(option: &str, text: &str, zone: &TimeZone) -> Result<Timestamp, Failure> {
+    let text = text.trim();
+    if let Ok(instant) = text.parse::<Timestamp>() {
+        return Ok(instant);
+    }
+    let invalid = || {
+        Failure::new(format!(
+            "{option}: '{text}' is not a time (expected RFC 3339 such as 2026-01-01T00:00:00Z, \
+             a date such as 2026-01-01, or iCalendar basic form such as 20260101T000000Z)"
+        ))
+    };
+    if text.contains(['T', 't']) {
+        let (local, utc) = parse_date_time(text).map_err(|_| invalid())?;
+        let zone = if utc { &TimeZone::UTC } else { zone };
+        return Ok(resolve_local(local, zone)?);
+    }
+    let day = parse_date(text).map_err(|_| invalid())?;
+    start_of_day(day, zone)
+}
+
+/// `1 event`, `2 events`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Free text (an id, a title) on one line: control characters are escaped (`\t`, `\n`,
+/// `\u{1b}`) so a line-oriented output stays one record per line.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_core::calendar::time::time_zone;
+
+    #[test]
+    fn instants_print_with_their_zone_offset_or_z() -> Result<(), Failure> {
+        let instant: Timestamp = "1997-09-02T13:00:00Z".parse().map_err(|_| Failure::new("ts"))?;
+        assert_eq!(instant_in(instant, &TimeZone::UTC), "1997-09-02T13:00:00Z");
+        assert_eq!(instant_in(instant, &time_zone("Etc/UTC")?), "1997-09-02T13:00:00Z");
+        let ny = time_zone("America/New_York")?;
+        assert_eq!(instant_in(instant, &ny), "1997-09-02T09:00:00-04:00");
+        Ok(())
+    }
+
+    #[test]
+    fn time_arguments_in_every_accepted_form() -> Result<(), Failure> {
+        let ny = time_zone("America/New_York")?;
+        let read = |text: &str| parse_instant("--from", text, &ny).map(|t| t.to_string());
+        assert_eq!(read("2026-01-01T00:00:00Z")?, "2026-01-01T00:00:00Z");
+        assert_eq!(read("2026-01-01T00:00:00+01:00")?, "2025-12-31T23:00:00Z");
+        assert_eq!(read("20260101T000000Z")?, "2026-01-01T00:00:00Z");
+        assert_eq!(read("20260101T000000")?, "2026-01-01T05:00:00Z");
+        assert_eq!(read("2026-01-01T00:00:00")?, "2026-01-01T05:00:00Z");
+        assert_eq!(read("2026-01-01")?, "2026-01-01T05:00:00Z");
+        assert_eq!(read("20260101")?, "2026-01-01T05:00:00Z");
+        for bad in ["", "tomorrow", "2026-13-01", "2026-01-01T25:00"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(one_line("Standup"), "Standup");
+        assert_eq!(one_line("a\tb\nc"), "a\\tb\\nc");
+        assert_eq!(one_line("x\u{1b}y"), "x\\u{1b}y");
+    }
+}
