@@ -427,6 +427,7 @@ impl Store {
                 }
             }
         }
+        self.ensure_calendar(calendar, &components, &mut report)?;
         let total = groups.len();
         let mut batch: Vec<Operation> = Vec::new();
         let mut in_batch = 0;
@@ -453,6 +454,33 @@ impl Store {
             progress(ImportProgress { done: 0, total: 0 });
         }
         Ok(report)
+    }
+
+    /// Creates the calendar record an import targets if it does not exist yet, named after the
+    /// file's `X-WR-CALNAME` (else its id) with the file's `X-WR-TIMEZONE` as default zone.
+    fn ensure_calendar(
+        &self,
+        calendar: &str,
+        components: &[Component],
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        if self.get(super::event::CALENDARS, calendar)?.is_some() {
+            return Ok(());
+        }
+        let property =
+            |name: &str| components.iter().find_map(|c| c.property(name)).map(Property::text);
+        let name = property("X-WR-CALNAME").unwrap_or_else(|| calendar.to_owned());
+        let zone = property("X-WR-TIMEZONE").filter(|zone| {
+            let known = super::time::time_zone(zone).is_ok();
+            if !known {
+                let message = format!(
+                    "X-WR-TIMEZONE '{zone}' is not a known time zone; the calendar has none"
+                );
+                report.issues.push(ImportIssue { line: None, uid: None, message });
+            }
+            known
+        });
+        self.put_calendar(calendar, &name, None, zone.as_deref())
     }
 
     /// Exports the live events of `calendar` (all calendars if `None`) as an iCalendar file.

@@ -369,3 +369,15 @@ fn conflict_case_15_splitting_a_count_series_keeps_the_total_and_derives_a_stabl
     assert_eq!(seen.len(), 6);
     assert_eq!(seen, original);
 }
+
+#[test]
+fn importing_into_a_new_calendar_creates_it_from_the_file_header() {
+    let d = devices();
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nX-WR-CALNAME:Team\r\nX-WR-TIMEZONE:Europe/Paris\r\nBEGIN:VEVENT\r\nUID:one\r\nDTSTART;VALUE=DATE:20260105\r\nSUMMARY:Offsite\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let report = d.a.import_ics("team", ics, &mut |_| {}).expect("import");
+    assert_eq!((report.events, report.issues.len()), (1, 0));
+    let calendar = d.a.get("calendars", "team").expect("read").expect("calendar created");
+    assert_eq!(calendar.value("name"), Some(&Value::from("Team")));
+    assert_eq!(calendar.value("time_zone"), Some(&Value::from("Europe/Paris")));
+    assert_eq!(january(&d.a).len(), 1);
+}
