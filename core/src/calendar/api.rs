@@ -66,8 +66,18 @@ pub struct EventEdit {
     pub remove_alarms: Vec<String>,
 }
 
-const SCALARS: &[&str] =
-    &["title", "location", "notes", "url", "status", "availability", "color", "organizer"];
+/// The scalar event fields (registers of text values).
+pub(crate) const SCALARS: &[&str] = &[
+    "title",
+    "location",
+    "notes",
+    "url",
+    "status",
+    "availability",
+    "color",
+    "organizer",
+    "organizer_name",
+];
 
 fn structured<T: serde::Serialize>(value: &T) -> Result<Value> {
     Value::structured(value)
@@ -120,6 +130,10 @@ impl Ops {
     fn alarm(&mut self, alarm: &Alarm) -> Result<()> {
         if alarm.id.is_empty() {
             return Err(Error::InvalidInput("an alarm id must not be empty".into()));
+        }
+        if let Some(at) = alarm.acknowledged {
+            let field = format!("{}{}", fields::ACKNOWLEDGED_PREFIX, alarm.id);
+            self.push(Write::Max { field, value: Value::Int(at.as_second()) });
         }
         self.member(fields::ALARMS, &alarm.id, "trigger", structured(&alarm.trigger)?);
         self.member(

@@ -184,6 +184,8 @@ pub struct Alarm {
     pub trigger: Duration,
     /// What it shows.
     pub description: Option<String>,
+    /// When the user last dismissed it (iCalendar `ACKNOWLEDGED`); merges by maximum.
+    pub acknowledged: Option<jiff::Timestamp>,
 }
 
 /// An iCalendar property Almanac does not model, kept as read (name, parameters, raw value) so

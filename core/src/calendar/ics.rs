@@ -121,7 +121,12 @@ impl Reader<'_> {
 
     fn lenient<T>(&mut self, what: &str, value: ical::Lenient<T>) -> T {
         for issue in value.issues {
-            self.issue(format!("{what}: {issue}"));
+            // The value layer's messages usually name the property already.
+            if issue.starts_with(what) {
+                self.issue(issue);
+            } else {
+                self.issue(format!("{what}: {issue}"));
+            }
         }
         value.value
     }
@@ -139,9 +144,16 @@ impl Reader<'_> {
                 let text = match *property {
                     // Values that are not TEXT keep their raw form.
                     "URL" | "ORGANIZER" => p.value.clone(),
+                    // Enumerated values: one spelling, whatever the producer's case.
+                    "STATUS" | "TRANSP" => p.text().to_ascii_uppercase(),
                     _ => p.text(),
                 };
                 out.insert((*field).to_owned(), Value::Text(text));
+                if *property == "ORGANIZER" {
+                    if let Some(name) = p.param_value("CN") {
+                        out.insert("organizer_name".to_owned(), Value::from(name));
+                    }
+                }
             }
         }
         out
@@ -229,7 +241,18 @@ impl Reader<'_> {
                 .map(|p| p.value.clone())
                 .unwrap_or_else(|| format!("alarm-{}", index + 1));
             let description = valarm.property("DESCRIPTION").map(Property::text);
-            out.push(Alarm { id, trigger, description });
+            let acknowledged = valarm.property("ACKNOWLEDGED").and_then(|p| {
+                let read = ical::parse_date_time(&p.value).ok().filter(|(_, utc)| *utc);
+                let at = read.and_then(|(local, _)| TimeZone::UTC.to_timestamp(local).ok());
+                if at.is_none() {
+                    self.issue(format!(
+                        "ACKNOWLEDGED '{}' is not a UTC date-time; ignored",
+                        p.value
+                    ));
+                }
+                at
+            });
+            out.push(Alarm { id, trigger, description, acknowledged });
         }
         out
     }
@@ -343,9 +366,14 @@ fn read_override(
         Some(_) => Some(reader.timing(vevent)?),
         None => None,
     };
-    // Keep the timing only if it moves or resizes the occurrence.
-    let natural = Timing { start: original.clone(), end: master.timing.end.clone() };
-    let timing = timing.filter(|t| !same_times(t, &natural));
+    // Keep the timing only if it moves or resizes the occurrence (a cancelled one keeps none).
+    let utc = TimeZone::UTC;
+    let natural = super::series::instants(&master.timing, &original, &utc)?;
+    let timing = timing.filter(|t| {
+        !cancelled
+            && (t.start.is_date() != original.is_date()
+                || super::series::instants(t, &t.start, &utc).ok() != Some(natural))
+    });
     let changed: BTreeMap<String, Value> =
         changed.into_iter().filter(|(k, _)| k != "status" || !cancelled).collect();
     let map = if rid.this_and_future { fields::RANGE_PATCHES } else { fields::OVERRIDES };
@@ -357,20 +385,6 @@ fn read_override(
         timing.as_ref(),
         cancelled && !rid.this_and_future,
     )
-}
-
-fn same_times(a: &Timing, b: &Timing) -> bool {
-    let utc = TimeZone::UTC;
-    let span = |t: &Timing| -> Option<(Timestamp, Timestamp)> {
-        let start = t.start.instant(&utc).ok()?;
-        let zone = t.start.zone(&utc).ok()?;
-        let end = match &t.end {
-            End::At(end) => end.instant(&utc).ok()?,
-            End::After(d) => d.add_to(start, &zone).ok()?,
-        };
-        Some((start, end))
-    };
-    a.start.is_date() == b.start.is_date() && span(a).is_some() && span(a) == span(b)
 }
 
 /// A deterministic UID for a VEVENT that has none, so re-importing the file matches it again.
@@ -501,6 +515,16 @@ impl Store {
             .with_property(Property::new("VERSION", "2.0"))
             .with_property(Property::new("PRODID", "-//Almanac//Almanac 0.1//EN"))
             .with_property(Property::new("CALSCALE", "GREGORIAN"));
+        if let Some(record) =
+            calendar.map(|id| self.get(super::event::CALENDARS, id)).transpose()?.flatten()
+        {
+            if let Some(name) = record.value("name").and_then(Value::as_text) {
+                vcalendar.push(Property::from_text("X-WR-CALNAME", name));
+            }
+            if let Some(zone) = record.value("time_zone").and_then(Value::as_text) {
+                vcalendar.push(Property::from_text("X-WR-TIMEZONE", zone));
+            }
+        }
         for (zone, (from, to)) in zones {
             vcalendar = vcalendar.with_component(ical::vtimezone(&zone, from, to)?);
         }
@@ -589,7 +613,11 @@ fn text_properties(out: &mut Component, values: &BTreeMap<String, Value>) {
     for (property, field) in TEXT_FIELDS {
         if let Some(Value::Text(text)) = values.get(*field) {
             out.push(match *property {
-                "URL" | "ORGANIZER" => Property::new(property, text.clone()),
+                "ORGANIZER" => match values.get("organizer_name").and_then(Value::as_text) {
+                    Some(name) => Property::new(property, text.clone()).with_param("CN", name),
+                    None => Property::new(property, text.clone()),
+                },
+                "URL" => Property::new(property, text.clone()),
                 _ => Property::from_text(property, text),
             });
         }
@@ -690,7 +718,7 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
             }
             let original =
                 event.timing.start.with_local(anchor_local(from_key, &event.timing.start)?)?;
-            timing = Timing { start: original, end: event.timing.end.clone() };
+            timing = natural_timing(&event.timing, &original)?;
             if let Some(patched) =
                 event.range_patches.get(from_key).and_then(|p| p.fields.get("timing"))
             {
@@ -722,10 +750,6 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
                 exdates.push(exdate.clone());
             }
         }
-        for (key, patch) in event.overrides.iter().filter(|(k, p)| p.cancelled && in_part(k)) {
-            let _ = patch;
-            exdates.push(event.timing.start.with_local(anchor_local(key, &event.timing.start)?)?);
-        }
         if !exdates.is_empty() {
             vevent.properties.extend(time_list_properties("EXDATE", &exdates)?);
         }
@@ -736,12 +760,31 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         }
         alarm_components(&mut vevent, event);
         out.push(vevent);
-        // Single-occurrence overrides of this part, as RECURRENCE-ID instances.
-        for (key, patch) in event.overrides.iter().filter(|(k, p)| !p.cancelled && in_part(k)) {
+        // Single-occurrence overrides of this part, as RECURRENCE-ID instances; cancelled ones
+        // as STATUS:CANCELLED instances (not EXDATE), so they stay restorable after a round trip
+        // and keep any edit made concurrently with the cancel.
+        for (key, patch) in event.overrides.iter().filter(|(k, _)| in_part(k)) {
             out.push(export_override(event, &uid, key, patch, &fields, &timing, &base(&uid))?);
         }
     }
     Ok(out)
+}
+
+/// The timing `series` gives the occurrence that starts at `original`: same length, and an
+/// explicit end moved by the same wall-clock amount as the start.
+fn natural_timing(series: &Timing, original: &TimeValue) -> Result<Timing> {
+    let end = match &series.end {
+        End::After(length) => End::After(*length),
+        End::At(end) => {
+            let length = end.local().duration_since(series.start.local());
+            let local = original
+                .local()
+                .checked_add(length)
+                .map_err(|e| Error::InvalidInput(e.to_string()))?;
+            End::At(end.with_local(local)?)
+        }
+    };
+    Ok(Timing { start: original.clone(), end })
 }
 
 fn export_override(
@@ -762,13 +805,16 @@ fn export_override(
     })?);
     let timing = match patch.fields.get("timing") {
         Some(value) => value.decode()?,
-        None => Timing { start: original, end: part_timing.end.clone() },
+        None => natural_timing(part_timing, &original)?,
     };
     timing_properties(&mut vevent, &timing)?;
     let mut fields = part_fields.clone();
     fields.extend(
         patch.fields.iter().filter(|(n, _)| *n != "timing").map(|(n, v)| (n.clone(), v.clone())),
     );
+    if patch.cancelled {
+        fields.insert("status".to_owned(), Value::from("CANCELLED"));
+    }
     text_properties(&mut vevent, &fields);
     attendee_properties(&mut vevent, event);
     Ok(vevent)
@@ -809,6 +855,11 @@ fn alarm_components(out: &mut Component, event: &Event) {
             "DESCRIPTION",
             alarm.description.as_deref().unwrap_or("Reminder"),
         ));
+        if let Some(at) = alarm.acknowledged {
+            if let Ok(text) = format_utc(at) {
+                valarm.push(Property::new("ACKNOWLEDGED", text));
+            }
+        }
         out.components.push(valarm);
     }
 }

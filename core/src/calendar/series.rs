@@ -121,9 +121,7 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
         registers.get(name).and_then(winner).and_then(Value::as_text).map(str::to_owned)
     };
     let mut scalar = BTreeMap::new();
-    for name in
-        ["title", "location", "notes", "url", "status", "availability", "color", "organizer"]
-    {
+    for &name in super::api::SCALARS {
         if let Some(value) = registers.get(name).and_then(winner).filter(|v| **v != Value::Null) {
             scalar.insert(name.to_owned(), value.clone());
         }
@@ -184,6 +182,12 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
             trigger: member_value(m, "trigger").and_then(|v| v.decode().ok()).unwrap_or_default(),
             description: member_value(m, "description")
                 .and_then(|v| v.as_text().map(str::to_owned)),
+            acknowledged: state
+                .maximums()
+                .get(&format!("{}{id}", fields::ACKNOWLEDGED_PREFIX))
+                .and_then(|r| r.entry())
+                .and_then(|e| e.value.as_int())
+                .and_then(|seconds| Timestamp::from_second(seconds).ok()),
             id,
         })
         .collect();
@@ -215,7 +219,7 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
 
 /// The start and end instants of `timing` when it starts at `start` (a value of the same kind
 /// as `timing.start`), for a viewer in `viewer`.
-fn instants(
+pub(crate) fn instants(
     timing: &Timing,
     start: &TimeValue,
     viewer: &TimeZone,

@@ -381,3 +381,169 @@ fn importing_into_a_new_calendar_creates_it_from_the_file_header() {
     assert_eq!(calendar.value("time_zone"), Some(&Value::from("Europe/Paris")));
     assert_eq!(january(&d.a).len(), 1);
 }
+
+#[test]
+fn the_occurrence_index_is_rebuilt_when_the_tz_database_changes_and_on_request() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("store.almanac");
+    {
+        let d = Devices {
+            a: Store::open(&path).expect("open"),
+            b: Store::open(dir.path().join("b")).expect("b"),
+            _dir: tempfile::tempdir().expect("dir"),
+        };
+        weekly(&d, "FREQ=WEEKLY");
+        assert_eq!(january(&d.a).len(), 4);
+    }
+    {
+        // Pretend the index was built with another tz database, and damage it.
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.execute_batch("UPDATE meta SET value = '1999z' WHERE key = 'index_tzdb'; DELETE FROM occurrence_index; DELETE FROM recurring_events;").expect("tamper");
+    }
+    let store = Store::open(&path).expect("reopen rebuilds");
+    assert_eq!(january(&store).len(), 4);
+    store.rebuild_occurrence_index().expect("rebuild on request");
+    assert_eq!(january(&store).len(), 4);
+}
+
+mod convergence {
+    //! Random calendar edits by span on three devices, random syncs; afterwards every device
+    //! shows the same occurrences and the same calendar conflict log.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Edit { device: usize, span: u8, week: i8, field: &'static str, value: u8 },
+        Delete { device: usize, span: u8, week: i8 },
+        RestoreOccurrence { device: usize, week: i8 },
+        RestoreEvent { device: usize },
+        Rule { device: usize, every_other: bool },
+        Move { device: usize, hour: i8 },
+        Sync { from: usize, to: usize },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let device = 0usize..3;
+        let week = 0i8..4;
+        prop_oneof![
+            5 => (device.clone(), 0u8..3, week.clone(), prop_oneof![Just("title"), Just("location")], 0u8..3)
+                .prop_map(|(device, span, week, field, value)| Step::Edit { device, span, week, field, value }),
+            2 => (device.clone(), 0u8..3, week.clone()).prop_map(|(device, span, week)| Step::Delete { device, span, week }),
+            1 => (device.clone(), week).prop_map(|(device, week)| Step::RestoreOccurrence { device, week }),
+            1 => device.clone().prop_map(|device| Step::RestoreEvent { device }),
+            1 => (device.clone(), any::<bool>()).prop_map(|(device, every_other)| Step::Rule { device, every_other }),
+            1 => (device.clone(), 7i8..12).prop_map(|(device, hour)| Step::Move { device, hour }),
+            4 => (0usize..3, 0usize..3).prop_map(|(from, to)| Step::Sync { from, to }),
+        ]
+    }
+
+    fn one_way(from: &Store, to: &Store) {
+        to.apply(&from.delta_since(&to.version_vector().expect("vv")).expect("delta"))
+            .expect("apply");
+    }
+
+    fn run(steps: &[Step]) -> Result<(), TestCaseError> {
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+        let stores: Vec<Store> =
+            dirs.iter().map(|d| Store::open(d.path().join("s")).expect("open")).collect();
+        let d = Devices {
+            a: Store::open(dirs[0].path().join("seed")).expect("seed"),
+            b: Store::open(dirs[1].path().join("seed")).expect("seed"),
+            _dir: tempfile::tempdir().expect("dir"),
+        };
+        weekly(&d, "FREQ=WEEKLY;COUNT=8");
+        for store in &stores {
+            one_way(&d.a, store);
+        }
+        for step in steps {
+            // Refusals (editing a deleted event, a rule on one occurrence...) are fine; what
+            // matters is that whatever was accepted converges.
+            let _ = match step {
+                Step::Edit { device, span, week, field, value } => {
+                    let original = monday(5 + 7 * week);
+                    let span = match span {
+                        0 => Span::All,
+                        1 => Span::This(original),
+                        _ => Span::ThisAndFollowing(original),
+                    };
+                    stores[*device].edit_event(
+                        "standup",
+                        &span,
+                        &edit(&[(field, &format!("{field}-{value}"))]),
+                    )
+                }
+                Step::Delete { device, span, week } => {
+                    let original = monday(5 + 7 * week);
+                    let span = match span {
+                        0 => Span::All,
+                        1 => Span::This(original),
+                        _ => Span::ThisAndFollowing(original),
+                    };
+                    stores[*device].delete_event("standup", &span)
+                }
+                Step::RestoreOccurrence { device, week } => {
+                    stores[*device].restore_occurrence("standup", &monday(5 + 7 * week))
+                }
+                Step::RestoreEvent { device } => stores[*device].restore_event("standup"),
+                Step::Rule { device, every_other } => {
+                    let rule = RecurrenceRule::parse(if *every_other {
+                        "FREQ=WEEKLY;INTERVAL=2;COUNT=8"
+                    } else {
+                        "FREQ=WEEKLY;COUNT=8"
+                    })
+                    .expect("rule");
+                    stores[*device].edit_event(
+                        "standup",
+                        &Span::All,
+                        &EventEdit { rule: Some(Some(rule)), ..EventEdit::default() },
+                    )
+                }
+                Step::Move { device, hour } => {
+                    let timing = Timing {
+                        start: paris(date(2026, 1, 5).at(*hour, 0, 0, 0)),
+                        end: End::After(Duration { seconds: 3600, ..Duration::default() }),
+                    };
+                    stores[*device].edit_event(
+                        "standup",
+                        &Span::All,
+                        &EventEdit { timing: Some(timing), ..EventEdit::default() },
+                    )
+                }
+                Step::Sync { from, to } => {
+                    one_way(&stores[*from], &stores[*to]);
+                    Ok(())
+                }
+            };
+        }
+        for _ in 0..2 {
+            for from in 0..3 {
+                for to in 0..3 {
+                    if from != to {
+                        one_way(&stores[from], &stores[to]);
+                    }
+                }
+            }
+        }
+        let from: Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+        let to: Timestamp = "2026-04-01T00:00:00Z".parse().expect("to");
+        let view = |s: &Store| s.occurrences(from, to, &[], &TimeZone::UTC).expect("occurrences");
+        let log = |s: &Store| format!("{:?}", s.calendar_conflicts().expect("log"));
+        let first = view(&stores[0]);
+        for store in &stores[1..] {
+            prop_assert_eq!(&view(store), &first);
+            prop_assert_eq!(log(store), log(&stores[0]));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn devices_converge_on_occurrences_and_conflicts_after_random_span_edits(steps in prop::collection::vec(step(), 1..30)) {
+            run(&steps)?;
+        }
+    }
+}
