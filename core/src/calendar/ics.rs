@@ -708,13 +708,7 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         let mut timing = event.timing.clone();
         if let Some(from_key) = from_key {
             for (_, patch) in event.range_patches.range(..=from_key.clone()) {
-                fields.extend(
-                    patch
-                        .fields
-                        .iter()
-                        .filter(|(n, _)| *n != "timing")
-                        .map(|(n, v)| (n.clone(), v.clone())),
-                );
+                patch.apply_to(&mut fields);
             }
             let original =
                 event.timing.start.with_local(anchor_local(from_key, &event.timing.start)?)?;
@@ -809,9 +803,7 @@ fn export_override(
     };
     timing_properties(&mut vevent, &timing)?;
     let mut fields = part_fields.clone();
-    fields.extend(
-        patch.fields.iter().filter(|(n, _)| *n != "timing").map(|(n, v)| (n.clone(), v.clone())),
-    );
+    patch.apply_to(&mut fields);
     if patch.cancelled {
         fields.insert("status".to_owned(), Value::from("CANCELLED"));
     }

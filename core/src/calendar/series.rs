@@ -41,6 +41,15 @@ pub struct Patch {
     pub cancelled: bool,
 }
 
+impl Patch {
+    /// Lays this patch's field values (all but `timing`, which moves the occurrence and is
+    /// applied separately) over `fields`.
+    pub fn apply_to(&self, fields: &mut BTreeMap<String, Value>) {
+        let patched = self.fields.iter().filter(|(name, _)| *name != "timing");
+        fields.extend(patched.map(|(name, value)| (name.clone(), value.clone())));
+    }
+}
+
 /// An event as the app sees it: the shown value of every field.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Event {
@@ -340,13 +349,7 @@ impl Event {
             let mut timing = Timing { start: start_value.clone(), end: self.timing.end.clone() };
             let mut base = self.timing.clone();
             for (patch_key, patch) in self.range_patches.range(..=key.clone()) {
-                fields.extend(
-                    patch
-                        .fields
-                        .iter()
-                        .filter(|(n, _)| *n != "timing")
-                        .map(|(n, v)| (n.clone(), v.clone())),
-                );
+                patch.apply_to(&mut fields);
                 if let Some(shift) = shifts.get(patch_key) {
                     let (shifted, shifted_timing) = shift.apply(&original.original)?;
                     start_value = shifted;
@@ -355,13 +358,7 @@ impl Event {
                 }
             }
             if let Some(patch) = occurrence_override {
-                fields.extend(
-                    patch
-                        .fields
-                        .iter()
-                        .filter(|(n, _)| *n != "timing")
-                        .map(|(n, v)| (n.clone(), v.clone())),
-                );
+                patch.apply_to(&mut fields);
                 if let Some(value) = patch.fields.get("timing") {
                     timing = decode_field(value, "timing")?;
                     start_value = timing.start.clone();
