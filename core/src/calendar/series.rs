@@ -6,6 +6,7 @@
 //! 6); `truncate_at` removes every occurrence at or after it (cases 9, 14).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -23,13 +24,40 @@ use crate::error::{Error, Result};
 /// their wall time.
 pub fn occurrence_key(original: &TimeValue) -> Result<String> {
     Ok(match original {
-        TimeValue::Date(date) => date.strftime("%Y%m%d").to_string(),
-        TimeValue::Floating(local) => local.strftime("%Y%m%dT%H%M%S").to_string(),
+        TimeValue::Date(date) => basic_date(*date),
+        TimeValue::Floating(local) => basic_date_time(*local),
         TimeValue::Zoned { .. } | TimeValue::Utc(_) => {
             let instant = original.instant(&TimeZone::UTC)?;
-            instant.strftime("%Y%m%dT%H%M%SZ").to_string()
+            let mut key = basic_date_time(TimeZone::UTC.to_datetime(instant));
+            key.push('Z');
+            key
         }
     })
+}
+
+// Keys are built for every occurrence of every month view: format the digits directly rather
+// than through a format-string interpreter.
+fn basic_date(date: jiff::civil::Date) -> String {
+    let mut key = String::with_capacity(16);
+    push_digits(&mut key, i64::from(date.year()), 4);
+    push_digits(&mut key, i64::from(date.month()), 2);
+    push_digits(&mut key, i64::from(date.day()), 2);
+    key
+}
+
+fn basic_date_time(local: DateTime) -> String {
+    let mut key = basic_date(local.date());
+    key.push('T');
+    push_digits(&mut key, i64::from(local.hour()), 2);
+    push_digits(&mut key, i64::from(local.minute()), 2);
+    push_digits(&mut key, i64::from(local.second()), 2);
+    key
+}
+
+fn push_digits(out: &mut String, value: i64, width: usize) {
+    use std::fmt::Write;
+    // Years before 1 are outside iCalendar; write them as-is rather than fail.
+    let _ = write!(out, "{value:0width$}");
 }
 
 /// A sparse set of field values for some occurrences.
@@ -98,8 +126,8 @@ pub struct Occurrence {
     pub start: Timestamp,
     /// End instant for the viewer (exclusive).
     pub end: Timestamp,
-    /// Scalar fields after patches.
-    pub fields: BTreeMap<String, Value>,
+    /// Scalar fields after patches (shared with the event when no patch applies).
+    pub fields: Arc<BTreeMap<String, Value>>,
 }
 
 impl Occurrence {
@@ -334,6 +362,8 @@ impl Event {
             vec![super::recurrence::Occurrence { original: self.timing.start.clone(), instant }]
         };
         let shifts = self.shifts()?;
+        // Most occurrences show the series' fields unchanged: share one copy.
+        let shared = Arc::new(self.fields.clone());
         let mut out = Vec::new();
         for original in originals {
             let key = occurrence_key(&original.original)?;
@@ -344,12 +374,12 @@ impl Event {
             if occurrence_override.is_some_and(|o| o.cancelled) {
                 continue;
             }
-            let mut fields = self.fields.clone();
+            let mut fields = Arc::clone(&shared);
             let mut start_value = original.original.clone();
             let mut timing = Timing { start: start_value.clone(), end: self.timing.end.clone() };
             let mut base = self.timing.clone();
             for (patch_key, patch) in self.range_patches.range(..=key.clone()) {
-                patch.apply_to(&mut fields);
+                patch.apply_to(Arc::make_mut(&mut fields));
                 if let Some(shift) = shifts.get(patch_key) {
                     let (shifted, shifted_timing) = shift.apply(&original.original)?;
                     start_value = shifted;
@@ -358,7 +388,7 @@ impl Event {
                 }
             }
             if let Some(patch) = occurrence_override {
-                patch.apply_to(&mut fields);
+                patch.apply_to(Arc::make_mut(&mut fields));
                 if let Some(value) = patch.fields.get("timing") {
                     timing = decode_field(value, "timing")?;
                     start_value = timing.start.clone();

@@ -5,8 +5,9 @@
 //! are derived, never stored, and are computed with the time-zone database compiled into the
 //! library (not the device's), so every device computes the same instants.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{TimeZone, TimeZoneDatabase};
@@ -47,7 +48,23 @@ pub fn tzdb_version() -> &'static str {
 
 /// The zone named `name` (IANA id, case-insensitive) from the bundled database.
 pub fn time_zone(name: &str) -> Result<TimeZone> {
-    tz_database().get(name).map_err(|_| Error::InvalidInput(format!("unknown time zone '{name}'")))
+    // Every occurrence of every view resolves its zone; the database lookup is case-insensitive
+    // and comparatively slow, so remember the zones already asked for (a handful per app).
+    static CACHE: OnceLock<Mutex<HashMap<String, TimeZone>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(zone) = cache.lock().ok().and_then(|c| c.get(name).cloned()) {
+        return Ok(zone);
+    }
+    let zone = tz_database()
+        .get(name)
+        .map_err(|_| Error::InvalidInput(format!("unknown time zone '{name}'")))?;
+    if let Ok(mut c) = cache.lock() {
+        // Names come from user data; keep the cache from growing without bound.
+        if c.len() < 1024 {
+            c.insert(name.to_owned(), zone.clone());
+        }
+    }
+    Ok(zone)
 }
 
 /// Resolves a wall time in `zone` as RFC 5545 §3.3.5 says: a time in a daylight-saving gap
