@@ -15,7 +15,7 @@ use super::index;
 use super::recurrence::RecurrenceRule;
 use super::series::{Event, Occurrence, occurrence_key, read_event};
 use super::time::TimeValue;
-use crate::crdt::{RecordKey, Write};
+use crate::crdt::{FieldPath, RecordKey, Write};
 use crate::error::{Error, Result};
 use crate::replica::Operation;
 use crate::{Store, Value};
@@ -370,6 +370,29 @@ impl Store {
     /// Brings back a deleted event with every field, including edits its delete shadowed.
     pub fn restore_event(&self, id: &str) -> Result<()> {
         self.transaction().restore(EVENTS, id).commit()?;
+        Ok(())
+    }
+
+    /// Resolves a conflict of the event's conflict log by choosing `value` for the contested
+    /// register (`FieldConflict::path`): one of the candidates, or anything else. The write has
+    /// seen every candidate, so all devices converge on it and the conflict disappears.
+    pub fn resolve_conflict(&self, id: &str, path: &FieldPath, value: Value) -> Result<()> {
+        self.live_event(id)?;
+        let write = match path {
+            FieldPath::Register(field) => Write::Set { field: field.clone(), value },
+            FieldPath::Member(field, key, member_field) => Write::SetMember {
+                field: field.clone(),
+                key: key.clone(),
+                member_field: member_field.clone(),
+                value,
+            },
+            FieldPath::Min(_) | FieldPath::Max(_) => {
+                return Err(Error::InvalidInput(
+                    "min and max registers never conflict; there is nothing to resolve".into(),
+                ));
+            }
+        };
+        self.commit(&[Operation { key: RecordKey::new(EVENTS, id), write }])?;
         Ok(())
     }
 

@@ -547,3 +547,135 @@ mod convergence {
         }
     }
 }
+
+mod engine_cases_through_the_calendar_api {
+    //! Contract cases 1, 2, 3, 12 and 13 again, written with the calendar API (the engine-level
+    //! versions are in `contract.rs`).
+
+    use super::*;
+    use almanac_core::calendar::event::{Alarm, Attendee, Participation, Role};
+    use almanac_core::crdt::FieldPath;
+
+    #[test]
+    fn conflict_case_1_title_and_location_edited_on_two_devices_both_apply() {
+        let d = devices();
+        weekly(&d, "FREQ=WEEKLY");
+        d.a.edit_event("standup", &Span::All, &edit(&[("title", "Sync")])).expect("a");
+        d.b.edit_event("standup", &Span::All, &edit(&[("location", "Room 9")])).expect("b");
+        sync(&d);
+        for store in [&d.a, &d.b] {
+            let occ = january(store);
+            assert_eq!(
+                (field(&occ[0], "title"), field(&occ[0], "location")),
+                ("Sync".into(), "Room 9".into())
+            );
+            assert!(store.calendar_conflicts().expect("log").is_empty());
+        }
+    }
+
+    #[test]
+    fn conflict_case_2_same_field_is_logged_and_resolved_by_choosing_a_value() {
+        let d = devices();
+        weekly(&d, "FREQ=WEEKLY");
+        d.a.edit_event("standup", &Span::All, &edit(&[("title", "From A")])).expect("a");
+        d.b.edit_event("standup", &Span::All, &edit(&[("title", "From B")])).expect("b");
+        sync(&d);
+        let log = d.a.calendar_conflicts().expect("log");
+        assert_eq!(log, d.b.calendar_conflicts().expect("log b"));
+        let conflict = &log[0].fields[0];
+        assert_eq!(conflict.path, FieldPath::Register("title".into()));
+        let mut both = vec![conflict.shown.clone(), conflict.candidates[0].clone()];
+        both.sort();
+        assert_eq!(both, [Value::from("From A"), Value::from("From B")]);
+        // The user keeps the value that was not shown.
+        let chosen = conflict.candidates[0].clone();
+        d.b.resolve_conflict("standup", &conflict.path, chosen.clone()).expect("resolve");
+        sync(&d);
+        for store in [&d.a, &d.b] {
+            assert!(store.calendar_conflicts().expect("log").is_empty());
+            assert_eq!(january(store)[0].fields.get("title"), Some(&chosen));
+        }
+    }
+
+    #[test]
+    fn conflict_case_3_move_and_all_day_never_mix() {
+        let d = devices();
+        weekly(&d, "FREQ=WEEKLY");
+        let moved = Timing {
+            start: paris(date(2026, 1, 5).at(14, 0, 0, 0)),
+            end: End::After(Duration { seconds: 1800, ..Duration::default() }),
+        };
+        d.a.edit_event(
+            "standup",
+            &Span::All,
+            &EventEdit { timing: Some(moved.clone()), ..EventEdit::default() },
+        )
+        .expect("a");
+        d.b.edit_event(
+            "standup",
+            &Span::All,
+            &EventEdit {
+                timing: Some(Timing::all_day(date(2026, 1, 5), 1)),
+                ..EventEdit::default()
+            },
+        )
+        .expect("b");
+        sync(&d);
+        let a = d.a.event("standup").expect("read").expect("event");
+        assert_eq!(a.timing, d.b.event("standup").expect("read").expect("event").timing);
+        assert!(
+            a.timing == moved || a.timing == Timing::all_day(date(2026, 1, 5), 1),
+            "one whole value"
+        );
+        assert_eq!(
+            d.a.calendar_conflicts().expect("log")[0].fields[0].path,
+            FieldPath::Register("timing".into())
+        );
+    }
+
+    #[test]
+    fn conflict_case_12_and_13_attendees_and_alarms_are_add_wins_maps() {
+        let d = devices();
+        weekly(&d, "FREQ=WEEKLY");
+        let ann = |p| Attendee {
+            address: "MAILTO:Ann@Example.com".into(),
+            name: Some("Ann".into()),
+            role: Role::Required,
+            participation: p,
+        };
+        let alarm = |id: &str| Alarm {
+            id: id.into(),
+            trigger: Duration { seconds: -900, ..Duration::default() },
+            description: None,
+            acknowledged: None,
+        };
+        let setup = EventEdit {
+            set_attendees: vec![ann(Participation::NeedsAction)],
+            set_alarms: vec![alarm("old")],
+            ..EventEdit::default()
+        };
+        d.a.edit_event("standup", &Span::All, &setup).expect("setup");
+        sync(&d);
+        // A: Ann accepts (re-adds her) and a new alarm; B: removes Ann and the old alarm.
+        let a_edit = EventEdit {
+            set_attendees: vec![ann(Participation::Accepted)],
+            set_alarms: vec![alarm("new")],
+            ..EventEdit::default()
+        };
+        let b_edit = EventEdit {
+            remove_attendees: vec!["mailto:ann@example.com".into()],
+            remove_alarms: vec!["old".into()],
+            ..EventEdit::default()
+        };
+        d.a.edit_event("standup", &Span::All, &a_edit).expect("a");
+        d.b.edit_event("standup", &Span::All, &b_edit).expect("b");
+        sync(&d);
+        for store in [&d.a, &d.b] {
+            let event = store.event("standup").expect("read").expect("event");
+            assert_eq!(event.attendees.len(), 1, "the concurrent add wins");
+            assert_eq!(event.attendees[0].address, "mailto:ann@example.com");
+            assert_eq!(event.attendees[0].participation, Participation::Accepted);
+            assert_eq!(event.alarms.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["new"]);
+        }
+    }
+}
