@@ -422,14 +422,19 @@ impl Store {
         if from >= to {
             return Ok(Vec::new());
         }
-        let ids = index::candidates(self, from, to)?;
         let mut out = Vec::new();
-        for (id, state) in ids {
-            let Some(event) = read_event(&id, &state)? else { continue };
+        for candidate in index::candidates(self, from, to)? {
+            let Some(event) = read_event(&candidate.id, &candidate.state)? else { continue };
             if !calendars.is_empty() && !calendars.contains(&event.calendar.as_str()) {
                 continue;
             }
-            out.extend(event.occurrences(from, to, viewer)?);
+            if event.viewer_independent() {
+                // The index already names this event's occurrences: no expansion needed.
+                let keys = candidate.keys.iter().map(String::as_str);
+                out.extend(event.occurrences_from_keys(keys, from, to, viewer)?);
+            } else {
+                out.extend(event.occurrences(from, to, viewer)?);
+            }
         }
         out.sort_by(|a, b| (a.start, &a.event_id, &a.key).cmp(&(b.start, &b.event_id, &b.key)));
         Ok(out)

@@ -13,7 +13,7 @@
 //! floating events are indexed as if viewed in UTC; queries widen the window by 14 hours (the
 //! largest UTC offset) and compute exact times from the record for the viewer's zone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -182,12 +182,19 @@ pub fn ensure_current(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// An event the index says may have occurrences in a window, with the keys of those
+/// occurrences (as indexed for a viewer in UTC).
+pub struct Candidate {
+    /// The event's record id.
+    pub id: String,
+    /// Its state.
+    pub state: RecordState,
+    /// Keys of its indexed occurrences near the window.
+    pub keys: Vec<String>,
+}
+
 /// The live event records with an occurrence that may overlap `[from, to)` for some viewer.
-pub fn candidates(
-    store: &Store,
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Vec<(String, RecordState)>> {
+pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<Candidate>> {
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
     let known = store.read(indexed_months)?;
@@ -200,23 +207,29 @@ pub fn candidates(
             .optional()?
             .unwrap_or(0);
         let mut statement = conn.prepare_cached(
-            "SELECT r.id, r.state FROM records r WHERE r.rid IN (
-                 SELECT DISTINCT rid FROM occurrence_index
-                 WHERE start >= ?1 AND start < ?2 AND end >= ?3)
-             AND r.deleted = 0",
+            "SELECT o.rid, o.key, r.id, r.state FROM occurrence_index o JOIN records r ON r.rid = o.rid
+             WHERE o.start >= ?1 AND o.start < ?2 AND o.end >= ?3 AND r.deleted = 0",
         )?;
-        let rows = statement.query_map(
-            params![
-                seconds(wide_from).saturating_sub(longest),
-                seconds(wide_to),
-                seconds(wide_from)
-            ],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)),
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, bytes) = row?;
-            out.push((id, decode_record(&bytes)?));
+        let mut rows = statement.query(params![
+            seconds(wide_from).saturating_sub(longest),
+            seconds(wide_to),
+            seconds(wide_from)
+        ])?;
+        let mut out: Vec<Candidate> = Vec::new();
+        // Rows come in index order, several per series: decode each record once. (Grouping
+        // here is cheaper than letting SQLite sort the rows by record.)
+        let mut seen: HashMap<i64, usize> = HashMap::new();
+        while let Some(row) = rows.next()? {
+            let rid: i64 = row.get(0)?;
+            let key: String = row.get(1)?;
+            if let Some(&i) = seen.get(&rid) {
+                out[i].keys.push(key);
+                continue;
+            }
+            let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+            let state = decode_record(blob)?;
+            seen.insert(rid, out.len());
+            out.push(Candidate { id: row.get(2)?, state, keys: vec![key] });
         }
         Ok(out)
     })

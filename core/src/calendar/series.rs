@@ -361,12 +361,45 @@ impl Event {
             let instant = self.timing.start.instant(viewer)?;
             vec![super::recurrence::Occurrence { original: self.timing.start.clone(), instant }]
         };
+        self.resolve(originals.into_iter().map(|o| o.original), from, to, viewer)
+    }
+
+    /// Whether this event's occurrences are the same instants for every viewer (zoned and UTC
+    /// series), so the occurrence index can name them without expanding the recurrence.
+    pub fn viewer_independent(&self) -> bool {
+        matches!(self.timing.start, TimeValue::Zoned { .. } | TimeValue::Utc(_))
+    }
+
+    /// The occurrences with these original starts (keys of the occurrence index) that overlap
+    /// `[from, to)`, patches applied; truncated and cancelled ones left out.
+    pub fn occurrences_from_keys<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+        from: Timestamp,
+        to: Timestamp,
+        viewer: &TimeZone,
+    ) -> Result<Vec<Occurrence>> {
+        let mut originals = Vec::new();
+        for key in keys {
+            originals.push(self.timing.start.with_local(anchor_local(key, &self.timing.start)?)?);
+        }
+        self.resolve(originals.into_iter(), from, to, viewer)
+    }
+
+    /// Applies truncation, cancellation and patches to occurrences given by original start.
+    fn resolve(
+        &self,
+        originals: impl Iterator<Item = TimeValue>,
+        from: Timestamp,
+        to: Timestamp,
+        viewer: &TimeZone,
+    ) -> Result<Vec<Occurrence>> {
         let shifts = self.shifts()?;
         // Most occurrences show the series' fields unchanged: share one copy.
         let shared = Arc::new(self.fields.clone());
         let mut out = Vec::new();
         for original in originals {
-            let key = occurrence_key(&original.original)?;
+            let key = occurrence_key(&original)?;
             if self.truncate_at.as_deref().is_some_and(|cut| key.as_str() >= cut) {
                 continue;
             }
@@ -375,13 +408,13 @@ impl Event {
                 continue;
             }
             let mut fields = Arc::clone(&shared);
-            let mut start_value = original.original.clone();
+            let mut start_value = original.clone();
             let mut timing = Timing { start: start_value.clone(), end: self.timing.end.clone() };
             let mut base = self.timing.clone();
             for (patch_key, patch) in self.range_patches.range(..=key.clone()) {
                 patch.apply_to(Arc::make_mut(&mut fields));
                 if let Some(shift) = shifts.get(patch_key) {
-                    let (shifted, shifted_timing) = shift.apply(&original.original)?;
+                    let (shifted, shifted_timing) = shift.apply(&original)?;
                     start_value = shifted;
                     base = shifted_timing.clone();
                     timing = shifted_timing;
@@ -401,7 +434,7 @@ impl Event {
                 out.push(Occurrence {
                     event_id: self.id.clone(),
                     key,
-                    original: original.original,
+                    original,
                     timing,
                     start,
                     end,
