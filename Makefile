@@ -39,8 +39,7 @@ bench:
 ## fixtures: write missing golden fixtures (never overwrites; a changed format needs a decision)
 fixtures:
 	ALMANAC_WRITE_FIXTURES=1 $(CARGO) test -p almanac-core --test integration fixtures
-	test -f core/tests/fixtures/store-v1.almanac || \
-	  $(CARGO) test -p almanac-core --test integration -- --ignored write_store_v1_fixture
+	$(CARGO) test -p almanac-core --test integration -- --ignored write_current_store_fixture
 
 ## bindings: generate the Swift and Kotlin sources into target/uniffi/
 bindings:

@@ -135,3 +135,60 @@ fn damaged_deltas_are_errors_never_panics() {
         let _ = Delta::decode(&damaged);
     }
 }
+
+/// The calendar values stored as structured registers (timing, rules, dates, roles, unknown
+/// properties) are part of the stored format too.
+#[test]
+fn golden_calendar_values_encoding() {
+    use almanac_core::calendar::event::{End, Participation, RawProperty, Role, Timing};
+    use almanac_core::calendar::recurrence::RecurrenceRule;
+    use almanac_core::calendar::time::{Duration, TimeValue};
+    use jiff::civil::date;
+
+    let zoned = |h| TimeValue::Zoned {
+        local: date(2026, 3, 8).at(h, 30, 0, 0),
+        zone: "America/New_York".into(),
+    };
+    let timings = vec![
+        Timing { start: zoned(9), end: End::At(zoned(10)) },
+        Timing::all_day(date(2026, 2, 28), 2),
+        Timing {
+            start: TimeValue::Floating(date(2026, 1, 1).at(7, 0, 0, 0)),
+            end: End::After(Duration { weeks: 1, days: 2, seconds: 5400 }),
+        },
+        Timing {
+            start: TimeValue::Utc("2026-06-01T12:00:00Z".parse().expect("utc")),
+            end: End::After(Duration { seconds: -1, ..Duration::default() }),
+        },
+    ];
+    let rules: Vec<RecurrenceRule> = [
+        "FREQ=MONTHLY;INTERVAL=2;COUNT=10;BYHOUR=9;BYMINUTE=30;BYSECOND=0;BYDAY=1MO,-1FR;BYMONTHDAY=1,-1;BYMONTH=1,6;BYSETPOS=1,-1;WKST=SU",
+        "FREQ=YEARLY;UNTIL=20301231T235959Z;BYWEEKNO=20,-1;BYDAY=TH;X-NAME=value",
+        "FREQ=YEARLY;BYYEARDAY=1,-1,100",
+        "FREQ=DAILY;UNTIL=20261231",
+    ]
+    .iter()
+    .map(|r| RecurrenceRule::parse(r).expect("rule"))
+    .collect();
+    let raw = RawProperty {
+        name: "X-APPLE-STRUCTURED-LOCATION".into(),
+        params: vec![("X-TITLE".into(), vec!["Café; \"Bleu\"".into()])],
+        value: "geo:48.85,2.35".into(),
+    };
+    let roles =
+        (Participation::Tentative, Role::Chair, Participation::Delegated, Role::NonParticipant);
+    let value = Value::structured(&(timings.clone(), rules.clone(), vec![raw.clone()], roles))
+        .expect("encode");
+    let Value::Structured(bytes) = &value else { panic!("structured") };
+    check_fixture("calendar-values-v1.bin", bytes);
+    let golden =
+        Value::Structured(std::fs::read(fixture_path("calendar-values-v1.bin")).expect("read"));
+    type Golden = (
+        Vec<Timing>,
+        Vec<RecurrenceRule>,
+        Vec<RawProperty>,
+        (Participation, Role, Participation, Role),
+    );
+    let decoded: Golden = golden.decode().expect("decode");
+    assert_eq!(decoded, (timings, rules, vec![raw], roles));
+}
