@@ -9,13 +9,14 @@
 //! included (with the STANDARD before it when it is a DAYLIGHT), so a zone without transitions
 //! gets a single STANDARD.
 
-use jiff::civil::{DateTime, Weekday};
+use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 
 use super::component::Component;
 use super::content::Property;
 use super::values::{format_date_time, format_utc, format_utc_offset};
+use crate::calendar::recurrence::Weekday;
 use crate::calendar::time::time_zone;
 use crate::error::{Error, Result};
 
@@ -96,7 +97,7 @@ pub fn vtimezone(zone: &str, from: Timestamp, to: Timestamp) -> Result<Component
             "FREQ=YEARLY;BYMONTH={};BYDAY={}{}",
             first.local.month(),
             position.byday_ordinal(),
-            weekday_code(first.local.weekday())
+            Weekday::from(first.local.weekday()).code()
         );
         if continued.is_none() {
             let last = &run.changes[run.changes.len() - 1];
@@ -206,18 +207,6 @@ impl Position {
             Some(n) if n < 4 || !self.last => n,
             _ => -1,
         }
-    }
-}
-
-fn weekday_code(weekday: Weekday) -> &'static str {
-    match weekday {
-        Weekday::Monday => "MO",
-        Weekday::Tuesday => "TU",
-        Weekday::Wednesday => "WE",
-        Weekday::Thursday => "TH",
-        Weekday::Friday => "FR",
-        Weekday::Saturday => "SA",
-        Weekday::Sunday => "SU",
     }
 }
 

@@ -92,6 +92,20 @@ pub enum Weekday {
     Sunday,
 }
 
+impl From<jiff::civil::Weekday> for Weekday {
+    fn from(day: jiff::civil::Weekday) -> Weekday {
+        match day {
+            jiff::civil::Weekday::Monday => Weekday::Monday,
+            jiff::civil::Weekday::Tuesday => Weekday::Tuesday,
+            jiff::civil::Weekday::Wednesday => Weekday::Wednesday,
+            jiff::civil::Weekday::Thursday => Weekday::Thursday,
+            jiff::civil::Weekday::Friday => Weekday::Friday,
+            jiff::civil::Weekday::Saturday => Weekday::Saturday,
+            jiff::civil::Weekday::Sunday => Weekday::Sunday,
+        }
+    }
+}
+
 impl Weekday {
     const ALL: [Weekday; 7] = [
         Weekday::Monday,
