@@ -124,6 +124,9 @@ impl Ops {
             "name",
             attendee.name.clone().map_or(Value::Null, Value::Text),
         );
+        let params =
+            if attendee.params.is_empty() { Value::Null } else { structured(&attendee.params)? };
+        self.member(fields::ATTENDEES, &key, "params", params);
         Ok(())
     }
 

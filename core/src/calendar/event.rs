@@ -156,6 +156,9 @@ pub struct Attendee {
     pub role: Role,
     /// Participation status.
     pub participation: Participation,
+    /// Other iCalendar parameters of the attendee (`CUTYPE`, `RSVP`, `DELEGATED-TO`, `X-…`),
+    /// kept as read so an export writes them back.
+    pub params: Vec<(String, Vec<String>)>,
 }
 
 /// Normalises an attendee address into its map key: trimmed, `mailto:` scheme and address

@@ -207,11 +207,19 @@ impl Reader<'_> {
                     Some("DELEGATED") => Participation::Delegated,
                     _ => Participation::NeedsAction,
                 };
+            let modelled = ["CN", "ROLE", "PARTSTAT"];
+            let params = p
+                .params
+                .iter()
+                .filter(|param| !modelled.contains(&param.name.as_str()))
+                .map(|param| (param.name.clone(), param.values.clone()))
+                .collect();
             out.push(Attendee {
                 address,
                 name: p.param_value("CN").map(str::to_owned),
                 role,
                 participation,
+                params,
             });
         }
         out
@@ -833,6 +841,12 @@ fn attendee_properties(out: &mut Component, event: &Event) {
         if let Some(name) = &attendee.name {
             p = p.with_param("CN", name.clone());
         }
+        p.params.extend(
+            attendee
+                .params
+                .iter()
+                .map(|(name, values)| Param { name: name.clone(), values: values.clone() }),
+        );
         out.push(p);
     }
 }

@@ -210,6 +210,7 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
                 participation: member_value(m, "participation")
                     .and_then(|v| v.decode().ok())
                     .unwrap_or(Participation::NeedsAction),
+                params: member_value(m, "params").and_then(|v| v.decode().ok()).unwrap_or_default(),
             }
         })
         .collect();

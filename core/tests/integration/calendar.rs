@@ -642,6 +642,7 @@ mod engine_cases_through_the_calendar_api {
             name: Some("Ann".into()),
             role: Role::Required,
             participation: p,
+            params: Vec::new(),
         };
         let alarm = |id: &str| Alarm {
             id: id.into(),

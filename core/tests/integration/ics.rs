@@ -1495,3 +1495,18 @@ fn exporting_every_calendar_or_one() {
     assert_eq!(vevent_uids(&all), each, "all calendars = the union of each calendar");
     assert_eq!(db.store.export_ics(None).expect("again"), all, "export is deterministic");
 }
+
+#[test]
+fn attendee_parameters_the_model_does_not_name_survive_the_round_trip() {
+    let db = open();
+    import(&db.store, "work", &read("outlook-invite.ics"));
+    let exported = db.store.export_ics(None).expect("export");
+    let unfolded = exported.replace("\r\n ", "");
+    let room = unfolded
+        .lines()
+        .find(|l| l.starts_with("ATTENDEE") && l.contains("salle.rivoli"))
+        .expect("the room is exported");
+    assert!(room.contains("CUTYPE=RESOURCE"), "{room}");
+    assert!(room.contains("RSVP=TRUE"), "{room}");
+    assert!(room.contains("ROLE=NON-PARTICIPANT"), "{room}");
+}
