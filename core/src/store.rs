@@ -131,6 +131,8 @@ pub struct Store {
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     subscribers: Arc<Mutex<Subscribers>>,
+    /// Events decoded by recent occurrence queries (see `calendar::index::EventCache`).
+    pub(crate) event_cache: Mutex<crate::calendar::index::EventCache>,
 }
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here either
@@ -158,6 +160,7 @@ impl Store {
             writer: Mutex::new(Writer { conn, replica, data_version }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
+            event_cache: Mutex::default(),
         };
         store.write_derived(crate::calendar::index::ensure_current)?;
         Ok(store)

@@ -427,7 +427,7 @@ impl Store {
         }
         let mut out = Vec::new();
         for candidate in index::candidates(self, from, to)? {
-            let Some(event) = read_event(&candidate.id, &candidate.state)? else { continue };
+            let event = &candidate.event;
             if !calendars.is_empty() && !calendars.contains(&event.calendar.as_str()) {
                 continue;
             }

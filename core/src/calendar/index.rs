@@ -14,6 +14,7 @@
 //! largest UTC offset) and compute exact times from the record for the viewer's zone.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -21,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::event::EVENTS;
-use super::series::read_event;
+use super::series::{Event, read_event};
 use super::time::tzdb_version;
 use crate::Store;
 use crate::crdt::{RecordKey, RecordState};
@@ -182,18 +183,49 @@ pub fn ensure_current(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Events decoded by recent occurrence queries, keyed by record and checked against a hash of
+/// the stored bytes, so scrolling back and forth through months does not decode the same records
+/// again. Bounded: it is emptied when full, so memory stays flat on large stores.
+#[derive(Default)]
+pub struct EventCache {
+    events: HashMap<i64, (u64, Arc<Event>)>,
+}
+
+/// At most this many decoded events are kept (a month view of a busy 10,000-event calendar
+/// touches about a thousand).
+const CACHE_LIMIT: usize = 4096;
+
+impl EventCache {
+    fn get(&self, rid: i64, hash: u64) -> Option<Arc<Event>> {
+        self.events.get(&rid).filter(|(h, _)| *h == hash).map(|(_, e)| Arc::clone(e))
+    }
+
+    fn insert(&mut self, rid: i64, hash: u64, event: Arc<Event>) {
+        if self.events.len() >= CACHE_LIMIT {
+            self.events.clear();
+        }
+        self.events.insert(rid, (hash, event));
+    }
+}
+
+/// FNV-1a: fast on the few hundred bytes of a record, and any change of the record changes it
+/// with overwhelming probability (a stale hit would need a 64-bit collision on the same record).
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// An event the index says may have occurrences in a window, with the keys of those
 /// occurrences (as indexed for a viewer in UTC).
 pub struct Candidate {
-    /// The event's record id.
-    pub id: String,
-    /// Its state.
-    pub state: RecordState,
+    /// The event.
+    pub event: Arc<Event>,
     /// Keys of its indexed occurrences near the window.
     pub keys: Vec<String>,
 }
 
-/// The live event records with an occurrence that may overlap `[from, to)` for some viewer.
+/// The live events with an occurrence that may overlap `[from, to)` for some viewer.
 pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<Candidate>> {
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
@@ -215,21 +247,42 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
             seconds(wide_to),
             seconds(wide_from)
         ])?;
+        let mut cache = store.event_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out: Vec<Candidate> = Vec::new();
         // Rows come in index order, several per series: decode each record once. (Grouping
         // here is cheaper than letting SQLite sort the rows by record.)
-        let mut seen: HashMap<i64, usize> = HashMap::new();
+        let mut seen: HashMap<i64, Option<usize>> = HashMap::new();
         while let Some(row) = rows.next()? {
             let rid: i64 = row.get(0)?;
             let key: String = row.get(1)?;
-            if let Some(&i) = seen.get(&rid) {
-                out[i].keys.push(key);
-                continue;
+            match seen.get(&rid) {
+                Some(Some(i)) => out[*i].keys.push(key),
+                Some(None) => {}
+                None => {
+                    let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+                    let hash = fingerprint(blob);
+                    let event = match cache.get(rid, hash) {
+                        Some(event) => Some(event),
+                        None => {
+                            let id: String = row.get(2)?;
+                            let event = read_event(&id, &decode_record(blob)?)?.map(Arc::new);
+                            if let Some(event) = &event {
+                                cache.insert(rid, hash, Arc::clone(event));
+                            }
+                            event
+                        }
+                    };
+                    match event {
+                        Some(event) => {
+                            seen.insert(rid, Some(out.len()));
+                            out.push(Candidate { event, keys: vec![key] });
+                        }
+                        None => {
+                            seen.insert(rid, None);
+                        }
+                    }
+                }
             }
-            let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
-            let state = decode_record(blob)?;
-            seen.insert(rid, out.len());
-            out.push(Candidate { id: row.get(2)?, state, keys: vec![key] });
         }
         Ok(out)
     })
