@@ -766,7 +766,7 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         // as STATUS:CANCELLED instances (not EXDATE), so they stay restorable after a round trip
         // and keep any edit made concurrently with the cancel.
         for (key, patch) in event.overrides.iter().filter(|(k, _)| in_part(k)) {
-            out.push(export_override(event, &uid, key, patch, &fields, &timing, &base(&uid))?);
+            out.push(export_override(event, key, patch, &fields, &timing, &base(&uid))?);
         }
     }
     Ok(out)
@@ -791,14 +791,12 @@ fn natural_timing(series: &Timing, original: &TimeValue) -> Result<Timing> {
 
 fn export_override(
     event: &Event,
-    uid: &str,
     key: &str,
     patch: &Patch,
     part_fields: &BTreeMap<String, Value>,
     part_timing: &Timing,
     base: &Component,
 ) -> Result<Component> {
-    let _ = uid;
     let original = event.timing.start.with_local(anchor_local(key, &event.timing.start)?)?;
     let mut vevent = base.clone();
     vevent.push(recurrence_id_property(&ical::RecurrenceId {
