@@ -108,12 +108,14 @@ struct Reader<'a> {
     zones: &'a ZoneResolver,
     issues: &'a mut Vec<ImportIssue>,
     uid: Option<String>,
+    /// The line of the VEVENT being read, for messages.
+    line: Option<usize>,
 }
 
 impl Reader<'_> {
     fn issue(&mut self, message: impl Into<String>) {
         self.issues.push(ImportIssue {
-            line: None,
+            line: self.line,
             uid: self.uid.clone(),
             message: message.into(),
         });
@@ -454,8 +456,12 @@ impl Store {
         let mut batch: Vec<Operation> = Vec::new();
         let mut in_batch = 0;
         for (done, (uid, vevents)) in groups.iter().enumerate() {
-            let mut reader =
-                Reader { zones: &zones, issues: &mut report.issues, uid: Some(uid.clone()) };
+            let mut reader = Reader {
+                zones: &zones,
+                issues: &mut report.issues,
+                uid: Some(uid.clone()),
+                line: vevents.first().and_then(|v| v.line),
+            };
             match import_group(&mut reader, self, calendar, uid, vevents) {
                 Ok(Some(ops)) => {
                     batch.extend(ops);
@@ -555,6 +561,7 @@ fn import_group(
         reader.issue("only overrides (RECURRENCE-ID) and no series for this UID; skipped");
         return Ok(None);
     };
+    reader.line = master.line;
     if vevents.iter().filter(|v| v.property("RECURRENCE-ID").is_none()).count() > 1 {
         reader.issue("several VEVENTs without RECURRENCE-ID share this UID; the first is used");
     }
@@ -570,6 +577,7 @@ fn import_group(
     let mut ops = new_event_operations(&event)?;
     for vevent in vevents {
         if let Some(rid) = vevent.property("RECURRENCE-ID") {
+            reader.line = vevent.line;
             match read_override(reader, &event, vevent, rid) {
                 Ok(patch) => ops.extend(patch),
                 Err(e) => reader.issue(format!("an override was skipped: {e}")),

@@ -1510,3 +1510,15 @@ fn attendee_parameters_the_model_does_not_name_survive_the_round_trip() {
     assert!(room.contains("RSVP=TRUE"), "{room}");
     assert!(room.contains("ROLE=NON-PARTICIPANT"), "{room}");
 }
+
+#[test]
+fn issues_about_one_event_point_at_its_begin_line() {
+    let db = open();
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:fine\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:no-start\r\nSUMMARY:Where?\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let report = import(&db.store, "work", text);
+    assert_eq!(report.events, 1);
+    let issue =
+        report.issues.iter().find(|i| i.uid.as_deref() == Some("no-start")).expect("reported");
+    assert_eq!(issue.line, Some(8), "{issue:?}");
+    assert!(issue.message.contains("DTSTART"), "{issue:?}");
+}

@@ -14,7 +14,7 @@ use crate::error::Result;
 const MAX_DEPTH: usize = 32;
 
 /// An iCalendar component: `VCALENDAR`, `VEVENT`, `VALARM`, `VTIMEZONE`, `STANDARD`, ...
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Component {
     /// The name, upper case.
     pub name: String,
@@ -22,6 +22,24 @@ pub struct Component {
     pub properties: Vec<Property>,
     /// The sub-components in file order.
     pub components: Vec<Component>,
+    /// The line of its `BEGIN` when read from a file, for messages about it. Not part of the
+    /// component's content: equality and hashing ignore it.
+    pub line: Option<usize>,
+}
+
+impl PartialEq for Component {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.properties, &self.components)
+            == (&other.name, &other.properties, &other.components)
+    }
+}
+
+impl Eq for Component {}
+
+impl std::hash::Hash for Component {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.name, &self.properties, &self.components).hash(state);
+    }
 }
 
 /// Something in the file that could not be read as written. The rest of the file was read.
@@ -130,7 +148,9 @@ pub fn parse(text: &str) -> (Vec<Component>, Vec<ParseIssue>) {
                 );
                 skipped = 1;
             } else if is_begin {
-                stack.push((Component::new(&name), line_no));
+                let mut component = Component::new(&name);
+                component.line = Some(line_no);
+                stack.push((component, line_no));
             } else {
                 close(&name, line_no, &mut stack, &mut roots, &mut issue);
             }
