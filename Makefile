@@ -28,9 +28,12 @@ test-kotlin:
 test-swift:
 	swift/scripts/test.sh
 
-## soak: the convergence property tests with tens of thousands of cases (release build)
+## soak: the convergence property tests with many more cases (release build): 30,000 on the
+## in-memory engine, 1,500 on SQLite stores and on the calendar (each case ~50x slower there)
 soak:
-	PROPTEST_CASES=30000 $(CARGO) test --release -p almanac-core --test integration convergence
+	PROPTEST_CASES=30000 $(CARGO) test --release -p almanac-core --test integration convergence::replicas
+	PROPTEST_CASES=1500 $(CARGO) test --release -p almanac-core --test integration convergence::sqlite
+	PROPTEST_CASES=1500 $(CARGO) test --release -p almanac-core --test integration calendar::convergence
 
 ## bench: the store benchmark; figures are recorded in docs/benchmarks.md
 bench:

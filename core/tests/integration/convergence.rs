@@ -1,6 +1,6 @@
 //! Convergence property tests: random transactions on several replicas, random delta exchange
 //! with duplication and reordering; afterwards every replica has identical state and identical
-//! conflicts. `PROPTEST_CASES` scales the run (`make soak` sets tens of thousands).
+//! conflicts. `PROPTEST_CASES` overrides the number of cases (`make soak` runs tens of thousands).
 
 use almanac_core::crdt::Write;
 use almanac_core::{Delta, Error, Operation, RecordKey, Value};
@@ -132,7 +132,7 @@ fn fail(error: Error) -> TestCaseError {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(400), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn replicas_converge_after_random_transactions_and_delivery(steps in prop::collection::vec(step(), 1..60)) {
@@ -141,7 +141,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(40), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
     #[test]
     fn sqlite_replicas_converge_to_what_the_memory_engine_computes(steps in prop::collection::vec(step(), 1..40)) {
@@ -149,9 +149,4 @@ proptest! {
         let in_memory = on_disk.iter().map(|r| MemoryReplica::with_id(r.store.replica_id())).collect();
         prop_assert_eq!(run(on_disk, &steps)?, run(in_memory, &steps)?);
     }
-}
-
-/// The number of cases: `PROPTEST_CASES` when set (for soak runs), else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
