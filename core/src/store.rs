@@ -162,7 +162,11 @@ impl Store {
             subscribers: Arc::default(),
             event_cache: Mutex::default(),
         };
-        store.write_derived(crate::calendar::index::ensure_current)?;
+        // Opening must not take the write lock unless the index really needs rebuilding.
+        let current = crate::calendar::index::is_current(&lock(&store.writer).conn)?;
+        if !current {
+            store.rebuild_occurrence_index()?;
+        }
         Ok(store)
     }
 

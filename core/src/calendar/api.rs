@@ -8,8 +8,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::event::{
-    Alarm, Attendee, CALENDARS, EVENTS, PATCHABLE, RawProperty, Span, Timing, fields,
-    normalise_address,
+    Alarm, Attendee, CALENDARS, EVENTS, RawProperty, Span, Timing, fields, normalise_address,
 };
 use super::index;
 use super::recurrence::RecurrenceRule;
@@ -329,7 +328,6 @@ impl Store {
                     ));
                 }
                 for (name, value) in &edit.fields {
-                    debug_assert!(PATCHABLE.contains(&name.as_str()) || name == "organizer");
                     ops.member(map, &key, name, value.clone());
                 }
                 if let Some(timing) = &edit.timing {

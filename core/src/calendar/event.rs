@@ -214,9 +214,5 @@ pub enum Span {
     ThisAndFollowing(TimeValue),
 }
 
-/// The scalar fields that can be patched per occurrence or per range as well as on the series.
-pub const PATCHABLE: &[&str] =
-    &["title", "location", "notes", "url", "status", "availability", "color", "timing"];
-
 /// A rule is needed for a series; `None` makes a single event.
 pub type Rule = Option<RecurrenceRule>;

@@ -9,7 +9,7 @@
 //!
 //! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
 //! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
-//! changes (`ensure_current`) or on request (`Store::rebuild_occurrence_index`). All-day and
+//! changes (checked when a store opens) or on request (`Store::rebuild_occurrence_index`). All-day and
 //! floating events are indexed as if viewed in UTC; queries widen the window by 14 hours (the
 //! largest UTC offset) and compute exact times from the record for the viewer's zone.
 
@@ -118,9 +118,20 @@ pub fn on_save(conn: &Connection, rid: i64, key: &RecordKey, state: &RecordState
     if state.is_deleted() {
         return Ok(());
     }
-    // An event whose fields cannot be read (written by a newer version, say) is left out of the
-    // index rather than failing the sync that delivered it; reading it reports the problem.
-    match write_rows(conn, rid, &key.id, state, &indexed_months(conn)?) {
+    index_event(conn, rid, &key.id, state, &indexed_months(conn)?)
+}
+
+/// Writes an event's index rows. An event whose fields cannot be read (written by a newer
+/// version, say) is left out of the index rather than failing the write or sync that delivered
+/// it; reading the event reports the problem.
+fn index_event(
+    conn: &Connection,
+    rid: i64,
+    id: &str,
+    state: &RecordState,
+    months: &BTreeSet<i64>,
+) -> Result<()> {
+    match write_rows(conn, rid, id, state, months) {
         Err(Error::Corrupt(_) | Error::InvalidInput(_)) => Ok(()),
         other => other,
     }
@@ -142,10 +153,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
     })?;
     let series: Vec<_> = rows.collect::<Result<_, _>>()?;
     for (rid, id, bytes) in series {
-        match write_rows(conn, rid, &id, &decode_record(&bytes)?, &missing) {
-            Err(Error::Corrupt(_) | Error::InvalidInput(_)) | Ok(()) => {}
-            Err(other) => return Err(other),
-        }
+        index_event(conn, rid, &id, &decode_record(&bytes)?, &missing)?;
     }
     for month in missing {
         conn.prepare_cached("INSERT INTO indexed_months (month) VALUES (?1)")?.execute([month])?;
@@ -172,15 +180,12 @@ pub fn rebuild(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Rebuilds the index if it was built with another tz database than the bundled one.
-pub fn ensure_current(conn: &Connection) -> Result<()> {
+/// Whether the index was built with the bundled tz database (else it must be rebuilt).
+pub fn is_current(conn: &Connection) -> Result<bool> {
     let built: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = 'index_tzdb'", [], |row| row.get(0))
         .optional()?;
-    if built.as_deref() != Some(tzdb_version()) {
-        rebuild(conn)?;
-    }
-    Ok(())
+    Ok(built.as_deref() == Some(tzdb_version()))
 }
 
 /// Events decoded by recent occurrence queries, keyed by record and checked against a hash of
