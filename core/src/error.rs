@@ -97,6 +97,10 @@ pub enum Error {
     )]
     ReplicaRewound,
 
+    /// The store does not hold this space (join it first, or check the id).
+    #[error("this store does not hold space '{0}'; join it first")]
+    SpaceNotHeld(crate::crdt::SpaceId),
+
     /// The operating system's random source failed.
     #[error("the operating system's random number source failed: {0}")]
     Randomness(String),

@@ -11,10 +11,11 @@
 //! let phone = Store::open(dir.path().join("phone.almanac"))?;
 //! let laptop = Store::open(dir.path().join("laptop.almanac"))?;
 //!
-//! phone.transaction().set("events", "standup", "title", "Standup").commit()?;
-//! laptop.apply(&phone.delta_since(&laptop.version_vector()?)?)?;
+//! phone.transaction("team").set("events", "standup", "title", "Standup").commit()?;
+//! laptop.join_space("team")?;
+//! laptop.apply(&phone.delta_since("team", &laptop.version_vector("team")?)?)?;
 //!
-//! let event = laptop.get("events", "standup")?.expect("synced");
+//! let event = laptop.get("team", "events", "standup")?.expect("synced");
 //! assert_eq!(event.value("title").and_then(|v| v.as_text()), Some("Standup"));
 //! # Ok(()) }
 //! ```
@@ -32,10 +33,12 @@ pub mod storage;
 mod store;
 mod view;
 
-pub use crdt::{Delta, RecordKey, ReplicaId, Value, VersionVector};
+pub use crdt::{Delta, RecordKey, ReplicaId, SpaceId, Value, VersionVector};
 pub use error::{Error, Result};
 pub use replica::{Changes, Operation};
 pub use storage::sqlite::Durability;
+pub use storage::sqlite::incarnation::{DeviceMarker, Incarnation};
+pub use storage::sqlite::view::{DerivedView, SavedRecord};
 pub use store::{
     ChangeEvent, Clock, Origin, Store, StoreOptions, Subscription, SystemClock, Transaction,
 };

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::crdt::{
-    Delta, Dot, Hlc, RecordKey, RecordState, Refusal, ReplicaId, VersionVector, Write,
+    Delta, Dot, Hlc, RecordKey, RecordState, Refusal, ReplicaId, SpaceId, VersionVector, Write,
 };
 use crate::error::{Error, Result};
 
@@ -27,7 +27,8 @@ pub trait RecordStore {
     ) -> Result<Vec<RecordKey>>;
 }
 
-/// One replica's bookkeeping: who it is, its clock, and what it has seen.
+/// One replica's bookkeeping for one space: who it is, its clock, and what it has seen of the
+/// space. The clock is the store's (shared by its spaces); the version vector is the space's.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ReplicaState {
     /// This replica's id.
@@ -110,10 +111,12 @@ impl ReplicaState {
         Ok(changes)
     }
 
-    /// Everything a replica that has seen `since` lacks from this one.
+    /// Everything a replica that has seen `since` of `space` lacks from this one (`store` holds
+    /// the records of that space).
     pub fn delta_since(
         &self,
         store: &mut impl RecordStore,
+        space: &SpaceId,
         since: &VersionVector,
     ) -> Result<Delta> {
         let mut records = Vec::new();
@@ -123,10 +126,18 @@ impl ReplicaState {
             }
         }
         records.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Delta { since: since.clone(), context: self.seen.clone(), hlc: self.hlc, records })
+        Ok(Delta {
+            space: space.clone(),
+            since: since.clone(),
+            context: self.seen.clone(),
+            hlc: self.hlc,
+            records,
+        })
     }
 
-    /// Merges a remote delta. Idempotent, and independent of the order deltas arrive in.
+    /// Merges a remote delta of the space `store` holds. Idempotent, and independent of the
+    /// order deltas arrive in. A delta that is not well-formed, or that this replica cannot
+    /// apply without losing writes, is refused whole: nothing of it is saved.
     pub fn apply(&mut self, store: &mut impl RecordStore, delta: &Delta) -> Result<Changes> {
         if !self.seen.dominates(&delta.since) {
             return Err(Error::DeltaNotApplicable);
@@ -134,30 +145,51 @@ impl ReplicaState {
         if delta.context.get(&self.id) > self.seen.get(&self.id) {
             return Err(Error::ReplicaRewound);
         }
+        check_delta(delta)?;
+        // Join everything first and save only once every record was accepted.
+        let mut joined = Vec::new();
         for (key, record) in &delta.records {
-            if let Some(dot) = record.dots().into_iter().find(|dot| !delta.context.contains(dot)) {
+            let before = store.load(key)?;
+            if before.is_none() && record.lifecycle.is_none() {
                 return Err(Error::Decode {
                     what: "a delta",
                     detail: format!(
-                        "record {key} carries write {dot:?} outside the delta's own version vector"
+                        "record {key} is new to this replica but the delta does not say whether \
+                         it is live or deleted"
                     ),
                 });
             }
-        }
-        let mut changes = Changes::default();
-        for (key, record) in &delta.records {
-            let before = store.load(key)?.unwrap_or_default();
+            let before = before.unwrap_or_default();
             let mut after = before.clone();
             after.join(record, &self.seen, &delta.context);
             if after != before {
-                store.save(key, &after)?;
-                changes.records.push(key.clone());
+                joined.push((key, after));
             }
+        }
+        let mut changes = Changes::default();
+        for (key, after) in joined {
+            store.save(key, &after)?;
+            changes.records.push(key.clone());
         }
         self.seen.join(&delta.context);
         self.hlc = self.hlc.observe(delta.hlc);
         Ok(changes)
     }
+}
+
+/// The checks of a delta's shape that need no storage (see `crdt::validate`).
+fn check_delta(delta: &Delta) -> Result<()> {
+    for (key, record) in &delta.records {
+        if let Some(dot) = record.dots().into_iter().find(|dot| !delta.context.contains(dot)) {
+            return Err(Error::Decode {
+                what: "a delta",
+                detail: format!(
+                    "record {key} carries write {dot:?} outside the delta's own version vector"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Upper bound on collection, id, field and key names, in bytes: generous for real ids, small

@@ -1,19 +1,23 @@
-//! The durable store apps use: a replica persisted in one SQLite file.
+//! The durable store apps use: a replica of any number of spaces persisted in one SQLite file.
 //!
 //! `Store` is `Send + Sync`; share it between threads behind an `Arc`. Writes are serialised
 //! through one writer connection, reads use a pool of read-only connections and see the last
 //! committed state without waiting for writers. A transaction is acknowledged (its `commit`
 //! returns) only once SQLite has committed it, so it survives the process being killed.
 
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::crdt::{Delta, RecordKey, ReplicaId, Value, VersionVector, Write};
+use crate::crdt::{Delta, Hlc, RecordKey, ReplicaId, SpaceId, Value, VersionVector, Write};
 use crate::error::{Error, Result};
 use crate::replica::{Changes, Operation, RecordStore, ReplicaState};
+use crate::storage::sqlite::incarnation::{self, DeviceMarker, Incarnation};
+use crate::storage::sqlite::view::DerivedView;
 use crate::storage::sqlite::{self, Durability, SqliteRecords};
 use crate::view::{Conflicts, Record};
 
@@ -48,6 +52,12 @@ pub struct StoreOptions {
     pub max_size_bytes: Option<u64>,
     /// The device clock (default: [`SystemClock`]).
     pub clock: Arc<dyn Clock>,
+    /// Where the marker that tells a restored or copied store from the running one lives
+    /// (default: next to the store; apps should pick a place their backups skip).
+    pub device_marker: DeviceMarker,
+    /// Derived views kept in step with the records (default: the calendar's occurrence index;
+    /// empty for the bare engine, as a sync server uses it).
+    pub views: Vec<Arc<dyn DerivedView>>,
 }
 
 impl Default for StoreOptions {
@@ -56,7 +66,16 @@ impl Default for StoreOptions {
             durability: Durability::default(),
             max_size_bytes: None,
             clock: Arc::new(SystemClock),
+            device_marker: DeviceMarker::default(),
+            views: vec![Arc::new(crate::calendar::index::CalendarView::default())],
         }
+    }
+}
+
+impl StoreOptions {
+    /// The bare engine: no derived views, no device marker (what a sync server opens).
+    pub fn engine_only() -> Self {
+        Self { views: Vec::new(), device_marker: DeviceMarker::Disabled, ..Self::default() }
     }
 }
 
@@ -65,6 +84,8 @@ impl std::fmt::Debug for StoreOptions {
         f.debug_struct("StoreOptions")
             .field("durability", &self.durability)
             .field("max_size_bytes", &self.max_size_bytes)
+            .field("device_marker", &self.device_marker)
+            .field("views", &self.views.len())
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +104,8 @@ pub enum Origin {
 pub struct ChangeEvent {
     /// Local or remote.
     pub origin: Origin,
+    /// The space the records belong to.
+    pub space: SpaceId,
     /// The records that changed, in key order.
     pub records: Vec<RecordKey>,
 }
@@ -110,12 +133,20 @@ impl Drop for Subscription {
     }
 }
 
+/// The replica bookkeeping the writer keeps in memory between transactions.
+struct Bookkeeping {
+    id: ReplicaId,
+    hlc: Hlc,
+    /// Version vectors of the spaces written or synced recently, by space row id.
+    spaces: HashMap<i64, VersionVector>,
+}
+
 struct Writer {
     conn: Connection,
-    replica: ReplicaState,
-    /// SQLite's `data_version` when `replica` was last known to match the file. It changes when
-    /// another connection (a second `Store` on the same file, an app extension's process)
-    /// commits; `replica` is then reloaded so a dot is never used twice.
+    bookkeeping: Bookkeeping,
+    /// SQLite's `data_version` when `bookkeeping` was last known to match the file. It changes
+    /// when another connection (a second `Store` on the same file, an app extension's process)
+    /// commits; `bookkeeping` is then reloaded so a dot is never used twice.
     data_version: i64,
 }
 
@@ -123,16 +154,19 @@ fn data_version(conn: &Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "data_version", |row| row.get(0))?)
 }
 
-/// A replica persisted on disk.
+/// A replica persisted on disk: any number of spaces in one SQLite file.
 pub struct Store {
     path: PathBuf,
-    replica_id: ReplicaId,
     options: StoreOptions,
+    incarnation: Incarnation,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     subscribers: Arc<Mutex<Subscribers>>,
-    /// Events decoded by recent occurrence queries (see `calendar::index::EventCache`).
-    pub(crate) event_cache: Mutex<crate::calendar::index::EventCache>,
+    /// Change events in commit order, waiting to be delivered (see `deliver`).
+    pending: Mutex<VecDeque<ChangeEvent>>,
+    /// Held by the one thread delivering events, so subscribers hear them one at a time and in
+    /// commit order.
+    delivering: Mutex<()>,
 }
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here either
@@ -150,22 +184,35 @@ impl Store {
     /// Opens the store at `path`, creating it if missing.
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let path = path.as_ref().to_owned();
-        let conn = sqlite::open_writer(&path, options.durability, options.max_size_bytes)?;
-        let replica = sqlite::load_replica_state(&conn)?;
+        let mut conn =
+            sqlite::open_writer(&path, options.durability, options.max_size_bytes, &options.views)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let incarnation = incarnation::check(&tx, &path, &options.device_marker)?;
+        let mut stale_views = Vec::new();
+        for view in &options.views {
+            if view.prepare(&tx)? {
+                stale_views.push(Arc::clone(view));
+            }
+        }
+        tx.commit()?;
+        let bookkeeping = Bookkeeping {
+            id: sqlite::replica_id(&conn)?,
+            hlc: sqlite::load_hlc(&conn)?,
+            spaces: HashMap::new(),
+        };
         let data_version = data_version(&conn)?;
         let store = Store {
             path,
             options,
-            replica_id: replica.id,
-            writer: Mutex::new(Writer { conn, replica, data_version }),
+            incarnation,
+            writer: Mutex::new(Writer { conn, bookkeeping, data_version }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
-            event_cache: Mutex::default(),
+            pending: Mutex::default(),
+            delivering: Mutex::default(),
         };
-        // Opening must not take the write lock unless the index really needs rebuilding.
-        let current = crate::calendar::index::is_current(&lock(&store.writer).conn)?;
-        if !current {
-            store.rebuild_occurrence_index()?;
+        for view in stale_views {
+            store.write_derived(|conn| view.rebuild(conn))?;
         }
         Ok(store)
     }
@@ -175,95 +222,197 @@ impl Store {
         &self.path
     }
 
-    /// This replica's id.
+    /// The id this store writes with now (it changes when a restored or copied store is
+    /// detected; see [`Store::incarnation`]).
     pub fn replica_id(&self) -> ReplicaId {
-        self.replica_id
+        lock(&self.writer).bookkeeping.id
     }
 
-    /// Starts a transaction: writes are collected and applied atomically by
-    /// [`Transaction::commit`].
-    pub fn transaction(&self) -> Transaction<'_> {
-        Transaction { store: self, operations: Vec::new() }
+    /// Whether opening found the store restored from a backup or copied from another device
+    /// (it then writes as a new replica, so nothing either copy writes is ever confused).
+    pub fn incarnation(&self) -> Incarnation {
+        self.incarnation
     }
 
-    /// Commits `operations` as one transaction: all are applied or none.
-    pub fn commit(&self, operations: &[Operation]) -> Result<Changes> {
-        let changes = self.write(|replica, tx| {
-            replica.commit(&mut SqliteRecords::new(tx), operations, self.options.clock.now_millis())
-        })?;
-        self.notify(Origin::Local, &changes);
-        Ok(changes)
+    /// The derived view of type `V` registered with this store, if any.
+    pub fn view<V: DerivedView>(&self) -> Option<&V> {
+        self.options.views.iter().find_map(|view| view.as_any().downcast_ref::<V>())
     }
 
-    /// Merges a delta received from another replica.
+    /// Starts a transaction in `space`: writes are collected and applied atomically by
+    /// [`Transaction::commit`]. A transaction never spans two spaces (each space syncs on its
+    /// own, so a transaction across spaces could not arrive anywhere whole).
+    pub fn transaction(&self, space: &str) -> Transaction<'_> {
+        Transaction { store: self, space: space.to_owned(), operations: Vec::new() }
+    }
+
+    /// Commits `operations` as one transaction in `space` (added to the store if new): all are
+    /// applied or none.
+    pub fn commit(&self, space: &str, operations: &[Operation]) -> Result<Changes> {
+        let space = SpaceId::new(space)?;
+        let now = self.options.clock.now_millis();
+        let changes = self.write(&space, Origin::Local, |replica, records| {
+            replica.commit(records, operations, now)
+        });
+        self.deliver();
+        changes
+    }
+
+    /// Merges a delta received from another replica. The delta's space must be held (see
+    /// [`Store::join_space`]).
     pub fn apply(&self, delta: &Delta) -> Result<Changes> {
         let changes =
-            self.write(|replica, tx| replica.apply(&mut SqliteRecords::new(tx), delta))?;
-        self.notify(Origin::Remote, &changes);
-        Ok(changes)
+            self.write(&delta.space, Origin::Remote, |replica, records| replica.apply(records, delta));
+        self.deliver();
+        changes
     }
 
-    /// Everything a replica that has seen `since` lacks from this one.
-    pub fn delta_since(&self, since: &VersionVector) -> Result<Delta> {
+    /// Everything a replica that has seen `since` of `space` lacks from this one.
+    pub fn delta_since(&self, space: &str, since: &VersionVector) -> Result<Delta> {
+        let space = SpaceId::new(space)?;
         self.read(|conn| {
-            let replica = sqlite::load_replica_state(conn)?;
-            replica.delta_since(&mut SqliteRecords::new(conn), since)
+            let sid = held(conn, &space)?;
+            let replica = sqlite::load_replica_state(conn, sid)?;
+            replica.delta_since(&mut SqliteRecords::new(conn, &space, sid, &[]), &space, since)
         })
     }
 
-    /// Every write this store has seen: send it to a peer to get back only what is missing.
-    pub fn version_vector(&self) -> Result<VersionVector> {
-        self.read(|conn| Ok(sqlite::load_replica_state(conn)?.seen))
+    /// Every write of `space` this store has seen: send it to a peer to get back only what is
+    /// missing.
+    pub fn version_vector(&self, space: &str) -> Result<VersionVector> {
+        let space = SpaceId::new(space)?;
+        self.read(|conn| Ok(sqlite::load_replica_state(conn, held(conn, &space)?)?.seen))
     }
 
-    /// The live record at `collection`/`id`, or `None` if it does not exist or is deleted.
-    pub fn get(&self, collection: &str, id: &str) -> Result<Option<Record>> {
-        Ok(self.get_any(collection, id)?.filter(|record| !record.is_deleted()))
+    /// The spaces this store holds, in id order.
+    pub fn spaces(&self) -> Result<Vec<SpaceId>> {
+        self.read(sqlite::spaces)
     }
 
-    /// The record at `collection`/`id`, deleted or not (for showing and restoring tombstones).
-    pub fn get_any(&self, collection: &str, id: &str) -> Result<Option<Record>> {
+    /// Whether this store holds `space`.
+    pub fn holds_space(&self, space: &str) -> Result<bool> {
+        let space = SpaceId::new(space)?;
+        self.read(|conn| Ok(sqlite::space_sid(conn, &space)?.is_some()))
+    }
+
+    /// Starts following `space`: it is held with nothing seen, so the next sync brings all of
+    /// it. Joining a space already held changes nothing.
+    pub fn join_space(&self, space: &str) -> Result<()> {
+        let space = SpaceId::new(space)?;
+        self.write_derived(|conn| sqlite::create_space(conn, &space).map(drop))
+    }
+
+    /// Stops following `space` and drops its data from this store (other replicas keep it).
+    /// Writes of this store that no other replica has received yet are lost with it.
+    pub fn leave_space(&self, space: &str) -> Result<()> {
+        let space = SpaceId::new(space)?;
+        let mut guard = lock(&self.writer);
+        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(sid) = sqlite::space_sid(&tx, &space)? else {
+            return Err(Error::SpaceNotHeld(space));
+        };
+        sqlite::drop_space(&tx, sid)?;
+        tx.commit()?;
+        guard.bookkeeping.spaces.remove(&sid);
+        Ok(())
+    }
+
+    /// The live record at `collection`/`id` of `space`, or `None` if it does not exist or is
+    /// deleted.
+    pub fn get(&self, space: &str, collection: &str, id: &str) -> Result<Option<Record>> {
+        Ok(self.get_any(space, collection, id)?.filter(|record| !record.is_deleted()))
+    }
+
+    /// The record at `collection`/`id` of `space`, deleted or not (for showing and restoring
+    /// tombstones).
+    pub fn get_any(&self, space: &str, collection: &str, id: &str) -> Result<Option<Record>> {
+        let space = SpaceId::new(space)?;
         let key = RecordKey::new(collection, id);
-        let state = self.read(|conn| SqliteRecords::new(conn).load(&key))?;
-        Ok(state.map(|state| Record { key, state }))
+        let state = self.read(|conn| {
+            let Some(sid) = sqlite::space_sid(conn, &space)? else { return Ok(None) };
+            SqliteRecords::new(conn, &space, sid, &[]).load(&key)
+        })?;
+        Ok(state.map(|state| Record { space, key, state }))
     }
 
-    /// Every live record of `collection`, in id order.
-    pub fn records(&self, collection: &str) -> Result<Vec<Record>> {
+    /// Every record `collection`/`id` in any space, live first (a record id is normally in one
+    /// space; an event moved between calendars leaves a tombstone behind).
+    pub fn find_any(&self, collection: &str, id: &str) -> Result<Vec<Record>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT id, state FROM records WHERE collection = ?1 AND deleted = 0 ORDER BY id",
+                "SELECT s.name, r.state FROM records r JOIN spaces s ON s.sid = r.sid
+                 WHERE r.collection = ?1 AND r.id = ?2 ORDER BY r.deleted, s.name",
             )?;
-            let rows = statement.query_map([collection], |row| {
+            let rows = statement.query_map([collection, id], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (space, bytes) = row?;
+                records.push(Record {
+                    space: SpaceId::new(space).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    key: RecordKey::new(collection, id),
+                    state: sqlite::decode_record(&bytes)?,
+                });
+            }
+            Ok(records)
+        })
+    }
+
+    /// Every live record of `collection` in `space`, in id order.
+    pub fn records(&self, space: &str, collection: &str) -> Result<Vec<Record>> {
+        let space = SpaceId::new(space)?;
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT r.id, r.state FROM records r JOIN spaces s ON s.sid = r.sid
+                 WHERE s.name = ?1 AND r.collection = ?2 AND r.deleted = 0 ORDER BY r.id",
+            )?;
+            let rows = statement.query_map([space.as_str(), collection], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
             })?;
             let mut records = Vec::new();
             for row in rows {
                 let (id, bytes) = row?;
                 let state = sqlite::decode_record(&bytes)?;
-                records.push(Record { key: RecordKey::new(collection, id), state });
+                let key = RecordKey::new(collection, id);
+                records.push(Record { space: space.clone(), key, state });
             }
             Ok(records)
         })
     }
 
-    /// The conflict log: every record with concurrent values or edits shadowed by a delete.
+    /// The conflict log: every record with concurrent values or edits shadowed by a delete, in
+    /// every space.
     pub fn conflicts(&self) -> Result<Vec<Conflicts>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached("SELECT collection, id, state FROM records WHERE conflicted = 1 ORDER BY collection, id")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?)))?;
+            let mut statement = conn.prepare_cached(
+                "SELECT s.name, r.collection, r.id, r.state FROM records r JOIN spaces s ON s.sid = r.sid
+                 WHERE r.conflicted = 1 ORDER BY s.name, r.collection, r.id",
+            )?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, Vec<u8>>(3)?))
+            })?;
             let mut conflicts = Vec::new();
             for row in rows {
-                let (collection, id, bytes) = row?;
-                let record = Record { key: RecordKey::new(collection, id), state: sqlite::decode_record(&bytes)? };
+                let (space, collection, id, bytes) = row?;
+                let record = Record {
+                    space: SpaceId::new(space).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    key: RecordKey::new(collection, id),
+                    state: sqlite::decode_record(&bytes)?,
+                };
                 conflicts.extend(record.conflict_report());
             }
             Ok(conflicts)
         })
     }
 
-    /// Calls `callback` after every commit that changed records, local or remote, on the thread
-    /// that committed. Keep the returned [`Subscription`] as long as you want the calls.
+    /// Calls `callback` after every commit that changed records, local or remote.
+    ///
+    /// Calls come in commit order and never two at once, on a thread that committed (when
+    /// several threads commit together, the one already delivering passes the others' events
+    /// on). A callback may read the store and commit; a callback that panics is skipped for
+    /// that event and never turns the commit, which is already durable, into an error. Keep
+    /// the returned [`Subscription`] as long as you want the calls.
     pub fn subscribe(
         &self,
         callback: impl Fn(&ChangeEvent) + Send + Sync + 'static,
@@ -292,8 +441,15 @@ impl Store {
         Ok(())
     }
 
-    /// Runs `work` in a write transaction that changes only derived state (indexes), never
-    /// records or replica bookkeeping.
+    /// Closes the store: the write-ahead log is folded into the file and removed, so the file
+    /// alone is the whole store (dropping a `Store` does the same, without reporting errors).
+    pub fn close(self) -> Result<()> {
+        lock(&self.readers).clear();
+        self.checkpoint()
+    }
+
+    /// Runs `work` in a write transaction that changes only derived state (indexes) and the
+    /// list of spaces, never records or replica bookkeeping.
     pub(crate) fn write_derived<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,
@@ -305,31 +461,52 @@ impl Store {
         Ok(result)
     }
 
-    /// Rebuilds the occurrence index from the records (it is derived state; normally it is
-    /// kept up to date in every write and rebuilt when the bundled tz database changes).
-    pub fn rebuild_occurrence_index(&self) -> Result<()> {
-        self.write_derived(crate::calendar::index::rebuild)
-    }
-
+    /// Runs `work` on the records and bookkeeping of `space` in one write transaction; a local
+    /// commit adds the space if it is new. The change event, if any, is queued in commit order
+    /// before the writer is released.
     fn write(
         &self,
-        work: impl FnOnce(&mut ReplicaState, &Connection) -> Result<Changes>,
+        space: &SpaceId,
+        origin: Origin,
+        work: impl FnOnce(&mut ReplicaState, &mut SqliteRecords<'_>) -> Result<Changes>,
     ) -> Result<Changes> {
         let mut guard = lock(&self.writer);
         let writer = &mut *guard;
         let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version = data_version(&tx)?;
         if version != writer.data_version {
-            writer.replica = sqlite::load_replica_state(&tx)?;
+            writer.bookkeeping = Bookkeeping {
+                id: sqlite::replica_id(&tx)?,
+                hlc: sqlite::load_hlc(&tx)?,
+                spaces: HashMap::new(),
+            };
             writer.data_version = version;
         }
+        let sid = match sqlite::space_sid(&tx, space)? {
+            Some(sid) => sid,
+            None if origin == Origin::Local => sqlite::create_space(&tx, space)?,
+            None => return Err(Error::SpaceNotHeld(space.clone())),
+        };
+        let seen = match writer.bookkeeping.spaces.get(&sid) {
+            Some(seen) => seen.clone(),
+            None => sqlite::load_replica_state(&tx, sid)?.seen,
+        };
         // Work on a copy: if anything fails, the transaction rolls back and the bookkeeping in
         // memory stays equal to what is on disk.
-        let mut replica = writer.replica.clone();
-        let changes = work(&mut replica, &tx)?;
-        sqlite::save_replica_state(&tx, &writer.replica, &replica)?;
+        let before = ReplicaState { id: writer.bookkeeping.id, hlc: writer.bookkeeping.hlc, seen };
+        let mut replica = before.clone();
+        let changes = work(&mut replica, &mut SqliteRecords::new(&tx, space, sid, &self.options.views))?;
+        sqlite::save_replica_state(&tx, sid, &before, &replica)?;
         tx.commit()?;
-        writer.replica = replica;
+        writer.bookkeeping.hlc = replica.hlc;
+        writer.bookkeeping.spaces.insert(sid, replica.seen);
+        if !changes.records.is_empty() {
+            lock(&self.pending).push_back(ChangeEvent {
+                origin,
+                space: space.clone(),
+                records: changes.records.clone(),
+            });
+        }
         Ok(changes)
     }
 
@@ -349,23 +526,49 @@ impl Store {
         result
     }
 
-    fn notify(&self, origin: Origin, changes: &Changes) {
-        if changes.records.is_empty() {
-            return;
-        }
-        // Call outside the lock so a callback may subscribe, unsubscribe or read the store.
-        let callbacks: Vec<Callback> =
-            lock(&self.subscribers).callbacks.iter().map(|(_, c)| Arc::clone(c)).collect();
-        let event = ChangeEvent { origin, records: changes.records.clone() };
-        for callback in callbacks {
-            callback(&event);
+    /// Delivers queued events in commit order. Only one thread delivers at a time; a thread
+    /// that finds another delivering leaves its events to it.
+    fn deliver(&self) {
+        loop {
+            let Ok(_delivering) = self.delivering.try_lock() else { return };
+            while let Some(event) = lock(&self.pending).pop_front() {
+                // Call outside the subscribers lock so a callback may subscribe, unsubscribe
+                // or use the store.
+                let callbacks: Vec<Callback> =
+                    lock(&self.subscribers).callbacks.iter().map(|(_, c)| Arc::clone(c)).collect();
+                for callback in callbacks {
+                    // The commit is durable already: a failing subscriber must not undo that
+                    // for the app or starve the other subscribers.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| callback(&event)));
+                }
+            }
+            drop(_delivering);
+            // An event queued after our last look but before we let go would wait for the next
+            // commit; look once more.
+            if lock(&self.pending).is_empty() {
+                return;
+            }
         }
     }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The writer must be the last connection to close: SQLite then checkpoints and removes
+        // the -wal file, which a read-only connection closing last cannot do.
+        lock(&self.readers).clear();
+    }
+}
+
+/// The row id of `space`, or the error that says the store does not hold it.
+fn held(conn: &Connection, space: &SpaceId) -> Result<i64> {
+    sqlite::space_sid(conn, space)?.ok_or_else(|| Error::SpaceNotHeld(space.clone()))
 }
 
 /// A group of writes applied atomically, locally and on every replica that receives them.
 pub struct Transaction<'s> {
     store: &'s Store,
+    space: String,
     operations: Vec<Operation>,
 }
 
@@ -451,7 +654,7 @@ impl Transaction<'_> {
     /// Applies every write atomically and durably; returns what changed.
     pub fn commit(&mut self) -> Result<Changes> {
         let operations = std::mem::take(&mut self.operations);
-        self.store.commit(&operations)
+        self.store.commit(&self.space, &operations)
     }
 }
 

@@ -2,13 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::crdt::{FieldPath, Member, MvRegister, RecordKey, RecordState, ShadowedEdit, Value};
+use crate::crdt::{
+    FieldPath, Member, MvRegister, RecordKey, RecordState, ShadowedEdit, SpaceId, Value,
+};
 
 /// A record as read from a store: its key and replicated state, with accessors for the shown
 /// values and their conflicts.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Record {
-    /// Where the record lives.
+    /// The space the record belongs to.
+    pub space: SpaceId,
+    /// Where the record lives within its space.
     pub key: RecordKey,
     /// The full replicated state (every candidate, every keyed-map member).
     pub state: RecordState,
@@ -28,6 +32,8 @@ pub struct FieldConflict {
 /// What the conflict log holds for one record.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Conflicts {
+    /// The record's space.
+    pub space: SpaceId,
     /// The record.
     pub key: RecordKey,
     /// Whether the record is deleted (its shadowed edits are then listed too).
@@ -103,6 +109,6 @@ impl Record {
         if fields.is_empty() && shadowed.is_empty() {
             return None;
         }
-        Some(Conflicts { key: self.key.clone(), deleted: self.is_deleted(), fields, shadowed })
+        Some(Conflicts { space: self.space.clone(), key: self.key.clone(), deleted: self.is_deleted(), fields, shadowed })
     }
 }

@@ -239,7 +239,8 @@ impl Store {
         if let Some(zone) = time_zone {
             super::time::time_zone(zone)?;
         }
-        let mut tx = self.transaction();
+        // Each calendar is its own space, named by the calendar's id.
+        let mut tx = self.transaction(id);
         tx.set(CALENDARS, id, "name", name);
         tx.set(CALENDARS, id, "color", color.map_or(Value::Null, Value::from));
         tx.set(CALENDARS, id, "time_zone", time_zone.map_or(Value::Null, Value::from));
@@ -249,18 +250,27 @@ impl Store {
 
     /// Creates an event in one transaction.
     pub fn create_event(&self, event: &NewEvent) -> Result<()> {
-        if self.get_any(EVENTS, &event.id)?.is_some() {
+        if !self.find_any(EVENTS, &event.id)?.is_empty() {
             return Err(Error::InvalidInput(format!("event '{}' already exists", event.id)));
         }
-        self.commit(&new_event_operations(event)?)?;
+        self.commit(&event.calendar, &new_event_operations(event)?)?;
         Ok(())
     }
 
     /// The live event `id`.
     pub fn event(&self, id: &str) -> Result<Option<Event>> {
-        match self.get(EVENTS, id)? {
+        match self.find_any(EVENTS, id)?.into_iter().find(|r| !r.is_deleted()) {
             Some(record) => read_event(id, &record.state),
             None => Ok(None),
+        }
+    }
+
+    /// The space (calendar) of event `id`: where it is live, else where it was deleted.
+    fn event_space(&self, id: &str) -> Result<String> {
+        // `find_any` lists live records first.
+        match self.find_any(EVENTS, id)?.into_iter().next() {
+            Some(record) => Ok(record.space.to_string()),
+            None => Err(Error::RecordNotFound(RecordKey::new(EVENTS, id))),
         }
     }
 
@@ -335,7 +345,7 @@ impl Store {
                 }
             }
         }
-        self.commit(&ops.ops)?;
+        self.commit(&event.calendar, &ops.ops)?;
         Ok(())
     }
 
@@ -364,13 +374,13 @@ impl Store {
                 }
             }
         }
-        self.commit(&ops.ops)?;
+        self.commit(&event.calendar, &ops.ops)?;
         Ok(())
     }
 
     /// Brings back a deleted event with every field, including edits its delete shadowed.
     pub fn restore_event(&self, id: &str) -> Result<()> {
-        self.transaction().restore(EVENTS, id).commit()?;
+        self.transaction(&self.event_space(id)?).restore(EVENTS, id).commit()?;
         Ok(())
     }
 
@@ -378,7 +388,7 @@ impl Store {
     /// register (`FieldConflict::path`): one of the candidates, or anything else. The write has
     /// seen every candidate, so all devices converge on it and the conflict disappears.
     pub fn resolve_conflict(&self, id: &str, path: &FieldPath, value: Value) -> Result<()> {
-        self.live_event(id)?;
+        let event = self.live_event(id)?;
         let write = match path {
             FieldPath::Register(field) => Write::Set { field: field.clone(), value },
             FieldPath::Member(field, key, member_field) => Write::SetMember {
@@ -393,13 +403,13 @@ impl Store {
                 ));
             }
         };
-        self.commit(&[Operation { key: RecordKey::new(EVENTS, id), write }])?;
+        self.commit(&event.calendar, &[Operation { key: RecordKey::new(EVENTS, id), write }])?;
         Ok(())
     }
 
     /// Un-cancels one occurrence, keeping any edit made to it concurrently with the cancel.
     pub fn restore_occurrence(&self, id: &str, original: &TimeValue) -> Result<()> {
-        self.live_event(id)?;
+        let event = self.live_event(id)?;
         let mut ops = Ops::new(id);
         ops.member(
             fields::OVERRIDES,
@@ -407,7 +417,7 @@ impl Store {
             fields::CANCELLED,
             Value::Bool(false),
         );
-        self.commit(&ops.ops)?;
+        self.commit(&event.calendar, &ops.ops)?;
         Ok(())
     }
 

@@ -11,8 +11,8 @@ use rusqlite::params;
 use super::event::EVENTS;
 use super::series::{Event, read_event};
 use crate::Store;
-use crate::crdt::{RecordKey, ShadowedEdit, Value};
-use crate::error::Result;
+use crate::crdt::{RecordKey, ShadowedEdit, SpaceId, Value};
+use crate::error::{Error, Result};
 use crate::storage::sqlite::decode_record;
 use crate::view::{FieldConflict, Record};
 
@@ -100,13 +100,17 @@ impl Store {
         }
         let attention = self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT r.id, r.state FROM calendar_attention a JOIN records r ON r.rid = a.rid WHERE r.collection = ?1",
+                "SELECT s.name, r.id, r.state FROM calendar_attention a JOIN records r ON r.rid = a.rid
+                 JOIN spaces s ON s.sid = r.sid WHERE r.collection = ?1",
             )?;
-            let rows = statement.query_map(params![EVENTS], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))?;
+            let rows = statement.query_map(params![EVENTS], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))
+            })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, bytes) = row?;
-                out.push(Record { key: RecordKey::new(EVENTS, id), state: decode_record(&bytes)? });
+                let (space, id, bytes) = row?;
+                let space = SpaceId::new(space).map_err(|e| Error::Corrupt(e.to_string()))?;
+                out.push(Record { space, key: RecordKey::new(EVENTS, id), state: decode_record(&bytes)? });
             }
             Ok(out)
         })?;

@@ -472,7 +472,7 @@ impl Store {
                 Err(e) => reader.issue(format!("event skipped: {e}")),
             }
             if in_batch >= BATCH || done + 1 == total {
-                self.commit(&batch)?;
+                self.commit(calendar, &batch)?;
                 batch.clear();
                 in_batch = 0;
                 progress(ImportProgress { done: done + 1, total });
@@ -492,7 +492,7 @@ impl Store {
         components: &[Component],
         report: &mut ImportReport,
     ) -> Result<()> {
-        if self.get(super::event::CALENDARS, calendar)?.is_some() {
+        if self.get(calendar, super::event::CALENDARS, calendar)?.is_some() {
             return Ok(());
         }
         let property =
@@ -515,7 +515,17 @@ impl Store {
     pub fn export_ics(&self, calendar: Option<&str>) -> Result<String> {
         let mut vevents: Vec<Component> = Vec::new();
         let mut zones: BTreeMap<String, (Timestamp, Timestamp)> = BTreeMap::new();
-        for record in self.records(EVENTS)? {
+        let spaces = match calendar {
+            Some(id) => vec![id.to_owned()],
+            None => self.spaces()?.into_iter().map(String::from).collect(),
+        };
+        let mut records = Vec::new();
+        for space in &spaces {
+            if self.holds_space(space)? {
+                records.extend(self.records(space, EVENTS)?);
+            }
+        }
+        for record in records {
             let Some(event) = read_event(&record.key.id, &record.state)? else { continue };
             if calendar.is_some_and(|c| c != event.calendar) {
                 continue;
@@ -530,7 +540,7 @@ impl Store {
             .with_property(Property::new("PRODID", "-//Almanac//Almanac 0.1//EN"))
             .with_property(Property::new("CALSCALE", "GREGORIAN"));
         if let Some(record) =
-            calendar.map(|id| self.get(super::event::CALENDARS, id)).transpose()?.flatten()
+            calendar.map(|id| self.get(id, super::event::CALENDARS, id)).transpose()?.flatten()
         {
             if let Some(name) = record.value("name").and_then(Value::as_text) {
                 vcalendar.push(Property::from_text("X-WR-CALNAME", name));
@@ -565,7 +575,7 @@ fn import_group(
     if vevents.iter().filter(|v| v.property("RECURRENCE-ID").is_none()).count() > 1 {
         reader.issue("several VEVENTs without RECURRENCE-ID share this UID; the first is used");
     }
-    if let Some(existing) = store.get_any(EVENTS, uid)? {
+    if let Some(existing) = store.find_any(EVENTS, uid)?.into_iter().next() {
         if existing.is_deleted() {
             reader.issue(
                 "this event was deleted on this device; restore it before importing it again",

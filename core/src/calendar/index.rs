@@ -13,21 +13,91 @@
 //! floating events are indexed as if viewed in UTC; queries widen the window by 14 hours (the
 //! largest UTC offset) and compute exact times from the record for the viewer's zone.
 
+use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::event::EVENTS;
+use super::event::{CALENDARS, EVENTS, fields};
 use super::series::{Event, read_event};
 use super::time::tzdb_version;
-use crate::Store;
-use crate::crdt::{RecordKey, RecordState};
+use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
 use crate::storage::sqlite::decode_record;
+use crate::storage::sqlite::view::{DerivedView, SavedRecord};
+use crate::{Store, Value};
+
+/// The index's tables. They reference the records, so a record's rows go when it does (a space
+/// left, a record purged).
+const TABLES: &str = "
+    CREATE TABLE IF NOT EXISTS occurrence_index (
+        rid   INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
+        key   TEXT NOT NULL,     -- occurrence key (original start)
+        start INTEGER NOT NULL,  -- UTC seconds
+        end   INTEGER NOT NULL,  -- UTC seconds, exclusive
+        PRIMARY KEY (rid, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS occurrence_index_by_start ON occurrence_index (start, end);
+    CREATE TABLE IF NOT EXISTS recurring_events (
+        rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS indexed_months (
+        month INTEGER PRIMARY KEY  -- year * 12 + month - 1, UTC
+    ) STRICT;
+    -- Events with something for the calendar conflict log (cancelled or truncated occurrences
+    -- carrying concurrent edits, orphaned overrides).
+    CREATE TABLE IF NOT EXISTS calendar_attention (
+        rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
+    ) STRICT;
+";
+
+/// The calendar's derived view: the occurrence index, kept in step with every event record
+/// (registered by `StoreOptions::default`), and the cache of decoded events queries use.
+#[derive(Default)]
+pub struct CalendarView {
+    cache: Mutex<EventCache>,
+}
+
+impl DerivedView for CalendarView {
+    fn prepare(&self, conn: &Connection) -> Result<bool> {
+        conn.execute_batch(TABLES)?;
+        Ok(!is_current(conn)?)
+    }
+
+    fn rebuild(&self, conn: &Connection) -> Result<()> {
+        rebuild(conn)
+    }
+
+    fn on_save(&self, conn: &Connection, saved: &SavedRecord<'_>) -> Result<()> {
+        on_save(conn, saved.rid, saved.key, saved.state)
+    }
+
+    /// Before spaces, every calendar and event lived in one store-wide space; now each
+    /// calendar is its own space, named by the calendar's id.
+    fn legacy_space(&self, key: &RecordKey, state: &RecordState) -> Option<SpaceId> {
+        let calendar = match key.collection.as_str() {
+            CALENDARS => Some(key.id.clone()),
+            EVENTS => state
+                .registers()
+                .get(fields::CALENDAR)
+                .and_then(MvRegister::winner)
+                .and_then(|e| match &e.value {
+                    Value::Text(text) => Some(text.clone()),
+                    _ => None,
+                }),
+            _ => None,
+        };
+        calendar.and_then(|id| SpaceId::new(id).ok())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// How far any viewer's wall clock is from UTC, at most (UTC+14 in Kiribati, UTC-12).
 const WIDEST_OFFSET: SignedDuration = SignedDuration::from_hours(14);
@@ -108,7 +178,7 @@ fn write_rows(
 
 /// Keeps the index rows of one record in step with its new state (called by the SQLite store
 /// inside the write transaction that saves the record).
-pub fn on_save(conn: &Connection, rid: i64, key: &RecordKey, state: &RecordState) -> Result<()> {
+fn on_save(conn: &Connection, rid: i64, key: &RecordKey, state: &RecordState) -> Result<()> {
     if key.collection != EVENTS {
         return Ok(());
     }
@@ -162,7 +232,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
 }
 
 /// Clears and rebuilds the whole index (single events now, series lazily by month).
-pub fn rebuild(conn: &Connection) -> Result<()> {
+fn rebuild(conn: &Connection) -> Result<()> {
     conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_events; DELETE FROM indexed_months; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
     let mut statement =
         conn.prepare("SELECT rid, id, state FROM records WHERE collection = ?1 AND deleted = 0")?;
@@ -180,8 +250,16 @@ pub fn rebuild(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+impl Store {
+    /// Rebuilds the occurrence index from the records (it is derived state; normally it is
+    /// kept up to date in every write and rebuilt when the bundled tz database changes).
+    pub fn rebuild_occurrence_index(&self) -> Result<()> {
+        self.write_derived(rebuild)
+    }
+}
+
 /// Whether the index was built with the bundled tz database (else it must be rebuilt).
-pub fn is_current(conn: &Connection) -> Result<bool> {
+fn is_current(conn: &Connection) -> Result<bool> {
     let built: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = 'index_tzdb'", [], |row| row.get(0))
         .optional()?;
@@ -192,7 +270,7 @@ pub fn is_current(conn: &Connection) -> Result<bool> {
 /// the stored bytes, so scrolling back and forth through months does not decode the same records
 /// again. Bounded: it is emptied when full, so memory stays flat on large stores.
 #[derive(Default)]
-pub struct EventCache {
+struct EventCache {
     events: HashMap<i64, (u64, Arc<Event>)>,
 }
 
@@ -252,7 +330,14 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
             seconds(wide_to),
             seconds(wide_from)
         ])?;
-        let mut cache = store.event_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let view = store.view::<CalendarView>().ok_or_else(|| {
+            Error::InvalidInput(
+                "this store was opened without the calendar view (StoreOptions::views); \
+                 occurrence queries need it"
+                    .into(),
+            )
+        })?;
+        let mut cache = view.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<Candidate> = Vec::new();
         // Rows come in index order, several per series: decode each record once. (Grouping
         // here is cheaper than letting SQLite sort the rows by record.)

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Hlc, RecordDelta, VersionVector};
+use super::{Hlc, RecordDelta, SpaceId, VersionVector};
 use crate::codec;
 use crate::error::Result;
 
@@ -30,12 +30,15 @@ impl fmt::Display for RecordKey {
     }
 }
 
-/// Everything a replica that has seen `since` lacks from the sender, which had seen `context`.
+/// Everything a replica that has seen `since` of one space lacks from the sender, which had
+/// seen `context` of it.
 ///
 /// Applying it requires the receiver to have seen at least `since` (otherwise the receiver would
 /// claim to know writes it never got); deltas can be applied any number of times, in any order.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Delta {
+    /// The space the records belong to; a delta never mixes spaces.
+    pub space: SpaceId,
     /// The version vector the delta was computed against.
     pub since: VersionVector,
     /// The sender's version vector: what the receiver has seen after applying.

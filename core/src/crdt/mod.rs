@@ -15,6 +15,7 @@ mod keyed_map;
 mod record;
 mod register;
 mod replica_id;
+mod space;
 mod value;
 mod version_vector;
 mod wire;
@@ -25,6 +26,7 @@ pub use keyed_map::Member;
 pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};
 pub use register::{Direction, Entry, Extremum, MvRegister};
 pub use replica_id::ReplicaId;
+pub use space::{MAX_SPACE_ID_BYTES, SpaceId};
 pub use value::Value;
 pub use version_vector::{Dot, VersionVector};
 

@@ -189,7 +189,13 @@ impl RecordState {
                     return Err(Refusal::NotFound);
                 }
                 if self.is_live() {
-                    let seen = seen.restricted_to(self.writers());
+                    // The deleter has seen every entry it deletes, including any merged from a
+                    // delta whose version vector is not recorded yet (a sync applied in
+                    // several transactions): none of them is an edit the delete shadowed.
+                    let mut seen = seen.restricted_to(self.writers());
+                    for (replica, counter) in self.max_counters() {
+                        seen.advance(replica, counter);
+                    }
                     self.lifecycle.write(Lifecycle::Deleted { seen }, dot, hlc);
                 }
                 return Ok(());

@@ -5,14 +5,22 @@
 
 use std::collections::BTreeMap;
 
-use crate::crdt::{Delta, RecordKey, RecordState, ReplicaId, VersionVector};
-use crate::error::Result;
+use crate::crdt::{Delta, Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector};
+use crate::error::{Error, Result};
 use crate::replica::{Changes, Operation, RecordStore, ReplicaState};
 
-/// A replica held entirely in memory.
+/// A replica held entirely in memory: any number of spaces, each with its version vector.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
-    replica: ReplicaState,
+    id: ReplicaId,
+    hlc: Hlc,
+    spaces: BTreeMap<SpaceId, Space>,
+}
+
+/// One space of a memory store.
+#[derive(Clone, Debug, Default)]
+struct Space {
+    seen: VersionVector,
     records: BTreeMap<RecordKey, RecordState>,
 }
 
@@ -41,41 +49,85 @@ impl RecordStore for Records<'_> {
 impl MemoryStore {
     /// An empty replica named `id`.
     pub fn new(id: ReplicaId) -> Self {
-        Self { replica: ReplicaState::new(id), records: BTreeMap::new() }
+        Self { id, hlc: Hlc::default(), spaces: BTreeMap::new() }
     }
 
     /// This replica's id.
     pub fn replica_id(&self) -> ReplicaId {
-        self.replica.id
+        self.id
     }
 
-    /// Applies a local transaction stamped at `physical_millis` (see [`ReplicaState::commit`]).
-    pub fn commit(&mut self, operations: &[Operation], physical_millis: u64) -> Result<Changes> {
-        self.replica.commit(&mut Records(&mut self.records), operations, physical_millis)
+    /// Runs `work` on the bookkeeping and records of `space`, keeping what it changed only
+    /// when it succeeds.
+    fn with_space(
+        &mut self,
+        space: &SpaceId,
+        work: impl FnOnce(&mut ReplicaState, &mut Records<'_>) -> Result<Changes>,
+    ) -> Result<Changes> {
+        let mut held = self.spaces.get(space).cloned().unwrap_or_default();
+        let mut replica = ReplicaState { id: self.id, hlc: self.hlc, seen: held.seen.clone() };
+        let changes = work(&mut replica, &mut Records(&mut held.records))?;
+        held.seen = replica.seen;
+        self.hlc = replica.hlc;
+        self.spaces.insert(space.clone(), held);
+        Ok(changes)
     }
 
-    /// What a replica that has seen `since` lacks.
-    pub fn delta_since(&mut self, since: &VersionVector) -> Result<Delta> {
-        self.replica.delta_since(&mut Records(&mut self.records), since)
+    /// Applies a local transaction in `space` (added if new) stamped at `physical_millis` (see
+    /// [`ReplicaState::commit`]).
+    pub fn commit(
+        &mut self,
+        space: &SpaceId,
+        operations: &[Operation],
+        physical_millis: u64,
+    ) -> Result<Changes> {
+        self.with_space(space, |replica, records| {
+            replica.commit(records, operations, physical_millis)
+        })
     }
 
-    /// Merges a remote delta.
+    /// What a replica that has seen `since` of `space` lacks.
+    pub fn delta_since(&mut self, space: &SpaceId, since: &VersionVector) -> Result<Delta> {
+        let held = self.spaces.get_mut(space).ok_or_else(|| Error::SpaceNotHeld(space.clone()))?;
+        let replica = ReplicaState { id: self.id, hlc: self.hlc, seen: held.seen.clone() };
+        replica.delta_since(&mut Records(&mut held.records), space, since)
+    }
+
+    /// Merges a remote delta of a space this replica holds.
     pub fn apply(&mut self, delta: &Delta) -> Result<Changes> {
-        self.replica.apply(&mut Records(&mut self.records), delta)
+        if !self.spaces.contains_key(&delta.space) {
+            return Err(Error::SpaceNotHeld(delta.space.clone()));
+        }
+        self.with_space(&delta.space, |replica, records| replica.apply(records, delta))
     }
 
-    /// Every write this replica has seen.
-    pub fn version_vector(&self) -> &VersionVector {
-        &self.replica.seen
+    /// Starts holding `space` with nothing seen (no change if held).
+    pub fn join_space(&mut self, space: &SpaceId) {
+        self.spaces.entry(space.clone()).or_default();
     }
 
-    /// The record at `key` (live or deleted).
-    pub fn record(&self, key: &RecordKey) -> Option<&RecordState> {
-        self.records.get(key)
+    /// Drops `space` and its records.
+    pub fn leave_space(&mut self, space: &SpaceId) {
+        self.spaces.remove(space);
     }
 
-    /// Every record this replica holds, live or deleted, in key order.
-    pub fn records(&self) -> &BTreeMap<RecordKey, RecordState> {
-        &self.records
+    /// The spaces held, in id order.
+    pub fn spaces(&self) -> impl Iterator<Item = &SpaceId> {
+        self.spaces.keys()
+    }
+
+    /// Every write of `space` this replica has seen (nothing if it does not hold it).
+    pub fn version_vector(&self, space: &SpaceId) -> VersionVector {
+        self.spaces.get(space).map(|s| s.seen.clone()).unwrap_or_default()
+    }
+
+    /// The record at `key` of `space` (live or deleted).
+    pub fn record(&self, space: &SpaceId, key: &RecordKey) -> Option<&RecordState> {
+        self.spaces.get(space)?.records.get(key)
+    }
+
+    /// Every record of `space`, live or deleted, in key order.
+    pub fn records(&self, space: &SpaceId) -> impl Iterator<Item = (&RecordKey, &RecordState)> {
+        self.spaces.get(space).into_iter().flat_map(|s| s.records.iter())
     }
 }

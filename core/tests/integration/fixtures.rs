@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use almanac_core::codec::{self, Kind};
 use almanac_core::crdt::{Hlc, RecordState, Write};
 use almanac_core::storage::memory::MemoryStore;
-use almanac_core::{Delta, Operation, RecordKey, ReplicaId, Value, VersionVector};
+use almanac_core::{Delta, Operation, RecordKey, ReplicaId, SpaceId, Value, VersionVector};
+
+fn golden_space() -> SpaceId {
+    SpaceId::new("golden").expect("space")
+}
 
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -30,11 +34,14 @@ fn check_fixture(name: &str, encoded: &[u8]) {
 fn scenario() -> (MemoryStore, MemoryStore) {
     let mut a = MemoryStore::new(ReplicaId::from_bytes([0xAA; 16]));
     let mut b = MemoryStore::new(ReplicaId::from_bytes([0xBB; 16]));
+    let space = golden_space();
+    b.join_space(&space);
     let key = RecordKey::new("events", "golden");
     let op = |write| Operation { key: key.clone(), write };
     let timing =
         Value::structured(&("2026-11-26T09:00", "Europe/Paris", 3_600u32)).expect("structured");
     a.commit(
+        &space,
         &[
             op(Write::Set { field: "title".into(), value: Value::from("Planning") }),
             op(Write::Set { field: "timing".into(), value: timing }),
@@ -61,14 +68,16 @@ fn scenario() -> (MemoryStore, MemoryStore) {
         1_764_000_000_000,
     )
     .expect("a");
-    let to_b = a.delta_since(b.version_vector()).expect("delta");
+    let to_b = a.delta_since(&space, &b.version_vector(&space)).expect("delta");
     b.apply(&to_b).expect("apply");
     a.commit(
+        &space,
         &[op(Write::Set { field: "title".into(), value: Value::from("Planning (A)") })],
         1_764_000_001_000,
     )
     .expect("a2");
     b.commit(
+        &space,
         &[
             op(Write::Set { field: "title".into(), value: Value::from("Planning (B)") }),
             op(Write::RemoveMember {
@@ -79,8 +88,8 @@ fn scenario() -> (MemoryStore, MemoryStore) {
         1_764_000_002_000,
     )
     .expect("b2");
-    b.commit(&[op(Write::Delete)], 1_764_000_003_000).expect("b3");
-    let to_a = b.delta_since(a.version_vector()).expect("delta");
+    b.commit(&space, &[op(Write::Delete)], 1_764_000_003_000).expect("b3");
+    let to_a = b.delta_since(&space, &a.version_vector(&space)).expect("delta");
     a.apply(&to_a).expect("apply");
     (a, b)
 }
@@ -88,7 +97,7 @@ fn scenario() -> (MemoryStore, MemoryStore) {
 #[test]
 fn golden_record_encoding() {
     let (a, _) = scenario();
-    let state = a.record(&RecordKey::new("events", "golden")).expect("record").clone();
+    let state = a.record(&golden_space(), &RecordKey::new("events", "golden")).expect("record").clone();
     assert!(state.is_deleted() && state.has_conflicts());
     let encoded = codec::encode(Kind::Record, &state).expect("encode");
     check_fixture("record-v1.bin", &encoded);
@@ -101,7 +110,7 @@ fn golden_record_encoding() {
 #[test]
 fn golden_delta_encoding() {
     let (mut a, _) = scenario();
-    let delta = a.delta_since(&VersionVector::new()).expect("delta");
+    let delta = a.delta_since(&golden_space(), &VersionVector::new()).expect("delta");
     let encoded = delta.encode().expect("encode");
     check_fixture("delta-v1.bin", &encoded);
     let decoded =
@@ -124,7 +133,7 @@ fn golden_version_vector_encoding() {
 #[test]
 fn damaged_deltas_are_errors_never_panics() {
     let (mut a, _) = scenario();
-    let bytes = a.delta_since(&VersionVector::new()).expect("delta").encode().expect("encode");
+    let bytes = a.delta_since(&golden_space(), &VersionVector::new()).expect("delta").encode().expect("encode");
     for cut in 0..bytes.len() {
         assert!(Delta::decode(&bytes[..cut]).is_err(), "a delta cut at {cut} bytes decoded");
     }

@@ -110,9 +110,10 @@ fn imported(file: &str) -> Db {
 /// Every live event of the store by id.
 fn events(store: &Store) -> BTreeMap<String, Event> {
     store
-        .records("events")
-        .expect("records")
+        .spaces()
+        .expect("spaces")
         .into_iter()
+        .flat_map(|space| store.records(space.as_str(), "events").expect("records"))
         .map(|r| {
             let event = store.event(&r.key.id).expect("read").expect("an event");
             (r.key.id, event)
@@ -892,7 +893,7 @@ fn apple_acknowledged_alarm_is_kept_through_the_round_trip() {
     let id = "6F1A2C3E-9B7D-4E21-A8C5-3D0F7E6B9A41";
     let key = format!("{}0A6C4F1E-3B2D-4F8A-9E71-5C2B8D4A6F03", fields::ACKNOWLEDGED_PREFIX);
     let acknowledged =
-        |store: &Store| store.get("events", id).expect("read").expect("event").max(&key).cloned();
+        |store: &Store| store.find_any("events", id).expect("read").into_iter().next().expect("event").max(&key).cloned();
     let first = acknowledged(&a.store);
     assert!(first.is_some(), "ACKNOWLEDGED:20260414T083012Z was not imported");
     let export = a.store.export_ics(Some("home")).expect("export");
@@ -1437,7 +1438,7 @@ fn messy_recurrences_date_until_dst_gap_and_early_override() {
 // --- Calendars and re-imports ------------------------------------------------------------
 
 fn calendar_name(store: &Store, id: &str) -> Option<String> {
-    let record = store.get("calendars", id).expect("read")?;
+    let record = store.get(id, "calendars", id).expect("read")?;
     record.value("name").and_then(Value::as_text).map(str::to_owned)
 }
 

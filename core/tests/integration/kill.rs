@@ -16,11 +16,11 @@ const ROUNDS: usize = 30;
 /// The child: commit transaction `n` (two records at once), then print `acked n`.
 fn child_writer(path: &Path) {
     let store = Store::open(path).expect("child open");
-    let mut n = store.records("pairs").expect("count").len() / 2;
+    let mut n = store.records("s", "pairs").expect("count").len() / 2;
     loop {
         let id = format!("{n:07}");
         store
-            .transaction()
+            .transaction("s")
             .set("pairs", &format!("{id}-a"), "n", n as i64)
             .set("pairs", &format!("{id}-b"), "n", n as i64)
             .set("meta", "last", "n", n as i64)
@@ -97,17 +97,17 @@ fn a_killed_writer_loses_no_acknowledged_transaction() {
 
         let store = Store::open(&path).expect("reopen after kill");
         store.check_integrity().unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let last = store.get("meta", "last").expect("read").and_then(|r| r.value("n")?.as_int());
+        let last = store.get("s", "meta", "last").expect("read").and_then(|r| r.value("n")?.as_int());
         assert!(
             last >= highest_acked,
             "round {round}: acknowledged {highest_acked:?} but the store has {last:?}"
         );
-        let pairs = store.records("pairs").expect("read");
+        let pairs = store.records("s", "pairs").expect("read");
         assert_eq!(pairs.len() % 2, 0, "round {round}: a transaction was half-applied");
         for n in acked {
             for side in ["a", "b"] {
                 assert!(
-                    store.get("pairs", &format!("{n:07}-{side}")).expect("read").is_some(),
+                    store.get("s", "pairs", &format!("{n:07}-{side}")).expect("read").is_some(),
                     "round {round}: lost acknowledged write {n}"
                 );
             }

@@ -20,30 +20,35 @@ fn subscribers_learn_local_and_remote_changes_until_they_unsubscribe() {
     let (laptop_events, _laptop_subscription) = recorder(&laptop);
 
     phone
-        .transaction()
+        .transaction("s")
         .set("events", "a", "title", "A")
         .set("calendars", "work", "name", "Work")
         .commit()
         .expect("tx");
+    laptop.join_space("s").expect("join");
     laptop
-        .apply(&phone.delta_since(&laptop.version_vector().expect("vv")).expect("delta"))
+        .apply(&phone.delta_since("s", &laptop.version_vector("s").expect("vv")).expect("delta"))
         .expect("apply");
 
     let both = vec![RecordKey::new("calendars", "work"), RecordKey::new("events", "a")];
     assert_eq!(
         *phone_events.lock().expect("lock"),
-        [ChangeEvent { origin: Origin::Local, records: both.clone() }]
+        [ChangeEvent { origin: Origin::Local, space: space(), records: both.clone() }]
     );
     assert_eq!(
         *laptop_events.lock().expect("lock"),
-        [ChangeEvent { origin: Origin::Remote, records: both }]
+        [ChangeEvent { origin: Origin::Remote, space: space(), records: both }]
     );
 
     // Re-applying the same delta changes nothing and notifies nobody.
-    laptop.apply(&phone.delta_since(&Default::default()).expect("delta")).expect("apply again");
+    laptop.apply(&phone.delta_since("s", &Default::default()).expect("delta")).expect("apply again");
     assert_eq!(laptop_events.lock().expect("lock").len(), 1);
 
     drop(phone_subscription);
-    phone.transaction().set("events", "a", "title", "B").commit().expect("tx");
+    phone.transaction("s").set("events", "a", "title", "B").commit().expect("tx");
     assert_eq!(phone_events.lock().expect("lock").len(), 1);
+}
+
+fn space() -> almanac_core::SpaceId {
+    almanac_core::SpaceId::new("s").expect("space")
 }

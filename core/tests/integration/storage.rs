@@ -16,7 +16,7 @@ fn temp_store() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn full_state(store: &Store) -> almanac_core::Delta {
-    store.delta_since(&VersionVector::new()).expect("full state")
+    store.delta_since("s", &VersionVector::new()).expect("full state")
 }
 
 #[test]
@@ -28,17 +28,17 @@ fn reopening_yields_identical_state_and_the_clock_keeps_going_forward() {
         let store = Store::open(&path).expect("open");
         let other = Store::open(&other_path).expect("open other");
         store
-            .transaction()
+            .transaction("s")
             .set("events", "e1", "title", "A")
             .set("events", "e2", "title", "B")
             .commit()
             .expect("tx");
-        other.transaction().set("events", "e1", "title", "concurrent").commit().expect("other");
+        other.transaction("s").set("events", "e1", "title", "concurrent").commit().expect("other");
         store
-            .apply(&other.delta_since(&store.version_vector().expect("vv")).expect("delta"))
+            .apply(&other.delta_since("s", &store.version_vector("s").expect("vv")).expect("delta"))
             .expect("apply");
         store
-            .transaction()
+            .transaction("s")
             .set_member("events", "e2", "attendees", "mailto:a@b.c", "status", "accepted")
             .delete("events", "e2")
             .commit()
@@ -50,7 +50,7 @@ fn reopening_yields_identical_state_and_the_clock_keeps_going_forward() {
     assert_eq!(store.replica_id(), replica);
     assert_eq!(full_state(&store), before);
     assert_eq!(store.conflicts().expect("conflicts").len(), 1);
-    store.transaction().set("events", "e3", "title", "after reopen").commit().expect("tx3");
+    store.transaction("s").set("events", "e3", "title", "after reopen").commit().expect("tx3");
     assert!(full_state(&store).hlc > last_hlc);
 }
 
@@ -63,7 +63,7 @@ fn a_store_written_by_a_newer_version_is_refused_and_left_untouched() {
     let (_dir, path) = temp_store();
     {
         let store = Store::open(&path).expect("create");
-        store.transaction().set("events", "e1", "title", "x").commit().expect("tx");
+        store.transaction("s").set("events", "e1", "title", "x").commit().expect("tx");
         store.checkpoint().expect("checkpoint");
     }
     {
@@ -115,7 +115,7 @@ fn a_file_that_is_not_a_database_is_refused_with_a_clear_error() {
 /// A store with enough records to span many pages, checkpointed into the main file.
 fn populated_store(path: &Path, records: usize) {
     let store = Store::open(path).expect("create");
-    let mut tx = store.transaction();
+    let mut tx = store.transaction("s");
     for i in 0..records {
         tx.set(
             "events",
@@ -132,7 +132,7 @@ fn populated_store(path: &Path, records: usize) {
 fn read_everything(path: &Path) -> Result<usize, Error> {
     let store = Store::open(path)?;
     store.check_integrity()?;
-    Ok(store.records("events")?.len())
+    Ok(store.records("s", "events")?.len())
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn a_full_disk_fails_the_transaction_cleanly_and_keeps_earlier_data() {
     let error = loop {
         let id = format!("e{acknowledged}");
         match store
-            .transaction()
+            .transaction("s")
             .set("events", &id, "notes", big.as_str())
             .set("events", &id, "title", "t")
             .commit()
@@ -183,14 +183,14 @@ fn a_full_disk_fails_the_transaction_cleanly_and_keeps_earlier_data() {
     assert!(error.to_string().contains("out of storage space"));
     assert!(acknowledged > 0);
     // Every acknowledged write is there, the failed one left nothing behind.
-    assert_eq!(store.records("events").expect("read").len(), acknowledged);
-    assert!(store.get("events", &format!("e{acknowledged}")).expect("read").is_none());
+    assert_eq!(store.records("s", "events").expect("read").len(), acknowledged);
+    assert!(store.get("s", "events", &format!("e{acknowledged}")).expect("read").is_none());
     store.check_integrity().expect("intact");
     // Small writes that fit still work, and the store reopens fine.
     drop(store);
     let store = Store::open(&path).expect("reopen");
-    store.transaction().set("events", "e0", "title", "edited").commit().expect("small write");
-    assert_eq!(store.records("events").expect("read").len(), acknowledged);
+    store.transaction("s").set("events", "e0", "title", "edited").commit().expect("small write");
+    assert_eq!(store.records("s", "events").expect("read").len(), acknowledged);
 }
 
 fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -213,20 +213,25 @@ fn write_current_store_fixture() {
     if path.exists() {
         return;
     }
-    let store = Store::open(&path).expect("create");
+    // No device marker: it would be written next to the fixture.
+    let options = almanac_core::StoreOptions {
+        device_marker: almanac_core::DeviceMarker::Disabled,
+        ..almanac_core::StoreOptions::default()
+    };
+    let store = Store::open_with(&path, options).expect("create");
     store
-        .transaction()
+        .transaction("default")
         .set("events", "e1", "title", "Golden")
         .set("events", "e1", "count", 3i64)
         .commit()
         .expect("tx");
     store
-        .transaction()
+        .transaction("default")
         .set_member("events", "e1", "attendees", "mailto:a@example.com", "status", "accepted")
         .commit()
         .expect("tx");
-    store.transaction().set("events", "e2", "title", "Deleted").commit().expect("tx");
-    store.transaction().delete("events", "e2").commit().expect("tx");
+    store.transaction("default").set("events", "e2", "title", "Deleted").commit().expect("tx");
+    store.transaction("default").delete("events", "e2").commit().expect("tx");
     if schema::CURRENT_VERSION >= 2 {
         // From version 2 on: calendar events, so the occurrence index is in the file too.
         let ics = include_str!("../fixtures/ics/google-work.ics");
@@ -246,12 +251,15 @@ fn write_current_store_fixture() {
 fn open_golden_store(name: &str) -> (tempfile::TempDir, PathBuf, Store) {
     let (dir, path) = copy_fixture(name);
     let store = Store::open(&path).expect("open golden store");
-    let e1 = store.get("events", "e1").expect("read").expect("e1");
+    // Records of stores from before spaces, other than calendars and events, went to the
+    // default space.
+    let e1 = store.get("default", "events", "e1").expect("read").expect("e1");
     assert_eq!(e1.value("title"), Some(&Value::from("Golden")));
     assert_eq!(e1.value("count"), Some(&Value::Int(3)));
     assert_eq!(e1.members("attendees").len(), 1);
-    assert!(store.get("events", "e2").expect("read").is_none());
-    assert!(store.get_any("events", "e2").expect("read").expect("tombstone").is_deleted());
+    assert!(store.get("default", "events", "e2").expect("read").is_none());
+    let e2 = store.get_any("default", "events", "e2").expect("read").expect("tombstone");
+    assert!(e2.is_deleted());
 
     let (_fresh_dir, fresh_path) = temp_store();
     drop(Store::open(&fresh_path).expect("fresh"));
@@ -267,8 +275,19 @@ fn a_version_1_store_migrates_reads_and_matches_a_fresh_schema() {
 }
 
 #[test]
+fn a_version_3_store_opens_and_matches_a_fresh_schema() {
+    open_golden_store("store-v3.almanac");
+}
+
+#[test]
 fn a_version_2_store_with_calendar_events_opens_and_answers_month_views() {
     let (_dir, _path, store) = open_golden_store("store-v2.almanac");
+    // Each calendar became its own space; the rest went to the default space.
+    let spaces: Vec<String> = store.spaces().expect("spaces").into_iter().map(String::from).collect();
+    assert_eq!(spaces, ["default", "work"]);
+    let default_vv = store.version_vector("default").expect("vv");
+    assert_eq!(store.version_vector("work").expect("vv"), default_vv);
+    assert!(!default_vv.is_empty());
     let from: jiff::Timestamp = "2026-03-01T00:00:00Z".parse().expect("from");
     let to: jiff::Timestamp = "2026-04-01T00:00:00Z".parse().expect("to");
     let march = store.occurrences(from, to, &[], &jiff::tz::TimeZone::UTC).expect("march");
@@ -290,13 +309,13 @@ fn a_version_2_store_with_calendar_events_opens_and_answers_month_views() {
 fn readers_on_other_threads_see_committed_state_while_a_writer_commits() {
     let (_dir, path) = temp_store();
     let store = Arc::new(Store::open(&path).expect("open"));
-    store.transaction().set("events", "counter", "n", 0i64).commit().expect("init");
+    store.transaction("s").set("events", "counter", "n", 0i64).commit().expect("init");
     let writer = {
         let store = Arc::clone(&store);
         std::thread::spawn(move || {
             for n in 1..=300i64 {
                 store
-                    .transaction()
+                    .transaction("s")
                     .set("events", "counter", "n", n)
                     .set("events", "mirror", "n", n)
                     .commit()
@@ -311,7 +330,7 @@ fn readers_on_other_threads_see_committed_state_while_a_writer_commits() {
                 let mut last = 0;
                 for _ in 0..300 {
                     let n = store
-                        .get("events", "counter")
+                        .get("s", "events", "counter")
                         .expect("read")
                         .and_then(|r| r.value("n")?.as_int())
                         .expect("n");
@@ -326,7 +345,7 @@ fn readers_on_other_threads_see_committed_state_while_a_writer_commits() {
         reader.join().expect("reader");
     }
     assert_eq!(
-        store.get("events", "counter").expect("read").and_then(|r| r.value("n")?.as_int()),
+        store.get("s", "events", "counter").expect("read").and_then(|r| r.value("n")?.as_int()),
         Some(300)
     );
 }
@@ -337,7 +356,7 @@ fn a_one_field_change_on_a_large_store_sends_only_that_field() {
     let (_dir2, path2) = temp_store();
     let phone = Store::open(&path).expect("phone");
     let laptop = Store::open(&path2).expect("laptop");
-    let mut tx = phone.transaction();
+    let mut tx = phone.transaction("s");
     for i in 0..5_000 {
         tx.set("events", &format!("e{i}"), "title", "Meeting").set(
             "events",
@@ -347,12 +366,13 @@ fn a_one_field_change_on_a_large_store_sends_only_that_field() {
         );
     }
     tx.commit().expect("populate");
+    laptop.join_space("s").expect("join");
     laptop
-        .apply(&phone.delta_since(&laptop.version_vector().expect("vv")).expect("delta"))
+        .apply(&phone.delta_since("s", &laptop.version_vector("s").expect("vv")).expect("delta"))
         .expect("initial sync");
 
-    phone.transaction().set("events", "e4242", "title", "Moved").commit().expect("edit");
-    let delta = phone.delta_since(&laptop.version_vector().expect("vv")).expect("delta");
+    phone.transaction("s").set("events", "e4242", "title", "Moved").commit().expect("edit");
+    let delta = phone.delta_since("s", &laptop.version_vector("s").expect("vv")).expect("delta");
     assert_eq!(delta.records.len(), 1);
     let (key, record) = &delta.records[0];
     assert_eq!(key, &RecordKey::new("events", "e4242"));
@@ -367,7 +387,7 @@ fn storage_is_bounded_by_live_data_not_by_edit_count() {
     let store = Store::open(&path).expect("open");
     let overwrite = |n: i64| {
         store
-            .transaction()
+            .transaction("s")
             .set("events", "e1", "title", format!("title {n:06}"))
             .commit()
             .map(|_| ())
@@ -384,7 +404,7 @@ fn storage_is_bounded_by_live_data_not_by_edit_count() {
     let after_all = fs::metadata(&path).expect("size").len();
     // Allow two pages of slack for SQLite's free-list bookkeeping; no growth per overwrite.
     assert!(after_all <= after_first + 8192, "grew from {after_first} to {after_all} bytes");
-    let record = store.get("events", "e1").expect("read").expect("e1");
+    let record = store.get("s", "events", "e1").expect("read").expect("e1");
     assert_eq!(record.value("title"), Some(&Value::from("title 099999")));
     assert_eq!(record.state.registers()["title"].entries().len(), 1);
 }
@@ -398,11 +418,12 @@ fn two_handles_on_one_file_never_reuse_a_dot() {
     assert_eq!(first.replica_id(), second.replica_id());
     for n in 0..20 {
         let handle = if n % 2 == 0 { &first } else { &second };
-        handle.transaction().set("events", &format!("e{n}"), "title", "t").commit().expect("write");
+        handle.transaction("s").set("events", &format!("e{n}"), "title", "t").commit().expect("write");
     }
-    let vv = first.version_vector().expect("vv");
+    let vv = first.version_vector("s").expect("vv");
     assert_eq!(vv.get(&first.replica_id()), 20, "each transaction took its own dot");
     let peer = Store::open(&other_path).expect("peer");
-    peer.apply(&second.delta_since(&VersionVector::new()).expect("delta")).expect("apply");
-    assert_eq!(peer.records("events").expect("read").len(), 20);
+    peer.join_space("s").expect("join");
+    peer.apply(&second.delta_since("s", &VersionVector::new()).expect("delta")).expect("apply");
+    assert_eq!(peer.records("s", "events").expect("read").len(), 20);
 }

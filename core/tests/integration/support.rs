@@ -6,9 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use almanac_core::crdt::{RecordState, Write};
 use almanac_core::storage::memory::MemoryStore;
 use almanac_core::{
-    Changes, Clock, Conflicts, Delta, Operation, Record, RecordKey, ReplicaId, Result, Store,
-    StoreOptions, Value, VersionVector,
+    Changes, Clock, Conflicts, Delta, Operation, Record, RecordKey, ReplicaId, Result, SpaceId,
+    Store, StoreOptions, Value, VersionVector,
 };
+
+/// The space the single-space scenarios write in.
+pub const SPACE: &str = "test";
+
+pub fn space() -> SpaceId {
+    SpaceId::new(SPACE).expect("space id")
+}
 use tempfile::TempDir;
 
 /// A clock the test moves by hand.
@@ -27,7 +34,7 @@ impl Clock for ManualClock {
     }
 }
 
-/// What every scenario needs from a replica, whatever stores it.
+/// What every scenario needs from a replica, whatever stores it (all in the space [`SPACE`]).
 pub trait TestReplica {
     fn commit(&mut self, operations: &[Operation]) -> Result<Changes>;
     fn version_vector(&self) -> VersionVector;
@@ -52,7 +59,7 @@ pub trait TestReplica {
         let (_, records) = self.snapshot();
         records
             .into_iter()
-            .filter_map(|(key, state)| Record { key, state }.conflict_report())
+            .filter_map(|(key, state)| Record { space: space(), key, state }.conflict_report())
             .collect()
     }
 
@@ -74,26 +81,28 @@ impl MemoryReplica {
     pub fn with_id(id: ReplicaId) -> Self {
         let clock = ManualClock::default();
         clock.set(1_000);
-        Self { store: MemoryStore::new(id), clock }
+        let mut store = MemoryStore::new(id);
+        store.join_space(&space());
+        Self { store, clock }
     }
 }
 
 impl TestReplica for MemoryReplica {
     fn commit(&mut self, operations: &[Operation]) -> Result<Changes> {
-        self.store.commit(operations, self.clock.now_millis())
+        self.store.commit(&space(), operations, self.clock.now_millis())
     }
     fn version_vector(&self) -> VersionVector {
-        self.store.version_vector().clone()
+        self.store.version_vector(&space())
     }
     fn delta_since(&mut self, since: &VersionVector) -> Result<Delta> {
-        self.store.delta_since(since)
+        self.store.delta_since(&space(), since)
     }
     fn apply(&mut self, delta: &Delta) -> Result<Changes> {
         self.store.apply(delta)
     }
     fn record(&self, key: &RecordKey) -> Option<Record> {
-        let state = self.store.record(key)?.clone();
-        Some(Record { key: key.clone(), state })
+        let state = self.store.record(&space(), key)?.clone();
+        Some(Record { space: space(), key: key.clone(), state })
     }
     fn clock(&self) -> &ManualClock {
         &self.clock
@@ -113,19 +122,20 @@ impl SqliteReplica {
         clock.set(1_000);
         let options = StoreOptions { clock: clock.clone(), ..StoreOptions::default() };
         let store = Store::open_with(dir.path().join("store.almanac"), options).expect("open");
+        store.join_space(SPACE).expect("join");
         Self { store, clock, _dir: dir }
     }
 }
 
 impl TestReplica for SqliteReplica {
     fn commit(&mut self, operations: &[Operation]) -> Result<Changes> {
-        self.store.commit(operations)
+        self.store.commit(SPACE, operations)
     }
     fn version_vector(&self) -> VersionVector {
-        self.store.version_vector().expect("version vector")
+        self.store.version_vector(SPACE).expect("version vector")
     }
     fn delta_since(&mut self, since: &VersionVector) -> Result<Delta> {
-        self.store.delta_since(since)
+        self.store.delta_since(SPACE, since)
     }
     fn apply(&mut self, delta: &Delta) -> Result<Changes> {
         // Every delta also crosses the wire encoding, as it would between devices.
@@ -133,7 +143,7 @@ impl TestReplica for SqliteReplica {
         self.store.apply(&decoded)
     }
     fn record(&self, key: &RecordKey) -> Option<Record> {
-        self.store.get_any(&key.collection, &key.id).expect("read")
+        self.store.get_any(SPACE, &key.collection, &key.id).expect("read")
     }
     fn clock(&self) -> &ManualClock {
         &self.clock
@@ -183,3 +193,13 @@ pub(crate) use for_each_backend;
 
 /// A replica's whole state: its version vector and every record.
 pub type Snapshot = (VersionVector, Vec<(RecordKey, RecordState)>);
+
+/// Sends every space `from` holds to `to` (joining the ones `to` lacks), as two devices of one
+/// user syncing all their calendars would.
+pub fn sync_spaces(from: &Store, to: &Store) {
+    for space in from.spaces().expect("spaces") {
+        to.join_space(space.as_str()).expect("join");
+        let since = to.version_vector(space.as_str()).expect("vv");
+        to.apply(&from.delta_since(space.as_str(), &since).expect("delta")).expect("apply");
+    }
+}

@@ -1,22 +1,29 @@
 //! SQLite persistence: one file per store, WAL mode, one writer connection and a pool of
 //! readers (see `docs/decisions/0003-sqlite-storage.md`).
 //!
-//! Each record is one row holding its encoded [`RecordState`]; a small clock index
-//! (`record_clock`) lets sync find the records a peer lacks without decoding the others.
+//! A store holds any number of spaces (`spaces`, each with its version vector in
+//! `space_clock`). Each record is one row of one space holding its encoded [`RecordState`]; a
+//! small clock index (`record_clock`) lets sync find the records a peer lacks without decoding
+//! the others. Derived views registered by upper layers are kept in step in the same
+//! transaction as every record write (`view.rs`).
 
+pub mod incarnation;
 pub mod schema;
+pub mod view;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
 use crate::codec;
-use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, VersionVector};
+use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
 use crate::replica::{RecordStore, ReplicaState};
+use view::{DerivedView, SavedRecord};
 
 /// How hard a commit works to survive failures.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -43,11 +50,13 @@ impl From<rusqlite::Error> for Error {
 }
 
 /// Opens (creating if needed) the writer connection of the store at `path`, refusing foreign
-/// or newer files before changing a single byte of them.
+/// or newer files before changing a single byte of them. `views` may say which space the
+/// records of a pre-space store belong to.
 pub fn open_writer(
     path: &Path,
     durability: Durability,
     max_size_bytes: Option<u64>,
+    views: &[Arc<dyn DerivedView>],
 ) -> Result<Connection> {
     if path.is_dir() {
         return Err(Error::NotAStore { path: path.to_owned(), detail: "it is a directory".into() });
@@ -86,7 +95,10 @@ pub fn open_writer(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version < schema::CURRENT_VERSION {
-        schema::migrate(&tx, version)?;
+        let legacy_space = |key: &RecordKey, state: &RecordState| {
+            views.iter().find_map(|view| view.legacy_space(key, state))
+        };
+        schema::migrate(&tx, version, &legacy_space)?;
     }
     if read_replica_id(&tx)?.is_none() {
         let id = ReplicaId::random()?;
@@ -144,10 +156,13 @@ fn read_replica_id(conn: &Connection) -> Result<Option<ReplicaId>> {
     }
 }
 
-/// Reads the replica's id, clock and version vector.
-pub fn load_replica_state(conn: &Connection) -> Result<ReplicaState> {
-    let id = read_replica_id(conn)?
-        .ok_or_else(|| Error::Corrupt("the store has no replica id".into()))?;
+/// Reads this store's replica id.
+pub fn replica_id(conn: &Connection) -> Result<ReplicaId> {
+    read_replica_id(conn)?.ok_or_else(|| Error::Corrupt("the store has no replica id".into()))
+}
+
+/// Reads the store's hybrid logical clock.
+pub fn load_hlc(conn: &Connection) -> Result<Hlc> {
     let read_int = |key: &str| -> Result<i64> {
         Ok(conn
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
@@ -155,13 +170,64 @@ pub fn load_replica_state(conn: &Connection) -> Result<ReplicaState> {
             .optional()?
             .unwrap_or(0))
     };
-    let hlc = Hlc {
+    Ok(Hlc {
         millis: u64::try_from(read_int("hlc_millis")?).unwrap_or(0),
         logical: u32::try_from(read_int("hlc_logical")?).unwrap_or(0),
-    };
-    let mut statement = conn.prepare_cached("SELECT replica, seen FROM replicas WHERE seen > 0")?;
+    })
+}
+
+/// Saves the store's hybrid logical clock.
+pub fn save_hlc(conn: &Connection, hlc: Hlc) -> Result<()> {
+    let mut statement =
+        conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+    statement.execute(params!["hlc_millis", i64::try_from(hlc.millis).unwrap_or(i64::MAX)])?;
+    statement.execute(params!["hlc_logical", hlc.logical])?;
+    Ok(())
+}
+
+/// The row id of `space`, if this store holds it.
+pub fn space_sid(conn: &Connection, space: &SpaceId) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT sid FROM spaces WHERE name = ?1")?
+        .query_row([space.as_str()], |row| row.get(0))
+        .optional()?)
+}
+
+/// Adds `space` (with nothing seen) if the store does not hold it; returns its row id.
+pub fn create_space(conn: &Connection, space: &SpaceId) -> Result<i64> {
+    conn.prepare_cached("INSERT OR IGNORE INTO spaces (name) VALUES (?1)")?
+        .execute([space.as_str()])?;
+    space_sid(conn, space)?.ok_or_else(|| Error::Storage("a new space was not saved".into()))
+}
+
+/// Every space this store holds, in id order.
+pub fn spaces(conn: &Connection) -> Result<Vec<SpaceId>> {
+    let mut statement = conn.prepare_cached("SELECT name FROM spaces ORDER BY name")?;
+    let names = statement.query_map([], |row| row.get::<_, String>(0))?;
+    let mut spaces = Vec::new();
+    for name in names {
+        spaces.push(SpaceId::new(name?).map_err(|e| Error::Corrupt(e.to_string()))?);
+    }
+    Ok(spaces)
+}
+
+/// Removes a space and every record of it (the rows of derived views go with their records).
+pub fn drop_space(conn: &Connection, sid: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM records WHERE sid = ?1")?.execute([sid])?;
+    conn.prepare_cached("DELETE FROM spaces WHERE sid = ?1")?.execute([sid])?;
+    Ok(())
+}
+
+/// Reads the replica's id, the store's clock and the version vector of space `sid`.
+pub fn load_replica_state(conn: &Connection, sid: i64) -> Result<ReplicaState> {
+    let id = replica_id(conn)?;
+    let hlc = load_hlc(conn)?;
+    let mut statement = conn.prepare_cached(
+        "SELECT r.replica, c.seen FROM space_clock c JOIN replicas r ON r.idx = c.replica
+         WHERE c.sid = ?1",
+    )?;
     let rows =
-        statement.query_map([], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)))?;
+        statement.query_map([sid], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)))?;
     let mut seen = VersionVector::new();
     for row in rows {
         let (replica, counter) = row?;
@@ -173,24 +239,25 @@ pub fn load_replica_state(conn: &Connection) -> Result<ReplicaState> {
     Ok(ReplicaState { id, hlc, seen })
 }
 
-/// Writes what changed between `before` and `after` of the replica's bookkeeping.
+/// Writes what changed between `before` and `after` of the bookkeeping of space `sid`.
 pub fn save_replica_state(
     tx: &Transaction<'_>,
+    sid: i64,
     before: &ReplicaState,
     after: &ReplicaState,
 ) -> Result<()> {
     if before.hlc != after.hlc {
-        let mut statement =
-            tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
-        statement.execute(params!["hlc_millis", after.hlc.millis as i64])?;
-        statement.execute(params!["hlc_logical", after.hlc.logical])?;
+        save_hlc(tx, after.hlc)?;
     }
     let mut replicas = Replicas::default();
     for (replica, counter) in after.seen.iter() {
         if before.seen.get(&replica) != counter {
             let idx = replicas.index(tx, replica)?;
-            tx.prepare_cached("UPDATE replicas SET seen = ?2 WHERE idx = ?1")?
-                .execute(params![idx, counter as i64])?;
+            tx.prepare_cached(
+                "INSERT INTO space_clock (sid, replica, seen) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sid, replica) DO UPDATE SET seen = excluded.seen",
+            )?
+            .execute(params![sid, idx, i64::try_from(counter).unwrap_or(i64::MAX)])?;
         }
     }
     Ok(())
@@ -231,16 +298,26 @@ impl Replicas {
     }
 }
 
-/// The records of one store, seen through one connection (inside a transaction for writes).
+/// The records of one space of a store, seen through one connection (inside a transaction for
+/// writes), with the derived views to keep in step.
 pub struct SqliteRecords<'c> {
     conn: &'c Connection,
+    space: &'c SpaceId,
+    sid: i64,
+    views: &'c [Arc<dyn DerivedView>],
     replicas: Replicas,
 }
 
 impl<'c> SqliteRecords<'c> {
-    /// Records read and written through `conn`.
-    pub fn new(conn: &'c Connection) -> Self {
-        Self { conn, replicas: Replicas::default() }
+    /// The records of `space` (row id `sid`) read and written through `conn`; `views` hear of
+    /// every save.
+    pub fn new(
+        conn: &'c Connection,
+        space: &'c SpaceId,
+        sid: i64,
+        views: &'c [Arc<dyn DerivedView>],
+    ) -> Self {
+        Self { conn, space, sid, views, replicas: Replicas::default() }
     }
 }
 
@@ -253,8 +330,10 @@ impl RecordStore for SqliteRecords<'_> {
     fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .prepare_cached("SELECT state FROM records WHERE collection = ?1 AND id = ?2")?
-            .query_row(params![key.collection, key.id], |row| row.get(0))
+            .prepare_cached(
+                "SELECT state FROM records WHERE sid = ?1 AND collection = ?2 AND id = ?3",
+            )?
+            .query_row(params![self.sid, key.collection, key.id], |row| row.get(0))
             .optional()?;
         bytes.map(|bytes| decode_record(&bytes)).transpose()
     }
@@ -264,14 +343,16 @@ impl RecordStore for SqliteRecords<'_> {
         let rid: i64 = self
             .conn
             .prepare_cached(
-                "INSERT INTO records (collection, id, state, deleted, conflicted) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (collection, id) DO UPDATE
+                "INSERT INTO records (sid, collection, id, state, deleted, conflicted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (sid, collection, id) DO UPDATE
                  SET state = excluded.state, deleted = excluded.deleted, conflicted = excluded.conflicted
                  RETURNING rid",
             )?
-            .query_row(params![key.collection, key.id, bytes, state.is_deleted(), state.has_conflicts()], |row| {
-                row.get(0)
-            })?;
+            .query_row(
+                params![self.sid, key.collection, key.id, bytes, state.is_deleted(), state.has_conflicts()],
+                |row| row.get(0),
+            )?;
         self.conn.prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?.execute([rid])?;
         for (replica, counter) in state.max_counters() {
             let idx = self.replicas.index(self.conn, replica)?;
@@ -281,8 +362,12 @@ impl RecordStore for SqliteRecords<'_> {
                 )?
                 .execute(params![rid, idx, counter as i64])?;
         }
-        // Derived indexes change in the same transaction as the record they describe.
-        crate::calendar::index::on_save(self.conn, rid, key, state)
+        // Derived views change in the same transaction as the record they describe.
+        let saved = SavedRecord { rid, space: self.space, key, state };
+        for view in self.views {
+            view.on_save(self.conn, &saved)?;
+        }
+        Ok(())
     }
 
     fn keys_with_unseen(
@@ -301,9 +386,9 @@ impl RecordStore for SqliteRecords<'_> {
             };
             let mut statement = self.conn.prepare_cached(
                 "SELECT r.collection, r.id FROM record_clock c JOIN records r ON r.rid = c.rid
-                 WHERE c.replica = ?1 AND c.counter > ?2",
+                 WHERE c.replica = ?1 AND c.counter > ?2 AND r.sid = ?3",
             )?;
-            let rows = statement.query_map(params![idx, known as i64], |row| {
+            let rows = statement.query_map(params![idx, known as i64, self.sid], |row| {
                 Ok(RecordKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?))
             })?;
             for key in rows {

@@ -4,9 +4,12 @@
 //! the same statements; `tests/integration/storage.rs` checks they end identical, using the
 //! golden store files in `core/tests/fixtures/`. Never edit a shipped migration: add one.
 
-use rusqlite::{Connection, Transaction};
+use std::collections::{BTreeMap, HashMap};
 
-use crate::error::Result;
+use rusqlite::{Connection, Transaction, params};
+
+use crate::crdt::{RecordKey, RecordState, SpaceId};
+use crate::error::{Error, Result};
 
 /// `PRAGMA application_id` of every Almanac store ("Alma"), so another app's SQLite file is
 /// recognised as foreign instead of being modified.
@@ -15,11 +18,26 @@ pub const APPLICATION_ID: i64 = 0x416C_6D61;
 /// The schema version this library writes and the newest it opens.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The space that records of stores written before spaces existed go to when no view knows
+/// better.
+pub const LEGACY_SPACE: &str = "default";
+
+/// Decides, for a record of a pre-space store, the space it belongs to.
+pub type LegacySpace<'a> = &'a dyn Fn(&RecordKey, &RecordState) -> Option<SpaceId>;
+
+/// One step of the schema.
+enum Migration {
+    /// Plain SQL.
+    Sql(&'static str),
+    /// Work SQL alone cannot do (it decodes records).
+    Code(fn(&Transaction<'_>, LegacySpace<'_>) -> Result<()>),
+}
+
 /// `MIGRATIONS[n]` upgrades a store from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: records with their replicated state, the replica table that doubles as the version
     // vector, and the clock index sync uses to find what a peer lacks.
-    "
+    Migration::Sql("
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY NOT NULL,
         value ANY NOT NULL
@@ -51,9 +69,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (rid, replica)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX record_clock_by_replica ON record_clock (replica, counter);
-    ",
-    // 2: the occurrence index of the calendar layer (derived; see calendar/index.rs).
-    "
+    "),
+    // 2: the occurrence index of the calendar layer (derived). Dropped again by 3: derived
+    // views now create their own tables.
+    Migration::Sql("
     CREATE TABLE occurrence_index (
         rid   INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
         key   TEXT NOT NULL,     -- occurrence key (original start)
@@ -73,13 +92,142 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE calendar_attention (
         rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
     ) STRICT;
-    ",
+    "),
+    // 3: spaces, each with its own version vector; records belong to one space.
+    Migration::Code(add_spaces),
 ];
 
+/// The tables of schema 3 that replace or join those of schema 2.
+const SPACES_SQL: &str = "
+    DROP TABLE occurrence_index;
+    DROP TABLE recurring_events;
+    DROP TABLE indexed_months;
+    DROP TABLE calendar_attention;
+    DROP TABLE record_clock;
+    DELETE FROM meta WHERE key IN ('index_tzdb', 'index_longest');
+
+    CREATE TABLE spaces (
+        sid  INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    ) STRICT;
+
+    -- The version vector of each space: the highest counter of each replica seen in it.
+    CREATE TABLE space_clock (
+        sid     INTEGER NOT NULL REFERENCES spaces (sid) ON DELETE CASCADE,
+        replica INTEGER NOT NULL REFERENCES replicas (idx),
+        seen    INTEGER NOT NULL,
+        PRIMARY KEY (sid, replica)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE records_v3 (
+        rid        INTEGER PRIMARY KEY,
+        sid        INTEGER NOT NULL REFERENCES spaces (sid),
+        collection TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        state      BLOB NOT NULL,     -- codec blob of RecordState
+        deleted    INTEGER NOT NULL,  -- 1 when the record is tombstoned
+        conflicted INTEGER NOT NULL,  -- 1 when it has something for the conflict log
+        UNIQUE (sid, collection, id)
+    ) STRICT;
+";
+
+/// What comes after the records are copied into `records_v3`.
+const SPACES_SQL_AFTER: &str = "
+    DROP TABLE records;
+    ALTER TABLE records_v3 RENAME TO records;
+    CREATE INDEX records_conflicted ON records (rid) WHERE conflicted = 1;
+    CREATE INDEX records_by_id ON records (collection, id);
+
+    -- For each record and each replica that wrote it, the highest counter among its entries.
+    CREATE TABLE record_clock (
+        rid     INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
+        replica INTEGER NOT NULL REFERENCES replicas (idx),
+        counter INTEGER NOT NULL,
+        PRIMARY KEY (rid, replica)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX record_clock_by_replica ON record_clock (replica, counter);
+";
+
+/// Schema 3: every record of an older store goes to the space `legacy_space` names (the
+/// store's default space otherwise). Each space starts with the store's old version vector:
+/// counters were store-wide, so no counter of a replica is ever reused within a space, and the
+/// counters a space never had are gaps no peer waits for.
+fn add_spaces(tx: &Transaction<'_>, legacy_space: LegacySpace<'_>) -> Result<()> {
+    tx.execute_batch(SPACES_SQL)?;
+    let mut sids: HashMap<SpaceId, i64> = HashMap::new();
+    let mut clock: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    let rows: Vec<(i64, String, String, Vec<u8>, i64, i64)> = {
+        let mut statement = tx.prepare(
+            "SELECT rid, collection, id, state, deleted, conflicted FROM records ORDER BY rid",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let default = SpaceId::new(LEGACY_SPACE)?;
+    for (rid, collection, id, state, deleted, conflicted) in rows {
+        let decoded = super::decode_record(&state)?;
+        let key = RecordKey::new(collection, id);
+        let space = legacy_space(&key, &decoded).unwrap_or_else(|| default.clone());
+        let sid = match sids.get(&space) {
+            Some(sid) => *sid,
+            None => {
+                tx.execute("INSERT INTO spaces (name) VALUES (?1)", [space.as_str()])?;
+                let sid = tx.last_insert_rowid();
+                sids.insert(space, sid);
+                sid
+            }
+        };
+        tx.execute(
+            "INSERT INTO records_v3 (rid, sid, collection, id, state, deleted, conflicted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![rid, sid, key.collection, key.id, state, deleted, conflicted],
+        )?;
+        let mut counters = Vec::new();
+        for (replica, counter) in decoded.max_counters() {
+            let idx: i64 = tx.query_row(
+                "SELECT idx FROM replicas WHERE replica = ?1",
+                [replica.to_bytes().to_vec()],
+                |row| row.get(0),
+            )?;
+            counters.push((idx, i64::try_from(counter).map_err(|_| counter_error())?));
+        }
+        clock.insert(rid, counters);
+    }
+    tx.execute_batch(SPACES_SQL_AFTER)?;
+    for (rid, counters) in clock {
+        for (idx, counter) in counters {
+            tx.execute(
+                "INSERT INTO record_clock (rid, replica, counter) VALUES (?1, ?2, ?3)",
+                params![rid, idx, counter],
+            )?;
+        }
+    }
+    for sid in sids.values() {
+        tx.execute(
+            "INSERT INTO space_clock (sid, replica, seen) SELECT ?1, idx, seen FROM replicas WHERE seen > 0",
+            [sid],
+        )?;
+    }
+    // The store-wide vector is now per space; the column stays (migrations are append-only)
+    // but is no longer read.
+    tx.execute("UPDATE replicas SET seen = 0", [])?;
+    Ok(())
+}
+
+fn counter_error() -> Error {
+    Error::Corrupt("a stored counter does not fit in 63 bits".into())
+}
+
 /// Brings the store from `from` up to [`CURRENT_VERSION`] inside `tx`.
-pub fn migrate(tx: &Transaction<'_>, from: i64) -> Result<()> {
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0)) {
-        tx.execute_batch(sql)?;
+pub fn migrate(tx: &Transaction<'_>, from: i64, legacy_space: LegacySpace<'_>) -> Result<()> {
+    let pending = MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0));
+    for (index, migration) in pending {
+        match migration {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::Code(step) => step(tx, legacy_space)?,
+        }
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
