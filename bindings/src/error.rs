@@ -58,7 +58,7 @@ impl From<Error> for AlmanacError {
             Error::IncompatibleVersion { .. } | Error::UnsupportedFormat { .. } => {
                 AlmanacError::IncompatibleVersion { message }
             }
-            Error::InvalidInput(_) | Error::DeltaNotApplicable => {
+            Error::InvalidInput(_) | Error::DeltaNotApplicable | Error::SpaceNotHeld(_) => {
                 AlmanacError::InvalidInput { message }
             }
             Error::RecordDeleted(_) | Error::RecordNotFound(_) => {

@@ -8,6 +8,10 @@ use almanac_core::Store;
 use crate::error::AlmanacError;
 use crate::value::{FieldValue, RecordSnapshot};
 
+/// The space the record-level calls below write in. The calendar API (a later issue) names
+/// calendars, each its own space; these generic calls keep one space for app records.
+const RECORDS_SPACE: &str = "default";
+
 /// A replica persisted in one file. Thread-safe: share one instance across the app.
 #[derive(uniffi::Object)]
 pub struct AlmanacStore {
@@ -34,7 +38,7 @@ impl AlmanacStore {
         id: String,
         fields: HashMap<String, FieldValue>,
     ) -> Result<(), AlmanacError> {
-        let mut tx = self.inner.transaction();
+        let mut tx = self.inner.transaction(RECORDS_SPACE);
         for (name, value) in fields {
             tx.set(&collection, &id, &name, value);
         }
@@ -48,21 +52,26 @@ impl AlmanacStore {
         collection: String,
         id: String,
     ) -> Result<Option<RecordSnapshot>, AlmanacError> {
-        Ok(self.inner.get(&collection, &id)?.as_ref().map(RecordSnapshot::from))
+        Ok(self.inner.get(RECORDS_SPACE, &collection, &id)?.as_ref().map(RecordSnapshot::from))
     }
 
     /// Deletes a record (kept as a restorable tombstone).
     pub fn delete(&self, collection: String, id: String) -> Result<(), AlmanacError> {
-        self.inner.transaction().delete(&collection, &id).commit()?;
+        self.inner.transaction(RECORDS_SPACE).delete(&collection, &id).commit()?;
         Ok(())
     }
 
-    /// Exchanges deltas with `other` in both directions, so both end with the same state.
+    /// Exchanges deltas with `other` in both directions for every space either holds (each
+    /// joins the spaces it lacks), so both end with the same state.
     pub fn sync_with(&self, other: Arc<AlmanacStore>) -> Result<(), AlmanacError> {
-        let to_other = self.inner.delta_since(&other.inner.version_vector()?)?;
-        other.inner.apply(&to_other)?;
-        let to_self = other.inner.delta_since(&self.inner.version_vector()?)?;
-        self.inner.apply(&to_self)?;
+        for (from, to) in [(&self.inner, &other.inner), (&other.inner, &self.inner)] {
+            for space in from.spaces()? {
+                to.join_space(space.as_str())?;
+                let delta =
+                    from.delta_since(space.as_str(), &to.version_vector(space.as_str())?)?;
+                to.apply(&delta)?;
+            }
+        }
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! `almanac stats` and `almanac conflicts`: what is in a store, and what its merges kept aside.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -26,13 +26,23 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     let store = open_existing(path)?;
     // Deleted records are only reachable through a full delta (a peer that has seen nothing
     // receives every record, tombstones included); live ones through `records`.
-    let everything = store.delta_since(&VersionVector::new())?;
-    let mut existing: BTreeMap<&str, usize> = BTreeMap::new();
-    for (key, _) in &everything.records {
-        *existing.entry(key.collection.as_str()).or_default() += 1;
+    let spaces = store.spaces()?;
+    let mut existing: BTreeMap<String, usize> = BTreeMap::new();
+    let mut live: BTreeMap<String, usize> = BTreeMap::new();
+    let mut replicas = BTreeSet::new();
+    for space in &spaces {
+        let everything = store.delta_since(space.as_str(), &VersionVector::new())?;
+        for (key, _) in &everything.records {
+            *existing.entry(key.collection.clone()).or_default() += 1;
+        }
+        for collection in [CALENDARS, EVENTS] {
+            *live.entry(collection.to_owned()).or_default() +=
+                store.records(space.as_str(), collection)?.len();
+        }
+        replicas.extend(everything.context.iter().map(|(replica, _)| replica));
     }
     let live_and_deleted = |collection: &str| -> Result<String, Failure> {
-        let live = store.records(collection)?.len();
+        let live = live.get(collection).copied().unwrap_or(0);
         let deleted = existing.get(collection).copied().unwrap_or(0).saturating_sub(live);
         Ok(format!("{live} live, {deleted} deleted"))
     };
@@ -53,7 +63,8 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
         ("events", live_and_deleted(EVENTS)?),
         ("records with conflicts", store.conflicts()?.len().to_string()),
         ("events in conflict log", store.calendar_conflicts()?.len().to_string()),
-        ("version vector", count(store.version_vector()?.len(), "replica", "replicas")),
+        ("spaces", count(spaces.len(), "space", "spaces")),
+        ("version vectors", count(replicas.len(), "replica", "replicas")),
         ("file size", format!("{file_size} bytes (+ {wal_size} bytes write-ahead log)")),
     ];
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0) + 1;

@@ -305,8 +305,14 @@ fn standup() -> NewEvent {
 }
 
 fn sync(a: &Store, b: &Store) {
-    b.apply(&a.delta_since(&b.version_vector().expect("vv")).expect("delta")).expect("apply");
-    a.apply(&b.delta_since(&a.version_vector().expect("vv")).expect("delta")).expect("apply");
+    for (from, to) in [(a, b), (b, a)] {
+        for space in from.spaces().expect("spaces") {
+            let space = space.as_str();
+            to.join_space(space).expect("join");
+            let delta = from.delta_since(space, &to.version_vector(space).expect("vv"));
+            to.apply(&delta.expect("delta")).expect("apply");
+        }
+    }
 }
 
 fn title(value: &str) -> EventEdit {
@@ -343,7 +349,8 @@ fn stats_counts_live_and_deleted_records() {
     assert_eq!(facts["calendars"], "1 live, 0 deleted");
     assert_eq!(facts["events"], "1 live, 1 deleted");
     assert_eq!(facts["records with conflicts"], "0");
-    assert_eq!(facts["version vector"], "1 replica");
+    assert_eq!(facts["version vectors"], "1 replica");
+    assert_eq!(facts["spaces"], "1 space");
     assert!(facts["file size"].ends_with("write-ahead log)"), "{out}");
     for name in ["store", "schema version", "record encoding", "events in conflict log"] {
         assert!(facts.contains_key(name), "{name} missing: {out}");

@@ -54,11 +54,14 @@ fn populate(path: &Path, count: usize, years: i16) {
     let days = i64::from(years) * 365;
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1_000) {
-        let mut operations = Vec::new();
+        // Each calendar is its own space, and a transaction stays in one space.
+        let (mut home, mut work) = (Vec::new(), Vec::new());
         for &i in chunk {
-            operations.extend(event_operations(&store, i, start, days));
+            let operations = event_operations(&store, i, start, days);
+            if i % 3 == 0 { home.extend(operations) } else { work.extend(operations) }
         }
-        store.commit(&operations).expect("commit");
+        store.commit("home", &home).expect("commit");
+        store.commit("work", &work).expect("commit");
     }
     println!("  (populated {count} events in {:.1} s)", started.elapsed().as_secs_f64());
 }

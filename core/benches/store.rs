@@ -16,6 +16,9 @@ use almanac_core::{Durability, Store, StoreOptions, Transaction, Value, VersionV
 
 const RUNS: usize = 3;
 
+/// The space every benchmark writes in.
+const SPACE: &str = "bench";
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("almanac-core store benchmark ({} runs per throughput figure, median shown)\n", RUNS);
@@ -77,7 +80,7 @@ fn single_commits(dir: &Path, durability: Durability, label: &str) {
     let store = open(&dir.join("single.almanac"), durability);
     let mut latencies = Vec::with_capacity(events);
     for i in 0..events {
-        let mut tx = store.transaction();
+        let mut tx = store.transaction(SPACE);
         add_event(&mut tx, i);
         let start = Instant::now();
         tx.commit().expect("commit");
@@ -101,7 +104,7 @@ fn batched_commits(dir: &Path) {
             let store = open(&path, Durability::ProcessCrash);
             let start = Instant::now();
             for chunk in (0..events).collect::<Vec<_>>().chunks(batch) {
-                let mut tx = store.transaction();
+                let mut tx = store.transaction(SPACE);
                 for &i in chunk {
                     add_event(&mut tx, i);
                 }
@@ -121,7 +124,7 @@ fn batched_commits(dir: &Path) {
 
 fn delta_exchange(dir: &Path) {
     let source = open(&dir.join("source.almanac"), Durability::ProcessCrash);
-    let mut tx = source.transaction();
+    let mut tx = source.transaction(SPACE);
     for i in 0..10_000 {
         add_event(&mut tx, i);
     }
@@ -129,8 +132,10 @@ fn delta_exchange(dir: &Path) {
     let (mut compute, mut apply, mut size) = (Vec::new(), Vec::new(), 0);
     for _ in 0..RUNS {
         let target = open(&dir.join("target.almanac"), Durability::ProcessCrash);
+        target.join_space(SPACE).expect("join");
         let start = Instant::now();
-        let delta = source.delta_since(&target.version_vector().expect("vv")).expect("delta");
+        let delta =
+            source.delta_since(SPACE, &target.version_vector(SPACE).expect("vv")).expect("delta");
         let bytes = delta.encode().expect("encode");
         compute.push(start.elapsed().as_secs_f64() * 1e3);
         size = bytes.len();
@@ -149,7 +154,7 @@ fn delta_exchange(dir: &Path) {
 fn overwrites(dir: &Path) {
     let path = dir.join("overwrites.almanac");
     let store = open(&path, Durability::ProcessCrash);
-    let mut tx = store.transaction();
+    let mut tx = store.transaction(SPACE);
     for i in 0..10_000 {
         add_event(&mut tx, i);
     }
@@ -169,7 +174,7 @@ fn overwrites(dir: &Path) {
             seed ^= seed << 17;
             let id = format!("event-{:06}", seed % 10_000);
             store
-                .transaction()
+                .transaction(SPACE)
                 .set("events", &id, "title", format!("Edit {n}"))
                 .commit()
                 .expect("edit");
@@ -190,21 +195,28 @@ fn overwrites(dir: &Path) {
 fn one_field_on_a_large_store(dir: &Path) {
     let phone = open(&dir.join("phone.almanac"), Durability::ProcessCrash);
     let laptop = open(&dir.join("laptop.almanac"), Durability::ProcessCrash);
-    let mut tx = phone.transaction();
+    laptop.join_space(SPACE).expect("join");
+    let mut tx = phone.transaction(SPACE);
     for i in 0..100_000 {
         add_event(&mut tx, i);
     }
     tx.commit().expect("populate");
-    laptop.apply(&phone.delta_since(&VersionVector::new()).expect("delta")).expect("initial sync");
-    phone.transaction().set("events", "event-042424", "title", "Moved").commit().expect("edit");
+    laptop
+        .apply(&phone.delta_since(SPACE, &VersionVector::new()).expect("delta"))
+        .expect("initial sync");
+    phone
+        .transaction(SPACE)
+        .set("events", "event-042424", "title", "Moved")
+        .commit()
+        .expect("edit");
     let start = Instant::now();
     let request = almanac_core::codec::encode(
         almanac_core::codec::Kind::VersionVector,
-        &laptop.version_vector().expect("vv"),
+        &laptop.version_vector(SPACE).expect("vv"),
     )
     .expect("vv");
     let delta = phone
-        .delta_since(&laptop.version_vector().expect("vv"))
+        .delta_since(SPACE, &laptop.version_vector(SPACE).expect("vv"))
         .expect("delta")
         .encode()
         .expect("encode");

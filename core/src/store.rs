@@ -261,8 +261,8 @@ impl Store {
     /// Merges a delta received from another replica. The delta's space must be held (see
     /// [`Store::join_space`]).
     pub fn apply(&self, delta: &Delta) -> Result<Changes> {
-        let changes =
-            self.write(&delta.space, Origin::Remote, |replica, records| replica.apply(records, delta));
+        let changes = self
+            .write(&delta.space, Origin::Remote, |replica, records| replica.apply(records, delta));
         self.deliver();
         changes
     }
@@ -495,7 +495,8 @@ impl Store {
         // memory stays equal to what is on disk.
         let before = ReplicaState { id: writer.bookkeeping.id, hlc: writer.bookkeeping.hlc, seen };
         let mut replica = before.clone();
-        let changes = work(&mut replica, &mut SqliteRecords::new(&tx, space, sid, &self.options.views))?;
+        let changes =
+            work(&mut replica, &mut SqliteRecords::new(&tx, space, sid, &self.options.views))?;
         sqlite::save_replica_state(&tx, sid, &before, &replica)?;
         tx.commit()?;
         writer.bookkeeping.hlc = replica.hlc;

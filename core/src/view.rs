@@ -109,6 +109,12 @@ impl Record {
         if fields.is_empty() && shadowed.is_empty() {
             return None;
         }
-        Some(Conflicts { space: self.space.clone(), key: self.key.clone(), deleted: self.is_deleted(), fields, shadowed })
+        Some(Conflicts {
+            space: self.space.clone(),
+            key: self.key.clone(),
+            deleted: self.is_deleted(),
+            fields,
+            shadowed,
+        })
     }
 }

@@ -81,14 +81,14 @@ impl DerivedView for CalendarView {
     fn legacy_space(&self, key: &RecordKey, state: &RecordState) -> Option<SpaceId> {
         let calendar = match key.collection.as_str() {
             CALENDARS => Some(key.id.clone()),
-            EVENTS => state
-                .registers()
-                .get(fields::CALENDAR)
-                .and_then(MvRegister::winner)
-                .and_then(|e| match &e.value {
-                    Value::Text(text) => Some(text.clone()),
-                    _ => None,
-                }),
+            EVENTS => {
+                state.registers().get(fields::CALENDAR).and_then(MvRegister::winner).and_then(|e| {
+                    match &e.value {
+                        Value::Text(text) => Some(text.clone()),
+                        _ => None,
+                    }
+                })
+            }
             _ => None,
         };
         calendar.and_then(|id| SpaceId::new(id).ok())

@@ -97,7 +97,8 @@ fn scenario() -> (MemoryStore, MemoryStore) {
 #[test]
 fn golden_record_encoding() {
     let (a, _) = scenario();
-    let state = a.record(&golden_space(), &RecordKey::new("events", "golden")).expect("record").clone();
+    let state =
+        a.record(&golden_space(), &RecordKey::new("events", "golden")).expect("record").clone();
     assert!(state.is_deleted() && state.has_conflicts());
     let encoded = codec::encode(Kind::Record, &state).expect("encode");
     check_fixture("record-v1.bin", &encoded);
@@ -133,7 +134,11 @@ fn golden_version_vector_encoding() {
 #[test]
 fn damaged_deltas_are_errors_never_panics() {
     let (mut a, _) = scenario();
-    let bytes = a.delta_since(&golden_space(), &VersionVector::new()).expect("delta").encode().expect("encode");
+    let bytes = a
+        .delta_since(&golden_space(), &VersionVector::new())
+        .expect("delta")
+        .encode()
+        .expect("encode");
     for cut in 0..bytes.len() {
         assert!(Delta::decode(&bytes[..cut]).is_err(), "a delta cut at {cut} bytes decoded");
     }

@@ -892,8 +892,16 @@ fn apple_acknowledged_alarm_is_kept_through_the_round_trip() {
     let a = imported("apple-home.ics");
     let id = "6F1A2C3E-9B7D-4E21-A8C5-3D0F7E6B9A41";
     let key = format!("{}0A6C4F1E-3B2D-4F8A-9E71-5C2B8D4A6F03", fields::ACKNOWLEDGED_PREFIX);
-    let acknowledged =
-        |store: &Store| store.find_any("events", id).expect("read").into_iter().next().expect("event").max(&key).cloned();
+    let acknowledged = |store: &Store| {
+        store
+            .find_any("events", id)
+            .expect("read")
+            .into_iter()
+            .next()
+            .expect("event")
+            .max(&key)
+            .cloned()
+    };
     let first = acknowledged(&a.store);
     assert!(first.is_some(), "ACKNOWLEDGED:20260414T083012Z was not imported");
     let export = a.store.export_ics(Some("home")).expect("export");

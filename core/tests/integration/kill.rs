@@ -97,7 +97,8 @@ fn a_killed_writer_loses_no_acknowledged_transaction() {
 
         let store = Store::open(&path).expect("reopen after kill");
         store.check_integrity().unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let last = store.get("s", "meta", "last").expect("read").and_then(|r| r.value("n")?.as_int());
+        let last =
+            store.get("s", "meta", "last").expect("read").and_then(|r| r.value("n")?.as_int());
         assert!(
             last >= highest_acked,
             "round {round}: acknowledged {highest_acked:?} but the store has {last:?}"

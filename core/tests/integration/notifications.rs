@@ -41,7 +41,9 @@ fn subscribers_learn_local_and_remote_changes_until_they_unsubscribe() {
     );
 
     // Re-applying the same delta changes nothing and notifies nobody.
-    laptop.apply(&phone.delta_since("s", &Default::default()).expect("delta")).expect("apply again");
+    laptop
+        .apply(&phone.delta_since("s", &Default::default()).expect("delta"))
+        .expect("apply again");
     assert_eq!(laptop_events.lock().expect("lock").len(), 1);
 
     drop(phone_subscription);

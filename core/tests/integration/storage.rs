@@ -283,7 +283,8 @@ fn a_version_3_store_opens_and_matches_a_fresh_schema() {
 fn a_version_2_store_with_calendar_events_opens_and_answers_month_views() {
     let (_dir, _path, store) = open_golden_store("store-v2.almanac");
     // Each calendar became its own space; the rest went to the default space.
-    let spaces: Vec<String> = store.spaces().expect("spaces").into_iter().map(String::from).collect();
+    let spaces: Vec<String> =
+        store.spaces().expect("spaces").into_iter().map(String::from).collect();
     assert_eq!(spaces, ["default", "work"]);
     let default_vv = store.version_vector("default").expect("vv");
     assert_eq!(store.version_vector("work").expect("vv"), default_vv);
@@ -418,7 +419,11 @@ fn two_handles_on_one_file_never_reuse_a_dot() {
     assert_eq!(first.replica_id(), second.replica_id());
     for n in 0..20 {
         let handle = if n % 2 == 0 { &first } else { &second };
-        handle.transaction("s").set("events", &format!("e{n}"), "title", "t").commit().expect("write");
+        handle
+            .transaction("s")
+            .set("events", &format!("e{n}"), "title", "t")
+            .commit()
+            .expect("write");
     }
     let vv = first.version_vector("s").expect("vv");
     assert_eq!(vv.get(&first.replica_id()), 20, "each transaction took its own dot");

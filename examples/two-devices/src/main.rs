@@ -30,7 +30,7 @@ fn run() -> Result<()> {
 
     // Online: the phone creates two events and both devices sync.
     phone
-        .transaction()
+        .transaction(SPACE)
         .set("events", "standup", "title", "Standup")
         .set("events", "standup", "location", "Room 1")
         .set("events", "lunch", "title", "Lunch with Sam")
@@ -39,19 +39,19 @@ fn run() -> Result<()> {
     sync(&phone, &laptop)?;
     println!(
         "Both devices have {} events. Now both go offline.\n",
-        laptop.records("events")?.len()
+        laptop.records(SPACE, "events")?.len()
     );
 
     // Offline on the phone: rename standup, change lunch's place.
-    phone.transaction().set("events", "standup", "title", "Daily standup").commit()?;
-    phone.transaction().set("events", "lunch", "location", "Café Bleu").commit()?;
+    phone.transaction(SPACE).set("events", "standup", "title", "Daily standup").commit()?;
+    phone.transaction(SPACE).set("events", "lunch", "location", "Café Bleu").commit()?;
     // Offline on the laptop: rename standup differently, move it, and delete lunch.
     laptop
-        .transaction()
+        .transaction(SPACE)
         .set("events", "standup", "title", "Team sync")
         .set("events", "standup", "location", "Room 4")
         .commit()?;
-    laptop.transaction().delete("events", "lunch").commit()?;
+    laptop.transaction(SPACE).delete("events", "lunch").commit()?;
     println!("Offline edits:");
     println!("  phone:  standup.title = \"Daily standup\"; lunch.location = \"Café Bleu\"");
     println!(
@@ -63,7 +63,7 @@ fn run() -> Result<()> {
 
     for (name, store) in [("phone", &phone), ("laptop", &laptop)] {
         println!("On the {name}:");
-        for event in store.records("events")? {
+        for event in store.records(SPACE, "events")? {
             let shown: Vec<String> =
                 event.values().iter().map(|(f, v)| format!("{f} = {}", show(v))).collect();
             println!("  {}: {}", event.key.id, shown.join(", "));
@@ -90,14 +90,14 @@ fn run() -> Result<()> {
         }
         println!();
     }
-    let same = phone.delta_since(&Default::default())?.records
-        == laptop.delta_since(&Default::default())?.records;
+    let same = phone.delta_since(SPACE, &Default::default())?.records
+        == laptop.delta_since(SPACE, &Default::default())?.records;
     println!("Converged: {}", if same { "yes, identical state on both devices" } else { "NO" });
 
     // The phone's user restores lunch: it comes back with the edit the delete had shadowed.
-    phone.transaction().restore("events", "lunch").commit()?;
+    phone.transaction(SPACE).restore("events", "lunch").commit()?;
     sync(&phone, &laptop)?;
-    if let Some(lunch) = laptop.get("events", "lunch")? {
+    if let Some(lunch) = laptop.get(SPACE, "events", "lunch")? {
         let location = lunch.value("location").map_or_else(|| "-".to_owned(), show);
         println!("After restore on the phone, the laptop shows lunch at {location}.");
     }
@@ -107,11 +107,15 @@ fn run() -> Result<()> {
     Ok(())
 }
 
+/// The space (a shared calendar, say) both devices hold.
+const SPACE: &str = "team";
+
 /// Exchanges deltas both ways; returns the bytes each side sent.
 fn sync(a: &Store, b: &Store) -> Result<(usize, usize)> {
-    let to_b = a.delta_since(&b.version_vector()?)?.encode()?;
+    b.join_space(SPACE)?;
+    let to_b = a.delta_since(SPACE, &b.version_vector(SPACE)?)?.encode()?;
     b.apply(&almanac_core::Delta::decode(&to_b)?)?;
-    let to_a = b.delta_since(&a.version_vector()?)?.encode()?;
+    let to_a = b.delta_since(SPACE, &a.version_vector(SPACE)?)?.encode()?;
     a.apply(&almanac_core::Delta::decode(&to_a)?)?;
     Ok((to_b.len(), to_a.len()))
 }

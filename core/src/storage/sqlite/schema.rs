@@ -37,7 +37,8 @@ enum Migration {
 const MIGRATIONS: &[Migration] = &[
     // 1: records with their replicated state, the replica table that doubles as the version
     // vector, and the clock index sync uses to find what a peer lacks.
-    Migration::Sql("
+    Migration::Sql(
+        "
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY NOT NULL,
         value ANY NOT NULL
@@ -69,10 +70,12 @@ const MIGRATIONS: &[Migration] = &[
         PRIMARY KEY (rid, replica)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX record_clock_by_replica ON record_clock (replica, counter);
-    "),
+    ",
+    ),
     // 2: the occurrence index of the calendar layer (derived). Dropped again by 3: derived
     // views now create their own tables.
-    Migration::Sql("
+    Migration::Sql(
+        "
     CREATE TABLE occurrence_index (
         rid   INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
         key   TEXT NOT NULL,     -- occurrence key (original start)
@@ -92,7 +95,8 @@ const MIGRATIONS: &[Migration] = &[
     CREATE TABLE calendar_attention (
         rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
     ) STRICT;
-    "),
+    ",
+    ),
     // 3: spaces, each with its own version vector; records belong to one space.
     Migration::Code(add_spaces),
 ];
