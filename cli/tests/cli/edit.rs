@@ -352,6 +352,51 @@ fn all_day_and_floating_series_name_occurrences_as_agenda_prints_them() {
 }
 
 #[test]
+fn edit_with_only_a_start_keeps_the_length() {
+    let fixture = Fixture::new();
+    let store = fixture.path("length.almanac");
+    let s = arg(&store);
+    let meeting = add(
+        &store,
+        &[
+            &["--calendar", "c", "--title", "Meeting", "--start", "2026-03-10T09:00"][..],
+            &["--end", "2026-03-10T09:45", "--zone", "Europe/Paris"],
+        ]
+        .concat(),
+    );
+    let trip = add(
+        &store,
+        &["--calendar", "c", "--title", "Trip", "--start", "2026-03-10", "--end", "2026-03-12"],
+    );
+    let call = add(
+        &store,
+        &[
+            "--calendar",
+            "c",
+            "--title",
+            "Call",
+            "--start",
+            "2026-03-10T09:00",
+            "--end",
+            "2026-03-10T09:20",
+        ],
+    );
+    change(&["edit", s, &meeting, "--start", "2026-03-11T14:00"]);
+    change(&["edit", s, &trip, "--start", "2026-03-20"]);
+    // A floating call moved to an instant: it keeps its 20 minutes, now at that instant.
+    change(&["edit", s, &call, "--start", "2026-03-12T10:00:00Z"]);
+    let names = [(meeting.as_str(), "m"), (trip.as_str(), "t"), (call.as_str(), "c")];
+    assert_eq!(
+        agenda(&store, "2026-03-01", "2026-03-31", "Asia/Tokyo", &names),
+        [
+            "2026-03-11T22:00:00+09:00\t2026-03-11T22:45:00+09:00\tm\tMeeting",
+            "2026-03-12T19:00:00+09:00\t2026-03-12T19:20:00+09:00\tc\tCall",
+            "2026-03-20\t2026-03-22\tt\tTrip",
+        ]
+    );
+}
+
+#[test]
 fn an_occurrence_moved_by_an_edit_can_be_named_by_its_new_start() {
     let fixture = Fixture::new();
     let (store, id) = standup(&fixture);
@@ -427,12 +472,12 @@ fn refused_changes_say_why_and_leave_the_store_byte_identical() {
         (
             [&["add", s][..], &add_args(&["--start", "2026-01-05", "--end", "2026-01-05T10:00"])]
                 .concat(),
-            "--end",
+            "is a time but the start is a date",
         ),
         (
             [&["add", s][..], &add_args(&["--start", "2026-01-05T10:00", "--end", "2026-01-06"])]
                 .concat(),
-            "--end",
+            "is a date but the start is a time",
         ),
         (
             [
