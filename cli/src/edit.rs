@@ -130,7 +130,7 @@ pub fn add(args: &AddArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let clock = Clock::for_zone("--zone", args.zone.as_deref())?;
     let start = text::parse_event_time("--start", &args.start, &clock)?;
     let timing = match (&args.end, &args.duration) {
-        (Some(end), _) => timing_to(start, end, &clock)?,
+        (Some(end), _) => timing_to(start, end)?,
         (None, Some(duration)) => {
             let duration = Duration::parse(duration).context("--duration")?;
             let timing = Timing { start, end: End::After(duration) };
@@ -246,9 +246,9 @@ fn new_timing(
     let start = start.map(|start| text::parse_event_time("--start", start, &clock)).transpose()?;
     Ok(match (start, end) {
         (None, None) => None,
-        (Some(start), Some(end)) => Some(timing_to(start, end, &clock)?),
+        (Some(start), Some(end)) => Some(timing_to(start, end)?),
         (Some(start), None) => Some(keep_length(&base, start)?),
-        (None, Some(end)) => Some(timing_to(base.start, end, &clock)?),
+        (None, Some(end)) => Some(timing_to(base.start, end)?),
     })
 }
 
@@ -262,9 +262,10 @@ fn default_timing(start: TimeValue) -> Timing {
     Timing { start, end: End::After(length) }
 }
 
-/// The timing from `start` to the `--end` argument `end`, read on `clock`.
-fn timing_to(start: TimeValue, end: &str, clock: &Clock) -> Result<Timing, Failure> {
-    let end_value = text::parse_event_time("--end", end, clock)?;
+/// The timing from `start` to the `--end` argument `end`, read on the start's clock (so
+/// `--start 2026-03-10T09:00:00Z --end 2026-03-10T10:00` ends at 10:00 UTC).
+fn timing_to(start: TimeValue, end: &str) -> Result<Timing, Failure> {
+    let end_value = text::parse_event_time("--end", end, &Clock::of(&start)?)?;
     if end_value.is_date() != start.is_date() {
         return Err(Failure::new(format!(
             "--end: '{}' is {} but the start is {}; an all-day event ends on a date, a timed \
@@ -272,6 +273,15 @@ fn timing_to(start: TimeValue, end: &str, clock: &Clock) -> Result<Timing, Failu
             end.trim(),
             kind(&end_value),
             kind(&start)
+        )));
+    }
+    let floating = |value: &TimeValue| matches!(value, TimeValue::Floating(_));
+    if floating(&start) != floating(&end_value) {
+        // The length of such an event would depend on where it is viewed.
+        return Err(Failure::new(format!(
+            "--end: '{}' is an instant but the start is a floating time; give the end without \
+             an offset too, or place both in a zone with --zone",
+            end.trim()
         )));
     }
     let timing = Timing { start, end: End::At(end_value) };

@@ -108,8 +108,10 @@ enum Command {
     ///                               as its wall time in that zone, else in UTC
     ///
     /// Without --end or --duration a timed event lasts one hour. --end must be of the same
-    /// kind as --start (a date with a date, a time with a time) and not before it; --duration
-    /// is an ISO 8601 duration (PT30M, PT2H, P1D).
+    /// kind as --start (a date with a date, a time with a time) and not before it; a local
+    /// --end is read on the start's clock (in UTC after an RFC 3339 start without --zone), and
+    /// a floating start needs a local --end. --duration is an ISO 8601 duration (PT30M, PT2H,
+    /// P1D).
     ///
     /// Example:
     ///
@@ -128,10 +130,11 @@ enum Command {
     /// (2026-01-19T09:00). It must be an occurrence of the event's schedule; one that an
     /// earlier edit moved can also be named by the start `agenda` now shows for it.
     ///
-    /// --start and --end take the forms of `almanac add`; a value without an offset is read
+    /// --start and --end take the forms of `almanac add`. A --start without an offset is read
     /// in the event's own zone (floating for a floating event, UTC for a UTC one), and an
-    /// RFC 3339 value is converted into it. With only --start the event keeps its length. An
-    /// empty --title or --location clears the field.
+    /// RFC 3339 one is converted into it; --end is read like that on the new start's clock.
+    /// With only --start the event keeps its length. An empty --title or --location clears
+    /// the field.
     ///
     /// Prints nothing. At least one change must be given.
     ///

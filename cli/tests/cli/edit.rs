@@ -98,8 +98,15 @@ fn add_reads_all_day_local_rfc3339_and_zoned_starts() {
             "PT10M",
         ],
     );
-    let utc =
-        add(&store, &["--calendar", "c", "--title", "Utc", "--start", "2026-03-10T09:00:00Z"]);
+    let utc = add(
+        &store,
+        &[
+            &["--calendar", "c", "--title", "Utc", "--start", "2026-03-10T09:00:00Z"][..],
+            // Read in UTC, like the start.
+            &["--end", "2026-03-10T10:30"],
+        ]
+        .concat(),
+    );
     let offset = add(
         &store,
         &["--calendar", "c", "--title", "Offset", "--start", "2026-03-10T09:00:00+01:00"],
@@ -133,7 +140,7 @@ fn add_reads_all_day_local_rfc3339_and_zoned_starts() {
             "2026-03-10\t2026-03-11\tday\tDay",
             "2026-03-10T07:00:00Z\t2026-03-10T07:10:00Z\tfloating\tWake",
             "2026-03-10T08:00:00Z\t2026-03-10T09:00:00Z\toffset\tOffset",
-            "2026-03-10T09:00:00Z\t2026-03-10T10:00:00Z\tutc\tUtc",
+            "2026-03-10T09:00:00Z\t2026-03-10T10:30:00Z\tutc\tUtc",
             // New York is on daylight time (-04:00) from 2026-03-08.
             "2026-03-10T13:00:00Z\t2026-03-10T13:45:00Z\tzoned\tZoned",
             "2026-03-11\t2026-03-13\ttrip\tTrip",
@@ -146,7 +153,7 @@ fn add_reads_all_day_local_rfc3339_and_zoned_starts() {
             "2026-03-10\t2026-03-11\tday\tDay",
             "2026-03-10T07:00:00+09:00\t2026-03-10T07:10:00+09:00\tfloating\tWake",
             "2026-03-10T17:00:00+09:00\t2026-03-10T18:00:00+09:00\toffset\tOffset",
-            "2026-03-10T18:00:00+09:00\t2026-03-10T19:00:00+09:00\tutc\tUtc",
+            "2026-03-10T18:00:00+09:00\t2026-03-10T19:30:00+09:00\tutc\tUtc",
             "2026-03-10T22:00:00+09:00\t2026-03-10T22:45:00+09:00\tzoned\tZoned",
         ]
     );
@@ -505,6 +512,14 @@ fn refused_changes_say_why_and_leave_the_store_byte_identical() {
             [&["add", s][..], &add_args(&["--start", "2026-01-05T10:00", "--duration=-PT1H"])]
                 .concat(),
             "--duration",
+        ),
+        (
+            [
+                &["add", s][..],
+                &add_args(&["--start", "2026-01-05T09:00", "--end", "2026-01-05T10:00Z"]),
+            ]
+            .concat(),
+            "floating",
         ),
         // edit
         (vec!["edit", s, "no-such-event", "--title", "X"], "no-such-event"),
