@@ -221,6 +221,44 @@ mod tests {
     }
 
     #[test]
+    fn event_times_keep_their_kind_on_each_clock() -> Result<(), Failure> {
+        let paris = Clock::for_zone("--zone", Some("europe/paris"))?;
+        let read = |text: &str, clock: &Clock| parse_event_time("--start", text, clock);
+        let wall = jiff::civil::date(2026, 3, 10).at(9, 0, 0, 0);
+        let zoned = TimeValue::Zoned { local: wall, zone: "Europe/Paris".into() };
+        let nine_utc: Timestamp = "2026-03-10T09:00:00Z".parse().map_err(|_| Failure::new("ts"))?;
+        assert_eq!(read("2026-03-10", &paris)?, TimeValue::Date(jiff::civil::date(2026, 3, 10)));
+        assert_eq!(read("2026-03-10T09:00", &paris)?, zoned);
+        assert_eq!(read("2026-03-10T08:00:00Z", &paris)?, zoned);
+        assert_eq!(read("2026-03-10T09:00:00+01:00", &paris)?, zoned);
+        assert_eq!(read("2026-03-10T09:00:00", &Clock::Floating)?, TimeValue::Floating(wall));
+        assert_eq!(read("2026-03-10T09:00:00Z", &Clock::Floating)?, TimeValue::Utc(nine_utc));
+        assert_eq!(read("20260310T090000Z", &Clock::Floating)?, TimeValue::Utc(nine_utc));
+        assert_eq!(read("2026-03-10T09:00", &Clock::Utc)?, TimeValue::Utc(nine_utc));
+        for bad in [
+            "",
+            "soon",
+            "2026-02-30",
+            "2026-03-10T24:30",
+            "2026-03-10T09:00+99:00",
+            "2026-03-10T09",
+        ] {
+            assert!(read(bad, &Clock::Floating).is_err(), "{bad}");
+        }
+        assert!(Clock::for_zone("--zone", Some("Mars/Olympus")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_wall_reading_ignores_the_offset() {
+        let seven = Some(jiff::civil::date(2026, 1, 13).at(7, 0, 0, 0));
+        assert_eq!(parse_wall_reading("2026-01-13T07:00:00+09:00"), seven);
+        assert_eq!(parse_wall_reading("2026-01-13T07:00:00Z"), seven);
+        assert_eq!(parse_wall_reading("2026-01-13T07:00"), seven);
+        assert_eq!(parse_wall_reading("2026-01-13"), None);
+    }
+
+    #[test]
     fn control_characters_are_escaped() {
         assert_eq!(one_line("Standup"), "Standup");
         assert_eq!(one_line("a\tb\nc"), "a\\tb\\nc");
