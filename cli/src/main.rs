@@ -1,4 +1,4 @@
-//! `almanac`: the command-line tool developers use to inspect and debug Almanac stores.
+//! `almanac`: the command-line tool developers use to inspect, debug and edit Almanac stores.
 //!
 //! Every command is a thin layer over the public API of `almanac-core`, so what it prints is
 //! what an app using the library would see. Output goes to stdout in line-oriented formats
@@ -7,6 +7,7 @@
 //! command quietly with status 0.
 
 mod agenda;
+mod edit;
 mod fail;
 mod ics;
 mod inspect;
@@ -22,7 +23,7 @@ use clap::{Parser, Subcommand};
 
 use crate::fail::Failure;
 
-/// Inspect and debug Almanac stores and recurrence rules.
+/// Inspect, debug and edit Almanac stores and recurrence rules.
 #[derive(Parser, Debug)]
 #[command(name = "almanac", version, propagate_version = true)]
 struct Cli {
@@ -92,6 +93,73 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Agenda(agenda::AgendaArgs),
 
+    /// Add an event to a store and print its new id
+    ///
+    /// The store is created if the file does not exist, and the calendar --calendar (named
+    /// after its id) if the store lacks it. The new event's id, 32 hex digits, is printed alone
+    /// on stdout.
+    ///
+    /// --start and --end take three forms:
+    ///
+    ///   2026-03-10                  a date: an all-day event (without --end, one day)
+    ///   2026-03-10T09:00[:00]       a local date-time: in --zone when given, else floating
+    ///                               (the same clock time wherever the viewer is)
+    ///   2026-03-10T09:00:00Z        RFC 3339, an instant (also ...+01:00): with --zone kept
+    ///                               as its wall time in that zone, else in UTC
+    ///
+    /// Without --end or --duration a timed event lasts one hour. --end must be of the same
+    /// kind as --start (a date with a date, a time with a time) and not before it; a local
+    /// --end is read on the start's clock (in UTC after an RFC 3339 start without --zone), and
+    /// a floating start needs a local --end. --duration is an ISO 8601 duration (PT30M, PT2H,
+    /// P1D).
+    ///
+    /// Example:
+    ///
+    ///   almanac add work.almanac --calendar work --title Standup \
+    ///     --start 2026-01-05T09:00 --duration PT30M --zone Europe/Paris --rrule FREQ=WEEKLY
+    #[command(verbatim_doc_comment)]
+    Add(edit::AddArgs),
+
+    /// Change an event, one of its occurrences, or an occurrence and the ones after it
+    ///
+    /// Without --occurrence the whole event (every occurrence of a series) is changed. With
+    /// --occurrence only the occurrence with that original start; with --following too, that
+    /// occurrence and every later one. An occurrence is named by its original start as
+    /// `almanac agenda` prints it (2026-01-19T08:00:00Z, 2026-01-19T09:00:00+01:00, or
+    /// 2026-01-19 for an all-day series), or as a local date-time in the event's zone
+    /// (2026-01-19T09:00). It must be an occurrence of the event's schedule; one that an
+    /// earlier edit moved can also be named by the start `agenda` now shows for it.
+    ///
+    /// --start and --end take the forms of `almanac add`. A --start without an offset is read
+    /// in the event's own zone (floating for a floating event, UTC for a UTC one), and an
+    /// RFC 3339 one is converted into it; --end is read like that on the new start's clock.
+    /// With only --start the event keeps its length. An empty --title or --location clears
+    /// the field.
+    ///
+    /// Prints nothing. At least one change must be given.
+    ///
+    /// Example:
+    ///
+    ///   almanac edit work.almanac 3f2a... --occurrence 2026-01-19T08:00:00Z \
+    ///     --following --start 2026-01-19T10:00
+    #[command(verbatim_doc_comment)]
+    Edit(edit::EditArgs),
+
+    /// Delete an event, one of its occurrences, or an occurrence and the ones after it
+    ///
+    /// --occurrence and --following choose the occurrences as for `almanac edit`. Deleting
+    /// the whole event can be undone with `almanac restore`; deleting from an occurrence on
+    /// ends the series before it. Prints nothing.
+    #[command(verbatim_doc_comment)]
+    Delete(edit::DeleteArgs),
+
+    /// Bring back a deleted event, with every edit it had
+    ///
+    /// The event must have been deleted as a whole (`almanac delete` without --occurrence).
+    /// Prints nothing.
+    #[command(verbatim_doc_comment)]
+    Restore(edit::RestoreArgs),
+
     /// Print the calendar conflict log of a store, event by event
     ///
     /// For each event that has any: fields with concurrent values (the value shown, then the
@@ -132,6 +200,10 @@ fn run(command: Command, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Import(args) => ics::import(&args, out),
         Command::Export(args) => ics::export(&args, out),
         Command::Agenda(args) => agenda::run(&args, out),
+        Command::Add(args) => edit::add(&args, out),
+        Command::Edit(args) => edit::edit(&args),
+        Command::Delete(args) => edit::delete(&args),
+        Command::Restore(args) => edit::restore(&args),
         Command::Conflicts(args) => inspect::conflicts(&args.store, out),
         Command::Stats(args) => inspect::stats(&args.store, out),
     }

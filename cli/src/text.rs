@@ -3,9 +3,10 @@
 use std::borrow::Cow;
 
 use almanac_core::calendar::ical::{parse_date, parse_date_time};
-use almanac_core::calendar::time::resolve_local;
+use almanac_core::calendar::time::{TimeValue, resolve_local, time_zone};
 use jiff::Timestamp;
-use jiff::civil::{Date, Time};
+use jiff::civil::{Date, DateTime, Time};
+use jiff::fmt::temporal::Pieces;
 use jiff::tz::TimeZone;
 
 use crate::fail::Failure;
@@ -69,6 +70,102 @@ pub fn parse_instant(option: &str, text: &str, zone: &TimeZone) -> Result<Timest
     start_of_day(day, zone)
 }
 
+/// The clock an event time without a date-only form is read on: what a wall time such as
+/// `2026-03-10T09:00` means, and how an instant such as `...Z` is kept.
+pub enum Clock {
+    /// No zone: a wall time stays floating (the same clock time for every viewer), an instant is
+    /// kept as UTC.
+    Floating,
+    /// Wall times are in this zone; an instant becomes its wall time there, so the event follows
+    /// the zone's daylight-saving rules.
+    Zoned {
+        /// The IANA id as stored on the event.
+        name: String,
+        /// The zone itself.
+        zone: TimeZone,
+    },
+    /// A UTC event: wall times are read as UTC.
+    Utc,
+}
+
+impl Clock {
+    /// The clock of `--zone`: the zone if one is named, floating otherwise.
+    pub fn for_zone(option: &str, name: Option<&str>) -> Result<Clock, Failure> {
+        let Some(name) = name else { return Ok(Clock::Floating) };
+        let zone = time_zone(name).map_err(|_| {
+            Failure::new(format!(
+                "{option}: unknown time zone '{name}' (expected an IANA id such as Europe/Paris)"
+            ))
+        })?;
+        // The database's own spelling, so `europe/paris` is stored as `Europe/Paris`.
+        let name = zone.iana_name().unwrap_or(name).to_owned();
+        Ok(Clock::Zoned { name, zone })
+    }
+
+    /// The clock an existing event time is on, for new values that keep its kind and zone.
+    pub fn of(value: &TimeValue) -> Result<Clock, Failure> {
+        match value {
+            TimeValue::Date(_) | TimeValue::Floating(_) => Ok(Clock::Floating),
+            TimeValue::Zoned { zone, .. } => Clock::for_zone("the event's zone", Some(zone)),
+            TimeValue::Utc(_) => Ok(Clock::Utc),
+        }
+    }
+
+    fn wall(&self, local: DateTime) -> Result<TimeValue, Failure> {
+        Ok(match self {
+            Clock::Floating => TimeValue::Floating(local),
+            Clock::Zoned { name, .. } => TimeValue::Zoned { local, zone: name.clone() },
+            Clock::Utc => TimeValue::Utc(resolve_local(local, &TimeZone::UTC)?),
+        })
+    }
+
+    fn instant(&self, instant: Timestamp) -> TimeValue {
+        match self {
+            Clock::Floating | Clock::Utc => TimeValue::Utc(instant),
+            Clock::Zoned { name, zone } => {
+                TimeValue::Zoned { local: zone.to_datetime(instant), zone: name.clone() }
+            }
+        }
+    }
+}
+
+/// Reads an event time: a date (`2026-03-10`, all-day), a wall time (`2026-03-10T09:00`,
+/// `2026-03-10T09:00:00`, read on `clock`) or an instant (RFC 3339 with `Z` or an offset, or
+/// iCalendar basic form ending in `Z`; see [`Clock`] for how it is kept).
+pub fn parse_event_time(option: &str, text: &str, clock: &Clock) -> Result<TimeValue, Failure> {
+    let text = text.trim();
+    if let Ok(instant) = text.parse::<Timestamp>() {
+        return Ok(clock.instant(instant));
+    }
+    let invalid = || {
+        Failure::new(format!(
+            "{option}: '{text}' is not a date or time (expected a date such as 2026-03-10, a \
+             local date-time such as 2026-03-10T09:00, or RFC 3339 such as 2026-03-10T09:00:00Z \
+             or 2026-03-10T09:00:00+01:00)"
+        ))
+    };
+    if text.contains(['T', 't']) {
+        let (local, utc) = parse_date_time(text).map_err(|_| invalid())?;
+        if utc {
+            return Ok(clock.instant(resolve_local(local, &TimeZone::UTC)?));
+        }
+        return clock.wall(local);
+    }
+    parse_date(text).map(TimeValue::Date).map_err(|_| invalid())
+}
+
+/// The wall-clock reading of a date-time as written, whatever its offset says:
+/// `2026-01-13T07:00:00+09:00` reads 07:00. This is how a floating time printed in a viewer's
+/// zone is read back.
+pub fn parse_wall_reading(text: &str) -> Option<DateTime> {
+    let text = text.trim();
+    if text.parse::<Timestamp>().is_ok() {
+        let pieces = Pieces::parse(text).ok()?;
+        return Some(pieces.date().to_datetime(pieces.time()?));
+    }
+    parse_date_time(text).ok().map(|(local, _utc)| local)
+}
+
 /// `1 event`, `2 events`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -121,6 +218,44 @@ mod tests {
             assert!(read(bad).is_err(), "{bad}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn event_times_keep_their_kind_on_each_clock() -> Result<(), Failure> {
+        let paris = Clock::for_zone("--zone", Some("europe/paris"))?;
+        let read = |text: &str, clock: &Clock| parse_event_time("--start", text, clock);
+        let wall = jiff::civil::date(2026, 3, 10).at(9, 0, 0, 0);
+        let zoned = TimeValue::Zoned { local: wall, zone: "Europe/Paris".into() };
+        let nine_utc: Timestamp = "2026-03-10T09:00:00Z".parse().map_err(|_| Failure::new("ts"))?;
+        assert_eq!(read("2026-03-10", &paris)?, TimeValue::Date(jiff::civil::date(2026, 3, 10)));
+        assert_eq!(read("2026-03-10T09:00", &paris)?, zoned);
+        assert_eq!(read("2026-03-10T08:00:00Z", &paris)?, zoned);
+        assert_eq!(read("2026-03-10T09:00:00+01:00", &paris)?, zoned);
+        assert_eq!(read("2026-03-10T09:00:00", &Clock::Floating)?, TimeValue::Floating(wall));
+        assert_eq!(read("2026-03-10T09:00:00Z", &Clock::Floating)?, TimeValue::Utc(nine_utc));
+        assert_eq!(read("20260310T090000Z", &Clock::Floating)?, TimeValue::Utc(nine_utc));
+        assert_eq!(read("2026-03-10T09:00", &Clock::Utc)?, TimeValue::Utc(nine_utc));
+        for bad in [
+            "",
+            "soon",
+            "2026-02-30",
+            "2026-03-10T24:30",
+            "2026-03-10T09:00+99:00",
+            "2026-03-10T09",
+        ] {
+            assert!(read(bad, &Clock::Floating).is_err(), "{bad}");
+        }
+        assert!(Clock::for_zone("--zone", Some("Mars/Olympus")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_wall_reading_ignores_the_offset() {
+        let seven = Some(jiff::civil::date(2026, 1, 13).at(7, 0, 0, 0));
+        assert_eq!(parse_wall_reading("2026-01-13T07:00:00+09:00"), seven);
+        assert_eq!(parse_wall_reading("2026-01-13T07:00:00Z"), seven);
+        assert_eq!(parse_wall_reading("2026-01-13T07:00"), seven);
+        assert_eq!(parse_wall_reading("2026-01-13"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `almanac` binary end to end: recurrence expansion against RFC 5545's examples, every
 //! command's help, the store commands on stores built through the core API, import and export,
-//! and bad input (which must fail with a reason, never a panic).
+//! the commands that change events (module `edit`), and bad input (which must fail with a
+//! reason, never a panic).
 
 // Tests state their expectations with expect/panic; the tool itself may not.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -15,6 +16,11 @@ use almanac_core::calendar::recurrence::RecurrenceRule;
 use almanac_core::calendar::time::{Duration, TimeValue, tzdb_version};
 use almanac_core::{Store, Value};
 use jiff::civil::{DateTime, date};
+
+// One test binary for the crate: further modules live under tests/cli/, which cargo does not
+// build as binaries of their own.
+#[path = "cli/edit.rs"]
+mod edit;
 
 fn almanac<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_almanac")).args(args).output().expect("run almanac")
@@ -232,7 +238,18 @@ fn usage_errors_exit_with_status_2() {
 #[test]
 fn help_works_for_the_tool_and_every_command() {
     let top = ok(&["--help"]);
-    for command in ["recur", "import", "export", "agenda", "conflicts", "stats"] {
+    for command in [
+        "recur",
+        "import",
+        "export",
+        "agenda",
+        "add",
+        "edit",
+        "delete",
+        "restore",
+        "conflicts",
+        "stats",
+    ] {
         assert!(top.contains(command), "{command} missing from --help");
         let help = ok(&[command, "--help"]);
         assert!(help.contains("Usage: almanac"), "{command}: {help}");
