@@ -10,5 +10,6 @@ mod fixtures;
 mod ics;
 mod kill;
 mod notifications;
+mod spaces;
 mod storage;
 mod support;

@@ -1,0 +1,296 @@
+//! Spaces (each with its own causal context), restored and copied stores, notification order
+//! and closing: the engine behaviours a store shows to apps and to sync.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use almanac_core::{
+    ChangeEvent, DeviceMarker, Error, Incarnation, Origin, Store, StoreOptions, Value,
+    VersionVector,
+};
+
+fn store_at(path: &Path) -> Store {
+    Store::open(path).expect("open")
+}
+
+/// Sends everything of `space` that `to` lacks (joining it).
+fn send(from: &Store, to: &Store, space: &str) {
+    to.join_space(space).expect("join");
+    let delta = from.delta_since(space, &to.version_vector(space).expect("vv")).expect("delta");
+    to.apply(&delta).expect("apply");
+}
+
+fn sync(a: &Store, b: &Store, space: &str) {
+    send(a, b, space);
+    send(b, a, space);
+}
+
+fn titles(store: &Store, space: &str) -> Vec<(String, String)> {
+    store
+        .records(space, "notes")
+        .expect("records")
+        .into_iter()
+        .map(|r| {
+            let title = r.value("title").and_then(Value::as_text).unwrap_or_default().to_owned();
+            (r.key.id, title)
+        })
+        .collect()
+}
+
+fn write(store: &Store, space: &str, id: &str, title: &str) {
+    store.transaction(space).set("notes", id, "title", title).commit().expect("write");
+}
+
+fn wal(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// Finding 1: a store restored from an earlier copy writes before its first sync. With the
+/// device marker it writes as a new replica, so its writes and the ones the lost copy made
+/// under the old id both survive.
+#[test]
+fn a_store_restored_from_a_backup_never_reuses_a_dot() {
+    let dir = tempfile::tempdir().expect("dir");
+    let phone_path = dir.path().join("phone.almanac");
+    let server = store_at(&dir.path().join("server.almanac"));
+    let backup = dir.path().join("backup.almanac");
+    {
+        let phone = store_at(&phone_path);
+        write(&phone, "s", "n1", "before the backup");
+        sync(&phone, &server, "s");
+        phone.close().expect("close");
+        fs::copy(&phone_path, &backup).expect("backup");
+        let phone = store_at(&phone_path);
+        assert_eq!(phone.incarnation(), Incarnation::Continued);
+        write(&phone, "s", "n2", "after the backup, synced, then lost");
+        sync(&phone, &server, "s");
+    }
+    // The phone is restored from the backup (the marker is outside backups and stays).
+    fs::copy(&backup, &phone_path).expect("restore");
+    let phone = store_at(&phone_path);
+    assert!(matches!(phone.incarnation(), Incarnation::Renewed { .. }));
+    // Written before any sync: with the old id this would be dot 2 again, which the server
+    // already holds for "n2", and nothing would ever be exchanged.
+    write(&phone, "s", "n3", "after the restore");
+    sync(&phone, &server, "s");
+    let expected = vec![
+        ("n1".to_owned(), "before the backup".to_owned()),
+        ("n2".to_owned(), "after the backup, synced, then lost".to_owned()),
+        ("n3".to_owned(), "after the restore".to_owned()),
+    ];
+    assert_eq!(titles(&phone, "s"), expected);
+    assert_eq!(titles(&server, "s"), expected);
+    assert_eq!(phone.version_vector("s").expect("vv"), server.version_vector("s").expect("vv"));
+}
+
+/// The same with the marker disabled shows what the marker prevents: the restored store
+/// reuses a dot and the two sides stop exchanging while their states differ.
+#[test]
+fn without_the_marker_a_restored_store_diverges_silently() {
+    let dir = tempfile::tempdir().expect("dir");
+    let phone_path = dir.path().join("phone.almanac");
+    let options = || StoreOptions { device_marker: DeviceMarker::Disabled, ..Default::default() };
+    let server = store_at(&dir.path().join("server.almanac"));
+    let backup = dir.path().join("backup.almanac");
+    {
+        let phone = Store::open_with(&phone_path, options()).expect("open");
+        write(&phone, "s", "n1", "one");
+        sync(&phone, &server, "s");
+        phone.close().expect("close");
+        fs::copy(&phone_path, &backup).expect("backup");
+        let phone = Store::open_with(&phone_path, options()).expect("open");
+        write(&phone, "s", "n2", "two");
+        sync(&phone, &server, "s");
+    }
+    fs::copy(&backup, &phone_path).expect("restore");
+    let phone = Store::open_with(&phone_path, options()).expect("open");
+    write(&phone, "s", "n3", "three");
+    sync(&phone, &server, "s");
+    assert_eq!(phone.version_vector("s").expect("vv"), server.version_vector("s").expect("vv"));
+    assert_ne!(titles(&phone, "s"), titles(&server, "s"));
+}
+
+/// A store copied to a second device (without its marker): both copies keep writing and
+/// syncing through a third replica, and nothing either wrote is lost.
+#[test]
+fn a_store_copied_to_a_second_device_keeps_both_copies_writes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first_path = dir.path().join("first.almanac");
+    let server = store_at(&dir.path().join("server.almanac"));
+    let first = store_at(&first_path);
+    write(&first, "s", "shared", "written before the copy");
+    first.checkpoint().expect("checkpoint");
+    let second_path = dir.path().join("second.almanac");
+    fs::copy(&first_path, &second_path).expect("copy");
+    let second = store_at(&second_path);
+    assert!(matches!(second.incarnation(), Incarnation::Renewed { previous } if previous == first.replica_id()));
+    assert_ne!(first.replica_id(), second.replica_id());
+    write(&first, "s", "a", "by the first");
+    write(&second, "s", "b", "by the second");
+    sync(&first, &server, "s");
+    sync(&second, &server, "s");
+    sync(&first, &server, "s");
+    let all = titles(&server, "s");
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(titles(&first, "s"), all);
+    assert_eq!(titles(&second, "s"), all);
+}
+
+/// Finding 4: each space has its own version vector, so syncing one calendar never claims the
+/// others as seen; joining another later brings all of it.
+#[test]
+fn spaces_sync_independently_and_a_space_joined_later_arrives_whole() {
+    let dir = tempfile::tempdir().expect("dir");
+    let phone = store_at(&dir.path().join("phone.almanac"));
+    let laptop = store_at(&dir.path().join("laptop.almanac"));
+    write(&phone, "work", "w1", "standup");
+    write(&phone, "home", "h1", "dentist");
+    sync(&phone, &laptop, "work");
+    let held: Vec<String> = laptop.spaces().expect("spaces").into_iter().map(String::from).collect();
+    assert_eq!(held, ["work"]);
+    assert!(matches!(laptop.version_vector("home"), Err(Error::SpaceNotHeld(_))));
+    // A delta of a space the receiver does not hold is refused, not half-claimed.
+    let home = phone.delta_since("home", &VersionVector::new()).expect("delta");
+    assert!(matches!(laptop.apply(&home), Err(Error::SpaceNotHeld(_))));
+    write(&phone, "home", "h2", "groceries");
+    sync(&phone, &laptop, "home");
+    assert_eq!(titles(&laptop, "home"), titles(&phone, "home"));
+    assert_eq!(titles(&laptop, "home").len(), 2);
+    // Leaving drops the space's data and its version vector.
+    laptop.leave_space("home").expect("leave");
+    assert!(!laptop.holds_space("home").expect("holds"));
+    assert!(laptop.get("home", "notes", "h1").expect("read").is_none());
+    assert_eq!(titles(&laptop, "work").len(), 1);
+    // Joining again starts from nothing and gets everything back.
+    sync(&phone, &laptop, "home");
+    assert_eq!(titles(&laptop, "home").len(), 2);
+}
+
+#[test]
+fn the_same_record_id_in_two_spaces_is_two_records() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store_at(&dir.path().join("s.almanac"));
+    write(&store, "alice", "n", "Alice's");
+    write(&store, "bob", "n", "Bob's");
+    assert_eq!(titles(&store, "alice"), [("n".to_owned(), "Alice's".to_owned())]);
+    assert_eq!(titles(&store, "bob"), [("n".to_owned(), "Bob's".to_owned())]);
+    assert!(store.transaction("not a space id").set("notes", "n", "t", 1i64).commit().is_err());
+}
+
+/// Finding 7: events reach subscribers in commit order even when several threads commit at
+/// once, and never two at a time.
+#[test]
+fn notifications_arrive_in_commit_order_from_many_threads() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Arc::new(store_at(&dir.path().join("s.almanac")));
+    let heard: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let busy = Arc::new(Mutex::new(()));
+    let _subscription = {
+        let heard = Arc::clone(&heard);
+        let busy = Arc::clone(&busy);
+        store.subscribe(move |_| {
+            let _one_at_a_time = busy.try_lock().expect("two callbacks ran at once");
+            heard.lock().expect("lock").push(0);
+        })
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for n in 0..50 {
+                    store
+                        .transaction("s")
+                        .set("notes", &format!("t{t}"), "n", n as i64)
+                        .commit()
+                        .expect("commit");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread");
+    }
+    assert_eq!(heard.lock().expect("lock").len(), 200);
+}
+
+#[test]
+fn events_are_delivered_in_the_order_of_their_dots() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Arc::new(store_at(&dir.path().join("s.almanac")));
+    let order: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let _subscription = {
+        let order = Arc::clone(&order);
+        let reader = Arc::clone(&store);
+        store.subscribe(move |event: &ChangeEvent| {
+            // A callback may use the store it listens to.
+            let id = &event.records[0].id;
+            let n: u64 = id[1..].parse().expect("id");
+            order.lock().expect("lock").push(n);
+            let _ = reader.replica_id();
+        })
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for n in 0..25u64 {
+                    let id = format!("n{}", t * 1000 + n);
+                    store.transaction("s").set("notes", &id, "x", 1i64).commit().expect("commit");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread");
+    }
+    let order = order.lock().expect("lock").clone();
+    // Each thread's own commits are in its order; and all 100 arrived exactly once.
+    for t in 0..4u64 {
+        let mine: Vec<u64> = order.iter().copied().filter(|n| n / 1000 == t).collect();
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "thread {t}: {mine:?}");
+    }
+    assert_eq!(order.len(), 100);
+}
+
+/// Finding 7: a subscriber that panics neither turns a durable commit into an error nor keeps
+/// the other subscribers from hearing of it.
+#[test]
+fn a_panicking_subscriber_is_isolated() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store_at(&dir.path().join("s.almanac"));
+    let _bad = store.subscribe(|_| panic!("a bug in the app's subscriber"));
+    let heard: Arc<Mutex<Vec<Origin>>> = Arc::default();
+    let _good = {
+        let heard = Arc::clone(&heard);
+        store.subscribe(move |event| heard.lock().expect("lock").push(event.origin))
+    };
+    store.transaction("s").set("notes", "n", "title", "kept").commit().expect("commit succeeds");
+    store.transaction("s").set("notes", "n", "title", "again").commit().expect("commit succeeds");
+    assert_eq!(*heard.lock().expect("lock"), [Origin::Local, Origin::Local]);
+    assert!(store.get("s", "notes", "n").expect("read").is_some());
+}
+
+/// Finding 7: closing (or dropping) a store folds the write-ahead log into the file and
+/// removes it, even after reads opened pooled connections.
+#[test]
+fn closing_or_dropping_a_store_removes_its_write_ahead_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("s.almanac");
+    let store = store_at(&path);
+    write(&store, "s", "n", "one");
+    assert!(store.get("s", "notes", "n").expect("read").is_some());
+    assert!(wal(&path).exists());
+    drop(store);
+    assert!(!wal(&path).exists(), "dropping left the -wal file behind");
+
+    let store = store_at(&path);
+    write(&store, "s", "n", "two");
+    assert!(store.get("s", "notes", "n").expect("read").is_some());
+    store.close().expect("close");
+    assert!(!wal(&path).exists(), "closing left the -wal file behind");
+    let store = store_at(&path);
+    assert_eq!(titles(&store, "s"), [("n".to_owned(), "two".to_owned())]);
+}
