@@ -75,7 +75,7 @@ impl ReplicaState {
             return Ok(Changes::default());
         }
         let dot = Dot { replica: self.id, counter: self.seen.get(&self.id) + 1 };
-        let hlc = self.hlc.tick(physical_millis);
+        let hlc = self.hlc.tick(physical_millis)?;
         let mut seen = self.seen.clone();
         seen.advance(dot.replica, dot.counter);
 
@@ -155,7 +155,7 @@ impl ReplicaState {
             }
         }
         self.seen.join(&delta.context);
-        self.hlc = self.hlc.observe(delta.hlc);
+        self.hlc = self.hlc.observe(delta.hlc, self.hlc.millis).hlc;
         Ok(changes)
     }
 }
