@@ -15,6 +15,7 @@ mod keyed_map;
 mod record;
 mod register;
 mod replica_id;
+mod validate;
 mod value;
 mod version_vector;
 mod wire;
@@ -25,6 +26,7 @@ pub use keyed_map::Member;
 pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};
 pub use register::{Direction, Entry, Extremum, MvRegister};
 pub use replica_id::ReplicaId;
+pub use validate::validate_delta;
 pub use value::Value;
 pub use version_vector::{Dot, VersionVector};
 
