@@ -16,10 +16,9 @@ use crate::replica::MAX_NAME_BYTES;
 /// Checks that `delta` could have been produced by a correct replica; see the module docs.
 ///
 /// Refuses, as [`Error::Decode`] naming the offending record: an entry whose dot is outside
-/// `delta.context` or has counter 0; an empty or
-/// over-long ([`MAX_NAME_BYTES`]) collection, id, field, member key or member field name; records
-/// not in strictly ascending key order; a record delta with nothing in it; a register holding
-/// two entries with the same dot.
+/// `delta.context` or has counter 0; an empty or over-long ([`MAX_NAME_BYTES`]) collection, id,
+/// field, member key or member field name; records not in strictly ascending key order; a record
+/// delta with nothing in it; a register holding two entries with the same dot.
 pub fn validate_delta(delta: &Delta) -> Result<()> {
     // `since` is deliberately not checked against `context`: in two-way sync the receiver asks
     // with its own version vector, which holds its writes the sender has not seen yet, so a
