@@ -166,9 +166,16 @@ pub fn add(args: &AddArgs, out: &mut dyn Write) -> Result<(), Failure> {
         unknown_properties: Vec::new(),
     };
 
+    // Each calendar is a space: its id must be one (checked before anything is written).
+    almanac_core::SpaceId::new(args.calendar.as_str()).map_err(|e| {
+        Failure::new(format!(
+            "--calendar '{}' is not a usable calendar id: {e}",
+            text::one_line(&args.calendar)
+        ))
+    })?;
     let store = store::open_or_create(&args.store)?;
-    if store.get(CALENDARS, &args.calendar)?.is_none() {
-        if store.get_any(CALENDARS, &args.calendar)?.is_some() {
+    if store.get(&args.calendar, CALENDARS, &args.calendar)?.is_none() {
+        if store.get_any(&args.calendar, CALENDARS, &args.calendar)?.is_some() {
             return Err(Failure::new(format!(
                 "calendar '{}' is deleted; add the event to another calendar",
                 text::one_line(&args.calendar)
@@ -215,7 +222,7 @@ pub fn delete(args: &DeleteArgs) -> Result<(), Failure> {
 pub fn restore(args: &RestoreArgs) -> Result<(), Failure> {
     let store = store::open_existing(&args.store)?;
     let id = text::one_line(&args.event);
-    match store.get_any(EVENTS, &args.event)? {
+    match store.find_any(EVENTS, &args.event)?.into_iter().next() {
         None => return Err(no_event(&args.store, &args.event)),
         Some(record) if !record.is_deleted() => {
             return Err(Failure::new(format!("event '{id}' is not deleted; nothing to restore")));
@@ -338,7 +345,7 @@ fn live_event(store: &Store, path: &Path, id: &str) -> Result<Event, Failure> {
     if let Some(event) = store.event(id)? {
         return Ok(event);
     }
-    match store.get_any(EVENTS, id)? {
+    match store.find_any(EVENTS, id)?.into_iter().next() {
         Some(record) if record.is_deleted() => Err(Failure::new(format!(
             "event '{}' is deleted; `almanac restore` brings it back",
             text::one_line(id)

@@ -367,7 +367,7 @@ fn stats_counts_live_and_deleted_records() {
     assert_eq!(facts["events"], "1 live, 1 deleted");
     assert_eq!(facts["records with conflicts"], "0");
     assert_eq!(facts["version vectors"], "1 replica");
-    assert_eq!(facts["spaces"], "1 space");
+    assert_eq!(facts["spaces"], "2 spaces");
     assert!(facts["file size"].ends_with("write-ahead log)"), "{out}");
     for name in ["store", "schema version", "record encoding", "events in conflict log"] {
         assert!(facts.contains_key(name), "{name} missing: {out}");

@@ -108,4 +108,14 @@ pub enum Error {
     /// An I/O error outside SQLite.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// The hybrid logical clock reached the largest stamp it can represent, so no later write can
+    /// be stamped after the earlier ones. Only a clock set to the far end of time (or damaged
+    /// clock data) gets here.
+    #[error(
+        "this store's clock has reached the largest time it can record, so no further change can \
+         be ordered after the earlier ones; the write was not saved (was the device clock or a \
+         synced peer's clock set to the far future?)"
+    )]
+    ClockExhausted,
 }

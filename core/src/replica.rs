@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::crdt::{
-    Delta, Dot, Hlc, RecordKey, RecordState, Refusal, ReplicaId, SpaceId, VersionVector, Write,
+    ClockSkew, Delta, Dot, Hlc, RecordKey, RecordState, Refusal, ReplicaId, SpaceId, VersionVector,
+    Write, validate_delta,
 };
 use crate::error::{Error, Result};
 
@@ -53,6 +54,9 @@ pub struct Operation {
 pub struct Changes {
     /// The records whose state changed, in key order.
     pub records: Vec<RecordKey>,
+    /// Set when a received delta came from a replica whose clock is far ahead of this
+    /// device's (see `Hlc::observe`): worth showing to the user or logging.
+    pub clock_skew: Option<ClockSkew>,
 }
 
 impl ReplicaState {
@@ -76,7 +80,7 @@ impl ReplicaState {
             return Ok(Changes::default());
         }
         let dot = Dot { replica: self.id, counter: self.seen.get(&self.id) + 1 };
-        let hlc = self.hlc.tick(physical_millis);
+        let hlc = self.hlc.tick(physical_millis)?;
         let mut seen = self.seen.clone();
         seen.advance(dot.replica, dot.counter);
 
@@ -138,14 +142,21 @@ impl ReplicaState {
     /// Merges a remote delta of the space `store` holds. Idempotent, and independent of the
     /// order deltas arrive in. A delta that is not well-formed, or that this replica cannot
     /// apply without losing writes, is refused whole: nothing of it is saved.
-    pub fn apply(&mut self, store: &mut impl RecordStore, delta: &Delta) -> Result<Changes> {
+    /// `physical_millis` is the device clock, which bounds how far a remote clock may pull
+    /// this replica's clock forward.
+    pub fn apply(
+        &mut self,
+        store: &mut impl RecordStore,
+        delta: &Delta,
+        physical_millis: u64,
+    ) -> Result<Changes> {
         if !self.seen.dominates(&delta.since) {
             return Err(Error::DeltaNotApplicable);
         }
         if delta.context.get(&self.id) > self.seen.get(&self.id) {
             return Err(Error::ReplicaRewound);
         }
-        check_delta(delta)?;
+        validate_delta(delta)?;
         // Join everything first and save only once every record was accepted.
         let mut joined = Vec::new();
         for (key, record) in &delta.records {
@@ -172,24 +183,11 @@ impl ReplicaState {
             changes.records.push(key.clone());
         }
         self.seen.join(&delta.context);
-        self.hlc = self.hlc.observe(delta.hlc);
+        let observed = self.hlc.observe(delta.hlc, physical_millis);
+        self.hlc = observed.hlc;
+        changes.clock_skew = observed.skew;
         Ok(changes)
     }
-}
-
-/// The checks of a delta's shape that need no storage (see `crdt::validate`).
-fn check_delta(delta: &Delta) -> Result<()> {
-    for (key, record) in &delta.records {
-        if let Some(dot) = record.dots().into_iter().find(|dot| !delta.context.contains(dot)) {
-            return Err(Error::Decode {
-                what: "a delta",
-                detail: format!(
-                    "record {key} carries write {dot:?} outside the delta's own version vector"
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Upper bound on collection, id, field and key names, in bytes: generous for real ids, small

@@ -261,8 +261,10 @@ impl Store {
     /// Merges a delta received from another replica. The delta's space must be held (see
     /// [`Store::join_space`]).
     pub fn apply(&self, delta: &Delta) -> Result<Changes> {
-        let changes = self
-            .write(&delta.space, Origin::Remote, |replica, records| replica.apply(records, delta));
+        let now = self.options.clock.now_millis();
+        let changes = self.write(&delta.space, Origin::Remote, |replica, records| {
+            replica.apply(records, delta, now)
+        });
         self.deliver();
         changes
     }

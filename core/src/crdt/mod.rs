@@ -16,17 +16,19 @@ mod record;
 mod register;
 mod replica_id;
 mod space;
+mod validate;
 mod value;
 mod version_vector;
 mod wire;
 
 pub use delta::{Delta, RecordKey};
-pub use hlc::Hlc;
+pub use hlc::{ClockSkew, Hlc, MAX_FORWARD_SKEW_MILLIS, Observed};
 pub use keyed_map::Member;
 pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};
 pub use register::{Direction, Entry, Extremum, MvRegister};
 pub use replica_id::ReplicaId;
 pub use space::{MAX_SPACE_ID_BYTES, SpaceId};
+pub use validate::validate_delta;
 pub use value::Value;
 pub use version_vector::{Dot, VersionVector};
 

@@ -93,12 +93,15 @@ impl MemoryStore {
         replica.delta_since(&mut Records(&mut held.records), space, since)
     }
 
-    /// Merges a remote delta of a space this replica holds.
-    pub fn apply(&mut self, delta: &Delta) -> Result<Changes> {
+    /// Merges a remote delta of a space this replica holds; `physical_millis` is the device
+    /// clock.
+    pub fn apply(&mut self, delta: &Delta, physical_millis: u64) -> Result<Changes> {
         if !self.spaces.contains_key(&delta.space) {
             return Err(Error::SpaceNotHeld(delta.space.clone()));
         }
-        self.with_space(&delta.space, |replica, records| replica.apply(records, delta))
+        self.with_space(&delta.space, |replica, records| {
+            replica.apply(records, delta, physical_millis)
+        })
     }
 
     /// Starts holding `space` with nothing seen (no change if held).

@@ -2,6 +2,10 @@
 //! must decode each file to the expected value and encode that value to the same bytes.
 //! Changing a fixture is a format change: it needs a new format version and a decision note.
 //! `make fixtures` (ALMANAC_WRITE_FIXTURES=1) writes missing fixtures; it never overwrites one.
+//!
+//! The `-v1` files are format 1 (no checksum): records and structured values of format 1 must
+//! still decode, deltas and version vectors of format 1 must be refused (peers must update). The
+//! `-v2` files pin the current, checksummed format (`docs/decisions/0012-checksummed-encoding.md`).
 
 use std::path::PathBuf;
 
@@ -29,17 +33,20 @@ fn check_fixture(name: &str, encoded: &[u8]) {
     assert_eq!(golden, encoded, "the encoding of {name} changed: that is a format change");
 }
 
+fn timing() -> Value {
+    Value::structured(&("2026-11-26T09:00", "Europe/Paris", 3_600u32)).expect("structured")
+}
+
 /// A deterministic scenario touching every kind of entry: two replicas, a conflict, a keyed
 /// map with a removed member, min and max registers, a deletion with a shadowed edit.
 fn scenario() -> (MemoryStore, MemoryStore) {
+    let timing = timing();
     let mut a = MemoryStore::new(ReplicaId::from_bytes([0xAA; 16]));
     let mut b = MemoryStore::new(ReplicaId::from_bytes([0xBB; 16]));
     let space = golden_space();
     b.join_space(&space);
     let key = RecordKey::new("events", "golden");
     let op = |write| Operation { key: key.clone(), write };
-    let timing =
-        Value::structured(&("2026-11-26T09:00", "Europe/Paris", 3_600u32)).expect("structured");
     a.commit(
         &space,
         &[
@@ -69,7 +76,7 @@ fn scenario() -> (MemoryStore, MemoryStore) {
     )
     .expect("a");
     let to_b = a.delta_since(&space, &b.version_vector(&space)).expect("delta");
-    b.apply(&to_b).expect("apply");
+    b.apply(&to_b, 1_764_000_000_500).expect("apply");
     a.commit(
         &space,
         &[op(Write::Set { field: "title".into(), value: Value::from("Planning (A)") })],
@@ -90,22 +97,37 @@ fn scenario() -> (MemoryStore, MemoryStore) {
     .expect("b2");
     b.commit(&space, &[op(Write::Delete)], 1_764_000_003_000).expect("b3");
     let to_a = b.delta_since(&space, &a.version_vector(&space)).expect("delta");
-    a.apply(&to_a).expect("apply");
+    a.apply(&to_a, 1_764_000_003_500).expect("apply");
     (a, b)
+}
+
+fn golden_record() -> RecordState {
+    let (a, _) = scenario();
+    a.record(&golden_space(), &RecordKey::new("events", "golden")).expect("record").clone()
+}
+
+fn read_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).expect("read fixture")
 }
 
 #[test]
 fn golden_record_encoding() {
-    let (a, _) = scenario();
-    let state =
-        a.record(&golden_space(), &RecordKey::new("events", "golden")).expect("record").clone();
+    let state = golden_record();
     assert!(state.is_deleted() && state.has_conflicts());
     let encoded = codec::encode(Kind::Record, &state).expect("encode");
-    check_fixture("record-v1.bin", &encoded);
+    check_fixture("record-v2.bin", &encoded);
     let decoded: RecordState =
-        codec::decode(Kind::Record, &std::fs::read(fixture_path("record-v1.bin")).expect("read"))
-            .expect("decode");
+        codec::decode(Kind::Record, &read_fixture("record-v2.bin")).expect("decode");
     assert_eq!(decoded, state);
+}
+
+/// Stores hold format-1 records: they must keep opening after the format changed.
+#[test]
+fn a_format_1_record_still_decodes() {
+    let decoded: RecordState =
+        codec::decode(Kind::Record, &read_fixture("record-v1.bin")).expect("decode");
+    // Structured values inside records kept format 1, so the whole record reads back equal.
+    assert_eq!(decoded, golden_record());
 }
 
 #[test]
@@ -113,9 +135,8 @@ fn golden_delta_encoding() {
     let (mut a, _) = scenario();
     let delta = a.delta_since(&golden_space(), &VersionVector::new()).expect("delta");
     let encoded = delta.encode().expect("encode");
-    check_fixture("delta-v1.bin", &encoded);
-    let decoded =
-        Delta::decode(&std::fs::read(fixture_path("delta-v1.bin")).expect("read")).expect("decode");
+    check_fixture("delta-v2.bin", &encoded);
+    let decoded = Delta::decode(&read_fixture("delta-v2.bin")).expect("decode");
     assert_eq!(decoded, delta);
     assert_eq!(decoded.hlc, Hlc { millis: 1_764_000_003_000, logical: 0 });
 }
@@ -127,27 +148,73 @@ fn golden_version_vector_encoding() {
             .into_iter()
             .collect();
     let encoded = codec::encode(Kind::VersionVector, &vv).expect("encode");
-    check_fixture("version-vector-v1.bin", &encoded);
-    assert_eq!(codec::decode::<VersionVector>(Kind::VersionVector, &encoded).expect("decode"), vv);
+    check_fixture("version-vector-v2.bin", &encoded);
+    let decoded =
+        codec::decode::<VersionVector>(Kind::VersionVector, &read_fixture("version-vector-v2.bin"));
+    assert_eq!(decoded.expect("decode"), vv);
+}
+
+/// Format-1 deltas and version vectors come only from peers running an older Almanac: they are
+/// refused with a message telling the user to update that device, not misread or half-applied.
+#[test]
+fn format_1_deltas_and_version_vectors_are_refused_with_an_update_message() {
+    let delta = Delta::decode(&read_fixture("delta-v1.bin")).map(drop);
+    let vv =
+        codec::decode::<VersionVector>(Kind::VersionVector, &read_fixture("version-vector-v1.bin"))
+            .map(drop);
+    for refused in [delta, vv] {
+        match refused {
+            Err(almanac_core::Error::Decode { detail, .. }) => {
+                assert!(
+                    detail.contains("format version 1") && detail.contains("must update"),
+                    "{detail}"
+                );
+            }
+            other => panic!("a format-1 wire blob must be refused, got {other:?}"),
+        }
+    }
+}
+
+/// Every change of one byte to any other value, and every truncation, is refused.
+fn assert_all_damage_is_refused(bytes: &[u8], decodes: impl Fn(&[u8]) -> bool) {
+    assert!(decodes(bytes), "the intact blob must decode");
+    for position in 0..bytes.len() {
+        for value in (0..=u8::MAX).filter(|v| *v != bytes[position]) {
+            let mut damaged = bytes.to_vec();
+            damaged[position] = value;
+            assert!(!decodes(&damaged), "byte {position} changed to {value:#04x} was accepted");
+        }
+    }
+    for cut in 0..bytes.len() {
+        assert!(!decodes(&bytes[..cut]), "a blob cut at {cut} bytes was accepted");
+    }
 }
 
 #[test]
-fn damaged_deltas_are_errors_never_panics() {
+fn every_single_byte_change_of_a_delta_is_refused() {
     let (mut a, _) = scenario();
-    let bytes = a
-        .delta_since(&golden_space(), &VersionVector::new())
-        .expect("delta")
-        .encode()
-        .expect("encode");
-    for cut in 0..bytes.len() {
-        assert!(Delta::decode(&bytes[..cut]).is_err(), "a delta cut at {cut} bytes decoded");
+    for id in ["second", "third"] {
+        let op = |write| Operation { key: RecordKey::new("events", id), write };
+        a.commit(
+            &golden_space(),
+            &[
+                op(Write::Set { field: "title".into(), value: Value::from(id) }),
+                op(Write::Set { field: "timing".into(), value: timing() }),
+            ],
+            1_764_000_004_000,
+        )
+        .expect("commit");
     }
-    // Flipping any single byte must give an error or a delta, never a panic.
-    for i in 0..bytes.len() {
-        let mut damaged = bytes.clone();
-        damaged[i] ^= 0xFF;
-        let _ = Delta::decode(&damaged);
-    }
+    let delta = a.delta_since(&golden_space(), &VersionVector::new()).expect("delta");
+    assert_eq!(delta.records.len(), 3);
+    let bytes = delta.encode().expect("encode");
+    assert_all_damage_is_refused(&bytes, |b| Delta::decode(b).is_ok());
+}
+
+#[test]
+fn every_single_byte_change_of_a_record_is_refused() {
+    let bytes = codec::encode(Kind::Record, &golden_record()).expect("encode");
+    assert_all_damage_is_refused(&bytes, |b| codec::decode::<RecordState>(Kind::Record, b).is_ok());
 }
 
 /// The calendar values stored as structured registers (timing, rules, dates, roles, unknown
@@ -194,15 +261,16 @@ fn golden_calendar_values_encoding() {
     let value = Value::structured(&(timings.clone(), rules.clone(), vec![raw.clone()], roles))
         .expect("encode");
     let Value::Structured(bytes) = &value else { panic!("structured") };
+    // Structured values are nested in checksummed records and deltas and keep format 1.
     check_fixture("calendar-values-v1.bin", bytes);
-    let golden =
-        Value::Structured(std::fs::read(fixture_path("calendar-values-v1.bin")).expect("read"));
     type Golden = (
         Vec<Timing>,
         Vec<RecurrenceRule>,
         Vec<RawProperty>,
         (Participation, Role, Participation, Role),
     );
+    let expected = (timings, rules, vec![raw], roles);
+    let golden = Value::Structured(read_fixture("calendar-values-v1.bin"));
     let decoded: Golden = golden.decode().expect("decode");
-    assert_eq!(decoded, (timings, rules, vec![raw], roles));
+    assert_eq!(decoded, expected);
 }

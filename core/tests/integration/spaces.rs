@@ -126,7 +126,9 @@ fn a_store_copied_to_a_second_device_keeps_both_copies_writes() {
     let second_path = dir.path().join("second.almanac");
     fs::copy(&first_path, &second_path).expect("copy");
     let second = store_at(&second_path);
-    assert!(matches!(second.incarnation(), Incarnation::Renewed { previous } if previous == first.replica_id()));
+    assert!(
+        matches!(second.incarnation(), Incarnation::Renewed { previous } if previous == first.replica_id())
+    );
     assert_ne!(first.replica_id(), second.replica_id());
     write(&first, "s", "a", "by the first");
     write(&second, "s", "b", "by the second");
@@ -149,7 +151,8 @@ fn spaces_sync_independently_and_a_space_joined_later_arrives_whole() {
     write(&phone, "work", "w1", "standup");
     write(&phone, "home", "h1", "dentist");
     sync(&phone, &laptop, "work");
-    let held: Vec<String> = laptop.spaces().expect("spaces").into_iter().map(String::from).collect();
+    let held: Vec<String> =
+        laptop.spaces().expect("spaces").into_iter().map(String::from).collect();
     assert_eq!(held, ["work"]);
     assert!(matches!(laptop.version_vector("home"), Err(Error::SpaceNotHeld(_))));
     // A delta of a space the receiver does not hold is refused, not half-claimed.

@@ -98,7 +98,7 @@ impl TestReplica for MemoryReplica {
         self.store.delta_since(&space(), since)
     }
     fn apply(&mut self, delta: &Delta) -> Result<Changes> {
-        self.store.apply(delta)
+        self.store.apply(delta, self.clock.now_millis())
     }
     fn record(&self, key: &RecordKey) -> Option<Record> {
         let state = self.store.record(&space(), key)?.clone();
