@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::crdt::{
-    ClockSkew, Delta, Dot, Hlc, RecordKey, RecordState, Refusal, ReplicaId, SpaceId, VersionVector,
-    Write, validate_delta,
+    ClockSkew, Delta, Dot, Hlc, RecordDelta, RecordKey, RecordState, Refusal, ReplicaId, SpaceId,
+    VersionVector, Write, validate_delta,
 };
 use crate::error::{Error, Result};
 
@@ -150,16 +150,36 @@ impl ReplicaState {
         delta: &Delta,
         physical_millis: u64,
     ) -> Result<Changes> {
+        self.check_applicable(delta)?;
+        let mut changes = self.join_records(store, &delta.records, &delta.context)?;
+        changes.clock_skew = self.finish_apply(&delta.context, delta.hlc, physical_millis);
+        Ok(changes)
+    }
+
+    /// Whether `delta` can be merged here without losing or inventing writes: its base has
+    /// been seen, it does not claim more of this replica's writes than the replica has, and it
+    /// is well-formed. A delta applied in several transactions is checked once, whole.
+    pub fn check_applicable(&self, delta: &Delta) -> Result<()> {
         if !self.seen.dominates(&delta.since) {
             return Err(Error::DeltaNotApplicable);
         }
         if delta.context.get(&self.id) > self.seen.get(&self.id) {
             return Err(Error::ReplicaRewound);
         }
-        validate_delta(delta)?;
-        // Join everything first and save only once every record was accepted.
+        validate_delta(delta)
+    }
+
+    /// Joins some records of a delta whose version vector is `context`, without recording
+    /// `context` as seen yet ([`ReplicaState::finish_apply`] does, once every record of the
+    /// delta is in). Either every record is saved or, on an error, none.
+    pub fn join_records(
+        &self,
+        store: &mut impl RecordStore,
+        records: &[(RecordKey, RecordDelta)],
+        context: &VersionVector,
+    ) -> Result<Changes> {
         let mut joined = Vec::new();
-        for (key, record) in &delta.records {
+        for (key, record) in records {
             let before = store.load(key)?;
             if before.is_none() && record.lifecycle.is_none() {
                 return Err(Error::Decode {
@@ -172,7 +192,7 @@ impl ReplicaState {
             }
             let before = before.unwrap_or_default();
             let mut after = before.clone();
-            after.join(record, &self.seen, &delta.context);
+            after.join(record, &self.seen, context);
             if after != before {
                 joined.push((key, after));
             }
@@ -182,11 +202,21 @@ impl ReplicaState {
             store.save(key, &after)?;
             changes.records.push(key.clone());
         }
-        self.seen.join(&delta.context);
-        let observed = self.hlc.observe(delta.hlc, physical_millis);
-        self.hlc = observed.hlc;
-        changes.clock_skew = observed.skew;
         Ok(changes)
+    }
+
+    /// Records a delta's version vector as seen and observes the sender's clock, once all its
+    /// records are joined. Returns the warning when the sender's clock is far ahead.
+    pub fn finish_apply(
+        &mut self,
+        context: &VersionVector,
+        hlc: Hlc,
+        physical_millis: u64,
+    ) -> Option<ClockSkew> {
+        self.seen.join(context);
+        let observed = self.hlc.observe(hlc, physical_millis);
+        self.hlc = observed.hlc;
+        observed.skew
     }
 }
 

@@ -16,7 +16,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::crdt::{Delta, Hlc, RecordKey, ReplicaId, SpaceId, Value, VersionVector, Write};
 use crate::error::{Error, Result};
 use crate::replica::{Changes, Operation, RecordStore, ReplicaState};
-use crate::storage::sqlite::incarnation::{self, DeviceMarker, Incarnation};
+use crate::storage::sqlite::incarnation::{self, DeviceMarker, Incarnation, Marker};
 use crate::storage::sqlite::view::DerivedView;
 use crate::storage::sqlite::{self, Durability, SqliteRecords};
 use crate::view::{Conflicts, Record};
@@ -148,6 +148,8 @@ struct Writer {
     /// when another connection (a second `Store` on the same file, an app extension's process)
     /// commits; `bookkeeping` is then reloaded so a dot is never used twice.
     data_version: i64,
+    /// The device marker, told the clock after every commit (see `incarnation.rs`).
+    marker: Option<Marker>,
 }
 
 fn data_version(conn: &Connection) -> Result<i64> {
@@ -187,7 +189,7 @@ impl Store {
         let mut conn =
             sqlite::open_writer(&path, options.durability, options.max_size_bytes, &options.views)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let incarnation = incarnation::check(&tx, &path, &options.device_marker)?;
+        let (incarnation, marker) = incarnation::check(&tx, &path, &options.device_marker)?;
         let mut stale_views = Vec::new();
         for view in &options.views {
             if view.prepare(&tx)? {
@@ -205,7 +207,7 @@ impl Store {
             path,
             options,
             incarnation,
-            writer: Mutex::new(Writer { conn, bookkeeping, data_version }),
+            writer: Mutex::new(Writer { conn, bookkeeping, data_version, marker }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
             pending: Mutex::default(),
@@ -501,6 +503,11 @@ impl Store {
             work(&mut replica, &mut SqliteRecords::new(&tx, space, sid, &self.options.views))?;
         sqlite::save_replica_state(&tx, sid, &before, &replica)?;
         tx.commit()?;
+        if replica.hlc != writer.bookkeeping.hlc {
+            if let Some(marker) = &mut writer.marker {
+                marker.record(replica.hlc);
+            }
+        }
         writer.bookkeeping.hlc = replica.hlc;
         writer.bookkeeping.spaces.insert(sid, replica.seen);
         if !changes.records.is_empty() {
@@ -534,7 +541,12 @@ impl Store {
     fn deliver(&self) {
         loop {
             let Ok(_delivering) = self.delivering.try_lock() else { return };
-            while let Some(event) = lock(&self.pending).pop_front() {
+            loop {
+                // Popped in its own statement: a guard in the `while let` condition would live
+                // through the callbacks, and a callback that reads the store would deadlock
+                // with a writer queueing its event.
+                let next = lock(&self.pending).pop_front();
+                let Some(event) = next else { break };
                 // Call outside the subscribers lock so a callback may subscribe, unsubscribe
                 // or use the store.
                 let callbacks: Vec<Callback> =

@@ -86,6 +86,33 @@ fn a_store_restored_from_a_backup_never_reuses_a_dot() {
     assert_eq!(phone.version_vector("s").expect("vv"), server.version_vector("s").expect("vv"));
 }
 
+/// A backup taken while the app runs (no close, no reopen between the backup and later
+/// writes) is caught too: the restored file's clock is behind the marker's.
+#[test]
+fn a_store_restored_from_a_backup_taken_while_it_ran_is_caught() {
+    let dir = tempfile::tempdir().expect("dir");
+    let phone_path = dir.path().join("phone.almanac");
+    let server = store_at(&dir.path().join("server.almanac"));
+    let backup = dir.path().join("backup.almanac");
+    {
+        let phone = store_at(&phone_path);
+        write(&phone, "s", "n1", "one");
+        phone.checkpoint().expect("checkpoint");
+        fs::copy(&phone_path, &backup).expect("backup of the running store");
+        write(&phone, "s", "n2", "two");
+        sync(&phone, &server, "s");
+    }
+    fs::copy(&backup, &phone_path).expect("restore");
+    let wal_of_phone = wal(&phone_path);
+    let _ = fs::remove_file(wal_of_phone);
+    let phone = store_at(&phone_path);
+    assert!(matches!(phone.incarnation(), Incarnation::Renewed { .. }));
+    write(&phone, "s", "n3", "three");
+    sync(&phone, &server, "s");
+    assert_eq!(titles(&phone, "s").len(), 3);
+    assert_eq!(titles(&phone, "s"), titles(&server, "s"));
+}
+
 /// The same with the marker disabled shows what the marker prevents: the restored store
 /// reuses a dot and the two sides stop exchanging while their states differ.
 #[test]

@@ -1,21 +1,24 @@
 //! Telling a store restored from a backup (or copied to another device) from the store that
 //! kept running, so neither ever reuses a dot the other made.
 //!
-//! The store file carries an *incarnation* (16 random bytes) and so does a small marker file
-//! that the app keeps where backups and device-to-device copies do not reach (iOS: a file with
-//! `isExcludedFromBackup`; Android: `Context.getNoBackupFilesDir()`; by default, next to the
-//! store as `<store>.device`). When the two disagree — the store came back from a backup, or was
-//! copied without its marker — the store takes a fresh replica id before it writes anything:
-//! the old id's writes stay what they were, new writes can never collide with writes the other
-//! copy made under the old id. See `docs/decisions/0013-spaces-and-restored-stores.md`.
+//! The store file carries an *incarnation* (16 random bytes). A small marker file, kept where
+//! backups and device-to-device copies do not reach (iOS: a file with `isExcludedFromBackup`;
+//! Android: `Context.getNoBackupFilesDir()`; by default next to the store as `<store>.device`),
+//! holds the replica id, the incarnation and the store's clock after its latest commit. A store
+//! whose clock is *behind* its marker went back in time (restored from a backup, even one taken
+//! while the app ran); a store whose incarnation differs or whose marker is missing was copied
+//! or restored elsewhere. Either way the store takes a fresh replica id before it writes
+//! anything: the old id's writes stay what they were, and new writes can never collide with
+//! writes the other copy made under the old id. See
+//! `docs/decisions/0013-spaces-and-restored-stores.md`.
 
-use std::fs;
-use std::io::{ErrorKind, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::crdt::ReplicaId;
+use crate::crdt::{Hlc, ReplicaId};
 use crate::error::{Error, Result};
 
 /// Where the marker of a store lives.
@@ -61,7 +64,24 @@ pub enum Incarnation {
 
 const HEADER: &str = "almanac-device-marker 1";
 
-fn read_marker(path: &Path) -> Result<Option<(ReplicaId, [u8; 16])>> {
+/// What a marker says.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Marked {
+    replica: ReplicaId,
+    incarnation: [u8; 16],
+    hlc: Hlc,
+}
+
+/// The marker's text. Fixed width, so later updates overwrite it in place.
+fn marker_text(marked: &Marked) -> String {
+    let incarnation = ReplicaId::from_bytes(marked.incarnation);
+    format!(
+        "{HEADER}\n{} {incarnation} {:020} {:010}\n",
+        marked.replica, marked.hlc.millis, marked.hlc.logical
+    )
+}
+
+fn read_marker(path: &Path) -> Result<Option<Marked>> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -76,20 +96,49 @@ fn read_marker(path: &Path) -> Result<Option<(ReplicaId, [u8; 16])>> {
     let mut parts = lines.next().unwrap_or_default().split(' ');
     let replica = parts.next().and_then(|r| r.parse::<ReplicaId>().ok());
     let incarnation = parts.next().and_then(|i| i.parse::<ReplicaId>().ok());
-    Ok(replica.zip(incarnation).map(|(r, i)| (r, i.to_bytes())))
+    let millis = parts.next().and_then(|m| m.parse::<u64>().ok());
+    let logical = parts.next().and_then(|l| l.parse::<u32>().ok());
+    Ok(match (replica, incarnation, millis, logical) {
+        (Some(replica), Some(incarnation), Some(millis), Some(logical)) => Some(Marked {
+            replica,
+            incarnation: incarnation.to_bytes(),
+            hlc: Hlc { millis, logical },
+        }),
+        _ => None,
+    })
 }
 
-fn write_marker(path: &Path, replica: ReplicaId, incarnation: [u8; 16]) -> Result<()> {
+fn write_marker(path: &Path, marked: &Marked) -> Result<()> {
     // Write a temporary file and rename it, so a crash never leaves half a marker.
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    let mut file = fs::File::create(&temporary)?;
-    let incarnation = ReplicaId::from_bytes(incarnation);
-    writeln!(file, "{HEADER}\n{replica} {incarnation}")?;
+    let mut file = File::create(&temporary)?;
+    file.write_all(marker_text(marked).as_bytes())?;
     file.sync_all()?;
     fs::rename(&temporary, path)?;
     Ok(())
+}
+
+/// An open marker the store brings up to date after its commits.
+#[derive(Debug)]
+pub struct Marker {
+    file: File,
+    replica: ReplicaId,
+    incarnation: [u8; 16],
+}
+
+impl Marker {
+    /// Records the store's clock after a commit. Not flushed to disk: a marker that lags
+    /// behind after a crash only makes detection a little less eager, never wrong (a store is
+    /// renewed only when its clock is behind the marker). Failing to write it must not fail
+    /// the commit, which is durable already, so errors are ignored.
+    pub fn record(&mut self, hlc: Hlc) {
+        let text =
+            marker_text(&Marked { replica: self.replica, incarnation: self.incarnation, hlc });
+        let _ =
+            self.file.seek(SeekFrom::Start(0)).and_then(|_| self.file.write_all(text.as_bytes()));
+    }
 }
 
 fn stored_incarnation(conn: &Connection) -> Result<Option<[u8; 16]>> {
@@ -106,37 +155,53 @@ fn random_bytes() -> Result<[u8; 16]> {
 }
 
 /// Compares the store with its marker inside the writer's transaction `tx` (so two processes
-/// opening one restored file agree on one new id) and renews the replica id when they differ.
-pub fn check(tx: &Connection, store: &Path, marker: &DeviceMarker) -> Result<Incarnation> {
-    let Some(marker_path) = marker.path(store) else { return Ok(Incarnation::Continued) };
+/// opening one restored file agree on one new id) and renews the replica id when the store is
+/// not the one the marker last saw. Returns the outcome and the open marker (none when
+/// disabled).
+pub fn check(
+    tx: &Connection,
+    store: &Path,
+    marker: &DeviceMarker,
+) -> Result<(Incarnation, Option<Marker>)> {
+    let Some(marker_path) = marker.path(store) else { return Ok((Incarnation::Continued, None)) };
     let replica = super::replica_id(tx)?;
+    let hlc = super::load_hlc(tx)?;
     let stored = stored_incarnation(tx)?;
     let found = read_marker(&marker_path)?;
-    let Some(stored) = stored else {
-        // A store from before markers existed, or a new one: nothing to compare with yet.
-        let incarnation = random_bytes()?;
-        write_marker(&marker_path, replica, incarnation)?;
+    let outcome = match (stored, found) {
+        // A new store, or one from before markers existed: nothing to compare with yet.
+        (None, _) => Incarnation::Continued,
+        // The store is the one the marker saw last, at its clock or later.
+        (Some(stored), Some(found))
+            if found.replica == replica && found.incarnation == stored && hlc >= found.hlc =>
+        {
+            Incarnation::Continued
+        }
+        _ => Incarnation::Renewed { previous: replica },
+    };
+    let replica = match outcome {
+        Incarnation::Continued => replica,
+        Incarnation::Renewed { .. } => ReplicaId::random()?,
+    };
+    let incarnation = match (outcome, stored) {
+        (Incarnation::Continued, Some(stored)) => stored,
+        _ => random_bytes()?,
+    };
+    // Marker first: if we crash before the store commits, the two still differ and the next
+    // open renews again, with an id nobody ever wrote with.
+    write_marker(&marker_path, &Marked { replica, incarnation, hlc })?;
+    if stored != Some(incarnation) {
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?1)",
             [incarnation.to_vec()],
         )?;
-        return Ok(Incarnation::Continued);
-    };
-    if found == Some((replica, stored)) {
-        return Ok(Incarnation::Continued);
     }
-    let renewed = ReplicaId::random()?;
-    let incarnation = random_bytes()?;
-    // Marker first: if we crash before the store commits, the two still differ and the next
-    // open renews again, with an id nobody ever wrote with.
-    write_marker(&marker_path, renewed, incarnation)?;
-    tx.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'replica_id'",
-        [renewed.to_bytes().to_vec()],
-    )?;
-    tx.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?1)",
-        [incarnation.to_vec()],
-    )?;
-    Ok(Incarnation::Renewed { previous: replica })
+    if let Incarnation::Renewed { .. } = outcome {
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'replica_id'",
+            [replica.to_bytes().to_vec()],
+        )?;
+    }
+    let file = OpenOptions::new().write(true).open(&marker_path)?;
+    Ok((outcome, Some(Marker { file, replica, incarnation })))
 }
