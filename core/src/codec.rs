@@ -40,8 +40,10 @@ pub enum Kind {
     Structured = 3,
     /// A [`crate::crdt::VersionVector`] on the wire.
     VersionVector = 4,
-    /// A frame of the sync protocol (reserved: no message is defined yet).
+    /// A frame of the sync protocol (`crate::sync::Message`).
     Message = 5,
+    /// A [`crate::crdt::RecordDelta`] staged while a chunked sync is under way.
+    RecordDelta = 6,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Structured => "a structured value",
             Kind::VersionVector => "a version vector",
             Kind::Message => "a sync message",
+            Kind::RecordDelta => "a staged record delta",
         }
     }
 
@@ -61,7 +64,8 @@ impl Kind {
     fn is_persisted(self) -> bool {
         match self {
             Kind::Record | Kind::Structured => true,
-            Kind::Delta | Kind::VersionVector | Kind::Message => false,
+            // Staged record deltas were introduced with format 2.
+            Kind::Delta | Kind::VersionVector | Kind::Message | Kind::RecordDelta => false,
         }
     }
 }
@@ -84,6 +88,26 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>> {
     let checksum = crc32c::crc32c(&bytes);
     bytes.extend_from_slice(&checksum.to_le_bytes());
     Ok(bytes)
+}
+
+/// Encodes `value` as a bare bincode payload (no envelope), for parts of a blob that are
+/// measured or compressed on their own (sync chunks).
+pub(crate) fn encode_payload<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, config())
+        .map_err(|e| Error::InvalidInput(format!("cannot encode: {e}")))
+}
+
+/// Decodes a bare bincode payload written by [`encode_payload`], refusing trailing bytes.
+pub(crate) fn decode_payload<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| Error::Decode { what, detail: e.to_string() })?;
+    if used != bytes.len() {
+        return Err(Error::Decode {
+            what,
+            detail: format!("{} unexpected trailing bytes", bytes.len() - used),
+        });
+    }
+    Ok(value)
 }
 
 /// Decodes a blob of `kind`, refusing other kinds, newer versions, checksum mismatches,

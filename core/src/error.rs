@@ -97,6 +97,11 @@ pub enum Error {
     )]
     ReplicaRewound,
 
+    /// The sync peer broke the protocol or reported an error; the session is over and nothing
+    /// partial was applied (a later sync resumes).
+    #[error("sync failed: {0}")]
+    Protocol(String),
+
     /// The store does not hold this space (join it first, or check the id).
     #[error("this store does not hold space '{0}'; join it first")]
     SpaceNotHeld(crate::crdt::SpaceId),

@@ -29,8 +29,10 @@ pub mod codec;
 pub mod crdt;
 mod error;
 pub mod replica;
+mod staging;
 pub mod storage;
 mod store;
+pub mod sync;
 mod view;
 
 pub use crdt::{Delta, RecordKey, ReplicaId, SpaceId, Value, VersionVector};

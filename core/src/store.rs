@@ -216,7 +216,15 @@ impl Store {
         for view in stale_views {
             store.write_derived(|conn| view.rebuild(conn))?;
         }
+        // A delta whose last chunk arrived before a crash is finished now, so the app never
+        // keeps seeing half of it.
+        store.apply_complete_staged()?;
         Ok(store)
+    }
+
+    /// The device clock's reading, in milliseconds since the Unix epoch.
+    pub(crate) fn now_millis(&self) -> u64 {
+        self.options.clock.now_millis()
     }
 
     /// The file this store lives in.
@@ -253,7 +261,7 @@ impl Store {
     pub fn commit(&self, space: &str, operations: &[Operation]) -> Result<Changes> {
         let space = SpaceId::new(space)?;
         let now = self.options.clock.now_millis();
-        let changes = self.write(&space, Origin::Local, |replica, records| {
+        let changes = self.write_space(&space, Origin::Local, |replica, records| {
             replica.commit(records, operations, now)
         });
         self.deliver();
@@ -264,7 +272,7 @@ impl Store {
     /// [`Store::join_space`]).
     pub fn apply(&self, delta: &Delta) -> Result<Changes> {
         let now = self.options.clock.now_millis();
-        let changes = self.write(&delta.space, Origin::Remote, |replica, records| {
+        let changes = self.write_space(&delta.space, Origin::Remote, |replica, records| {
             replica.apply(records, delta, now)
         });
         self.deliver();
@@ -468,7 +476,7 @@ impl Store {
     /// Runs `work` on the records and bookkeeping of `space` in one write transaction; a local
     /// commit adds the space if it is new. The change event, if any, is queued in commit order
     /// before the writer is released.
-    fn write(
+    pub(crate) fn write_space(
         &self,
         space: &SpaceId,
         origin: Origin,
@@ -538,7 +546,7 @@ impl Store {
 
     /// Delivers queued events in commit order. Only one thread delivers at a time; a thread
     /// that finds another delivering leaves its events to it.
-    fn deliver(&self) {
+    pub(crate) fn deliver(&self) {
         loop {
             let Ok(_delivering) = self.delivering.try_lock() else { return };
             loop {

@@ -46,6 +46,16 @@ impl VersionVector {
         *seen = (*seen).max(counter);
     }
 
+    /// Sets the entry of `replica` to exactly `counter` (0 removes it). For rebuilding a vector
+    /// from the entries in which it differs from another; merging uses `advance`.
+    pub fn set(&mut self, replica: ReplicaId, counter: u64) {
+        if counter == 0 {
+            self.0.remove(&replica);
+        } else {
+            self.0.insert(replica, counter);
+        }
+    }
+
     /// Everything seen by either vector.
     pub fn join(&mut self, other: &VersionVector) {
         for (replica, counter) in &other.0 {

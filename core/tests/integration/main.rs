@@ -13,3 +13,4 @@ mod notifications;
 mod spaces;
 mod storage;
 mod support;
+mod sync;

@@ -9,6 +9,7 @@
 
 pub mod incarnation;
 pub mod schema;
+pub mod sync_state;
 pub mod view;
 
 use std::collections::{BTreeSet, HashMap};
@@ -318,6 +319,11 @@ impl<'c> SqliteRecords<'c> {
         views: &'c [Arc<dyn DerivedView>],
     ) -> Self {
         Self { conn, space, sid, views, replicas: Replicas::default() }
+    }
+
+    /// The connection (inside the write transaction) these records are read through.
+    pub fn connection(&self) -> &'c Connection {
+        self.conn
     }
 }
 

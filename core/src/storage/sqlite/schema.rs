@@ -150,6 +150,40 @@ const SPACES_SQL_AFTER: &str = "
         PRIMARY KEY (rid, replica)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX record_clock_by_replica ON record_clock (replica, counter);
+
+    -- Per peer and space, the version vectors last exchanged, so steady-state sync sends only
+    -- the entries that changed (docs/protocol.md).
+    CREATE TABLE sync_peers (
+        peer     BLOB NOT NULL,     -- the peer's replica id
+        sid      INTEGER NOT NULL REFERENCES spaces (sid) ON DELETE CASCADE,
+        sent     BLOB,              -- codec blob of the vector last sent to the peer
+        received BLOB,              -- codec blob of the vector the peer last sent
+        PRIMARY KEY (peer, sid)
+    ) STRICT, WITHOUT ROWID;
+
+    -- A delta arriving in chunks: applied once complete, resumable until then.
+    CREATE TABLE sync_inbound (
+        peer        BLOB NOT NULL,
+        sid         INTEGER NOT NULL REFERENCES spaces (sid) ON DELETE CASCADE,
+        since       BLOB NOT NULL,     -- codec blob: the vector the delta was asked with
+        context     BLOB NOT NULL,     -- codec blob: the sender's vector
+        hlc_millis  INTEGER NOT NULL,
+        hlc_logical INTEGER NOT NULL,
+        next_seq    INTEGER NOT NULL,  -- the next chunk expected
+        last_collection TEXT,          -- the greatest record key staged so far
+        last_id     TEXT,
+        complete    INTEGER NOT NULL,  -- 1 once the last chunk is staged
+        PRIMARY KEY (peer, sid)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE sync_staged (
+        peer       BLOB NOT NULL,
+        sid        INTEGER NOT NULL,
+        collection TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        record     BLOB NOT NULL,      -- codec blob of a RecordDelta
+        PRIMARY KEY (peer, sid, collection, id),
+        FOREIGN KEY (peer, sid) REFERENCES sync_inbound (peer, sid) ON DELETE CASCADE
+    ) STRICT, WITHOUT ROWID;
 ";
 
 /// Schema 3: every record of an older store goes to the space `legacy_space` names (the

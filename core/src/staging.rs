@@ -1,0 +1,296 @@
+//! Deltas that arrive in chunks: staged as they come, applied once complete in several bounded
+//! write transactions, so the app's own writes never wait long behind a large first sync.
+//!
+//! A delta's version vector is recorded only by the last of those transactions, so until then
+//! the space claims nothing it has not fully received. Records that share a write the store has
+//! not seen yet go in the same transaction, so the app never sees half of a remote transaction
+//! (one remote transaction larger than a batch is applied in one transaction of its own). A
+//! staged delta survives a crash: opening the store finishes applying it, and a sync cut short
+//! before the last chunk resumes from the records already staged (`docs/protocol.md`).
+
+use std::collections::HashMap;
+
+use crate::Store;
+use crate::crdt::{Delta, Dot, Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
+use crate::error::{Error, Result};
+use crate::replica::{Changes, RecordStore};
+use crate::storage::sqlite;
+use crate::storage::sqlite::sync_state::{self, Direction, Inbound};
+use crate::store::Origin;
+
+/// How many records one apply transaction joins at most (about 10 ms on a phone-class CPU for
+/// calendar events; see `docs/benchmarks.md`, maximum local-write wait).
+pub const BATCH_RECORDS: usize = 250;
+
+impl Store {
+    /// The delta being received from `peer` for `space`, if one is staged.
+    pub(crate) fn inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<Option<Inbound>> {
+        self.read(|conn| match sqlite::space_sid(conn, space)? {
+            Some(sid) => sync_state::inbound(conn, peer, sid),
+            None => Ok(None),
+        })
+    }
+
+    /// Starts receiving a chunked delta (or resumes one, keeping what was staged).
+    pub(crate) fn begin_inbound(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        since: &VersionVector,
+        context: &VersionVector,
+        hlc: Hlc,
+        resumed: bool,
+    ) -> Result<()> {
+        self.write_derived(|conn| {
+            let sid = held(conn, space)?;
+            sync_state::begin_inbound(conn, peer, sid, since, context, hlc, resumed)
+        })
+    }
+
+    /// Stages one chunk durably.
+    pub(crate) fn stage_chunk(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        seq: u32,
+        records: &[(RecordKey, RecordDelta)],
+        last: bool,
+    ) -> Result<()> {
+        self.write_derived(|conn| {
+            let sid = held(conn, space)?;
+            sync_state::stage(conn, peer, sid, seq, records, last)
+        })
+    }
+
+    /// Drops what was staged from `peer` for `space`.
+    pub(crate) fn drop_inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<()> {
+        self.write_derived(|conn| match sqlite::space_sid(conn, space)? {
+            Some(sid) => sync_state::drop_inbound(conn, peer, sid),
+            None => Ok(()),
+        })
+    }
+
+    /// The version vector last exchanged with `peer` for `space` in `direction`.
+    pub(crate) fn peer_vector(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        direction: Direction,
+    ) -> Result<Option<VersionVector>> {
+        self.read(|conn| match sqlite::space_sid(conn, space)? {
+            Some(sid) => sync_state::peer_vector(conn, peer, sid, direction),
+            None => Ok(None),
+        })
+    }
+
+    /// Remembers the version vector exchanged with `peer` for `space` in `direction`.
+    pub(crate) fn set_peer_vector(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        direction: Direction,
+        vector: &VersionVector,
+    ) -> Result<()> {
+        self.write_derived(|conn| match sqlite::space_sid(conn, space)? {
+            Some(sid) => sync_state::set_peer_vector(conn, peer, sid, direction, vector),
+            None => Ok(()),
+        })
+    }
+
+    /// Applies the complete delta staged from `peer` for `space`, in transactions of at most
+    /// [`BATCH_RECORDS`] records. A delta that cannot be applied is dropped and its error
+    /// returned; nothing of it is applied.
+    pub(crate) fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes> {
+        let (inbound, records) = self.read(|conn| {
+            let sid = held(conn, space)?;
+            let inbound = sync_state::inbound(conn, peer, sid)?;
+            Ok((inbound, sync_state::staged(conn, peer, sid)?))
+        })?;
+        let Some(inbound) = inbound.filter(|i| i.complete) else {
+            return Err(Error::InvalidInput(format!(
+                "no complete delta from {peer} is staged for space {space}"
+            )));
+        };
+        let delta = Delta {
+            space: space.clone(),
+            since: inbound.since,
+            context: inbound.context,
+            hlc: inbound.hlc,
+            records,
+        };
+        let checked = self.check_staged(&delta);
+        if let Err(error) = checked {
+            self.drop_inbound(space, peer)?;
+            return Err(error);
+        }
+        let seen = self.version_vector(space.as_str())?;
+        let batches = batches(&delta.records, &seen, BATCH_RECORDS);
+        let mut all = Changes::default();
+        let count = batches.len();
+        for (n, batch) in batches.into_iter().enumerate() {
+            let last = n + 1 == count;
+            let part: Vec<(RecordKey, RecordDelta)> =
+                batch.into_iter().map(|i| delta.records[i].clone()).collect();
+            let now = self.now_millis();
+            let changes = self.write_space(space, Origin::Remote, |replica, store| {
+                let mut changes = replica.join_records(store, &part, &delta.context)?;
+                if last {
+                    changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
+                    let sid = held(store.connection(), space)?;
+                    sync_state::drop_inbound(store.connection(), peer, sid)?;
+                }
+                Ok(changes)
+            })?;
+            self.deliver();
+            all.records.extend(changes.records);
+            all.clock_skew = all.clock_skew.or(changes.clock_skew);
+        }
+        all.records.sort();
+        Ok(all)
+    }
+
+    /// The checks of a whole staged delta, against the store's current bookkeeping, before
+    /// any of it is applied.
+    fn check_staged(&self, delta: &Delta) -> Result<()> {
+        let space = &delta.space;
+        self.write_space(space, Origin::Remote, |replica, store| {
+            replica.check_applicable(delta)?;
+            for (key, record) in &delta.records {
+                if record.lifecycle.is_none() && store.load(key)?.is_none() {
+                    return Err(Error::Decode {
+                        what: "a delta",
+                        detail: format!(
+                            "record {key} is new to this replica but the delta does not say \
+                             whether it is live or deleted"
+                        ),
+                    });
+                }
+            }
+            Ok(Changes::default())
+        })
+        .map(drop)
+    }
+
+    /// Finishes applying every delta that was completely staged when the store was last closed
+    /// (a crash between the transactions of `apply_staged`). A delta that cannot be applied is
+    /// dropped: a later sync asks for it again.
+    pub(crate) fn apply_complete_staged(&self) -> Result<()> {
+        let pending = self.read(|conn| {
+            let mut out = Vec::new();
+            for (peer, sid) in sync_state::complete_inbound(conn)? {
+                let name: String =
+                    conn.query_row("SELECT name FROM spaces WHERE sid = ?1", [sid], |row| {
+                        row.get(0)
+                    })?;
+                out.push((peer, SpaceId::new(name)?));
+            }
+            Ok(out)
+        })?;
+        for (peer, space) in pending {
+            // Refused deltas are dropped by apply_staged; a later sync brings the data again.
+            let _ = self.apply_staged(&space, peer);
+        }
+        Ok(())
+    }
+}
+
+fn held(conn: &rusqlite::Connection, space: &SpaceId) -> Result<i64> {
+    sqlite::space_sid(conn, space)?.ok_or_else(|| Error::SpaceNotHeld(space.clone()))
+}
+
+/// Splits records into batches of about `limit`, never separating two records that share a
+/// write `seen` does not contain (union-find over those writes' dots). Indices, in order.
+pub(crate) fn batches(
+    records: &[(RecordKey, RecordDelta)],
+    seen: &VersionVector,
+    limit: usize,
+) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..records.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut owner: HashMap<Dot, usize> = HashMap::new();
+    for (i, (_, record)) in records.iter().enumerate() {
+        for dot in record.dots() {
+            if seen.contains(&dot) {
+                continue;
+            }
+            match owner.get(&dot) {
+                Some(&other) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, other));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(dot, i);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for i in 0..records.len() {
+        let r = root(&mut parent, i);
+        let g = *group_of.entry(r).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for group in groups {
+        match out.last_mut() {
+            Some(batch) if batch.len() + group.len() <= limit => batch.extend(group),
+            _ => out.push(group),
+        }
+    }
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::{RecordState, Write};
+
+    fn record(dots: &[(u8, u64)]) -> RecordDelta {
+        let mut state = RecordState::default();
+        for &(replica, counter) in dots {
+            let dot = Dot { replica: ReplicaId::from_bytes([replica; 16]), counter };
+            let seen: VersionVector = [(dot.replica, counter)].into_iter().collect();
+            let field = format!("f{replica}-{counter}");
+            let write = Write::Set { field, value: 1i64.into() };
+            assert!(state.apply_local(&write, dot, Hlc::default(), &seen).is_ok());
+        }
+        state.delta(&VersionVector::new()).unwrap_or_default()
+    }
+
+    #[test]
+    fn records_of_one_unseen_write_stay_in_one_batch() {
+        let records: Vec<(RecordKey, RecordDelta)> = [
+            ("a", vec![(1, 1)]),
+            ("b", vec![(1, 2)]),
+            ("c", vec![(1, 1)]), // same write as "a"
+            ("d", vec![(1, 3)]),
+            ("e", vec![(1, 4)]),
+        ]
+        .into_iter()
+        .map(|(id, dots)| (RecordKey::new("n", id), record(&dots)))
+        .collect();
+        let out = batches(&records, &VersionVector::new(), 2);
+        assert!(out.iter().any(|b| b.contains(&0) && b.contains(&2)), "{out:?}");
+        assert!(out.iter().all(|b| b.len() <= 2), "{out:?}");
+        assert_eq!(out.iter().map(Vec::len).sum::<usize>(), 5);
+        // A write already seen does not tie records together.
+        let seen: VersionVector = [(ReplicaId::from_bytes([1; 16]), 1)].into_iter().collect();
+        let out = batches(&records, &seen, 1);
+        assert_eq!(out.len(), 5, "{out:?}");
+    }
+}

@@ -1,0 +1,230 @@
+//! What sync keeps between sessions: the version vectors last exchanged with each peer, and
+//! deltas received in chunks that are not applied yet (see `docs/protocol.md`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::codec::{self, Kind};
+use crate::crdt::{Hlc, RecordDelta, RecordKey, ReplicaId, VersionVector};
+use crate::error::Result;
+
+/// Which of the two vectors of a peer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    /// The vector this store last sent the peer.
+    Sent,
+    /// The vector the peer last sent this store.
+    Received,
+}
+
+/// The vector last exchanged with `peer` for space `sid` in `direction`.
+pub fn peer_vector(
+    conn: &Connection,
+    peer: ReplicaId,
+    sid: i64,
+    direction: Direction,
+) -> Result<Option<VersionVector>> {
+    let sql = match direction {
+        Direction::Sent => "SELECT sent FROM sync_peers WHERE peer = ?1 AND sid = ?2",
+        Direction::Received => "SELECT received FROM sync_peers WHERE peer = ?1 AND sid = ?2",
+    };
+    let blob: Option<Option<Vec<u8>>> = conn
+        .prepare_cached(sql)?
+        .query_row(params![peer.to_bytes().to_vec(), sid], |row| row.get(0))
+        .optional()?;
+    blob.flatten().map(|b| codec::decode(Kind::VersionVector, &b)).transpose()
+}
+
+/// Remembers the vector exchanged with `peer` for space `sid` in `direction`.
+pub fn set_peer_vector(
+    conn: &Connection,
+    peer: ReplicaId,
+    sid: i64,
+    direction: Direction,
+    vector: &VersionVector,
+) -> Result<()> {
+    let blob = codec::encode(Kind::VersionVector, vector)?;
+    let sql = match direction {
+        Direction::Sent => {
+            "INSERT INTO sync_peers (peer, sid, sent) VALUES (?1, ?2, ?3)
+             ON CONFLICT (peer, sid) DO UPDATE SET sent = excluded.sent"
+        }
+        Direction::Received => {
+            "INSERT INTO sync_peers (peer, sid, received) VALUES (?1, ?2, ?3)
+             ON CONFLICT (peer, sid) DO UPDATE SET received = excluded.received"
+        }
+    };
+    conn.prepare_cached(sql)?.execute(params![peer.to_bytes().to_vec(), sid, blob])?;
+    Ok(())
+}
+
+/// The header of a delta being received in chunks.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Inbound {
+    /// The vector the delta was asked with.
+    pub since: VersionVector,
+    /// The sender's vector.
+    pub context: VersionVector,
+    /// The sender's clock.
+    pub hlc: Hlc,
+    /// The next chunk expected.
+    pub next_seq: u32,
+    /// The greatest record key staged so far.
+    pub last_key: Option<RecordKey>,
+    /// Whether the last chunk has been staged.
+    pub complete: bool,
+}
+
+/// The delta being received from `peer` for space `sid`, if any.
+pub fn inbound(conn: &Connection, peer: ReplicaId, sid: i64) -> Result<Option<Inbound>> {
+    type Row = (Vec<u8>, Vec<u8>, i64, i64, i64, Option<String>, Option<String>, bool);
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT since, context, hlc_millis, hlc_logical, next_seq, last_collection, last_id,
+                    complete
+             FROM sync_inbound WHERE peer = ?1 AND sid = ?2",
+        )?
+        .query_row(params![peer.to_bytes().to_vec(), sid], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+            ))
+        })
+        .optional()?;
+    let Some((since, context, millis, logical, next_seq, collection, id, complete)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Inbound {
+        since: codec::decode(Kind::VersionVector, &since)?,
+        context: codec::decode(Kind::VersionVector, &context)?,
+        hlc: Hlc {
+            millis: u64::try_from(millis).unwrap_or(0),
+            logical: u32::try_from(logical).unwrap_or(0),
+        },
+        next_seq: u32::try_from(next_seq).unwrap_or(0),
+        last_key: collection.zip(id).map(|(c, i)| RecordKey::new(c, i)),
+        complete,
+    }))
+}
+
+/// Every (peer, space row id) with a complete delta staged but not applied yet.
+pub fn complete_inbound(conn: &Connection) -> Result<Vec<(ReplicaId, i64)>> {
+    let mut statement =
+        conn.prepare_cached("SELECT peer, sid FROM sync_inbound WHERE complete = 1")?;
+    let rows = statement.query_map([], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (peer, sid) = row?;
+        if let Ok(bytes) = <[u8; 16]>::try_from(peer) {
+            out.push((ReplicaId::from_bytes(bytes), sid));
+        }
+    }
+    Ok(out)
+}
+
+/// Starts (or restarts) receiving a delta: a fresh stream drops whatever was staged before; a
+/// resumed one keeps it and moves the header to the sender's newer vector and clock.
+pub fn begin_inbound(
+    conn: &Connection,
+    peer: ReplicaId,
+    sid: i64,
+    since: &VersionVector,
+    context: &VersionVector,
+    hlc: Hlc,
+    resumed: bool,
+) -> Result<()> {
+    let peer_bytes = peer.to_bytes().to_vec();
+    let since = codec::encode(Kind::VersionVector, since)?;
+    let context = codec::encode(Kind::VersionVector, context)?;
+    let millis = i64::try_from(hlc.millis).unwrap_or(i64::MAX);
+    if resumed {
+        let updated = conn
+            .prepare_cached(
+                "UPDATE sync_inbound SET since = ?3, context = ?4, hlc_millis = ?5,
+                 hlc_logical = ?6 WHERE peer = ?1 AND sid = ?2",
+            )?
+            .execute(params![peer_bytes, sid, since, context, millis, hlc.logical])?;
+        if updated == 1 {
+            return Ok(());
+        }
+    }
+    conn.prepare_cached("DELETE FROM sync_inbound WHERE peer = ?1 AND sid = ?2")?
+        .execute(params![peer_bytes, sid])?;
+    conn.prepare_cached(
+        "INSERT INTO sync_inbound (peer, sid, since, context, hlc_millis, hlc_logical, next_seq,
+                                   complete)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
+    )?
+    .execute(params![peer_bytes, sid, since, context, millis, hlc.logical])?;
+    Ok(())
+}
+
+/// Stages the records of chunk `seq` (records replace earlier copies of the same key: a resumed
+/// stream resends the records that changed meanwhile).
+pub fn stage(
+    conn: &Connection,
+    peer: ReplicaId,
+    sid: i64,
+    seq: u32,
+    records: &[(RecordKey, RecordDelta)],
+    last: bool,
+) -> Result<()> {
+    let peer_bytes = peer.to_bytes().to_vec();
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO sync_staged (peer, sid, collection, id, record)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (key, record) in records {
+        let blob = codec::encode(Kind::RecordDelta, record)?;
+        insert.execute(params![peer_bytes, sid, key.collection, key.id, blob])?;
+    }
+    let greatest = records.iter().map(|(key, _)| key).max();
+    conn.prepare_cached(
+        "UPDATE sync_inbound SET next_seq = ?3, complete = ?4,
+             last_collection = CASE WHEN ?5 IS NULL THEN last_collection ELSE ?5 END,
+             last_id = CASE WHEN ?5 IS NULL THEN last_id ELSE ?6 END
+         WHERE peer = ?1 AND sid = ?2",
+    )?
+    .execute(params![
+        peer_bytes,
+        sid,
+        i64::from(seq) + 1,
+        last,
+        greatest.map(|k| k.collection.as_str()),
+        greatest.map(|k| k.id.as_str()),
+    ])?;
+    Ok(())
+}
+
+/// Every record staged from `peer` for space `sid`, in key order.
+pub fn staged(
+    conn: &Connection,
+    peer: ReplicaId,
+    sid: i64,
+) -> Result<Vec<(RecordKey, RecordDelta)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT collection, id, record FROM sync_staged WHERE peer = ?1 AND sid = ?2
+         ORDER BY collection, id",
+    )?;
+    let rows = statement.query_map(params![peer.to_bytes().to_vec(), sid], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (collection, id, blob) = row?;
+        out.push((RecordKey::new(collection, id), codec::decode(Kind::RecordDelta, &blob)?));
+    }
+    Ok(out)
+}
+
+/// Forgets the delta received from `peer` for space `sid` (applied, or refused).
+pub fn drop_inbound(conn: &Connection, peer: ReplicaId, sid: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sync_inbound WHERE peer = ?1 AND sid = ?2")?
+        .execute(params![peer.to_bytes().to_vec(), sid])?;
+    Ok(())
+}

@@ -1,0 +1,527 @@
+//! One sync session between this store and a peer, as a state machine without I/O: feed it the
+//! frames that arrive ([`Session::receive`]), send the frames it produces
+//! ([`Session::poll_transmit`]) over any reliable, ordered byte channel, until
+//! [`Session::is_finished`]. Both sides run the same machine; neither is "the client".
+//!
+//! The flow (details and bytes: `docs/protocol.md`): each side sends `Hello` and, per space it
+//! syncs, a `Want` with its version vector (only the entries that changed since the last
+//! session with this peer, in steady state). Each side answers each `Want` with the delta the
+//! other lacks, in chunks; the receiver stages chunks durably, acknowledges them, and applies
+//! the delta once complete (in several short transactions, see `staging.rs`). A session cut
+//! short resumes from the last staged chunk next time.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::message::{
+    self, Chunk, ChunkStart, ErrorCode, MAX_VERSION, MIN_VERSION, Message, Records, Resume, Vector,
+};
+use crate::Store;
+use crate::crdt::{ClockSkew, Delta, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
+use crate::error::{Error, Result};
+use crate::storage::sqlite::sync_state::Direction;
+
+/// Settings of a session.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// The spaces to sync. Each must be held by this store to be asked for; a `Want` for a
+    /// space not listed (or not held) is answered `NotHeld`: this is also how a server limits
+    /// a device to the spaces it may read.
+    pub spaces: Vec<SpaceId>,
+    /// The most bytes of records one chunk carries (before compression). Default 1 MiB.
+    pub chunk_bytes: usize,
+    /// Frames larger than this are refused before they are read. Default 8 MiB.
+    pub max_frame_bytes: usize,
+    /// The peer this session expects (for example the server a device synced with last time):
+    /// when set, `Want`s go out with `Hello` without waiting for the peer's, saving a round trip.
+    pub expected_peer: Option<ReplicaId>,
+}
+
+impl SessionConfig {
+    /// A session syncing `spaces` with default limits.
+    pub fn new(spaces: Vec<SpaceId>) -> Self {
+        Self { spaces, chunk_bytes: 1 << 20, max_frame_bytes: 8 << 20, expected_peer: None }
+    }
+}
+
+/// What a session did.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct SyncReport {
+    /// Frames sent.
+    pub frames_sent: usize,
+    /// Bytes of frames sent.
+    pub bytes_sent: usize,
+    /// Frames received.
+    pub frames_received: usize,
+    /// Bytes of frames received.
+    pub bytes_received: usize,
+    /// Records received whose state changed here.
+    pub records_changed: usize,
+    /// Records sent.
+    pub records_sent: usize,
+    /// Spaces the peer said it does not hold (or share).
+    pub not_held_by_peer: Vec<SpaceId>,
+    /// Set when the peer's clock is far ahead of this device's.
+    pub clock_skew: Option<ClockSkew>,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+enum Incoming {
+    /// `Want` sent, no chunk yet.
+    Waiting,
+    /// Chunks arriving; the next expected, and whether they are staged (several chunks) or
+    /// the delta came whole.
+    Receiving { next_seq: u32 },
+    /// Applied, or the peer does not hold the space.
+    Finished,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+struct Outgoing {
+    /// The seq of the last chunk sent.
+    last_seq: u32,
+    /// Whether every chunk was acknowledged.
+    acknowledged: bool,
+}
+
+/// A sync session with one peer (see the module documentation).
+pub struct Session<'s> {
+    store: &'s Store,
+    config: SessionConfig,
+    peer: Option<ReplicaId>,
+    wants_expected: Option<u32>,
+    /// The vector sent in each `Want`, by space: a chunk's context is relative to it.
+    wanted: BTreeMap<SpaceId, VersionVector>,
+    incoming: BTreeMap<SpaceId, Incoming>,
+    outgoing: BTreeMap<SpaceId, Outgoing>,
+    outbox: VecDeque<Vec<u8>>,
+    sent_done: bool,
+    peer_done: bool,
+    failed: bool,
+    /// The session failed because the peer sent `Error`.
+    peer_failed: bool,
+    /// The session failed on version negotiation.
+    no_common_version: bool,
+    report: SyncReport,
+}
+
+impl<'s> Session<'s> {
+    /// Starts a session; its first frames are ready in [`Session::poll_transmit`].
+    pub fn new(store: &'s Store, config: SessionConfig) -> Result<Session<'s>> {
+        let mut spaces: Vec<SpaceId> = Vec::new();
+        for space in &config.spaces {
+            if store.holds_space(space.as_str())? && !spaces.contains(space) {
+                spaces.push(space.clone());
+            }
+        }
+        let mut session = Session {
+            store,
+            config: SessionConfig { spaces, ..config },
+            peer: None,
+            wants_expected: None,
+            wanted: BTreeMap::new(),
+            incoming: BTreeMap::new(),
+            outgoing: BTreeMap::new(),
+            outbox: VecDeque::new(),
+            sent_done: false,
+            peer_done: false,
+            failed: false,
+            peer_failed: false,
+            no_common_version: false,
+            report: SyncReport::default(),
+        };
+        let wants = u32::try_from(session.config.spaces.len())
+            .map_err(|_| Error::InvalidInput("too many spaces for one session".into()))?;
+        session.send(&Message::Hello {
+            min_version: MIN_VERSION,
+            max_version: MAX_VERSION,
+            replica: store.replica_id(),
+            wants,
+        })?;
+        if let Some(peer) = session.config.expected_peer {
+            // Resuming needs to know the peer for sure, so a session with something to resume
+            // waits for the peer's Hello.
+            let mut resumable = false;
+            for space in &session.config.spaces {
+                resumable |= store.inbound(space, peer)?.is_some();
+            }
+            if !resumable {
+                session.send_wants(peer)?;
+            }
+        }
+        Ok(session)
+    }
+
+    /// The next frame to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        let frame = self.outbox.pop_front()?;
+        self.report.frames_sent += 1;
+        self.report.bytes_sent += frame.len();
+        Some(frame)
+    }
+
+    /// Whether the session ended: both sides have everything, or it failed. Send what
+    /// [`Session::poll_transmit`] still has before closing the channel.
+    pub fn is_finished(&self) -> bool {
+        self.failed || (self.sent_done && self.peer_done)
+    }
+
+    /// What the session did so far.
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    /// The largest frame this session accepts.
+    pub fn max_frame_bytes(&self) -> usize {
+        self.config.max_frame_bytes
+    }
+
+    /// The peer's replica id, once its `Hello` arrived.
+    pub fn peer(&self) -> Option<ReplicaId> {
+        self.peer
+    }
+
+    /// Handles one frame from the peer. An error ends the session: an `Error` frame for the
+    /// peer is queued (unless the peer sent the error), nothing partial is applied, and a
+    /// later session resumes.
+    pub fn receive(&mut self, frame: &[u8]) -> Result<()> {
+        if self.is_finished() {
+            return Err(Error::Protocol("the session is over".into()));
+        }
+        self.report.frames_received += 1;
+        self.report.bytes_received += frame.len();
+        let result = self.handle(frame);
+        if let Err(error) = &result {
+            self.failed = true;
+            let code = match error {
+                // The peer ended the session itself: nothing to tell it.
+                Error::Protocol(_) if self.peer_failed => None,
+                Error::Decode { .. } | Error::UnsupportedFormat { .. } => {
+                    Some(ErrorCode::Malformed)
+                }
+                Error::Protocol(_) if self.no_common_version => Some(ErrorCode::NoCommonVersion),
+                Error::Protocol(_) => Some(ErrorCode::Unexpected),
+                Error::DeltaNotApplicable | Error::ReplicaRewound | Error::SpaceNotHeld(_) => {
+                    Some(ErrorCode::Refused)
+                }
+                _ => Some(ErrorCode::Storage),
+            };
+            if let Some(code) = code {
+                // Storage details stay on this device; the peer learns only the kind.
+                let message = match code {
+                    ErrorCode::Storage => "the peer could not store the data".to_owned(),
+                    _ => error.to_string(),
+                };
+                // Best effort: the session is over either way.
+                let _ = self.send(&Message::Error { code, message });
+            }
+        }
+        result
+    }
+
+    fn handle(&mut self, frame: &[u8]) -> Result<()> {
+        if frame.len() > self.config.max_frame_bytes {
+            return Err(Error::Decode {
+                what: "a sync message",
+                detail: format!(
+                    "a frame of {} bytes is larger than the limit of {}",
+                    frame.len(),
+                    self.config.max_frame_bytes
+                ),
+            });
+        }
+        let message = Message::decode(frame)?;
+        if self.peer.is_none() && !matches!(message, Message::Hello { .. } | Message::Error { .. })
+        {
+            return Err(unexpected("a frame before Hello"));
+        }
+        match message {
+            Message::Hello { min_version, max_version, replica, wants } => {
+                self.on_hello(min_version, max_version, replica, wants)?
+            }
+            Message::Want { space, vector, resume } => self.on_want(space, vector, resume)?,
+            Message::NeedFullVector { space } => self.on_need_full_vector(&space)?,
+            Message::NotHeld { space } => {
+                if self.incoming.get(&space) != Some(&Incoming::Waiting) {
+                    return Err(unexpected("NotHeld for a space not asked for"));
+                }
+                self.incoming.insert(space.clone(), Incoming::Finished);
+                self.report.not_held_by_peer.push(space);
+            }
+            Message::Chunk(chunk) => self.on_chunk(chunk)?,
+            Message::Ack { space, seq } => {
+                let Some(outgoing) = self.outgoing.get_mut(&space) else {
+                    return Err(unexpected("Ack for a space not sent"));
+                };
+                if seq > outgoing.last_seq {
+                    return Err(unexpected("Ack for a chunk not sent"));
+                }
+                outgoing.acknowledged |= seq == outgoing.last_seq;
+            }
+            Message::Done => {
+                if self.peer_done {
+                    return Err(unexpected("a second Done"));
+                }
+                self.peer_done = true;
+            }
+            Message::Error { code, message } => {
+                self.peer_failed = true;
+                return Err(Error::Protocol(format!(
+                    "the peer ended the session ({code:?}): {message}"
+                )));
+            }
+        }
+        self.maybe_done()
+    }
+
+    fn on_hello(&mut self, min: u16, max: u16, replica: ReplicaId, wants: u32) -> Result<()> {
+        if self.wants_expected.is_some() {
+            return Err(unexpected("a second Hello"));
+        }
+        if min > max || max < MIN_VERSION || min > MAX_VERSION {
+            self.no_common_version = true;
+            return Err(Error::Protocol(format!(
+                "no common protocol version: the peer speaks {min} to {max}, this device \
+                 {MIN_VERSION} to {MAX_VERSION}; update the older side"
+            )));
+        }
+        if replica == self.store.replica_id() {
+            return Err(unexpected("the peer claims this store's own replica id"));
+        }
+        // Wants sent early to an expected peer that turns out to be another are compressed
+        // against vectors this peer never saw: it asks for full vectors, which is harmless.
+        self.peer = Some(replica);
+        self.wants_expected = Some(wants);
+        if self.wanted.is_empty() && !self.config.spaces.is_empty() {
+            self.send_wants(replica)?;
+        }
+        Ok(())
+    }
+
+    fn send_wants(&mut self, peer: ReplicaId) -> Result<()> {
+        for space in self.config.spaces.clone() {
+            // A delta staged completely but not applied (a crash) is applied first, so the
+            // vector sent says what this store really has.
+            if let Some(inbound) = self.store.inbound(&space, peer)? {
+                if inbound.complete {
+                    self.apply_staged(&space, peer)?;
+                }
+            }
+            self.send_want(&space, peer, false)?;
+            self.incoming.insert(space, Incoming::Waiting);
+        }
+        Ok(())
+    }
+
+    fn send_want(&mut self, space: &SpaceId, peer: ReplicaId, full: bool) -> Result<()> {
+        let vector = self.store.version_vector(space.as_str())?;
+        let base =
+            if full { None } else { self.store.peer_vector(space, peer, Direction::Sent)? };
+        let wire = match base
+            .and_then(|base| Some((message::digest(&base), message::changes(&base, &vector)?)))
+        {
+            Some((base, changes)) => Vector::Changed { base, changes },
+            None => Vector::Full(vector.clone()),
+        };
+        let resume = match self.store.inbound(space, peer)? {
+            Some(inbound) if !inbound.complete && self.peer == Some(peer) => {
+                inbound.last_key.map(|after| Resume {
+                    context: inbound.context,
+                    after,
+                    next_seq: inbound.next_seq,
+                })
+            }
+            _ => None,
+        };
+        self.store.set_peer_vector(space, peer, Direction::Sent, &vector)?;
+        self.wanted.insert(space.clone(), vector);
+        self.send(&Message::Want { space: space.clone(), vector: wire, resume })
+    }
+
+    fn on_need_full_vector(&mut self, space: &SpaceId) -> Result<()> {
+        if self.incoming.get(space) != Some(&Incoming::Waiting) {
+            return Err(unexpected("NeedFullVector for a space not asked for"));
+        }
+        let peer = self.peer.ok_or_else(|| unexpected("a frame before Hello"))?;
+        self.send_want(space, peer, true)
+    }
+
+    fn on_want(&mut self, space: SpaceId, vector: Vector, resume: Option<Resume>) -> Result<()> {
+        let peer = self.peer.ok_or_else(|| unexpected("a frame before Hello"))?;
+        if self.outgoing.contains_key(&space) {
+            return Err(unexpected("a second Want for one space"));
+        }
+        if self.wants_expected.is_some_and(|n| self.outgoing.len() >= n as usize) {
+            return Err(unexpected("more Wants than announced"));
+        }
+        let shared =
+            self.config.spaces.contains(&space) && self.store.holds_space(space.as_str())?;
+        if !shared {
+            self.outgoing.insert(space.clone(), Outgoing { last_seq: 0, acknowledged: true });
+            return self.send(&Message::NotHeld { space });
+        }
+        let since = match vector {
+            Vector::Full(vector) => vector,
+            Vector::Changed { base, changes } => {
+                let known = self.store.peer_vector(&space, peer, Direction::Received)?;
+                match known.filter(|known| message::digest(known) == base) {
+                    Some(known) => message::apply_changes(&known, &changes),
+                    None => return self.send(&Message::NeedFullVector { space }),
+                }
+            }
+        };
+        self.store.set_peer_vector(&space, peer, Direction::Received, &since)?;
+        let delta = self.store.delta_since(space.as_str(), &since)?;
+        let mut records = delta.records;
+        let mut first_seq = 0;
+        let resumed = resume.is_some();
+        if let Some(resume) = resume {
+            // Keep what the peer has staged, except records that changed since.
+            let changed: BTreeSet<RecordKey> = self
+                .store
+                .delta_since(space.as_str(), &resume.context)?
+                .records
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+            records.retain(|(key, _)| *key > resume.after || changed.contains(key));
+            first_seq = resume.next_seq;
+        }
+        let context = message::difference(&since, &delta.context);
+        self.report.records_sent += records.len();
+        let chunks = split(records, self.config.chunk_bytes)?;
+        let count = u32::try_from(chunks.len())
+            .map_err(|_| Error::InvalidInput("too many chunks".into()))?;
+        for (n, part) in (0u32..).zip(chunks) {
+            let start =
+                (n == 0).then(|| ChunkStart { context: context.clone(), hlc: delta.hlc, resumed });
+            let chunk = Chunk {
+                space: space.clone(),
+                seq: first_seq + n,
+                start,
+                records: Records::pack(part)?,
+                last: n + 1 == count,
+            };
+            self.send(&Message::Chunk(chunk))?;
+        }
+        self.outgoing
+            .insert(space, Outgoing { last_seq: first_seq + count - 1, acknowledged: false });
+        Ok(())
+    }
+
+    fn on_chunk(&mut self, chunk: Chunk) -> Result<()> {
+        let peer = self.peer.ok_or_else(|| unexpected("a frame before Hello"))?;
+        let space = chunk.space.clone();
+        let expected = match self.incoming.get(&space) {
+            Some(Incoming::Waiting) => None,
+            Some(Incoming::Receiving { next_seq }) => Some(*next_seq),
+            _ => return Err(unexpected("a chunk for a space not asked for")),
+        };
+        let limit = self.config.max_frame_bytes.saturating_mul(8);
+        let records = chunk.records.unpack(limit)?;
+        check_order(&records)?;
+        match (expected, &chunk.start) {
+            (None, Some(start)) => {
+                let since = self.wanted.get(&space).cloned().unwrap_or_default();
+                let context = message::rebuild(&since, &start.context);
+                if chunk.last && !start.resumed {
+                    // The whole delta in one frame: apply it at once, as one transaction.
+                    let delta =
+                        Delta { space: space.clone(), since, context, hlc: start.hlc, records };
+                    self.store.drop_inbound(&space, peer)?;
+                    let changes = self.store.apply(&delta)?;
+                    self.report.records_changed += changes.records.len();
+                    self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
+                    self.incoming.insert(space.clone(), Incoming::Finished);
+                    return self.send(&Message::Ack { space, seq: chunk.seq });
+                }
+                if start.resumed {
+                    let staged = self.store.inbound(&space, peer)?;
+                    if staged.as_ref().map(|s| s.next_seq) != Some(chunk.seq) {
+                        return Err(unexpected(
+                            "a resumed delta that does not continue the staged one",
+                        ));
+                    }
+                }
+                self.store.begin_inbound(
+                    &space,
+                    peer,
+                    &since,
+                    &context,
+                    start.hlc,
+                    start.resumed,
+                )?;
+            }
+            (Some(next), None) if next == chunk.seq => {}
+            _ => return Err(unexpected("a chunk out of order")),
+        }
+        self.store.stage_chunk(&space, peer, chunk.seq, &records, chunk.last)?;
+        self.incoming.insert(space.clone(), Incoming::Receiving { next_seq: chunk.seq + 1 });
+        self.send(&Message::Ack { space: space.clone(), seq: chunk.seq })?;
+        if chunk.last {
+            self.apply_staged(&space, peer)?;
+            self.incoming.insert(space, Incoming::Finished);
+        }
+        Ok(())
+    }
+
+    fn apply_staged(&mut self, space: &SpaceId, peer: ReplicaId) -> Result<()> {
+        let changes = self.store.apply_staged(space, peer)?;
+        self.report.records_changed += changes.records.len();
+        self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
+        Ok(())
+    }
+
+    fn maybe_done(&mut self) -> Result<()> {
+        let heard_all_wants =
+            self.wants_expected.is_some_and(|n| self.outgoing.len() >= n as usize);
+        let received = self.incoming.values().all(|i| *i == Incoming::Finished);
+        let sent = self.outgoing.values().all(|o| o.acknowledged);
+        let asked = self.config.spaces.iter().all(|s| self.incoming.contains_key(s));
+        if !self.sent_done && heard_all_wants && received && sent && asked {
+            self.sent_done = true;
+            self.send(&Message::Done)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, message: &Message) -> Result<()> {
+        self.outbox.push_back(message.encode()?);
+        Ok(())
+    }
+}
+
+fn unexpected(what: &str) -> Error {
+    Error::Protocol(format!("unexpected message: {what}"))
+}
+
+/// Records of a delta come in strictly ascending key order, across chunks too (checked per
+/// chunk here; the staged delta as a whole is validated before it is applied).
+fn check_order(records: &[(RecordKey, RecordDelta)]) -> Result<()> {
+    if records.windows(2).all(|w| w[0].0 < w[1].0) {
+        Ok(())
+    } else {
+        Err(Error::Decode { what: "a sync message", detail: "chunk records out of order".into() })
+    }
+}
+
+/// Splits records into chunks of about `limit` bytes each (a record larger than the limit
+/// travels alone). Always at least one chunk, so an empty delta still says "nothing".
+fn split(
+    records: Vec<(RecordKey, RecordDelta)>,
+    limit: usize,
+) -> Result<Vec<Vec<(RecordKey, RecordDelta)>>> {
+    let mut chunks: Vec<Vec<(RecordKey, RecordDelta)>> = vec![Vec::new()];
+    let mut size = 0;
+    for record in records {
+        let bytes = crate::codec::encode_payload(&record)?.len();
+        if size + bytes > limit && chunks.last().is_some_and(|c| !c.is_empty()) {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        size += bytes;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push(record);
+        }
+    }
+    Ok(chunks)
+}
