@@ -13,6 +13,7 @@ mod ics;
 mod inspect;
 mod recur;
 mod store;
+mod sync;
 mod text;
 
 use std::io::{self, BufWriter, Write};
@@ -160,6 +161,24 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Restore(edit::RestoreArgs),
 
+    /// Sync two stores with the sync protocol, both ways, and print what was sent
+    ///
+    /// Runs the same protocol two devices run over a network, in this process: each store
+    /// sends the other what it lacks, in checksummed, compressed chunks. Without --calendar,
+    /// every calendar both stores hold is synced (and both stores must exist). With
+    /// --calendar (repeatable), only the named calendars; a named calendar that only one
+    /// store holds is joined by the other, which is how a second device starts following a
+    /// calendar (a store that does not exist yet is created for it). Output:
+    ///
+    ///   calendars: work home
+    ///   phone.almanac -> laptop.almanac: 5 messages, 1840 bytes, 12 records
+    ///   laptop.almanac -> phone.almanac: 5 messages, 310 bytes, 1 records
+    ///
+    /// A calendar neither store holds, or the same store twice, is an error and changes
+    /// nothing.
+    #[command(verbatim_doc_comment)]
+    Sync(sync::SyncArgs),
+
     /// Print the calendar conflict log of a store, event by event
     ///
     /// For each event that has any: fields with concurrent values (the value shown, then the
@@ -204,6 +223,7 @@ fn run(command: Command, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Edit(args) => edit::edit(&args),
         Command::Delete(args) => edit::delete(&args),
         Command::Restore(args) => edit::restore(&args),
+        Command::Sync(args) => sync::run(&args, out),
         Command::Conflicts(args) => inspect::conflicts(&args.store, out),
         Command::Stats(args) => inspect::stats(&args.store, out),
     }

@@ -21,6 +21,8 @@ use jiff::civil::{DateTime, date};
 // build as binaries of their own.
 #[path = "cli/edit.rs"]
 mod edit;
+#[path = "cli/sync.rs"]
+mod sync;
 
 fn almanac<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_almanac")).args(args).output().expect("run almanac")
@@ -247,6 +249,7 @@ fn help_works_for_the_tool_and_every_command() {
         "edit",
         "delete",
         "restore",
+        "sync",
         "conflicts",
         "stats",
     ] {
