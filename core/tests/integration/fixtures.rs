@@ -274,3 +274,77 @@ fn golden_calendar_values_encoding() {
     let decoded: Golden = golden.decode().expect("decode");
     assert_eq!(decoded, expected);
 }
+
+/// One of each sync message, as frames with a 4-byte length in front (the stream framing of
+/// `sync::transport`), pins the protocol's bytes (`docs/protocol.md`).
+#[test]
+fn golden_sync_messages_encoding() {
+    use almanac_core::sync::message::{Chunk, ChunkStart, Records, Resume, Vector};
+    use almanac_core::sync::{ErrorCode, Message};
+
+    let space = golden_space();
+    let (mut a, _) = scenario();
+    let delta = a.delta_since(&space, &VersionVector::new()).expect("delta");
+    let replica = ReplicaId::from_bytes([0xAA; 16]);
+    let big: Vec<_> = (0..40)
+        .map(|i| (RecordKey::new("events", format!("e{i:02}")), delta.records[0].1.clone()))
+        .collect();
+    let messages = vec![
+        Message::Hello { min_version: 1, max_version: 1, replica, wants: 1 },
+        Message::Want {
+            space: space.clone(),
+            vector: Vector::Full(delta.context.clone()),
+            resume: None,
+        },
+        Message::Want {
+            space: space.clone(),
+            vector: Vector::Changed { base: 0x0123_4567_89AB_CDEF, changes: vec![(replica, 3)] },
+            resume: Some(Resume {
+                context: delta.context.clone(),
+                after: RecordKey::new("events", "e07"),
+                next_seq: 4,
+            }),
+        },
+        Message::NeedFullVector { space: space.clone() },
+        Message::NotHeld { space: space.clone() },
+        Message::Chunk(Chunk {
+            space: space.clone(),
+            seq: 0,
+            start: Some(ChunkStart { context: vec![(replica, 2)], hlc: delta.hlc, resumed: false }),
+            records: Records::Plain(delta.records.clone()),
+            last: false,
+        }),
+        Message::Chunk(Chunk {
+            space: space.clone(),
+            seq: 1,
+            start: None,
+            records: Records::pack(big.clone()).expect("pack"),
+            last: true,
+        }),
+        Message::Ack { space: space.clone(), seq: 1 },
+        Message::Done,
+        Message::Error { code: ErrorCode::NoCommonVersion, message: "update the app".into() },
+    ];
+    assert!(matches!(
+        &messages[6],
+        Message::Chunk(Chunk { records: Records::Deflated { .. }, .. })
+    ));
+    let mut encoded = Vec::new();
+    for message in &messages {
+        let frame = message.encode().expect("encode");
+        encoded.extend_from_slice(&u32::try_from(frame.len()).expect("len").to_be_bytes());
+        encoded.extend_from_slice(&frame);
+    }
+    check_fixture("sync-messages-v1.bin", &encoded);
+    let golden = read_fixture("sync-messages-v1.bin");
+    let mut reader = golden.as_slice();
+    let mut decoded = Vec::new();
+    while let Some(frame) =
+        almanac_core::sync::transport::read_frame(&mut reader, 1 << 20).expect("frame")
+    {
+        decoded.push(Message::decode(&frame).expect("decode"));
+    }
+    assert_eq!(decoded, messages);
+    let Message::Chunk(chunk) = decoded[6].clone() else { panic!("chunk") };
+    assert_eq!(chunk.records.unpack(1 << 20).expect("unpack"), big);
+}
