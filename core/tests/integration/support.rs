@@ -36,6 +36,7 @@ impl Clock for ManualClock {
 
 /// What every scenario needs from a replica, whatever stores it (all in the space [`SPACE`]).
 pub trait TestReplica {
+    fn replica_id(&self) -> ReplicaId;
     fn commit(&mut self, operations: &[Operation]) -> Result<Changes>;
     fn version_vector(&self) -> VersionVector;
     fn delta_since(&mut self, since: &VersionVector) -> Result<Delta>;
@@ -88,6 +89,9 @@ impl MemoryReplica {
 }
 
 impl TestReplica for MemoryReplica {
+    fn replica_id(&self) -> ReplicaId {
+        self.store.replica_id()
+    }
     fn commit(&mut self, operations: &[Operation]) -> Result<Changes> {
         self.store.commit(&space(), operations, self.clock.now_millis())
     }
@@ -128,6 +132,9 @@ impl SqliteReplica {
 }
 
 impl TestReplica for SqliteReplica {
+    fn replica_id(&self) -> ReplicaId {
+        self.store.replica_id()
+    }
     fn commit(&mut self, operations: &[Operation]) -> Result<Changes> {
         self.store.commit(SPACE, operations)
     }
