@@ -224,13 +224,64 @@ fn conflict_case_16_clock_behind_still_wins_when_it_wrote_after_seeing<R: TestRe
         assert_eq!(text(&event, "title").as_deref(), Some("B, after seeing A"));
         assert!(event.conflicts("title").is_empty());
     }
-    // And concurrently, B's later HLC (it observed A's clock) is what orders the next writes.
+    // B observed A's clock when it received A's write: its own later stamps sort after it even
+    // though B's device clock is hours behind.
+    let stamp_of = |replica: &R, value: &str| {
+        let event = replica.live("events", "e1").expect("event");
+        let register = event.state.registers()["title"].clone();
+        register.entries().iter().find(|e| e.value == Value::from(value)).map(|e| e.hlc)
+    };
+    let a_first = stamp_of(&a, "B, after seeing A").expect("B's write");
+    assert!(a_first.millis >= 50_000_000, "B's clock did not observe A's: {a_first:?}");
+    // Concurrent writes: both kept, the greatest stamp shown, on both replicas.
     a.commit(&[set("e1", "title", "A again")]).expect("a2");
     b.commit(&[set("e1", "title", "B again")]).expect("b2");
     sync(&mut a, &mut b);
     let ea = a.live("events", "e1").expect("event");
     assert_eq!(ea.value("title"), b.live("events", "e1").expect("event").value("title"));
     assert_eq!(ea.conflicts("title").len(), 1);
+    let register = &ea.state.registers()["title"];
+    let greatest = register.entries().iter().max_by_key(|e| e.stamp()).expect("entries");
+    assert_eq!(ea.value("title"), Some(&greatest.value));
+    let b_again = stamp_of(&a, "B again").expect("B's concurrent write");
+    assert!(b_again.millis >= 50_000_000, "{b_again:?}");
+}
+
+/// An edit one of two concurrent deleters had seen is not "shadowed": that deleter removed it
+/// knowingly. Only edits no deleter saw go to the conflict log.
+fn an_edit_one_deleter_saw_is_not_shadowed_by_concurrent_deletes<R: TestReplica>(
+    new: impl Fn(u8) -> R,
+) {
+    let (mut a, mut b) = two_replicas_sharing_an_event(&new);
+    let mut c = new(3);
+    sync(&mut a, &mut c);
+    a.commit(&[set("e1", "title", "Seen by B only")]).expect("edit");
+    sync(&mut a, &mut b);
+    b.commit(&[op("events", "e1", Write::Delete)]).expect("B deletes, having seen the edit");
+    c.commit(&[op("events", "e1", Write::Delete)]).expect("C deletes, not having seen it");
+    sync(&mut b, &mut c);
+    sync(&mut a, &mut b);
+    sync(&mut b, &mut c);
+    for replica in [&mut a, &mut b, &mut c] {
+        assert!(replica.live("events", "e1").is_none());
+        let log = replica.conflicts();
+        assert!(log.iter().all(|c| c.shadowed.is_empty()), "{log:?}");
+    }
+}
+
+/// A peer that has seen more of this replica's writes than the replica itself (the replica
+/// was rewound) is refused: applying would reuse dots.
+fn a_delta_from_a_peer_that_knows_more_of_this_replica_is_refused<R: TestReplica>(
+    new: impl Fn(u8) -> R,
+) {
+    let (mut a, mut b) = two_replicas_sharing_an_event(&new);
+    a.commit(&[set("e1", "title", "written after the copy")]).expect("a");
+    sync(&mut a, &mut b);
+    // A fresh replica with A's id: A as restored from before any write.
+    let mut rewound = MemoryReplica::with_id(a.replica_id());
+    let delta = b.delta_since(&rewound.version_vector()).expect("delta");
+    assert!(matches!(rewound.apply(&delta), Err(Error::ReplicaRewound)));
+    assert!(rewound.snapshot().1.is_empty());
 }
 
 fn a_transaction_is_atomic_locally_and_remotely<R: TestReplica>(new: impl Fn(u8) -> R) {
@@ -294,4 +345,6 @@ for_each_backend!(
     deltas_are_idempotent_and_order_independent,
     a_delta_for_a_replica_that_had_seen_more_is_refused,
     an_up_to_date_replica_gets_an_empty_delta,
+    an_edit_one_deleter_saw_is_not_shadowed_by_concurrent_deletes,
+    a_delta_from_a_peer_that_knows_more_of_this_replica_is_refused,
 );

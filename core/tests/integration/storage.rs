@@ -432,3 +432,50 @@ fn two_handles_on_one_file_never_reuse_a_dot() {
     peer.apply(&second.delta_since("s", &VersionVector::new()).expect("delta")).expect("apply");
     assert_eq!(peer.records("s", "events").expect("read").len(), 20);
 }
+
+/// Finding 9: the bounded-storage promise with two replicas that overwrite the same field in
+/// turn and sync after each write (through the protocol): neither store grows with edit count.
+#[test]
+fn storage_stays_bounded_with_two_syncing_replicas_overwriting_one_field() {
+    use almanac_core::sync::SessionConfig;
+    use almanac_core::sync::transport::sync_in_process;
+
+    let (_dir, path) = temp_store();
+    let (_other_dir, other_path) = temp_store();
+    let a = Store::open(&path).expect("a");
+    let b = Store::open(&other_path).expect("b");
+    b.join_space("s").expect("join");
+    let spaces = || SessionConfig::new(vec![almanac_core::SpaceId::new("s").expect("space")]);
+    let round = |n: usize| {
+        let writer = if n % 2 == 0 { &a } else { &b };
+        writer
+            .transaction("s")
+            .set("events", "e1", "title", format!("title {n:06}"))
+            .commit()
+            .expect("write");
+        sync_in_process(&a, spaces(), &b, spaces()).expect("sync");
+    };
+    for n in 0..200 {
+        round(n);
+    }
+    a.checkpoint().expect("checkpoint");
+    b.checkpoint().expect("checkpoint");
+    let sizes =
+        || (fs::metadata(&path).expect("a").len(), fs::metadata(&other_path).expect("b").len());
+    let warm = sizes();
+    for n in 200..2_000 {
+        round(n);
+    }
+    a.checkpoint().expect("checkpoint");
+    b.checkpoint().expect("checkpoint");
+    let after = sizes();
+    assert!(
+        after.0 <= warm.0 + 8192 && after.1 <= warm.1 + 8192,
+        "grew from {warm:?} to {after:?}"
+    );
+    for store in [&a, &b] {
+        let record = store.get("s", "events", "e1").expect("read").expect("e1");
+        assert_eq!(record.value("title"), Some(&Value::from("title 001999")));
+        assert_eq!(record.state.registers()["title"].entries().len(), 1);
+    }
+}

@@ -152,6 +152,11 @@ impl TestReplica for SqliteReplica {
     fn record(&self, key: &RecordKey) -> Option<Record> {
         self.store.get_any(SPACE, &key.collection, &key.id).expect("read")
     }
+    /// The store's own conflict log (kept by the `conflicted` flag of each row), not one
+    /// rebuilt from a snapshot: a wrong flag must fail the contract tests.
+    fn conflicts(&mut self) -> Vec<Conflicts> {
+        self.store.conflicts().expect("conflict log")
+    }
     fn clock(&self) -> &ManualClock {
         &self.clock
     }
