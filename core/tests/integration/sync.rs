@@ -160,6 +160,29 @@ fn an_interrupted_initial_sync_resumes_and_shows_nothing_half_done() {
     assert!(chunks_first > 0);
 }
 
+/// Runs a session between `a` and `b` in which `b` receives only the first `chunks` chunks
+/// of `a`'s delta, then the connection drops.
+fn interrupt(a: &Store, b: &Store, config: SessionConfig, chunks: usize) {
+    let mut left = Session::new(a, config.clone()).expect("session");
+    let mut right = Session::new(b, config).expect("session");
+    let mut delivered = 0;
+    for _ in 0..4 {
+        while let Some(frame) = right.poll_transmit() {
+            left.receive(&frame).expect("left receives");
+        }
+        while let Some(frame) = left.poll_transmit() {
+            if matches!(Message::decode(&frame), Ok(Message::Chunk(_))) {
+                if delivered == chunks {
+                    return;
+                }
+                delivered += 1;
+            }
+            right.receive(&frame).expect("right receives");
+        }
+    }
+    panic!("the delta had fewer than {chunks} chunks");
+}
+
 /// A record changed between the interrupted session and the resumed one arrives in its new
 /// state even though an older copy was staged.
 #[test]
@@ -175,28 +198,15 @@ fn a_resumed_sync_brings_records_that_changed_meanwhile() {
         config.chunk_bytes = 1_500;
         config
     };
-    {
-        let mut left = Session::new(&a, small()).expect("session");
-        let mut right = Session::new(&b, small()).expect("session");
-        while let Some(frame) = right.poll_transmit() {
-            left.receive(&frame).expect("left");
-        }
-        let frames: Vec<Vec<u8>> = std::iter::from_fn(|| left.poll_transmit()).collect();
-        let mut chunks = 0;
-        for frame in frames {
-            if matches!(Message::decode(&frame), Ok(Message::Chunk(_))) {
-                chunks += 1;
-                if chunks > 4 {
-                    break;
-                }
-            }
-            right.receive(&frame).expect("right");
-        }
-    }
-    // n000 was staged in its first version; A changes it before the sync resumes.
+    interrupt(&a, &b, small(), 4);
+    // n000 was staged in its first version; A changes it before the sync resumes, and adds a
+    // record that sorts before everything staged.
     write(&a, "big", "n000", "title", "second version");
+    write(&a, "big", "a-new", "title", "written while the sync was cut off");
+    assert!(b.records("big", "notes").expect("read").is_empty());
     sync(&a, &b, &["big"]);
     assert_eq!(state(&a, "big"), state(&b, "big"));
+    assert!(b.get("big", "notes", "a-new").expect("read").is_some());
     let n0 = b.get("big", "notes", "n000").expect("read").expect("n000");
     assert_eq!(n0.value("title"), Some(&Value::from("second version")));
 }
@@ -386,4 +396,201 @@ fn a_want_for_a_space_not_shared_gets_not_held_and_no_data() {
         .collect();
     assert!(replies.iter().any(|m| matches!(m, Message::NotHeld { .. })), "{replies:?}");
     assert!(!replies.iter().any(|m| matches!(m, Message::Chunk(_))), "{replies:?}");
+}
+
+mod property {
+    //! Random writes on three stores holding random subsets of two spaces, syncs that relay
+    //! through whoever holds what, sessions cut off after a random number of frames (then
+    //! resumed by later sessions), and stores restored from backups. Afterwards everyone holds
+    //! every space and a full round of syncs makes all stores identical, and every record that
+    //! some store held before the end (as far as completed syncs tell) is everywhere.
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::PathBuf;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const STORES: usize = 3;
+    const SPACES: [&str; 2] = ["s0", "s1"];
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Write { store: usize, space: usize },
+        Join { store: usize, space: usize },
+        Sync { a: usize, b: usize, cut: Option<usize> },
+        Backup { store: usize },
+        Restore { store: usize },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let store = 0..STORES;
+        let space = 0..SPACES.len();
+        prop_oneof![
+            5 => (store.clone(), space.clone()).prop_map(|(store, space)| Step::Write { store, space }),
+            1 => (store.clone(), space).prop_map(|(store, space)| Step::Join { store, space }),
+            4 => (store.clone(), store.clone(), prop::option::weighted(0.4, 1usize..12))
+                .prop_map(|(a, b, cut)| Step::Sync { a, b, cut }),
+            1 => store.clone().prop_map(|store| Step::Backup { store }),
+            1 => store.prop_map(|store| Step::Restore { store }),
+        ]
+    }
+
+    fn small(spaces: &[&str]) -> SessionConfig {
+        let mut config = config(spaces);
+        // About one record per chunk, so deltas are chunked and cuts land inside them.
+        config.chunk_bytes = 100;
+        config
+    }
+
+    fn held(store: &Store) -> Vec<String> {
+        store.spaces().expect("spaces").into_iter().map(String::from).collect()
+    }
+
+    /// Both sessions run; with `cut`, each side receives at most `cut` frames and the session
+    /// is abandoned (as a dropped connection would).
+    fn session(a: &Store, b: &Store, cut: Option<usize>) -> bool {
+        let (ha, hb) = (held(a), held(b));
+        let shared: Vec<&str> = ha.iter().filter(|s| hb.contains(s)).map(String::as_str).collect();
+        let Some(cut) = cut else {
+            sync_in_process(a, small(&shared), b, small(&shared)).expect("sync");
+            return true;
+        };
+        let mut left = Session::new(a, small(&shared)).expect("session");
+        let mut right = Session::new(b, small(&shared)).expect("session");
+        let (mut to_left, mut to_right) = (0, 0);
+        for _ in 0..50 {
+            while let Some(frame) = left.poll_transmit() {
+                if to_right < cut && !right.is_finished() {
+                    to_right += 1;
+                    right.receive(&frame).expect("receive");
+                }
+            }
+            while let Some(frame) = right.poll_transmit() {
+                if to_left < cut && !left.is_finished() {
+                    to_left += 1;
+                    left.receive(&frame).expect("receive");
+                }
+            }
+        }
+        false
+    }
+
+    fn run(steps: &[Step]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = |i: usize| -> PathBuf { dir.path().join(format!("store{i}.almanac")) };
+        let mut stores: Vec<Option<Store>> =
+            (0..STORES).map(|i| Some(open(dir.path(), &format!("store{i}.almanac")))).collect();
+        for (i, store) in stores.iter().enumerate() {
+            store.as_ref().expect("open").join_space(SPACES[i % 2]).expect("join");
+        }
+        // Which store holds which record, as far as completed syncs tell (records are never
+        // overwritten here, so "held" is simply "present").
+        let mut holds: Vec<BTreeSet<(usize, String)>> = vec![BTreeSet::new(); STORES];
+        let mut backups: BTreeMap<usize, BTreeSet<(usize, String)>> = BTreeMap::new();
+        let mut next = 0;
+        for step in steps {
+            match step {
+                Step::Write { store, space } => {
+                    // Ids in scrambled order, so a record written later may sort before records
+                    // already staged by an interrupted sync (a resume must still bring it).
+                    let id = format!("r{:03}", (next * 37) % 1000);
+                    next += 1;
+                    let s = stores[*store].as_ref().expect("open");
+                    write(s, SPACES[*space], &id, "title", &format!("written on {store}"));
+                    holds[*store].insert((*space, id));
+                }
+                Step::Join { store, space } => {
+                    stores[*store]
+                        .as_ref()
+                        .expect("open")
+                        .join_space(SPACES[*space])
+                        .expect("join");
+                }
+                Step::Sync { a, b, cut } => {
+                    if a == b {
+                        continue;
+                    }
+                    let (sa, sb) =
+                        (stores[*a].as_ref().expect("a"), stores[*b].as_ref().expect("b"));
+                    let (ha, hb) = (held(sa), held(sb));
+                    if session(sa, sb, *cut) {
+                        let shared: Vec<usize> = (0..SPACES.len())
+                            .filter(|s| {
+                                ha.contains(&SPACES[*s].to_owned())
+                                    && hb.contains(&SPACES[*s].to_owned())
+                            })
+                            .collect();
+                        let union: BTreeSet<(usize, String)> = holds[*a]
+                            .union(&holds[*b])
+                            .filter(|(space, _)| shared.contains(space))
+                            .cloned()
+                            .collect();
+                        holds[*a].extend(union.iter().cloned());
+                        holds[*b].extend(union);
+                    }
+                }
+                Step::Backup { store } => {
+                    let s = stores[*store].as_ref().expect("open");
+                    s.checkpoint().expect("checkpoint");
+                    std::fs::copy(path(*store), dir.path().join(format!("backup{store}")))
+                        .expect("backup");
+                    backups.insert(*store, holds[*store].clone());
+                }
+                Step::Restore { store } => {
+                    let Some(saved) = backups.get(store) else { continue };
+                    stores[*store] = None; // closes the store (and removes its -wal)
+                    std::fs::copy(dir.path().join(format!("backup{store}")), path(*store))
+                        .expect("restore");
+                    stores[*store] = Some(open(dir.path(), &format!("store{store}.almanac")));
+                    holds[*store] = saved.clone();
+                }
+            }
+        }
+        let stores: Vec<Store> = stores.into_iter().map(|s| s.expect("open")).collect();
+        for store in &stores {
+            for space in SPACES {
+                store.join_space(space).expect("join");
+            }
+        }
+        for _ in 0..2 {
+            for a in 0..STORES {
+                for b in 0..STORES {
+                    if a != b {
+                        session(&stores[a], &stores[b], None);
+                    }
+                }
+            }
+        }
+        for space in SPACES {
+            let first = state(&stores[0], space);
+            for store in &stores[1..] {
+                prop_assert_eq!(&state(store, space), &first, "stores differ in {}", space);
+                prop_assert_eq!(
+                    store.version_vector(space).expect("vv"),
+                    stores[0].version_vector(space).expect("vv")
+                );
+            }
+        }
+        let expected: BTreeSet<(usize, String)> = holds.into_iter().flatten().collect();
+        for (space, id) in expected {
+            prop_assert!(
+                stores[0].get(SPACES[space], "notes", &id).expect("read").is_some(),
+                "record {} of {} was held by some store and is lost",
+                id,
+                SPACES[space]
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn stores_converge_through_partial_relayed_interrupted_syncs_and_restores(steps in prop::collection::vec(step(), 1..30)) {
+            run(&steps)?;
+        }
+    }
 }
