@@ -134,6 +134,9 @@ mod tests {
         }
     }
 
+    /// Field name and the entries of its register.
+    type Fields = Vec<(String, Vec<Entry<Value>>)>;
+
     /// What apps can observe of a record: lifecycle, register entries (winners and conflicts),
     /// present members with their field entries, min/max values and the delete's conflict log.
     /// Absent members and their `false` entries are not observable.
@@ -141,8 +144,8 @@ mod tests {
     struct Visible {
         exists: bool,
         deleted: bool,
-        registers: Vec<(String, Vec<Entry<Value>>)>,
-        members: Vec<(String, String, Vec<(String, Vec<Entry<Value>>)>)>,
+        registers: Fields,
+        members: Vec<(String, String, Fields)>,
         extrema: Vec<(String, Option<Entry<Value>>)>,
         shadowed: Vec<ShadowedEdit>,
         has_conflicts: bool,
