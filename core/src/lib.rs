@@ -28,6 +28,7 @@ pub mod calendar;
 pub mod codec;
 pub mod crdt;
 mod error;
+mod gc;
 pub mod replica;
 pub mod storage;
 mod store;
@@ -35,6 +36,7 @@ mod view;
 
 pub use crdt::{Delta, RecordKey, ReplicaId, SpaceId, Value, VersionVector};
 pub use error::{Error, Result};
+pub use gc::{DEFAULT_TRASH_RETENTION, GcReport};
 pub use replica::{Changes, Operation};
 pub use storage::sqlite::Durability;
 pub use storage::sqlite::incarnation::{DeviceMarker, Incarnation};
