@@ -28,6 +28,7 @@ pub mod calendar;
 pub mod codec;
 pub mod crdt;
 mod error;
+mod gc;
 pub mod replica;
 mod staging;
 pub mod storage;
@@ -37,6 +38,7 @@ mod view;
 
 pub use crdt::{Delta, RecordKey, ReplicaId, SpaceId, Value, VersionVector};
 pub use error::{Error, Result};
+pub use gc::{DEFAULT_TRASH_RETENTION, GcReport};
 pub use replica::{Changes, Operation};
 pub use storage::sqlite::Durability;
 pub use storage::sqlite::incarnation::{DeviceMarker, Incarnation};

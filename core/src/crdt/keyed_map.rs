@@ -74,6 +74,19 @@ impl Member {
         }
     }
 
+    /// Drops the `false` presence entries (removals) whose dots are in `stable`; returns
+    /// whether any went. See `stability.rs` for why that is invisible.
+    pub(crate) fn drop_stable_removals(&mut self, stable: &VersionVector) -> bool {
+        let before = self.presence.entries().len();
+        self.presence.retain(|e| e.value || !stable.contains(&e.dot));
+        self.presence.entries().len() != before
+    }
+
+    /// Whether the member holds no entry at all (nothing of it is left to merge or show).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.presence.is_empty() && self.fields.is_empty()
+    }
+
     /// Whether any entry of the member was written by a dot `seen` does not contain.
     pub fn has_unseen(&self, seen: &VersionVector) -> bool {
         self.presence.has_unseen(seen) || self.fields.values().any(|r| r.has_unseen(seen))

@@ -5,6 +5,7 @@
 //!   field meet; [`Member`] builds the add-wins keyed map from them.
 //! - [`RecordState`] is one record: its fields and its lifecycle (live / deleted with the edits
 //!   the delete shadowed).
+//! - `stability.rs` decides which metadata may be dropped once every replica has seen it.
 //! - [`Delta`] is what one replica sends another: the parts of records the other lacks.
 //!
 //! Persistence and sync call these functions; they are tested here without a database.
@@ -16,6 +17,7 @@ mod record;
 mod register;
 mod replica_id;
 mod space;
+mod stability;
 mod validate;
 mod value;
 mod version_vector;

@@ -88,6 +88,13 @@ impl<T: Clone> MvRegister<T> {
         self.entries = merged;
     }
 
+    /// Keeps only the entries `keep` accepts (garbage collection drops entries every replica has
+    /// seen superseded, see `stability.rs`). Order is kept, so the winner stays the winner
+    /// among what is left.
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&Entry<T>) -> bool) {
+        self.entries.retain(keep);
+    }
+
     /// The entry with the greatest stamp: the value apps see.
     pub fn winner(&self) -> Option<&Entry<T>> {
         self.entries.last()

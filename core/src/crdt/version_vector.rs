@@ -63,6 +63,16 @@ impl VersionVector {
         }
     }
 
+    /// What both vectors have seen: the component-wise minimum. The meet of every replica's
+    /// vector is the part of history every replica has seen (the stable cut garbage collection
+    /// needs, see `stability.rs`).
+    pub fn meet(&self, other: &VersionVector) -> VersionVector {
+        self.iter()
+            .map(|(replica, counter)| (replica, counter.min(other.get(&replica))))
+            .filter(|(_, counter)| *counter > 0)
+            .collect()
+    }
+
     /// Whether `self` has seen everything `other` has.
     pub fn dominates(&self, other: &VersionVector) -> bool {
         other.0.iter().all(|(replica, counter)| self.get(replica) >= *counter)
@@ -130,5 +140,14 @@ mod tests {
         assert_eq!(a, [(r(1), 3), (r(2), 1), (r(3), 5)].into_iter().collect());
         assert!(a.dominates(&b));
         assert!(!b.dominates(&a));
+    }
+
+    #[test]
+    fn meet_takes_the_minimum_per_replica() {
+        let a: VersionVector = [(r(1), 3), (r(2), 1)].into_iter().collect();
+        let b: VersionVector = [(r(1), 2), (r(3), 5)].into_iter().collect();
+        assert_eq!(a.meet(&b), [(r(1), 2)].into_iter().collect());
+        assert_eq!(a.meet(&b), b.meet(&a));
+        assert!(a.dominates(&a.meet(&b)) && b.dominates(&a.meet(&b)));
     }
 }

@@ -7,6 +7,7 @@ mod calendar;
 mod contract;
 mod convergence;
 mod fixtures;
+mod gc;
 mod ics;
 mod kill;
 mod notifications;
