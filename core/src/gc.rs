@@ -11,8 +11,8 @@ use std::time::Duration;
 use crate::crdt::{SpaceId, VersionVector};
 use crate::error::{Error, Result};
 use crate::storage::sqlite;
-use crate::storage::sqlite_gc;
-use crate::store::{Clock, Store, SystemClock};
+use crate::storage::sqlite::gc as sqlite_gc;
+use crate::store::Store;
 
 /// How long a deleted record stays restorable before garbage collection may remove it, like a
 /// trash: 30 days.
@@ -42,14 +42,15 @@ impl Store {
     /// `stable` must be causally stable: every replica of the space has seen it, and no replica
     /// can still deliver a write it made before seeing it that this store lacks. Passing a
     /// vector this store has not seen is refused with [`Error::InvalidInput`]. The deletion
-    /// time is the deletion's hybrid-clock time, compared with the system clock.
+    /// time is the deletion's hybrid-clock time, compared with the store's clock
+    /// (`StoreOptions::clock`).
     pub fn collect_garbage(
         &self,
         space: &str,
         stable: &VersionVector,
         retention: Duration,
     ) -> Result<GcReport> {
-        self.collect_garbage_at(space, stable, retention, SystemClock.now_millis())
+        self.collect_garbage_at(space, stable, retention, self.now_millis())
     }
 
     /// [`Store::collect_garbage`] with the current time given, in milliseconds since the epoch.

@@ -460,8 +460,9 @@ impl Store {
         self.checkpoint()
     }
 
-    /// Runs `work` in a write transaction that changes only derived state (indexes) and the
-    /// list of spaces, never records or replica bookkeeping.
+    /// Runs `work` in a write transaction that never changes the replica bookkeeping (version
+    /// vectors, clock): derived state, the list of spaces, sync staging, and garbage collection
+    /// of what every replica has seen.
     pub(crate) fn write_derived<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,

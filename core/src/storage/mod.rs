@@ -3,9 +3,3 @@
 
 pub mod memory;
 pub mod sqlite;
-
-// Garbage collection of SQLite records. It belongs in `sqlite/` as `sqlite::gc`; it is declared
-// here only while `sqlite/mod.rs` is being changed on another branch (move this to a
-// `pub mod gc;` line there when both have landed).
-#[path = "sqlite/gc.rs"]
-pub mod sqlite_gc;

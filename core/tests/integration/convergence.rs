@@ -5,8 +5,6 @@
 //! that had seen it is still there (shown, a conflict candidate, or kept by a tombstone for
 //! restore). `PROPTEST_CASES` overrides the number of cases (`make soak` runs tens of thousands).
 
-use std::collections::BTreeMap;
-
 use almanac_core::crdt::{Dot, FieldPath, Write};
 use almanac_core::{Delta, Error, Operation, RecordKey, Value, VersionVector};
 use proptest::prelude::*;

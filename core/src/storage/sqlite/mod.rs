@@ -7,6 +7,7 @@
 //! the others. Derived views registered by upper layers are kept in step in the same
 //! transaction as every record write (`view.rs`).
 
+pub mod gc;
 pub mod incarnation;
 pub mod schema;
 pub mod sync_state;
