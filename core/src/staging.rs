@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use crate::Store;
 use crate::crdt::{Delta, Dot, Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
-use crate::replica::{Changes, RecordStore};
-use crate::storage::sqlite;
+use crate::replica::{Changes, RecordStore, ReplicaState};
 use crate::storage::sqlite::sync_state::{self, Direction, Inbound};
+use crate::storage::sqlite::{self, SqliteRecords};
 use crate::store::Origin;
 
 /// How many records one apply transaction joins at most (about 10 ms on a phone-class CPU for
@@ -56,9 +56,15 @@ impl Store {
         records: &[(RecordKey, RecordDelta)],
         last: bool,
     ) -> Result<()> {
+        // In short transactions, like applying: the app's writes never wait for a whole chunk.
+        for part in records.chunks(BATCH_RECORDS) {
+            self.write_derived(|conn| {
+                sync_state::stage_records(conn, peer, held(conn, space)?, part)
+            })?;
+        }
+        let greatest = records.iter().map(|(key, _)| key).max();
         self.write_derived(|conn| {
-            let sid = held(conn, space)?;
-            sync_state::stage(conn, peer, sid, seq, records, last)
+            sync_state::finish_chunk(conn, peer, held(conn, space)?, seq, greatest, last)
         })
     }
 
@@ -150,13 +156,20 @@ impl Store {
     }
 
     /// The checks of a whole staged delta, against the store's current bookkeeping, before
-    /// any of it is applied.
+    /// any of it is applied. Read-only, so the app's writes do not wait for it.
     fn check_staged(&self, delta: &Delta) -> Result<()> {
         let space = &delta.space;
-        self.write_space(space, Origin::Remote, |replica, store| {
-            replica.check_applicable(delta)?;
+        let replica = ReplicaState {
+            id: self.replica_id(),
+            hlc: Hlc::default(),
+            seen: self.version_vector(space.as_str())?,
+        };
+        replica.check_applicable(delta)?;
+        self.read(|conn| {
+            let sid = held(conn, space)?;
+            let mut records = SqliteRecords::new(conn, space, sid, &[]);
             for (key, record) in &delta.records {
-                if record.lifecycle.is_none() && store.load(key)?.is_none() {
+                if record.lifecycle.is_none() && records.load(key)?.is_none() {
                     return Err(Error::Decode {
                         what: "a delta",
                         detail: format!(
@@ -166,9 +179,8 @@ impl Store {
                     });
                 }
             }
-            Ok(Changes::default())
+            Ok(())
         })
-        .map(drop)
     }
 
     /// Finishes applying every delta that was completely staged when the store was last closed

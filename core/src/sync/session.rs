@@ -18,6 +18,7 @@ use super::message::{
 use crate::Store;
 use crate::crdt::{ClockSkew, Delta, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
+use crate::staging::BATCH_RECORDS;
 use crate::storage::sqlite::sync_state::Direction;
 
 /// Settings of a session.
@@ -423,8 +424,8 @@ impl<'s> Session<'s> {
             (None, Some(start)) => {
                 let since = self.wanted.get(&space).cloned().unwrap_or_default();
                 let context = message::rebuild(&since, &start.context);
-                if chunk.last && !start.resumed {
-                    // The whole delta in one frame: apply it at once, as one transaction.
+                if chunk.last && !start.resumed && records.len() <= BATCH_RECORDS {
+                    // A small delta in one frame: apply it at once, as one short transaction.
                     let delta =
                         Delta { space: space.clone(), since, context, hlc: start.hlc, records };
                     self.store.drop_inbound(&space, peer)?;

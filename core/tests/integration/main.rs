@@ -10,6 +10,7 @@ mod fixtures;
 mod gc;
 mod ics;
 mod kill;
+mod layering;
 mod notifications;
 mod spaces;
 mod storage;

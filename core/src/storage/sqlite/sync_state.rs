@@ -164,15 +164,14 @@ pub fn begin_inbound(
     Ok(())
 }
 
-/// Stages the records of chunk `seq` (records replace earlier copies of the same key: a resumed
-/// stream resends the records that changed meanwhile).
-pub fn stage(
+/// Stages some records of a chunk (records replace earlier copies of the same key: a resumed
+/// stream resends the records that changed meanwhile). A chunk may be staged in several
+/// transactions; [`finish_chunk`] then records it as received.
+pub fn stage_records(
     conn: &Connection,
     peer: ReplicaId,
     sid: i64,
-    seq: u32,
     records: &[(RecordKey, RecordDelta)],
-    last: bool,
 ) -> Result<()> {
     let peer_bytes = peer.to_bytes().to_vec();
     let mut insert = conn.prepare_cached(
@@ -183,7 +182,19 @@ pub fn stage(
         let blob = codec::encode(Kind::RecordDelta, record)?;
         insert.execute(params![peer_bytes, sid, key.collection, key.id, blob])?;
     }
-    let greatest = records.iter().map(|(key, _)| key).max();
+    Ok(())
+}
+
+/// Records chunk `seq`, whose greatest key is `greatest`, as received (and the delta as
+/// complete after its `last` chunk).
+pub fn finish_chunk(
+    conn: &Connection,
+    peer: ReplicaId,
+    sid: i64,
+    seq: u32,
+    greatest: Option<&RecordKey>,
+    last: bool,
+) -> Result<()> {
     conn.prepare_cached(
         "UPDATE sync_inbound SET next_seq = ?3, complete = ?4,
              last_collection = CASE WHEN ?5 IS NULL THEN last_collection ELSE ?5 END,
@@ -191,7 +202,7 @@ pub fn stage(
          WHERE peer = ?1 AND sid = ?2",
     )?
     .execute(params![
-        peer_bytes,
+        peer.to_bytes().to_vec(),
         sid,
         i64::from(seq) + 1,
         last,
