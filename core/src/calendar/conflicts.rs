@@ -91,6 +91,7 @@ impl Store {
                 })
                 .deleted = deleted;
         };
+        super::index::calendar_view(self)?;
         for report in self.conflicts()?.into_iter().filter(|c| c.key.collection == EVENTS) {
             entry(&mut by_event, &report.key.id, report.deleted);
             if let Some(e) = by_event.get_mut(&report.key.id) {

@@ -250,10 +250,22 @@ fn rebuild(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The store's calendar view, or the error that says it was opened without one.
+pub(crate) fn calendar_view(store: &Store) -> Result<&CalendarView> {
+    store.view::<CalendarView>().ok_or_else(|| {
+        Error::InvalidInput(
+            "this store was opened without the calendar view (StoreOptions::views); occurrence \
+             queries and the calendar conflict log need it"
+                .into(),
+        )
+    })
+}
+
 impl Store {
     /// Rebuilds the occurrence index from the records (it is derived state; normally it is
     /// kept up to date in every write and rebuilt when the bundled tz database changes).
     pub fn rebuild_occurrence_index(&self) -> Result<()> {
+        calendar_view(self)?;
         self.write_derived(rebuild)
     }
 }
@@ -310,6 +322,7 @@ pub struct Candidate {
 
 /// The live events with an occurrence that may overlap `[from, to)` for some viewer.
 pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<Candidate>> {
+    let view = calendar_view(store)?;
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
     let known = store.read(indexed_months)?;
@@ -330,13 +343,6 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
             seconds(wide_to),
             seconds(wide_from)
         ])?;
-        let view = store.view::<CalendarView>().ok_or_else(|| {
-            Error::InvalidInput(
-                "this store was opened without the calendar view (StoreOptions::views); \
-                 occurrence queries need it"
-                    .into(),
-            )
-        })?;
         let mut cache = view.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<Candidate> = Vec::new();
         // Rows come in index order, several per series: decode each record once. (Grouping
