@@ -7,7 +7,9 @@
 use std::path::PathBuf;
 
 use almanac_core::crdt::FieldPath;
-use almanac_core::{Result, Store, Value};
+use almanac_core::sync::SessionConfig;
+use almanac_core::sync::transport::sync_in_process;
+use almanac_core::{Result, SpaceId, Store, Value};
 
 fn main() {
     if let Err(error) = run() {
@@ -111,13 +113,17 @@ fn run() -> Result<()> {
 const SPACE: &str = "team";
 
 /// Exchanges deltas both ways; returns the bytes each side sent.
+/// Runs the sync protocol between the two stores (as two devices would over a network: every
+/// frame is encoded and checksummed); returns the bytes each side sent.
 fn sync(a: &Store, b: &Store) -> Result<(usize, usize)> {
     b.join_space(SPACE)?;
-    let to_b = a.delta_since(SPACE, &b.version_vector(SPACE)?)?.encode()?;
-    b.apply(&almanac_core::Delta::decode(&to_b)?)?;
-    let to_a = b.delta_since(SPACE, &a.version_vector(SPACE)?)?.encode()?;
-    a.apply(&almanac_core::Delta::decode(&to_a)?)?;
-    Ok((to_b.len(), to_a.len()))
+    let config = |peer: &Store| {
+        let mut config = SessionConfig::new(vec![SpaceId::new(SPACE)?]);
+        config.expected_peer = Some(peer.replica_id());
+        Ok::<_, almanac_core::Error>(config)
+    };
+    let (from_a, from_b) = sync_in_process(a, config(b)?, b, config(a)?)?;
+    Ok((from_a.bytes_sent, from_b.bytes_sent))
 }
 
 fn show(value: &Value) -> String {
