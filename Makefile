@@ -28,14 +28,17 @@ test-kotlin:
 test-swift:
 	swift/scripts/test.sh
 
-## soak: the convergence property tests with many more cases (release build): 30,000 on the
-## in-memory engine, 1,500 on SQLite stores and on the calendar (each case ~50x slower there)
+## soak: the property tests with many more cases (release build): 30,000 on the in-memory
+## engine (convergence and nothing lost), 1,500 on SQLite stores and on the calendar, 1,000
+## protocol runs with interrupted syncs and restored backups, 3,000 garbage-collection runs
 soak:
 	PROPTEST_CASES=30000 $(CARGO) test --release -p almanac-core --test integration convergence::replicas
 	PROPTEST_CASES=1500 $(CARGO) test --release -p almanac-core --test integration convergence::sqlite
 	PROPTEST_CASES=1500 $(CARGO) test --release -p almanac-core --test integration calendar::convergence
+	PROPTEST_CASES=1000 $(CARGO) test --release -p almanac-core --test integration sync::property
+	PROPTEST_CASES=3000 $(CARGO) test --release -p almanac-core --lib stability
 
-## bench: the store benchmark; figures are recorded in docs/benchmarks.md
+## bench: the store, calendar and sync benchmarks; figures are recorded in docs/benchmarks.md
 bench:
 	$(CARGO) bench -p almanac-core
 

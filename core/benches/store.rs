@@ -2,7 +2,8 @@
 //!
 //! Figures: single-event durable commit latency (median, p99) in both durability modes, batched
 //! commit throughput, store size, `delta_since` + `apply` for 10,000 records, overwrite cost and
-//! growth (W2), and the bytes a one-field change puts on the wire on a 100,000-event store (W6).
+//! growth (W2). What sync puts on the wire (W5–W7) is measured through the protocol in
+//! `benches/sync.rs`.
 //! Each throughput figure is the median of several runs. The peer comparison (automerge, yrs,
 //! loro) comes with its own benchmark crate, outside the default workspace.
 
@@ -12,7 +13,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use almanac_core::{Durability, Store, StoreOptions, Transaction, Value, VersionVector};
+use almanac_core::{Durability, Store, StoreOptions, Transaction, Value};
 
 const RUNS: usize = 3;
 
@@ -27,7 +28,6 @@ fn main() {
     batched_commits(dir.path());
     delta_exchange(dir.path());
     overwrites(dir.path());
-    one_field_on_a_large_store(dir.path());
 }
 
 /// About ten fields per event, 10% of them weekly series, as the peer workloads use.
@@ -190,41 +190,4 @@ fn overwrites(dir: &Path) {
             (after as f64 - before as f64) / edits as f64
         );
     }
-}
-
-fn one_field_on_a_large_store(dir: &Path) {
-    let phone = open(&dir.join("phone.almanac"), Durability::ProcessCrash);
-    let laptop = open(&dir.join("laptop.almanac"), Durability::ProcessCrash);
-    laptop.join_space(SPACE).expect("join");
-    let mut tx = phone.transaction(SPACE);
-    for i in 0..100_000 {
-        add_event(&mut tx, i);
-    }
-    tx.commit().expect("populate");
-    laptop
-        .apply(&phone.delta_since(SPACE, &VersionVector::new()).expect("delta"))
-        .expect("initial sync");
-    phone
-        .transaction(SPACE)
-        .set("events", "event-042424", "title", "Moved")
-        .commit()
-        .expect("edit");
-    let start = Instant::now();
-    let request = almanac_core::codec::encode(
-        almanac_core::codec::Kind::VersionVector,
-        &laptop.version_vector(SPACE).expect("vv"),
-    )
-    .expect("vv");
-    let delta = phone
-        .delta_since(SPACE, &laptop.version_vector(SPACE).expect("vv"))
-        .expect("delta")
-        .encode()
-        .expect("encode");
-    laptop.apply(&almanac_core::Delta::decode(&delta).expect("decode")).expect("apply");
-    println!(
-        "W6 one field changed on a 100,000-event store: {} bytes request + {} bytes delta, 1 round trip, {:.2} ms",
-        request.len(),
-        delta.len(),
-        start.elapsed().as_secs_f64() * 1e3
-    );
 }
