@@ -13,14 +13,14 @@ use std::collections::HashMap;
 use crate::Store;
 use crate::crdt::{Delta, Dot, Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
-use crate::replica::{Changes, RecordStore, ReplicaState};
+use crate::replica::{Changes, ReplicaState};
 use crate::storage::sqlite::sync_state::{self, Direction, Inbound};
 use crate::storage::sqlite::{self, SqliteRecords};
 use crate::store::Origin;
 
 /// How many records one apply transaction joins at most (about 10 ms on a phone-class CPU for
 /// calendar events; see `docs/benchmarks.md`, maximum local-write wait).
-pub const BATCH_RECORDS: usize = 250;
+pub const BATCH_RECORDS: usize = 100;
 
 impl Store {
     /// The delta being received from `peer` for `space`, if one is staged.
@@ -124,9 +124,23 @@ impl Store {
             hlc: inbound.hlc,
             records,
         };
-        let checked = self.check_staged(&delta);
-        if let Err(error) = checked {
-            self.drop_inbound(space, peer)?;
+        self.apply_in_batches(&delta, Some(peer))
+    }
+
+    /// Applies a delta in transactions of at most [`BATCH_RECORDS`] records, records that share
+    /// a write this store has not seen kept together, the version vector recorded by the last.
+    /// The whole delta is checked first and refused whole. `staged_from`: the peer whose staged
+    /// copy of this delta is dropped with the last transaction (or at once if refused).
+    pub(crate) fn apply_in_batches(
+        &self,
+        delta: &Delta,
+        staged_from: Option<ReplicaId>,
+    ) -> Result<Changes> {
+        let space = &delta.space;
+        if let Err(error) = self.check_staged(delta) {
+            if let Some(peer) = staged_from {
+                self.drop_inbound(space, peer)?;
+            }
             return Err(error);
         }
         let seen = self.version_vector(space.as_str())?;
@@ -142,8 +156,10 @@ impl Store {
                 let mut changes = replica.join_records(store, &part, &delta.context)?;
                 if last {
                     changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
-                    let sid = held(store.connection(), space)?;
-                    sync_state::drop_inbound(store.connection(), peer, sid)?;
+                    if let Some(peer) = staged_from {
+                        let sid = held(store.connection(), space)?;
+                        sync_state::drop_inbound(store.connection(), peer, sid)?;
+                    }
                 }
                 Ok(changes)
             })?;
@@ -167,9 +183,9 @@ impl Store {
         replica.check_applicable(delta)?;
         self.read(|conn| {
             let sid = held(conn, space)?;
-            let mut records = SqliteRecords::new(conn, space, sid, &[]);
+            let records = SqliteRecords::new(conn, space, sid, &[]);
             for (key, record) in &delta.records {
-                if record.lifecycle.is_none() && records.load(key)?.is_none() {
+                if record.lifecycle.is_none() && !records.exists(key)? {
                     return Err(Error::Decode {
                         what: "a delta",
                         detail: format!(

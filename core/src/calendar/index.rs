@@ -73,6 +73,10 @@ impl DerivedView for CalendarView {
     }
 
     fn on_save(&self, conn: &Connection, saved: &SavedRecord<'_>) -> Result<()> {
+        if saved.before.is_some_and(|before| same_index_inputs(before, saved.state)) {
+            // A title or location edit: the rows would come out the same.
+            return Ok(());
+        }
         on_save(conn, saved.rid, saved.key, saved.state)
     }
 
@@ -174,6 +178,18 @@ fn write_rows(
     )?
     .execute([longest])?;
     Ok(())
+}
+
+/// Whether two states of an event give the same index rows: the same lifecycle, schedule and
+/// occurrence patches (the index and the attention list derive from nothing else).
+fn same_index_inputs(before: &RecordState, after: &RecordState) -> bool {
+    let registers = [fields::TIMING, fields::RULE];
+    let maps = [fields::RDATES, fields::EXDATES, fields::OVERRIDES, fields::RANGE_PATCHES];
+    before.is_deleted() == after.is_deleted()
+        && before.exists() == after.exists()
+        && registers.iter().all(|f| before.registers().get(*f) == after.registers().get(*f))
+        && maps.iter().all(|f| before.maps().get(*f) == after.maps().get(*f))
+        && before.minimums().get(fields::TRUNCATE_AT) == after.minimums().get(fields::TRUNCATE_AT)
 }
 
 /// Keeps the index rows of one record in step with its new state (called by the SQLite store

@@ -424,12 +424,17 @@ impl<'s> Session<'s> {
             (None, Some(start)) => {
                 let since = self.wanted.get(&space).cloned().unwrap_or_default();
                 let context = message::rebuild(&since, &start.context);
-                if chunk.last && !start.resumed && records.len() <= BATCH_RECORDS {
-                    // A small delta in one frame: apply it at once, as one short transaction.
+                if chunk.last && !start.resumed {
+                    // The whole delta in one frame: nothing to stage, since a session cut off now
+                    // simply asks again. Applied in short transactions all the same.
                     let delta =
                         Delta { space: space.clone(), since, context, hlc: start.hlc, records };
                     self.store.drop_inbound(&space, peer)?;
-                    let changes = self.store.apply(&delta)?;
+                    let changes = if delta.records.len() <= BATCH_RECORDS {
+                        self.store.apply(&delta)?
+                    } else {
+                        self.store.apply_in_batches(&delta, None)?
+                    };
                     self.report.records_changed += changes.records.len();
                     self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
                     self.incoming.insert(space.clone(), Incoming::Finished);

@@ -308,6 +308,8 @@ pub struct SqliteRecords<'c> {
     sid: i64,
     views: &'c [Arc<dyn DerivedView>],
     replicas: Replicas,
+    /// States read in this transaction, so views hear what a saved record was before.
+    loaded: HashMap<RecordKey, RecordState>,
 }
 
 impl<'c> SqliteRecords<'c> {
@@ -319,7 +321,17 @@ impl<'c> SqliteRecords<'c> {
         sid: i64,
         views: &'c [Arc<dyn DerivedView>],
     ) -> Self {
-        Self { conn, space, sid, views, replicas: Replicas::default() }
+        Self { conn, space, sid, views, replicas: Replicas::default(), loaded: HashMap::new() }
+    }
+
+    /// Whether a record exists at `key` (live or deleted), without decoding it.
+    pub fn exists(&self, key: &RecordKey) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM records WHERE sid = ?1 AND collection = ?2 AND id = ?3")?
+            .query_row(params![self.sid, key.collection, key.id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// The connection (inside the write transaction) these records are read through.
@@ -342,7 +354,11 @@ impl RecordStore for SqliteRecords<'_> {
             )?
             .query_row(params![self.sid, key.collection, key.id], |row| row.get(0))
             .optional()?;
-        bytes.map(|bytes| decode_record(&bytes)).transpose()
+        let state = bytes.map(|bytes| decode_record(&bytes)).transpose()?;
+        if let (Some(state), false) = (&state, self.views.is_empty()) {
+            self.loaded.insert(key.clone(), state.clone());
+        }
+        Ok(state)
     }
 
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
@@ -370,7 +386,8 @@ impl RecordStore for SqliteRecords<'_> {
                 .execute(params![rid, idx, counter as i64])?;
         }
         // Derived views change in the same transaction as the record they describe.
-        let saved = SavedRecord { rid, space: self.space, key, state };
+        let saved =
+            SavedRecord { rid, space: self.space, key, state, before: self.loaded.get(key) };
         for view in self.views {
             view.on_save(self.conn, &saved)?;
         }

@@ -23,6 +23,10 @@ pub struct SavedRecord<'a> {
     pub key: &'a RecordKey,
     /// Its new state.
     pub state: &'a RecordState,
+    /// Its state before this transaction, when it was read in it (`None` for a new record, or
+    /// when the previous state is not known): a view may skip work when nothing it derives
+    /// from changed.
+    pub before: Option<&'a RecordState>,
 }
 
 /// A derived view registered with a store (see `StoreOptions::views`).
