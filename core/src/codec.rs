@@ -143,15 +143,7 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
             detail: format!("the data is of kind {found_kind}, not {}", kind as u8),
         });
     }
-    let (value, used) = bincode::serde::decode_from_slice(payload, config())
-        .map_err(|e| Error::Decode { what, detail: e.to_string() })?;
-    if used != payload.len() {
-        return Err(Error::Decode {
-            what,
-            detail: format!("{} unexpected trailing bytes", payload.len() - used),
-        });
-    }
-    Ok(value)
+    decode_payload(what, payload)
 }
 
 /// The blob without its checksum, once the checksum matches. Checked before anything else is
