@@ -32,11 +32,22 @@ const CALENDAR: &str = "work";
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("almanac-core sync benchmark (median of {RUNS} runs where repeated)\n");
-    catch_up(dir.path());
-    one_field(dir.path(), 1);
-    one_field(dir.path(), 1_000);
-    many_devices_then_join(dir.path());
-    initial_sync(dir.path());
+    // `cargo bench --bench sync -- W5 initial` runs only the named parts.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("W5") {
+        catch_up(dir.path());
+    }
+    if wanted("W6") {
+        one_field(dir.path(), 1);
+        one_field(dir.path(), 1_000);
+    }
+    if wanted("W7") {
+        many_devices_then_join(dir.path());
+    }
+    if wanted("initial") {
+        initial_sync(dir.path());
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
