@@ -65,7 +65,9 @@ impl Store {
         let greatest = records.iter().map(|(key, _)| key).max();
         self.write_derived(|conn| {
             sync_state::finish_chunk(conn, peer, held(conn, space)?, seq, greatest, last)
-        })
+        })?;
+        self.request_checkpoint();
+        Ok(())
     }
 
     /// Drops what was staged from `peer` for `space`.
@@ -145,6 +147,9 @@ impl Store {
         }
         let seen = self.version_vector(space.as_str())?;
         let batches = batches(&delta.records, &seen, BATCH_RECORDS);
+        // Keep checkpoints out of the app's commits while the batches run (restored however
+        // this function ends).
+        let _quiet = (batches.len() > 1).then(|| QuietCheckpoints::start(self)).transpose()?;
         let mut all = Changes::default();
         let count = batches.len();
         for (n, batch) in batches.into_iter().enumerate() {
@@ -163,6 +168,8 @@ impl Store {
                 }
                 Ok(changes)
             })?;
+            // A batch is many pages of log: have it copied into the file now, off the writer.
+            self.request_checkpoint();
             self.deliver();
             all.records.extend(changes.records);
             all.clock_skew = all.clock_skew.or(changes.clock_skew);
@@ -219,6 +226,29 @@ impl Store {
             let _ = self.apply_staged(&space, peer);
         }
         Ok(())
+    }
+}
+
+/// While alive, SQLite's checkpoints inside commits are off (see
+/// `Store::checkpoint_inside_commits`); dropping it turns them back on and asks the background
+/// thread for a checkpoint.
+pub(crate) struct QuietCheckpoints<'s> {
+    store: &'s Store,
+}
+
+impl<'s> QuietCheckpoints<'s> {
+    pub(crate) fn start(store: &'s Store) -> Result<Self> {
+        store.checkpoint_inside_commits(false)?;
+        Ok(Self { store })
+    }
+}
+
+impl Drop for QuietCheckpoints<'_> {
+    fn drop(&mut self) {
+        // If this fails the store keeps working; its log is reset by the next checkpoint that
+        // does run (closing the store, for one).
+        let _ = self.store.checkpoint_inside_commits(true);
+        self.store.request_checkpoint();
     }
 }
 

@@ -169,6 +169,46 @@ pub struct Store {
     /// Held by the one thread delivering events, so subscribers hear them one at a time and in
     /// commit order.
     delivering: Mutex<()>,
+    /// The background thread that checkpoints the write-ahead log (see `Checkpointer`).
+    checkpointer: Mutex<Option<Checkpointer>>,
+    /// How many large syncs currently keep checkpoints out of commits.
+    quiet_checkpoints: Mutex<usize>,
+}
+
+/// A thread that copies the write-ahead log into the store file when asked, on its own
+/// connection, so that during a large sync the commit that reaches SQLite's checkpoint
+/// threshold (possibly the app's) finds almost nothing left to copy. Asking is cheap and never
+/// blocks: requests made while one runs are merged.
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(path: PathBuf, durability: Durability) -> Option<Checkpointer> {
+        let (wake, requests) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("almanac-checkpoint".into())
+            .spawn(move || {
+                let Ok(conn) = sqlite::open_checkpointer(&path, durability) else { return };
+                while requests.recv().is_ok() {
+                    // A failed checkpoint only leaves the log longer; the next one retries.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        Some(Checkpointer { wake, thread })
+    }
+
+    fn request(&self) {
+        // Full means a checkpoint is already waiting to run: nothing to add.
+        let _ = self.wake.try_send(());
+    }
+
+    fn stop(self) {
+        drop(self.wake);
+        let _ = self.thread.join();
+    }
 }
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here either
@@ -212,7 +252,11 @@ impl Store {
             subscribers: Arc::default(),
             pending: Mutex::default(),
             delivering: Mutex::default(),
+            checkpointer: Mutex::new(None),
+            quiet_checkpoints: Mutex::new(0),
         };
+        *lock(&store.checkpointer) =
+            Checkpointer::start(store.path.clone(), store.options.durability);
         for view in stale_views {
             store.write_derived(|conn| view.rebuild(conn))?;
         }
@@ -456,8 +500,42 @@ impl Store {
     /// Closes the store: the write-ahead log is folded into the file and removed, so the file
     /// alone is the whole store (dropping a `Store` does the same, without reporting errors).
     pub fn close(self) -> Result<()> {
-        lock(&self.readers).clear();
+        self.stop_background();
         self.checkpoint()
+    }
+
+    /// Stops the checkpoint thread and closes the readers, so the writer is the last
+    /// connection: SQLite then checkpoints and removes the -wal file when it closes.
+    fn stop_background(&self) {
+        if let Some(checkpointer) = lock(&self.checkpointer).take() {
+            checkpointer.stop();
+        }
+        lock(&self.readers).clear();
+    }
+
+    /// Turns SQLite's own checkpoint inside commits off (`false`) or back on, for the duration
+    /// of a large sync: with it on, the commit that reaches the threshold syncs the file while
+    /// holding the writer, and during a first sync that is often the app's own write. The
+    /// background thread copies the log meanwhile; the log is reset once it is back on.
+    /// Nested: checkpoints come back on when every caller that turned them off has turned them
+    /// on again.
+    pub(crate) fn checkpoint_inside_commits(&self, on: bool) -> Result<()> {
+        let mut quiet = lock(&self.quiet_checkpoints);
+        let before = *quiet;
+        *quiet = if on { before.saturating_sub(1) } else { before + 1 };
+        if (before == 0) != (*quiet == 0) {
+            let pages = if on { 1000 } else { 0 };
+            let writer = lock(&self.writer);
+            writer.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        }
+        Ok(())
+    }
+
+    /// Asks the checkpoint thread to copy the log now (after each large write of a sync).
+    pub(crate) fn request_checkpoint(&self) {
+        if let Some(checkpointer) = lock(&self.checkpointer).as_ref() {
+            checkpointer.request();
+        }
     }
 
     /// Runs `work` in a write transaction that never changes the replica bookkeeping (version
@@ -580,7 +658,7 @@ impl Drop for Store {
     fn drop(&mut self) {
         // The writer must be the last connection to close: SQLite then checkpoints and removes
         // the -wal file, which a read-only connection closing last cannot do.
-        lock(&self.readers).clear();
+        self.stop_background();
     }
 }
 

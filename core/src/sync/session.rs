@@ -18,7 +18,7 @@ use super::message::{
 use crate::Store;
 use crate::crdt::{ClockSkew, Delta, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
-use crate::staging::BATCH_RECORDS;
+use crate::staging::{BATCH_RECORDS, QuietCheckpoints};
 use crate::storage::sqlite::sync_state::Direction;
 
 /// Settings of a session.
@@ -98,6 +98,8 @@ pub struct Session<'s> {
     sent_done: bool,
     peer_done: bool,
     failed: bool,
+    /// Keeps checkpoints out of commits while a delta arrives in several chunks.
+    quiet: Option<QuietCheckpoints<'s>>,
     /// The session failed because the peer sent `Error`.
     peer_failed: bool,
     /// The session failed on version negotiation.
@@ -126,6 +128,7 @@ impl<'s> Session<'s> {
             sent_done: false,
             peer_done: false,
             failed: false,
+            quiet: None,
             peer_failed: false,
             no_common_version: false,
             report: SyncReport::default(),
@@ -456,6 +459,9 @@ impl<'s> Session<'s> {
                     start.hlc,
                     start.resumed,
                 )?;
+                if self.quiet.is_none() {
+                    self.quiet = Some(QuietCheckpoints::start(self.store)?);
+                }
             }
             (Some(next), None) if next == chunk.seq => {}
             _ => return Err(unexpected("a chunk out of order")),
@@ -478,6 +484,9 @@ impl<'s> Session<'s> {
     }
 
     fn maybe_done(&mut self) -> Result<()> {
+        if !self.incoming.values().any(|i| matches!(i, Incoming::Receiving { .. })) {
+            self.quiet = None;
+        }
         let heard_all_wants =
             self.wants_expected.is_some_and(|n| self.outgoing.len() >= n as usize);
         let received = self.incoming.values().all(|i| *i == Incoming::Finished);

@@ -479,3 +479,26 @@ fn storage_stays_bounded_with_two_syncing_replicas_overwriting_one_field() {
         assert_eq!(record.state.registers()["title"].entries().len(), 1);
     }
 }
+
+/// Checkpoints also run on a background connection (during syncs); the log must still not
+/// grow without bound while an app writes.
+#[test]
+fn the_write_ahead_log_stays_short_while_an_app_writes() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).expect("open");
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut largest = 0;
+    for n in 0..4_000 {
+        store
+            .transaction("s")
+            .set("events", &format!("e{}", n % 500), "title", format!("t{n}"))
+            .commit()
+            .expect("write");
+        if n % 500 == 499 {
+            largest = largest.max(fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+    }
+    // Without any checkpoint these commits append ~30 MB of log.
+    assert!(largest < 12 << 20, "the write-ahead log grew to {largest} bytes");
+}

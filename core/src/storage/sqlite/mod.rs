@@ -113,6 +113,20 @@ pub fn open_writer(
     Ok(conn)
 }
 
+/// Opens the connection that copies the write-ahead log into the file in the background
+/// (passive checkpoints, which run alongside readers and the writer). The writer keeps SQLite's
+/// own checkpoint at 1,000 pages, which alone can reset the log; after a background checkpoint
+/// it finds little left to copy, so the commit that triggers it stays short.
+pub fn open_checkpointer(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, durability)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
+}
+
 /// Opens a read-only connection to an existing store (after [`open_writer`] created it).
 pub fn open_reader(path: &Path, durability: Durability) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
