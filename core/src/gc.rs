@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::crdt::{SpaceId, VersionVector};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::storage::sqlite;
 use crate::storage::sqlite::gc as sqlite_gc;
 use crate::store::Store;
@@ -68,8 +68,7 @@ impl Store {
         let mut after = 0;
         loop {
             let collected = self.write_derived(|conn| {
-                let sid = sqlite::space_sid(conn, &space)?
-                    .ok_or_else(|| Error::SpaceNotHeld(space.clone()))?;
+                let sid = sqlite::held_space(conn, &space)?;
                 sqlite_gc::collect_batch(conn, &space, sid, stable, expired_at_millis, after, BATCH)
             })?;
             report.members_purged += collected.members_purged;

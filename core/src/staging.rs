@@ -42,7 +42,7 @@ impl Store {
         resumed: bool,
     ) -> Result<()> {
         self.write_derived(|conn| {
-            let sid = held(conn, space)?;
+            let sid = sqlite::held_space(conn, space)?;
             sync_state::begin_inbound(conn, peer, sid, since, context, hlc, resumed)
         })
     }
@@ -59,12 +59,19 @@ impl Store {
         // In short transactions, like applying: the app's writes never wait for a whole chunk.
         for part in records.chunks(BATCH_RECORDS) {
             self.write_derived(|conn| {
-                sync_state::stage_records(conn, peer, held(conn, space)?, part)
+                sync_state::stage_records(conn, peer, sqlite::held_space(conn, space)?, part)
             })?;
         }
         let greatest = records.iter().map(|(key, _)| key).max();
         self.write_derived(|conn| {
-            sync_state::finish_chunk(conn, peer, held(conn, space)?, seq, greatest, last)
+            sync_state::finish_chunk(
+                conn,
+                peer,
+                sqlite::held_space(conn, space)?,
+                seq,
+                greatest,
+                last,
+            )
         })?;
         self.request_checkpoint();
         Ok(())
@@ -110,7 +117,7 @@ impl Store {
     /// returned; nothing of it is applied.
     pub(crate) fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes> {
         let (inbound, records) = self.read(|conn| {
-            let sid = held(conn, space)?;
+            let sid = sqlite::held_space(conn, space)?;
             let inbound = sync_state::inbound(conn, peer, sid)?;
             Ok((inbound, sync_state::staged(conn, peer, sid)?))
         })?;
@@ -162,7 +169,7 @@ impl Store {
                 if last {
                     changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
                     if let Some(peer) = staged_from {
-                        let sid = held(store.connection(), space)?;
+                        let sid = sqlite::held_space(store.connection(), space)?;
                         sync_state::drop_inbound(store.connection(), peer, sid)?;
                     }
                 }
@@ -189,7 +196,7 @@ impl Store {
         };
         replica.check_applicable(delta)?;
         self.read(|conn| {
-            let sid = held(conn, space)?;
+            let sid = sqlite::held_space(conn, space)?;
             let records = SqliteRecords::new(conn, space, sid, &[]);
             for (key, record) in &delta.records {
                 if record.lifecycle.is_none() && !records.exists(key)? {
@@ -250,10 +257,6 @@ impl Drop for QuietCheckpoints<'_> {
         let _ = self.store.checkpoint_inside_commits(true);
         self.store.request_checkpoint();
     }
-}
-
-fn held(conn: &rusqlite::Connection, space: &SpaceId) -> Result<i64> {
-    sqlite::space_sid(conn, space)?.ok_or_else(|| Error::SpaceNotHeld(space.clone()))
 }
 
 /// Splits records into batches of about `limit`, never separating two records that share a

@@ -304,7 +304,7 @@ impl Store {
     /// applied or none.
     pub fn commit(&self, space: &str, operations: &[Operation]) -> Result<Changes> {
         let space = SpaceId::new(space)?;
-        let now = self.options.clock.now_millis();
+        let now = self.now_millis();
         let changes = self.write_space(&space, Origin::Local, |replica, records| {
             replica.commit(records, operations, now)
         });
@@ -315,7 +315,7 @@ impl Store {
     /// Merges a delta received from another replica. The delta's space must be held (see
     /// [`Store::join_space`]).
     pub fn apply(&self, delta: &Delta) -> Result<Changes> {
-        let now = self.options.clock.now_millis();
+        let now = self.now_millis();
         let changes = self.write_space(&delta.space, Origin::Remote, |replica, records| {
             replica.apply(records, delta, now)
         });
@@ -327,7 +327,7 @@ impl Store {
     pub fn delta_since(&self, space: &str, since: &VersionVector) -> Result<Delta> {
         let space = SpaceId::new(space)?;
         self.read(|conn| {
-            let sid = held(conn, &space)?;
+            let sid = sqlite::held_space(conn, &space)?;
             let replica = sqlite::load_replica_state(conn, sid)?;
             replica.delta_since(&mut SqliteRecords::new(conn, &space, sid, &[]), &space, since)
         })
@@ -337,7 +337,9 @@ impl Store {
     /// missing.
     pub fn version_vector(&self, space: &str) -> Result<VersionVector> {
         let space = SpaceId::new(space)?;
-        self.read(|conn| Ok(sqlite::load_replica_state(conn, held(conn, &space)?)?.seen))
+        self.read(|conn| {
+            Ok(sqlite::load_replica_state(conn, sqlite::held_space(conn, &space)?)?.seen)
+        })
     }
 
     /// The spaces this store holds, in id order.
@@ -406,7 +408,7 @@ impl Store {
             for row in rows {
                 let (space, bytes) = row?;
                 records.push(Record {
-                    space: SpaceId::new(space).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    space: sqlite::stored_space(space)?,
                     key: RecordKey::new(collection, id),
                     state: sqlite::decode_record(&bytes)?,
                 });
@@ -452,7 +454,7 @@ impl Store {
             for row in rows {
                 let (space, collection, id, bytes) = row?;
                 let record = Record {
-                    space: SpaceId::new(space).map_err(|e| Error::Corrupt(e.to_string()))?,
+                    space: sqlite::stored_space(space)?,
                     key: RecordKey::new(collection, id),
                     state: sqlite::decode_record(&bytes)?,
                 };
@@ -660,11 +662,6 @@ impl Drop for Store {
         // the -wal file, which a read-only connection closing last cannot do.
         self.stop_background();
     }
-}
-
-/// The row id of `space`, or the error that says the store does not hold it.
-fn held(conn: &Connection, space: &SpaceId) -> Result<i64> {
-    sqlite::space_sid(conn, space)?.ok_or_else(|| Error::SpaceNotHeld(space.clone()))
 }
 
 /// A group of writes applied atomically, locally and on every replica that receives them.

@@ -11,8 +11,8 @@ use rusqlite::params;
 use super::event::EVENTS;
 use super::series::{Event, read_event};
 use crate::Store;
-use crate::crdt::{RecordKey, ShadowedEdit, SpaceId, Value};
-use crate::error::{Error, Result};
+use crate::crdt::{RecordKey, ShadowedEdit, Value};
+use crate::error::Result;
 use crate::storage::sqlite::decode_record;
 use crate::view::{FieldConflict, Record};
 
@@ -110,7 +110,7 @@ impl Store {
             let mut out = Vec::new();
             for row in rows {
                 let (space, id, bytes) = row?;
-                let space = SpaceId::new(space).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let space = crate::storage::sqlite::stored_space(space)?;
                 out.push(Record { space, key: RecordKey::new(EVENTS, id), state: decode_record(&bytes)? });
             }
             Ok(out)

@@ -209,6 +209,16 @@ pub fn space_sid(conn: &Connection, space: &SpaceId) -> Result<Option<i64>> {
         .optional()?)
 }
 
+/// The row id of `space`, or the error that says the store does not hold it.
+pub fn held_space(conn: &Connection, space: &SpaceId) -> Result<i64> {
+    space_sid(conn, space)?.ok_or_else(|| Error::SpaceNotHeld(space.clone()))
+}
+
+/// A space id read back from the store (a stored id that is not one means damage).
+pub fn stored_space(name: String) -> Result<SpaceId> {
+    SpaceId::new(name).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
 /// Adds `space` (with nothing seen) if the store does not hold it; returns its row id.
 pub fn create_space(conn: &Connection, space: &SpaceId) -> Result<i64> {
     conn.prepare_cached("INSERT OR IGNORE INTO spaces (name) VALUES (?1)")?
@@ -222,7 +232,7 @@ pub fn spaces(conn: &Connection) -> Result<Vec<SpaceId>> {
     let names = statement.query_map([], |row| row.get::<_, String>(0))?;
     let mut spaces = Vec::new();
     for name in names {
-        spaces.push(SpaceId::new(name?).map_err(|e| Error::Corrupt(e.to_string()))?);
+        spaces.push(stored_space(name?)?);
     }
     Ok(spaces)
 }
