@@ -217,17 +217,7 @@ impl Store {
     /// (a crash between the transactions of `apply_staged`). A delta that cannot be applied is
     /// dropped: a later sync asks for it again.
     pub(crate) fn apply_complete_staged(&self) -> Result<()> {
-        let pending = self.read(|conn| {
-            let mut out = Vec::new();
-            for (peer, sid) in sync_state::complete_inbound(conn)? {
-                let name: String =
-                    conn.query_row("SELECT name FROM spaces WHERE sid = ?1", [sid], |row| {
-                        row.get(0)
-                    })?;
-                out.push((peer, SpaceId::new(name)?));
-            }
-            Ok(out)
-        })?;
+        let pending = self.read(sync_state::complete_inbound)?;
         for (peer, space) in pending {
             // Refused deltas are dropped by apply_staged; a later sync brings the data again.
             let _ = self.apply_staged(&space, peer);

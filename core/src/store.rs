@@ -176,9 +176,9 @@ pub struct Store {
 }
 
 /// A thread that copies the write-ahead log into the store file when asked, on its own
-/// connection, so that during a large sync the commit that reaches SQLite's checkpoint
-/// threshold (possibly the app's) finds almost nothing left to copy. Asking is cheap and never
-/// blocks: requests made while one runs are merged.
+/// connection: during a large sync, checkpoints inside commits are off
+/// (`Store::checkpoint_inside_commits`) and this thread keeps the log copied instead. Asking is
+/// cheap and never blocks: requests made while one runs are merged.
 struct Checkpointer {
     wake: std::sync::mpsc::SyncSender<()>,
     thread: std::thread::JoinHandle<()>,

@@ -76,11 +76,12 @@ pub enum Vector {
     /// The whole vector.
     Full(VersionVector),
     /// The entries that changed since the vector the sender last sent this receiver, which the
-    /// receiver identifies by its digest ([`digest`]).
+    /// receiver identifies by its digest ([`digest`]); a [`difference`], rebuilt with
+    /// [`rebuild`].
     Changed {
         /// The digest of the base vector.
         base: u64,
-        /// The entries that differ from the base.
+        /// The entries that differ from the base (0 for a replica no longer in the vector).
         changes: Vec<(ReplicaId, u64)>,
     },
 }
@@ -222,23 +223,6 @@ pub fn digest(vector: &VersionVector) -> u64 {
         }
     }
     hash
-}
-
-/// The entries of `vector` above `base`, or `None` when `vector` is not at or above `base`
-/// everywhere (a space left and joined again starts over): then only the whole vector says it.
-pub fn changes(base: &VersionVector, vector: &VersionVector) -> Option<Vec<(ReplicaId, u64)>> {
-    vector
-        .dominates(base)
-        .then(|| vector.iter().filter(|(replica, counter)| base.get(replica) < *counter).collect())
-}
-
-/// `base` raised by `changes`.
-pub fn apply_changes(base: &VersionVector, changes: &[(ReplicaId, u64)]) -> VersionVector {
-    let mut out = base.clone();
-    for (replica, counter) in changes {
-        out.advance(*replica, *counter);
-    }
-    out
 }
 
 /// The entries in which `vector` differs from `base`, with `vector`'s value (0 where `vector`

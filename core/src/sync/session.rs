@@ -69,8 +69,7 @@ pub struct SyncReport {
 enum Incoming {
     /// `Want` sent, no chunk yet.
     Waiting,
-    /// Chunks arriving; the next expected, and whether they are staged (several chunks) or
-    /// the delta came whole.
+    /// Chunks arriving and being staged; the next one expected.
     Receiving { next_seq: u32 },
     /// Applied, or the peer does not hold the space.
     Finished,
@@ -320,10 +319,11 @@ impl<'s> Session<'s> {
         let vector = self.store.version_vector(space.as_str())?;
         let base =
             if full { None } else { self.store.peer_vector(space, peer, Direction::Sent)? };
-        let wire = match base
-            .and_then(|base| Some((message::digest(&base), message::changes(&base, &vector)?)))
-        {
-            Some((base, changes)) => Vector::Changed { base, changes },
+        let wire = match base {
+            Some(base) => Vector::Changed {
+                base: message::digest(&base),
+                changes: message::difference(&base, &vector),
+            },
             None => Vector::Full(vector.clone()),
         };
         let resume = match self.store.inbound(space, peer)? {
@@ -368,7 +368,7 @@ impl<'s> Session<'s> {
             Vector::Changed { base, changes } => {
                 let known = self.store.peer_vector(&space, peer, Direction::Received)?;
                 match known.filter(|known| message::digest(known) == base) {
-                    Some(known) => message::apply_changes(&known, &changes),
+                    Some(known) => message::rebuild(&known, &changes),
                     None => return self.send(&Message::NeedFullVector { space }),
                 }
             }

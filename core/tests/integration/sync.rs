@@ -594,3 +594,21 @@ mod property {
         }
     }
 }
+
+/// A space left and joined again starts from nothing (leaving also forgets the vectors
+/// exchanged for it), and the next sync brings everything back.
+#[test]
+fn a_space_left_and_joined_again_comes_back_whole() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = (open(dir.path(), "a"), open(dir.path(), "b"));
+    b.join_space("s").expect("join");
+    for i in 0..5 {
+        write(&a, "s", &format!("n{i}"), "title", "kept");
+    }
+    sync(&a, &b, &["s"]);
+    b.leave_space("s").expect("leave");
+    b.join_space("s").expect("join again");
+    sync(&a, &b, &["s"]);
+    assert_eq!(state(&a, "s"), state(&b, "s"));
+    assert_eq!(b.records("s", "notes").expect("read").len(), 5);
+}

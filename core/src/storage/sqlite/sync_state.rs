@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec::{self, Kind};
-use crate::crdt::{Hlc, RecordDelta, RecordKey, ReplicaId, VersionVector};
+use crate::crdt::{Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::Result;
 
 /// Which of the two vectors of a peer.
@@ -112,16 +112,18 @@ pub fn inbound(conn: &Connection, peer: ReplicaId, sid: i64) -> Result<Option<In
     }))
 }
 
-/// Every (peer, space row id) with a complete delta staged but not applied yet.
-pub fn complete_inbound(conn: &Connection) -> Result<Vec<(ReplicaId, i64)>> {
-    let mut statement =
-        conn.prepare_cached("SELECT peer, sid FROM sync_inbound WHERE complete = 1")?;
+/// Every (peer, space) with a complete delta staged but not applied yet.
+pub fn complete_inbound(conn: &Connection) -> Result<Vec<(ReplicaId, SpaceId)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT i.peer, s.name FROM sync_inbound i JOIN spaces s ON s.sid = i.sid
+         WHERE i.complete = 1",
+    )?;
     let rows = statement.query_map([], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
-        let (peer, sid) = row?;
+        let (peer, space) = row?;
         if let Ok(bytes) = <[u8; 16]>::try_from(peer) {
-            out.push((ReplicaId::from_bytes(bytes), sid));
+            out.push((ReplicaId::from_bytes(bytes), super::stored_space(space)?));
         }
     }
     Ok(out)
