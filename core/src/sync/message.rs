@@ -243,3 +243,23 @@ pub fn rebuild(base: &VersionVector, difference: &[(ReplicaId, u64)]) -> Version
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vv(pairs: &[(u8, u64)]) -> VersionVector {
+        pairs.iter().map(|(r, c)| (ReplicaId::from_bytes([*r; 16]), *c)).collect()
+    }
+
+    #[test]
+    fn a_difference_rebuilds_the_exact_vector_up_down_and_gone() {
+        let base = vv(&[(1, 5), (2, 3), (3, 9)]);
+        for target in [vv(&[(1, 6), (2, 3), (3, 9)]), vv(&[(1, 2), (4, 1)]), vv(&[])] {
+            let difference = difference(&base, &target);
+            assert_eq!(rebuild(&base, &difference), target);
+        }
+        assert_eq!(difference(&base, &base), []);
+        assert_ne!(digest(&base), digest(&vv(&[(1, 5), (2, 3)])));
+    }
+}
