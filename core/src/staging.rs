@@ -146,13 +146,15 @@ impl Store {
         staged_from: Option<ReplicaId>,
     ) -> Result<Changes> {
         let space = &delta.space;
-        if let Err(error) = self.check_staged(delta) {
-            if let Some(peer) = staged_from {
-                self.drop_inbound(space, peer)?;
+        let seen = match self.check_staged(delta) {
+            Ok(seen) => seen,
+            Err(error) => {
+                if let Some(peer) = staged_from {
+                    self.drop_inbound(space, peer)?;
+                }
+                return Err(error);
             }
-            return Err(error);
-        }
-        let seen = self.version_vector(space.as_str())?;
+        };
         let batches = batches(&delta.records, &seen, BATCH_RECORDS);
         // Keep checkpoints out of the app's commits while the batches run (restored however
         // this function ends).
@@ -186,8 +188,9 @@ impl Store {
     }
 
     /// The checks of a whole staged delta, against the store's current bookkeeping, before
-    /// any of it is applied. Read-only, so the app's writes do not wait for it.
-    fn check_staged(&self, delta: &Delta) -> Result<()> {
+    /// any of it is applied. Read-only, so the app's writes do not wait for it. Returns the
+    /// version vector it checked against.
+    fn check_staged(&self, delta: &Delta) -> Result<VersionVector> {
         let space = &delta.space;
         let replica = ReplicaState {
             id: self.replica_id(),
@@ -195,6 +198,7 @@ impl Store {
             seen: self.version_vector(space.as_str())?,
         };
         replica.check_applicable(delta)?;
+        let seen = replica.seen;
         self.read(|conn| {
             let sid = sqlite::held_space(conn, space)?;
             let records = SqliteRecords::new(conn, space, sid, &[]);
@@ -210,7 +214,8 @@ impl Store {
                 }
             }
             Ok(())
-        })
+        })?;
+        Ok(seen)
     }
 
     /// Finishes applying every delta that was completely staged when the store was last closed
