@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use almanac_core::calendar::api::{EventEdit, NewEvent};
 use almanac_core::calendar::event::{CALENDARS, EVENTS, End, Span, Timing};
 use almanac_core::calendar::recurrence::{RecurrenceRule, RecurrenceSet};
-use almanac_core::calendar::series::{Event, occurrence_key};
+use almanac_core::calendar::series::Event;
 use almanac_core::calendar::time::{Duration, TimeValue};
 use almanac_core::{Store, Value};
 use jiff::tz::TimeZone;
@@ -385,9 +385,9 @@ impl Target {
             )));
         }
         let original = find_occurrence(event, text)?;
-        let key = occurrence_key(&original)?;
+        let key = event.key_of(&original)?;
         let shown = shown(&original, &event.timing.start)?;
-        if event.truncate_at.as_deref().is_some_and(|cut| key.as_str() >= cut) {
+        if event.is_truncated(event.position(&key)?)? {
             return Err(Failure::new(format!(
                 "--occurrence: the occurrence of event '{id}' at {shown} was deleted with the \
                  ones following it"

@@ -109,7 +109,8 @@ pub fn conflicts(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
 /// event standup (deleted)
 ///   title: shows "Standup B"; also "Standup A"
 ///   lost to the delete: location = "Room 4" (replica 1a2b3c4d…)
-///   occurrence 20260105T090000Z, cancelled: title = "Moved"
+///   occurrence 20260105, cancelled: title = "Moved"
+///   occurrence 20260119 and following, cut off by a truncation of the series: title = "Later"
 /// ```
 fn write_event(event: &EventConflicts, out: &mut dyn Write) -> Result<(), Failure> {
     let deleted = if event.deleted { " (deleted)" } else { "" };
@@ -121,14 +122,18 @@ fn write_event(event: &EventConflicts, out: &mut dyn Write) -> Result<(), Failur
             Shadow::Truncated => "cut off by a truncation of the series",
             Shadow::Orphaned => "no longer in the schedule",
         };
-        let fields: Vec<String> = occurrence
+        let mut fields: Vec<String> = occurrence
             .fields
             .iter()
             .map(|(name, value)| format!("{} = {}", one_line(name), describe(name, value)))
             .collect();
+        if occurrence.cancelled && occurrence.reason != Shadow::Cancelled {
+            fields.insert(0, "cancelled".into());
+        }
+        let following = if occurrence.following { " and following" } else { "" };
         writeln!(
             out,
-            "  occurrence {}, {reason}: {}",
+            "  occurrence {}{following}, {reason}: {}",
             one_line(&occurrence.key),
             fields.join(", ")
         )?;

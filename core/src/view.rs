@@ -90,8 +90,15 @@ impl Record {
     pub fn conflict_report(&self) -> Option<Conflicts> {
         let mut fields = Vec::new();
         let mut note = |path: FieldPath, register: &MvRegister<Value>| {
-            if let Some(shown) = register.winner().filter(|_| register.entries().len() > 1) {
-                let candidates = register.conflicts().map(|e| e.value.clone()).collect();
+            // Equal values written concurrently are agreement, not a conflict.
+            let Some(shown) = register.winner() else { return };
+            let mut candidates: Vec<Value> = Vec::new();
+            for entry in register.conflicts() {
+                if entry.value != shown.value && !candidates.contains(&entry.value) {
+                    candidates.push(entry.value.clone());
+                }
+            }
+            if !candidates.is_empty() {
                 fields.push(FieldConflict { path, shown: shown.value.clone(), candidates });
             }
         };

@@ -8,11 +8,12 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::event::{
-    Alarm, Attendee, CALENDARS, EVENTS, RawProperty, Span, Timing, fields, normalise_address,
+    Alarm, Attendee, CALENDARS, EVENTS, RawProperty, Span, Timing, fields, inherited,
+    normalise_address,
 };
 use super::index;
 use super::recurrence::RecurrenceRule;
-use super::series::{Event, Occurrence, occurrence_key, read_event};
+use super::series::{Event, Occurrence, Patch, date_key, occurrence_key, read_event};
 use super::time::TimeValue;
 use crate::crdt::{FieldPath, RecordKey, Write};
 use crate::error::{Error, Result};
@@ -147,8 +148,59 @@ impl Ops {
         Ok(())
     }
 
+    /// Marks as inherited the values of `set` fields in the overrides at or after `from`
+    /// and the range patches after it (everywhere when `from` is `None`) that this replica
+    /// has seen: a wider edit replaces the narrower edits its writer had seen (decision 0016).
+    fn inherit_narrower(
+        &mut self,
+        event: &Event,
+        from: Option<jiff::civil::DateTime>,
+        set: &[&str],
+    ) -> Result<()> {
+        let maps =
+            [(fields::OVERRIDES, &event.overrides), (fields::RANGE_PATCHES, &event.range_patches)];
+        for (map, patches) in maps {
+            for (key, patch) in patches {
+                let at = event.position(key)?;
+                let within = match from {
+                    None => true,
+                    Some(from) if map == fields::OVERRIDES => at >= from,
+                    Some(from) => at > from,
+                };
+                if !within {
+                    continue;
+                }
+                for field in set.iter().filter(|f| patch.fields.contains_key(**f)) {
+                    self.member(map, key, field, inherited());
+                }
+                // A cancelled occurrence's kept edits too: its restore must not bring back a
+                // value the wider edit replaced.
+                for field in set.iter().filter(|f| patch.before_cancel.contains_key(**f)) {
+                    let name = format!("{}{field}", fields::BEFORE_CANCEL_PREFIX);
+                    self.member(map, key, &name, inherited());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancels the occurrence `key`, keeping the edits it had so a restore brings them back.
+    fn cancel(&mut self, key: &str, current: Option<&Patch>) {
+        // Clearing what this replica has seen of the override first means whatever patch
+        // survives next to `cancelled` was written concurrently: the conflict log (case 6).
+        self.remove(fields::OVERRIDES, key);
+        self.member(fields::OVERRIDES, key, fields::CANCELLED, Value::Bool(true));
+        let Some(patch) = current else { return };
+        let mut before = patch.before_cancel.clone();
+        before.extend(patch.fields.iter().map(|(f, v)| (f.clone(), v.clone())));
+        for (field, value) in before {
+            let name = format!("{}{field}", fields::BEFORE_CANCEL_PREFIX);
+            self.member(fields::OVERRIDES, key, &name, value);
+        }
+    }
+
     fn date(&mut self, map: &str, value: &TimeValue) -> Result<()> {
-        let key = occurrence_key(value)?;
+        let key = date_key(value)?;
         self.member(map, &key, fields::VALUE, structured(value)?);
         Ok(())
     }
@@ -190,17 +242,19 @@ pub(crate) fn new_event_operations(event: &NewEvent) -> Result<Vec<Operation>> {
     Ok(ops.ops)
 }
 
-/// The writes of one occurrence patch (`overrides`) or range patch (`range_patches`).
+/// The writes of one occurrence patch (`overrides`) or range patch (`range_patches`) of the
+/// series starting at `series_start`.
 pub(crate) fn patch_operations(
     id: &str,
     map: &str,
+    series_start: &TimeValue,
     original: &TimeValue,
     values: &BTreeMap<String, Value>,
     timing: Option<&Timing>,
     cancelled: bool,
 ) -> Result<Vec<Operation>> {
     check_scalars(values)?;
-    let key = occurrence_key(original)?;
+    let key = occurrence_key(original, series_start)?;
     let mut ops = Ops::new(id);
     for (name, value) in values {
         ops.member(map, &key, name, value.clone());
@@ -286,15 +340,15 @@ impl Store {
         }
         let event = self.live_event(id)?;
         let mut ops = Ops::new(id);
-        let patch_map = match span {
-            Span::All => None,
-            Span::This(original) => Some((fields::OVERRIDES, occurrence_key(original)?)),
-            Span::ThisAndFollowing(original) => {
-                Some((fields::RANGE_PATCHES, occurrence_key(original)?))
-            }
-        };
-        match patch_map {
-            None => {
+        // The fields this edit sets: a wider edit replaces the narrower ones it has seen.
+        let set: Vec<&str> = edit
+            .fields
+            .keys()
+            .map(String::as_str)
+            .chain(edit.timing.as_ref().map(|_| fields::TIMING))
+            .collect();
+        match span {
+            Span::All => {
                 for (name, value) in &edit.fields {
                     ops.set(name, value.clone());
                 }
@@ -319,8 +373,9 @@ impl Store {
                 for alarm in &edit.remove_alarms {
                     ops.remove(fields::ALARMS, alarm);
                 }
+                ops.inherit_narrower(&event, None, &set)?;
             }
-            Some((map, key)) => {
+            Span::This(original) | Span::ThisAndFollowing(original) => {
                 if !event.is_recurring() {
                     return Err(Error::InvalidInput(format!(
                         "event '{id}' does not repeat; edit it with Span::All"
@@ -337,11 +392,17 @@ impl Store {
                             .into(),
                     ));
                 }
+                let key = event.key_of(original)?;
+                let following = matches!(span, Span::ThisAndFollowing(_));
+                let map = if following { fields::RANGE_PATCHES } else { fields::OVERRIDES };
                 for (name, value) in &edit.fields {
                     ops.member(map, &key, name, value.clone());
                 }
                 if let Some(timing) = &edit.timing {
                     ops.member(map, &key, fields::TIMING, structured(timing)?);
+                }
+                if following {
+                    ops.inherit_narrower(&event, Some(event.position(&key)?), &set)?;
                 }
             }
         }
@@ -357,20 +418,27 @@ impl Store {
         match span {
             Span::All => ops.push(Write::Delete),
             Span::This(original) => {
-                let key = occurrence_key(original)?;
-                // Clearing what this replica has seen of the override first means whatever
-                // patch survives next to `cancelled` was written concurrently: the conflict log.
-                ops.remove(fields::OVERRIDES, &key);
-                ops.member(fields::OVERRIDES, &key, fields::CANCELLED, Value::Bool(true));
+                let key = event.key_of(original)?;
+                ops.cancel(&key, event.overrides.get(&key));
             }
             Span::ThisAndFollowing(original) => {
-                let key = occurrence_key(original)?;
+                let key = event.key_of(original)?;
+                let from = event.position(&key)?;
                 ops.push(Write::Min {
                     field: fields::TRUNCATE_AT.into(),
                     value: Value::Text(key.clone()),
                 });
-                for seen in event.overrides.keys().filter(|k| **k >= key) {
-                    ops.remove(fields::OVERRIDES, seen);
+                // The edits this replica has seen go with the occurrences; what survives was
+                // written concurrently and is listed in the conflict log (case 14).
+                for (map, patches) in [
+                    (fields::OVERRIDES, &event.overrides),
+                    (fields::RANGE_PATCHES, &event.range_patches),
+                ] {
+                    for seen in patches.keys() {
+                        if event.position(seen)? >= from {
+                            ops.remove(map, seen);
+                        }
+                    }
                 }
             }
         }
@@ -407,16 +475,20 @@ impl Store {
         Ok(())
     }
 
-    /// Un-cancels one occurrence, keeping any edit made to it concurrently with the cancel.
+    /// Un-cancels one occurrence: it comes back as it was before the cancel, with any edit
+    /// made to it concurrently with the cancel (which wins over the older one of its field).
     pub fn restore_occurrence(&self, id: &str, original: &TimeValue) -> Result<()> {
         let event = self.live_event(id)?;
+        let key = event.key_of(original)?;
         let mut ops = Ops::new(id);
-        ops.member(
-            fields::OVERRIDES,
-            &occurrence_key(original)?,
-            fields::CANCELLED,
-            Value::Bool(false),
-        );
+        ops.member(fields::OVERRIDES, &key, fields::CANCELLED, Value::Bool(false));
+        if let Some(patch) = event.overrides.get(&key) {
+            for (field, value) in &patch.before_cancel {
+                if !patch.fields.contains_key(field) {
+                    ops.member(fields::OVERRIDES, &key, field, value.clone());
+                }
+            }
+        }
         self.commit(&event.calendar, &ops.ops)?;
         Ok(())
     }

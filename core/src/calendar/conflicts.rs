@@ -5,13 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use jiff::tz::TimeZone;
 use rusqlite::params;
 
-use super::event::EVENTS;
+use super::event::{EVENTS, fields, is_inherited};
 use super::series::{Event, read_event};
 use crate::Store;
-use crate::crdt::{RecordKey, ShadowedEdit, Value};
+use crate::crdt::{FieldPath, RecordKey, ShadowedEdit, Value};
 use crate::error::Result;
 use crate::storage::sqlite::decode_record;
 use crate::view::{FieldConflict, Record};
@@ -30,12 +29,16 @@ pub enum Shadow {
 /// An occurrence patch the app cannot currently see.
 #[derive(Clone, PartialEq, Debug)]
 pub struct ShadowedOccurrence {
-    /// The occurrence key (original start).
+    /// The occurrence key (see `series::occurrence_key`).
     pub key: String,
+    /// Whether it is a "this and following" patch (else a single-occurrence one).
+    pub following: bool,
     /// Why it is hidden.
     pub reason: Shadow,
     /// The patched fields it carries.
     pub fields: BTreeMap<String, Value>,
+    /// Whether it cancels its occurrence (an orphaned cancel is listed even without fields).
+    pub cancelled: bool,
 }
 
 /// One event's entry in the calendar conflict log.
@@ -53,27 +56,58 @@ pub struct EventConflicts {
     pub occurrences: Vec<ShadowedOccurrence>,
 }
 
-/// Occurrence patches of `event` that are hidden: cancelled ones that still carry edits (the
-/// canceller cleared what it had seen, so what remains was concurrent), patches at or after the
-/// truncation, and orphans.
+/// Occurrence and range patches of `event` that are hidden: those at or after the truncation,
+/// orphans (keyed on no occurrence of the current schedule; orphaned cancels included) and
+/// cancelled occurrences that still carry edits (the canceller cleared what it had seen, so
+/// what remains was concurrent).
 pub fn occurrence_conflicts(event: &Event) -> Result<Vec<ShadowedOccurrence>> {
     let mut out = Vec::new();
-    let orphans = event.orphaned_overrides(&TimeZone::UTC)?;
-    for (key, patch) in &event.overrides {
-        let reason = if event.truncate_at.as_deref().is_some_and(|cut| key.as_str() >= cut) {
-            Shadow::Truncated
-        } else if patch.cancelled {
-            Shadow::Cancelled
-        } else if orphans.contains(key) {
-            Shadow::Orphaned
-        } else {
-            continue;
-        };
-        if !patch.fields.is_empty() {
-            out.push(ShadowedOccurrence { key: key.clone(), reason, fields: patch.fields.clone() });
+    for (following, patches) in [(false, &event.overrides), (true, &event.range_patches)] {
+        for (key, patch) in patches {
+            let reason = if event.is_truncated(event.position(key)?)? {
+                Shadow::Truncated
+            } else if !event.is_occurrence(key)? {
+                Shadow::Orphaned
+            } else if patch.cancelled {
+                Shadow::Cancelled
+            } else {
+                continue;
+            };
+            let orphaned_cancel = reason == Shadow::Orphaned && patch.cancelled;
+            if !patch.fields.is_empty() || orphaned_cancel {
+                out.push(ShadowedOccurrence {
+                    key: key.clone(),
+                    following,
+                    reason,
+                    fields: patch.fields.clone(),
+                    cancelled: patch.cancelled,
+                });
+            }
         }
     }
     Ok(out)
+}
+
+/// A register conflict as the calendar shows it: the bookkeeping fields of patches (a
+/// cancelled occurrence's kept edits) are not the user's, and the "inherited" mark a wider
+/// edit leaves is not a value; what remains conflicts only if two different values do.
+fn calendar_field_conflict(conflict: FieldConflict) -> Option<FieldConflict> {
+    if let FieldPath::Member(_, _, member_field) = &conflict.path {
+        if member_field.starts_with(fields::BEFORE_CANCEL_PREFIX) {
+            return None;
+        }
+    }
+    let mut values: Vec<Value> = Vec::new();
+    for value in std::iter::once(conflict.shown).chain(conflict.candidates) {
+        if !is_inherited(&value) && !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    if values.len() < 2 {
+        return None;
+    }
+    let shown = values.remove(0);
+    Some(FieldConflict { path: conflict.path, shown, candidates: values })
 }
 
 impl Store {
@@ -95,7 +129,7 @@ impl Store {
         for report in self.conflicts()?.into_iter().filter(|c| c.key.collection == EVENTS) {
             entry(&mut by_event, &report.key.id, report.deleted);
             if let Some(e) = by_event.get_mut(&report.key.id) {
-                e.fields = report.fields;
+                e.fields = report.fields.into_iter().filter_map(calendar_field_conflict).collect();
                 e.shadowed_by_delete = report.shadowed;
             }
         }

@@ -50,6 +50,23 @@ pub mod fields {
     pub const CANCELLED: &str = "cancelled";
     /// Member field of an rdate/exdate holding its time value.
     pub const VALUE: &str = "value";
+    /// Prefix of the override member fields keeping the occurrence's edits as they were when
+    /// it was cancelled (`before_cancel/title`), brought back by a restore.
+    pub const BEFORE_CANCEL_PREFIX: &str = "before_cancel/";
+}
+
+/// The value a wider edit ("all events", "this and following") writes into the fields of the
+/// narrower edits its writer had seen: "no edit here, show the wider value". It is part of the
+/// stored format (decision 0016); no user value is ever raw bytes, so it cannot be mistaken.
+pub fn inherited() -> crate::Value {
+    crate::Value::Bytes(INHERITED.to_vec())
+}
+
+const INHERITED: &[u8] = b"almanac:inherited";
+
+/// Whether `value` is the [`inherited`] marker.
+pub fn is_inherited(value: &crate::Value) -> bool {
+    matches!(value, crate::Value::Bytes(bytes) if bytes == INHERITED)
 }
 
 /// When an event happens. One register: start, end or duration, zone and all-day flag change

@@ -28,7 +28,7 @@ use super::ical::{
     time_value,
 };
 use super::recurrence::{RecurrenceRule, RecurrenceSet};
-use super::series::{Event, Patch, anchor_local, occurrence_key, read_event};
+use super::series::{Event, Patch, read_event};
 use super::time::{Duration, TimeValue};
 use crate::crdt::{MvRegister, RecordState};
 use crate::error::{Error, Result};
@@ -390,6 +390,7 @@ fn read_override(
     patch_operations(
         &master.id,
         map,
+        &master.timing.start,
         &original,
         &changed,
         timing.as_ref(),
@@ -675,8 +676,7 @@ fn cut_rule(
         rdates: Vec::new(),
         exdates: Vec::new(),
     };
-    let stop_at =
-        start.with_local(anchor_local(stop, &event.timing.start)?)?.instant(&TimeZone::UTC)?;
+    let stop_at = start.with_local(event.position(stop)?)?.instant(&TimeZone::UTC)?;
     let begin = start.instant(&TimeZone::UTC)?;
     let before = set.between(begin, stop_at, &TimeZone::UTC)?;
     rule.count = None;
@@ -719,32 +719,32 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
             .with_property(Property::new("SEQUENCE", sequence(state).to_string()))
     };
     // The parts of the series: the master from its start, then one derived series per range
-    // patch, each ending where the next begins or at the truncation.
-    let mut cuts: Vec<&String> = event.range_patches.keys().collect();
-    cuts.retain(|k| event.truncate_at.as_ref().is_none_or(|t| *k < t));
+    // patch (orphans apply nowhere: they are in the conflict log), each ending where the next
+    // begins or at the truncation. Keys compare by their place in the series, never as text.
+    let cut = event.truncate_at.as_ref();
+    let before_cut =
+        |key: &String| -> Result<bool> { Ok(!event.is_truncated(event.position(key)?)?) };
+    let mut cuts: Vec<String> = Vec::new();
+    for key in event.live_range_keys()? {
+        if before_cut(&key)? {
+            cuts.push(key);
+        }
+    }
     let mut parts: Vec<(String, Option<&String>, Option<&String>)> = Vec::new(); // (uid, from key, to key)
-    parts.push((event.uid.clone(), None, cuts.first().copied().or(event.truncate_at.as_ref())));
+    parts.push((event.uid.clone(), None, cuts.first().or(cut)));
     for (i, key) in cuts.iter().enumerate() {
-        let end = cuts.get(i + 1).copied().or(event.truncate_at.as_ref());
-        parts.push((format!("{}-R{key}", event.uid), Some(*key), end));
+        let end = cuts.get(i + 1).or(cut);
+        parts.push((format!("{}-R{key}", event.uid), Some(key), end));
     }
     let mut out = Vec::new();
     for (uid, from_key, to_key) in parts {
-        let mut fields = event.fields.clone();
-        let mut timing = event.timing.clone();
-        if let Some(from_key) = from_key {
-            for (_, patch) in event.range_patches.range(..=from_key.clone()) {
-                patch.apply_to(&mut fields);
+        let (fields, timing) = match from_key {
+            None => (event.fields.clone(), event.timing.clone()),
+            Some(from_key) => {
+                let (fields, base, start) = event.inherited_at(&event.original(from_key)?)?;
+                (fields, natural_timing(&base, &start)?)
             }
-            let original =
-                event.timing.start.with_local(anchor_local(from_key, &event.timing.start)?)?;
-            timing = natural_timing(&event.timing, &original)?;
-            if let Some(patched) =
-                event.range_patches.get(from_key).and_then(|p| p.fields.get("timing"))
-            {
-                timing = patched.decode()?;
-            }
-        }
+        };
         let mut vevent = base(&uid);
         timing_properties(&mut vevent, &timing)?;
         if let Some(rule) = &event.rule {
@@ -762,11 +762,14 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         if from_key.is_none() && !event.rdates.is_empty() {
             vevent.properties.extend(time_list_properties("RDATE", &event.rdates)?);
         }
-        let in_part =
-            |key: &String| from_key.is_none_or(|f| key >= f) && to_key.is_none_or(|t| key < t);
+        let from_at = from_key.map(|k| event.position(k)).transpose()?;
+        let to_at = to_key.map(|k| event.position(k)).transpose()?;
+        let in_part = |at: jiff::civil::DateTime| {
+            from_at.is_none_or(|f| at >= f) && to_at.is_none_or(|t| at < t)
+        };
         let mut exdates: Vec<TimeValue> = Vec::new();
         for exdate in &event.exdates {
-            if occurrence_key(exdate).is_ok_and(|k| in_part(&k)) {
+            if event.key_of(exdate).and_then(|k| event.position(&k)).is_ok_and(in_part) {
                 exdates.push(exdate.clone());
             }
         }
@@ -783,8 +786,10 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         // Single-occurrence overrides of this part, as RECURRENCE-ID instances; cancelled ones
         // as STATUS:CANCELLED instances (not EXDATE), so they stay restorable after a round trip
         // and keep any edit made concurrently with the cancel.
-        for (key, patch) in event.overrides.iter().filter(|(k, _)| in_part(k)) {
-            out.push(export_override(event, key, patch, &fields, &timing, &base(&uid))?);
+        for (key, patch) in &event.overrides {
+            if in_part(event.position(key)?) && event.is_occurrence(key)? {
+                out.push(export_override(event, key, patch, &base(&uid))?);
+            }
         }
     }
     Ok(out)
@@ -807,15 +812,9 @@ fn natural_timing(series: &Timing, original: &TimeValue) -> Result<Timing> {
     Ok(Timing { start: original.clone(), end })
 }
 
-fn export_override(
-    event: &Event,
-    key: &str,
-    patch: &Patch,
-    part_fields: &BTreeMap<String, Value>,
-    part_timing: &Timing,
-    base: &Component,
-) -> Result<Component> {
-    let original = event.timing.start.with_local(anchor_local(key, &event.timing.start)?)?;
+fn export_override(event: &Event, key: &str, patch: &Patch, base: &Component) -> Result<Component> {
+    let original = event.original(key)?;
+    let (part_fields, part_timing, start) = event.inherited_at(&original)?;
     let mut vevent = base.clone();
     vevent.push(recurrence_id_property(&ical::RecurrenceId {
         value: original.clone(),
@@ -823,10 +822,10 @@ fn export_override(
     })?);
     let timing = match patch.fields.get("timing") {
         Some(value) => value.decode()?,
-        None => natural_timing(part_timing, &original)?,
+        None => natural_timing(&part_timing, &start)?,
     };
     timing_properties(&mut vevent, &timing)?;
-    let mut fields = part_fields.clone();
+    let mut fields = part_fields;
     patch.apply_to(&mut fields);
     if patch.cancelled {
         fields.insert("status".to_owned(), Value::from("CANCELLED"));

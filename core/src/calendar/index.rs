@@ -9,7 +9,7 @@
 //!
 //! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
 //! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
-//! changes (checked when a store opens) or on request (`Store::rebuild_occurrence_index`). All-day and
+//! changes or the key form changes (checked when a store opens) or on request (`Store::rebuild_occurrence_index`). All-day and
 //! floating events are indexed as if viewed in UTC; queries widen the window by 14 hours (the
 //! largest UTC offset) and compute exact times from the record for the viewer's zone.
 
@@ -261,7 +261,7 @@ fn rebuild(conn: &Connection) -> Result<()> {
     }
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('index_tzdb', ?1)",
-        [tzdb_version()],
+        [index_version()],
     )?;
     Ok(())
 }
@@ -286,12 +286,19 @@ impl Store {
     }
 }
 
-/// Whether the index was built with the bundled tz database (else it must be rebuilt).
+/// What the index rows depend on besides the records: the bundled tz database and the form of
+/// occurrence keys (2: decision 0016's keys in the series' own clock).
+fn index_version() -> String {
+    format!("{}/keys-2", tzdb_version())
+}
+
+/// Whether the index was built with the bundled tz database and today's occurrence keys (else
+/// it must be rebuilt).
 fn is_current(conn: &Connection) -> Result<bool> {
     let built: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = 'index_tzdb'", [], |row| row.get(0))
         .optional()?;
-    Ok(built.as_deref() == Some(tzdb_version()))
+    Ok(built.as_deref() == Some(index_version().as_str()))
 }
 
 /// Events decoded by recent occurrence queries, keyed by record and checked against a hash of

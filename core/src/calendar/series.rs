@@ -12,27 +12,81 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::event::{Alarm, Attendee, End, Participation, RawProperty, Role, Timing, fields};
+use super::event::{
+    Alarm, Attendee, End, Participation, RawProperty, Role, Timing, fields, is_inherited,
+};
 use super::recurrence::{RecurrenceRule, RecurrenceSet};
 use super::time::{Duration, TimeValue};
 use crate::crdt::{MvRegister, RecordState, Value};
 use crate::error::{Error, Result};
 
-/// The key of an occurrence in the override, range-patch, rdate and exdate maps: the original
-/// start in iCalendar basic form. Zoned and UTC starts are keyed by their UTC instant, so moving
-/// a series to another zone keeps its overrides attached (case 11); dates and floating times by
-/// their wall time.
-pub fn occurrence_key(original: &TimeValue) -> Result<String> {
-    Ok(match original {
+/// The key of an occurrence in the override and range-patch maps and in `truncate_at`: which
+/// occurrence of the series it is, independent of its time of day, length, zone or all-day flag
+/// (decision 0016), so every edit keyed by it follows the occurrence through those changes.
+///
+/// It is the occurrence's original start read in the series' own clock (its zone; UTC for a UTC
+/// series; the wall clock for floating and all-day series): `YYYYMMDD` when the occurrence is at
+/// the series' time of day (every occurrence of a daily, weekly, monthly or yearly rule), else
+/// `YYYYMMDDTHHMMSS` (several occurrences a day, an extra date at another time).
+pub fn occurrence_key(original: &TimeValue, series_start: &TimeValue) -> Result<String> {
+    Ok(key_at(place(original, series_start)?, series_start))
+}
+
+/// The wall time in the series' clock of the occurrence whose original start is `original`.
+fn place(original: &TimeValue, series_start: &TimeValue) -> Result<DateTime> {
+    Ok(match (original, series_start) {
+        (TimeValue::Date(date), _) => date.to_datetime(series_start.local().time()),
+        // A timed original of an all-day series, or any original of a floating series: its
+        // wall reading is the occurrence's place in the series' clock.
+        (_, TimeValue::Date(_) | TimeValue::Floating(_)) => original.local(),
+        // A floating original names a wall time in the series' own zone; a zoned one in the
+        // series' zone is read as written, so a time in a daylight-saving gap (02:30 on the
+        // night clocks jump to 03:00) stays 02:30 rather than becoming 03:30 and back.
+        (TimeValue::Floating(local), _) => *local,
+        (TimeValue::Zoned { local, zone }, TimeValue::Zoned { zone: series_zone, .. })
+            if zone == series_zone =>
+        {
+            *local
+        }
+        (TimeValue::Zoned { .. } | TimeValue::Utc(_), _) => {
+            let zone = series_start.zone(&TimeZone::UTC)?;
+            zone.to_datetime(original.instant(&TimeZone::UTC)?)
+        }
+    })
+}
+
+/// The key of the occurrence at wall time `local` of the series' clock.
+fn key_at(local: DateTime, series_start: &TimeValue) -> String {
+    if local.time() == series_start.local().time() {
+        basic_date(local.date())
+    } else {
+        basic_date_time(local)
+    }
+}
+
+/// The key of a member of the rdate and exdate sets: the date or time value itself (these are
+/// sets of values, not references to occurrences).
+pub fn date_key(value: &TimeValue) -> Result<String> {
+    Ok(match value {
         TimeValue::Date(date) => basic_date(*date),
         TimeValue::Floating(local) => basic_date_time(*local),
         TimeValue::Zoned { .. } | TimeValue::Utc(_) => {
-            let instant = original.instant(&TimeZone::UTC)?;
+            let instant = value.instant(&TimeZone::UTC)?;
             let mut key = basic_date_time(TimeZone::UTC.to_datetime(instant));
             key.push('Z');
             key
         }
     })
+}
+
+/// The same key in today's form: keys written before decision 0016 named a zoned or UTC
+/// occurrence by its UTC instant (`YYYYMMDDTHHMMSSZ`) and a floating one by its wall time; both
+/// are read as the occurrence they named under the series' current timing.
+pub fn normalise_key(key: &str, series_start: &TimeValue) -> Result<String> {
+    if key.len() == 8 {
+        return Ok(key.to_owned());
+    }
+    Ok(key_at(occurrence_local(key, series_start)?, series_start))
 }
 
 // Keys are built for every occurrence of every month view: format the digits directly rather
@@ -67,6 +121,9 @@ pub struct Patch {
     pub fields: BTreeMap<String, Value>,
     /// Whether the occurrence is cancelled (overrides only).
     pub cancelled: bool,
+    /// The occurrence's edits as they were when it was cancelled, brought back by a restore
+    /// (overrides only).
+    pub before_cancel: BTreeMap<String, Value>,
 }
 
 impl Patch {
@@ -141,6 +198,15 @@ fn winner(register: &MvRegister<Value>) -> Option<&Value> {
     register.winner().map(|e| &e.value)
 }
 
+/// The shown value of a field of an override or range patch. A wider edit marks the narrower
+/// values it had seen as inherited (decision 0016); a narrower value written concurrently with
+/// it keeps its precedence, so any value that is not the marker beats the marker.
+fn patch_value(register: &MvRegister<Value>) -> Option<&Value> {
+    let entries = register.entries();
+    // Entries are in ascending stamp order: the last real value is the greatest.
+    entries.iter().rev().map(|e| &e.value).find(|value| !is_inherited(value))
+}
+
 fn decode_field<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
     value.decode().map_err(|e| Error::Corrupt(format!("the event's {what} cannot be read: {e}")))
 }
@@ -177,25 +243,30 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
             .map(|v| decode_field(&v, "recurrence date"))
             .collect()
     };
-    let patches = |map: &str| -> BTreeMap<String, Patch> {
-        members(map)
-            .into_iter()
-            .map(|(key, m)| {
-                let mut patch = Patch::default();
-                for (name, register) in m.fields() {
-                    match (name.as_str(), winner(register)) {
-                        (fields::CANCELLED, Some(Value::Bool(cancelled))) => {
-                            patch.cancelled = *cancelled
+    let patches = |map: &str| -> Result<BTreeMap<String, Patch>> {
+        let mut out: BTreeMap<String, Patch> = BTreeMap::new();
+        for (key, m) in members(map) {
+            // Keys written before decision 0016 are read as the occurrence they named; should
+            // two keys name one occurrence, their fields are laid over each other in key order.
+            let patch = out.entry(normalise_key(&key, &timing.start)?).or_default();
+            for (name, register) in m.fields() {
+                match (name.as_str(), patch_value(register)) {
+                    (fields::CANCELLED, Some(Value::Bool(cancelled))) => {
+                        patch.cancelled = *cancelled
+                    }
+                    (_, Some(value)) => match name.strip_prefix(fields::BEFORE_CANCEL_PREFIX) {
+                        Some(field) => {
+                            patch.before_cancel.insert(field.to_owned(), value.clone());
                         }
-                        (_, Some(value)) => {
+                        None => {
                             patch.fields.insert(name.clone(), value.clone());
                         }
-                        (_, None) => {}
-                    }
+                    },
+                    (_, None) => {}
                 }
-                (key, patch)
-            })
-            .collect()
+            }
+        }
+        Ok(out)
     };
     let attendees = members(fields::ATTENDEES)
         .into_iter()
@@ -233,6 +304,15 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
         None | Some(Value::Null) => Vec::new(),
         Some(value) => decode_field(value, "unknown properties")?,
     };
+    let overrides = patches(fields::OVERRIDES)?;
+    let range_patches = patches(fields::RANGE_PATCHES)?;
+    let truncate_at = state
+        .minimums()
+        .get(fields::TRUNCATE_AT)
+        .and_then(|m| m.entry())
+        .and_then(|e| e.value.as_text())
+        .map(|key| normalise_key(key, &timing.start))
+        .transpose()?;
     Ok(Some(Event {
         id: id.to_owned(),
         calendar: text(fields::CALENDAR).unwrap_or_default(),
@@ -244,13 +324,9 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
         fields: scalar,
         attendees,
         alarms,
-        overrides: patches(fields::OVERRIDES),
-        range_patches: patches(fields::RANGE_PATCHES),
-        truncate_at: state
-            .minimums()
-            .get(fields::TRUNCATE_AT)
-            .and_then(|m| m.entry())
-            .and_then(|e| e.value.as_text().map(str::to_owned)),
+        overrides,
+        range_patches,
+        truncate_at,
         unknown_properties,
     }))
 }
@@ -293,20 +369,26 @@ fn overflow(error: &jiff::Error) -> Error {
     Error::InvalidInput(format!("a date is out of range: {error}"))
 }
 
-/// The shift a range patch's timing applies to later occurrences: the patch stores the new
-/// timing of the occurrence it is keyed on; later ones move by the same wall-clock amount.
-struct Shift {
-    anchor: DateTime,
-    timing: Timing,
+/// Where a "this and following" timing puts a later occurrence: the time the user chose for
+/// the occurrence it is keyed on, on the later occurrence's day (decision 0016). It is never a
+/// shift from the series' time, which would add up with a concurrent "all events" move.
+fn range_start(chosen: &Timing, anchor: DateTime, occurrence: DateTime) -> Result<TimeValue> {
+    let day_offset = occurrence.date().since(anchor.date()).map_err(|e| overflow(&e))?;
+    // An occurrence at another time of day than the one the edit was made on (several a day)
+    // keeps its distance from it.
+    let within_day = occurrence.time().duration_since(anchor.time());
+    let chosen_local = chosen.start.local();
+    let day = chosen_local.date().checked_add(day_offset).map_err(|e| overflow(&e))?;
+    let local =
+        day.to_datetime(chosen_local.time()).checked_add(within_day).map_err(|e| overflow(&e))?;
+    chosen.start.with_local(local)
 }
 
-impl Shift {
-    fn apply(&self, original: &TimeValue) -> Result<(TimeValue, Timing)> {
-        let offset = self.timing.start.local().duration_since(self.anchor);
-        let local = original.local().checked_add(offset).map_err(|e| overflow(&e))?;
-        let start = self.timing.start.with_local(local)?;
-        Ok((start.clone(), Timing { start, end: self.timing.end.clone() }))
-    }
+/// A live range patch: keyed on an occurrence of the current schedule.
+struct RangePatch<'e> {
+    at: DateTime,
+    patch: &'e Patch,
+    timing: Option<Timing>,
 }
 
 impl Event {
@@ -324,6 +406,63 @@ impl Event {
         }
     }
 
+    /// The key of the occurrence whose original start is `original` (see [`occurrence_key`]).
+    pub fn key_of(&self, original: &TimeValue) -> Result<String> {
+        occurrence_key(original, &self.timing.start)
+    }
+
+    /// The wall time, in the series' clock, of the occurrence named `key`: keys of this event
+    /// compare by it (never as text).
+    pub fn position(&self, key: &str) -> Result<DateTime> {
+        occurrence_local(key, &self.timing.start)
+    }
+
+    /// The original start of the occurrence named `key`.
+    pub fn original(&self, key: &str) -> Result<TimeValue> {
+        self.timing.start.with_local(self.position(key)?)
+    }
+
+    /// Whether the series' truncation removes the occurrence at `position`.
+    pub fn is_truncated(&self, position: DateTime) -> Result<bool> {
+        Ok(match &self.truncate_at {
+            Some(cut) => position >= self.position(cut)?,
+            None => false,
+        })
+    }
+
+    /// Whether `key` names an occurrence of the current schedule (cancelled and truncated ones
+    /// included): an edit keyed on anything else is an orphan (case 10).
+    pub fn is_occurrence(&self, key: &str) -> Result<bool> {
+        let original = self.original(key)?;
+        if !self.is_recurring() {
+            return Ok(self.key_of(&self.timing.start)? == key);
+        }
+        let at = original.instant(&TimeZone::UTC)?;
+        let found = self.recurrence_set().between(
+            at,
+            add_exact(at, SignedDuration::from_secs(1))?,
+            &TimeZone::UTC,
+        )?;
+        Ok(found.iter().any(|o| self.key_of(&o.original).is_ok_and(|k| k == key)))
+    }
+
+    /// The range patches that apply, in ascending position (orphans apply nowhere).
+    fn live_range_patches(&self) -> Result<Vec<RangePatch<'_>>> {
+        let mut out = Vec::new();
+        for (key, patch) in &self.range_patches {
+            if !self.is_occurrence(key)? {
+                continue;
+            }
+            let timing = match patch.fields.get(fields::TIMING) {
+                Some(value) => Some(decode_field(value, "timing")?),
+                None => None,
+            };
+            out.push(RangePatch { at: self.position(key)?, patch, timing });
+        }
+        out.sort_by_key(|r| r.at);
+        Ok(out)
+    }
+
     /// The longest an occurrence lasts, as an upper bound for window queries.
     fn max_length(&self, viewer: &TimeZone) -> Result<SignedDuration> {
         let mut longest = SignedDuration::ZERO;
@@ -331,7 +470,7 @@ impl Event {
             self.overrides
                 .values()
                 .chain(self.range_patches.values())
-                .filter_map(|p| p.fields.get("timing"))
+                .filter_map(|p| p.fields.get(fields::TIMING))
                 .map(|v| decode_field::<Timing>(v, "timing")),
         );
         for timing in timings {
@@ -371,7 +510,7 @@ impl Event {
         matches!(self.timing.start, TimeValue::Zoned { .. } | TimeValue::Utc(_))
     }
 
-    /// The occurrences with these original starts (keys of the occurrence index) that overlap
+    /// The occurrences with these keys (keys of the occurrence index) that overlap
     /// `[from, to)`, patches applied; truncated and cancelled ones left out.
     pub fn occurrences_from_keys<'k>(
         &self,
@@ -382,7 +521,7 @@ impl Event {
     ) -> Result<Vec<Occurrence>> {
         let mut originals = Vec::new();
         for key in keys {
-            originals.push(self.timing.start.with_local(anchor_local(key, &self.timing.start)?)?);
+            originals.push(self.original(key)?);
         }
         self.resolve(originals.into_iter(), from, to, viewer)
     }
@@ -395,13 +534,15 @@ impl Event {
         to: Timestamp,
         viewer: &TimeZone,
     ) -> Result<Vec<Occurrence>> {
-        let shifts = self.shifts()?;
+        let ranges = self.live_range_patches()?;
+        let cut = self.truncate_at.as_deref().map(|cut| self.position(cut)).transpose()?;
         // Most occurrences show the series' fields unchanged: share one copy.
         let shared = Arc::new(self.fields.clone());
         let mut out = Vec::new();
         for original in originals {
-            let key = occurrence_key(&original)?;
-            if self.truncate_at.as_deref().is_some_and(|cut| key.as_str() >= cut) {
+            let at = place(&original, &self.timing.start)?;
+            let key = key_at(at, &self.timing.start);
+            if cut.is_some_and(|cut| at >= cut) {
                 continue;
             }
             let occurrence_override = self.overrides.get(&key);
@@ -410,27 +551,25 @@ impl Event {
             }
             let mut fields = Arc::clone(&shared);
             let mut start_value = original.clone();
-            let mut timing = Timing { start: start_value.clone(), end: self.timing.end.clone() };
             let mut base = self.timing.clone();
-            for (patch_key, patch) in self.range_patches.range(..=key.clone()) {
-                patch.apply_to(Arc::make_mut(&mut fields));
-                if let Some(shift) = shifts.get(patch_key) {
-                    let (shifted, shifted_timing) = shift.apply(&original)?;
-                    start_value = shifted;
-                    base = shifted_timing.clone();
-                    timing = shifted_timing;
+            // Series, then range patches in ascending position, then the occurrence's own
+            // override (case 7); the last timing set wins whole (case 3).
+            for range in ranges.iter().take_while(|r| r.at <= at) {
+                range.patch.apply_to(Arc::make_mut(&mut fields));
+                if let Some(chosen) = &range.timing {
+                    start_value = range_start(chosen, range.at, at)?;
+                    base = chosen.clone();
                 }
             }
             if let Some(patch) = occurrence_override {
                 patch.apply_to(Arc::make_mut(&mut fields));
-                if let Some(value) = patch.fields.get("timing") {
-                    timing = decode_field(value, "timing")?;
-                    start_value = timing.start.clone();
-                    base = timing.clone();
+                if let Some(value) = patch.fields.get(fields::TIMING) {
+                    base = decode_field(value, "timing")?;
+                    start_value = base.start.clone();
                 }
             }
             let (start, end) = instants(&base, &start_value, viewer)?;
-            timing.start = start_value;
+            let timing = Timing { start: start_value, end: base.end.clone() };
             if start < to && (end > from || (start == end && start >= from)) {
                 out.push(Occurrence {
                     event_id: self.id.clone(),
@@ -447,30 +586,46 @@ impl Event {
         Ok(out)
     }
 
-    fn shifts(&self) -> Result<BTreeMap<String, Shift>> {
-        let mut shifts = BTreeMap::new();
-        for (key, patch) in &self.range_patches {
-            if let Some(value) = patch.fields.get("timing") {
-                let timing: Timing = decode_field(value, "timing")?;
-                let anchor = anchor_local(key, &self.timing.start)?;
-                shifts.insert(key.clone(), Shift { anchor, timing });
+    /// What the series and its range patches give the occurrence with original start
+    /// `original`, before its own override: the fields, the timing that applies (as written)
+    /// and the occurrence's start under it.
+    pub(crate) fn inherited_at(
+        &self,
+        original: &TimeValue,
+    ) -> Result<(BTreeMap<String, Value>, Timing, TimeValue)> {
+        let at = place(original, &self.timing.start)?;
+        let mut fields = self.fields.clone();
+        let (mut base, mut start) = (self.timing.clone(), original.clone());
+        for range in self.live_range_patches()?.iter().take_while(|r| r.at <= at) {
+            range.patch.apply_to(&mut fields);
+            if let Some(chosen) = &range.timing {
+                start = range_start(chosen, range.at, at)?;
+                base = chosen.clone();
             }
         }
-        Ok(shifts)
+        Ok((fields, base, start))
+    }
+
+    /// The keys of the range patches that apply (orphans left out), in ascending position.
+    pub fn live_range_keys(&self) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        for key in self.range_patches.keys() {
+            if self.is_occurrence(key)? {
+                keys.push((self.position(key)?, key.clone()));
+            }
+        }
+        keys.sort();
+        Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
 
     /// The largest distance an override or range patch moves an occurrence.
     fn max_move(&self, viewer: &TimeZone) -> Result<SignedDuration> {
         let mut largest = SignedDuration::ZERO;
         for (key, patch) in self.overrides.iter().chain(self.range_patches.iter()) {
-            if let Some(value) = patch.fields.get("timing") {
+            if let Some(value) = patch.fields.get(fields::TIMING) {
                 let timing: Timing = decode_field(value, "timing")?;
                 let moved_to = timing.start.instant(viewer)?;
-                let was = self
-                    .timing
-                    .start
-                    .with_local(anchor_local(key, &self.timing.start)?)?
-                    .instant(viewer)?;
+                let was = self.original(key)?.instant(viewer)?;
                 largest = largest.max(moved_to.duration_since(was).abs());
             }
         }
@@ -479,23 +634,20 @@ impl Event {
 
     /// Overrides whose key matches no occurrence of the current schedule (after a rule or start
     /// change, case 10). They are kept, never dropped; the app can show or remove them.
-    pub fn orphaned_overrides(&self, viewer: &TimeZone) -> Result<Vec<String>> {
+    pub fn orphaned_overrides(&self) -> Result<Vec<String>> {
+        self.orphans(&self.overrides)
+    }
+
+    /// "This and following" patches keyed on no occurrence of the current schedule: they apply
+    /// nowhere and are listed in the conflict log, never dropped.
+    pub fn orphaned_range_patches(&self) -> Result<Vec<String>> {
+        self.orphans(&self.range_patches)
+    }
+
+    fn orphans(&self, patches: &BTreeMap<String, Patch>) -> Result<Vec<String>> {
         let mut orphans = Vec::new();
-        for key in self.overrides.keys() {
-            let local = anchor_local(key, &self.timing.start)?;
-            let original = self.timing.start.with_local(local)?;
-            let at = original.instant(viewer)?;
-            let matches = if self.is_recurring() {
-                let found = self.recurrence_set().between(
-                    at,
-                    add_exact(at, SignedDuration::from_secs(1))?,
-                    viewer,
-                )?;
-                found.iter().any(|o| occurrence_key(&o.original).is_ok_and(|k| &k == key))
-            } else {
-                occurrence_key(&self.timing.start)? == *key
-            };
-            if !matches {
+        for key in patches.keys() {
+            if !self.is_occurrence(key)? {
                 orphans.push(key.clone());
             }
         }
@@ -503,8 +655,9 @@ impl Event {
     }
 }
 
-/// The wall time, in the series' own clock, of the occurrence named `key`.
-pub fn anchor_local(key: &str, series_start: &TimeValue) -> Result<DateTime> {
+/// The wall time, in the series' own clock, of the occurrence named `key` (its position: keys
+/// of one series compare by it).
+pub fn occurrence_local(key: &str, series_start: &TimeValue) -> Result<DateTime> {
     let invalid = || Error::InvalidInput(format!("'{key}' is not an occurrence key"));
     if let Some(utc) = key.strip_suffix('Z') {
         let local = DateTime::strptime("%Y%m%dT%H%M%S", utc).map_err(|_| invalid())?;
