@@ -13,9 +13,9 @@ use super::event::{
 };
 use super::index;
 use super::recurrence::RecurrenceRule;
-use super::series::{Event, Occurrence, Patch, date_key, occurrence_key, read_event};
+use super::series::{Event, Occurrence, date_key, occurrence_key, read_event};
 use super::time::TimeValue;
-use crate::crdt::{FieldPath, RecordKey, Write};
+use crate::crdt::{FieldPath, RecordKey, RecordState, VersionVector, Write};
 use crate::error::{Error, Result};
 use crate::replica::Operation;
 use crate::{Store, Value};
@@ -173,30 +173,30 @@ impl Ops {
                 for field in set.iter().filter(|f| patch.fields.contains_key(**f)) {
                     self.member(map, key, field, inherited());
                 }
-                // A cancelled occurrence's kept edits too: its restore must not bring back a
-                // value the wider edit replaced.
-                for field in set.iter().filter(|f| patch.before_cancel.contains_key(**f)) {
-                    let name = format!("{}{field}", fields::BEFORE_CANCEL_PREFIX);
-                    self.member(map, key, &name, inherited());
-                }
             }
         }
         Ok(())
     }
 
-    /// Cancels the occurrence `key`, keeping the edits it had so a restore brings them back.
-    fn cancel(&mut self, key: &str, current: Option<&Patch>) {
-        // Clearing what this replica has seen of the override first means whatever patch
-        // survives next to `cancelled` was written concurrently: the conflict log (case 6).
-        self.remove(fields::OVERRIDES, key);
-        self.member(fields::OVERRIDES, key, fields::CANCELLED, Value::Bool(true));
-        let Some(patch) = current else { return };
-        let mut before = patch.before_cancel.clone();
-        before.extend(patch.fields.iter().map(|(f, v)| (f.clone(), v.clone())));
-        for (field, value) in before {
-            let name = format!("{}{field}", fields::BEFORE_CANCEL_PREFIX);
-            self.member(fields::OVERRIDES, key, &name, value);
+    /// Cancels the occurrence `key`, leaving its edits in place (a restore brings it back as it
+    /// was) and noting what of them the canceller had seen: `state` is the event record.
+    fn cancel(&mut self, key: &str, state: &RecordState) -> Result<()> {
+        let mut seen = VersionVector::new();
+        let member = state.maps().get(fields::OVERRIDES).and_then(|m| m.get(key));
+        if let Some(member) = member {
+            // Sync delivers each replica's writes in order, so the highest counter of each
+            // writer held here covers every write of it this replica holds.
+            let registers = member.fields().values();
+            for entry in registers.flat_map(|r| r.entries()) {
+                seen.advance(entry.dot.replica, entry.dot.counter);
+            }
+            for entry in member.presence().entries() {
+                seen.advance(entry.dot.replica, entry.dot.counter);
+            }
         }
+        self.member(fields::OVERRIDES, key, fields::CANCEL_SEEN, structured(&seen)?);
+        self.member(fields::OVERRIDES, key, fields::CANCELLED, Value::Bool(true));
+        Ok(())
     }
 
     fn date(&mut self, map: &str, value: &TimeValue) -> Result<()> {
@@ -394,6 +394,11 @@ impl Store {
                 }
                 let key = event.key_of(original)?;
                 let following = matches!(span, Span::ThisAndFollowing(_));
+                if !following && event.overrides.get(&key).is_some_and(|p| p.cancelled) {
+                    return Err(Error::InvalidInput(format!(
+                        "that occurrence of event '{id}' is cancelled; restore it before editing it"
+                    )));
+                }
                 let map = if following { fields::RANGE_PATCHES } else { fields::OVERRIDES };
                 for (name, value) in &edit.fields {
                     ops.member(map, &key, name, value.clone());
@@ -419,7 +424,10 @@ impl Store {
             Span::All => ops.push(Write::Delete),
             Span::This(original) => {
                 let key = event.key_of(original)?;
-                ops.cancel(&key, event.overrides.get(&key));
+                let record = self.find_any(EVENTS, id)?.into_iter().find(|r| !r.is_deleted());
+                let record =
+                    record.ok_or_else(|| Error::RecordNotFound(RecordKey::new(EVENTS, id)))?;
+                ops.cancel(&key, &record.state)?;
             }
             Span::ThisAndFollowing(original) => {
                 let key = event.key_of(original)?;
@@ -475,20 +483,13 @@ impl Store {
         Ok(())
     }
 
-    /// Un-cancels one occurrence: it comes back as it was before the cancel, with any edit
-    /// made to it concurrently with the cancel (which wins over the older one of its field).
+    /// Un-cancels one occurrence: it comes back as it was before the cancel, with any edit made
+    /// to it concurrently with the cancel (concurrent values of one field stay a conflict).
     pub fn restore_occurrence(&self, id: &str, original: &TimeValue) -> Result<()> {
         let event = self.live_event(id)?;
         let key = event.key_of(original)?;
         let mut ops = Ops::new(id);
         ops.member(fields::OVERRIDES, &key, fields::CANCELLED, Value::Bool(false));
-        if let Some(patch) = event.overrides.get(&key) {
-            for (field, value) in &patch.before_cancel {
-                if !patch.fields.contains_key(field) {
-                    ops.member(fields::OVERRIDES, &key, field, value.clone());
-                }
-            }
-        }
         self.commit(&event.calendar, &ops.ops)?;
         Ok(())
     }

@@ -73,13 +73,16 @@ pub fn occurrence_conflicts(event: &Event) -> Result<Vec<ShadowedOccurrence>> {
             } else {
                 continue;
             };
+            // A cancelled occurrence lists only the edits its canceller had not seen.
+            let fields =
+                if reason == Shadow::Cancelled { &patch.unseen_by_cancel } else { &patch.fields };
             let orphaned_cancel = reason == Shadow::Orphaned && patch.cancelled;
-            if !patch.fields.is_empty() || orphaned_cancel {
+            if !fields.is_empty() || orphaned_cancel {
                 out.push(ShadowedOccurrence {
                     key: key.clone(),
                     following,
                     reason,
-                    fields: patch.fields.clone(),
+                    fields: fields.clone(),
                     cancelled: patch.cancelled,
                 });
             }
@@ -88,12 +91,13 @@ pub fn occurrence_conflicts(event: &Event) -> Result<Vec<ShadowedOccurrence>> {
     Ok(out)
 }
 
-/// A register conflict as the calendar shows it: the bookkeeping fields of patches (a
-/// cancelled occurrence's kept edits) are not the user's, and the "inherited" mark a wider
-/// edit leaves is not a value; what remains conflicts only if two different values do.
+/// A register conflict as the calendar shows it: the bookkeeping of cancels (what a canceller
+/// had seen) is not the user's edit, and the
+/// "inherited" mark a wider edit leaves is not a value; what remains conflicts only if two
+/// different values do.
 fn calendar_field_conflict(conflict: FieldConflict) -> Option<FieldConflict> {
     if let FieldPath::Member(_, _, member_field) = &conflict.path {
-        if member_field.starts_with(fields::BEFORE_CANCEL_PREFIX) {
+        if member_field == fields::CANCEL_SEEN {
             return None;
         }
     }

@@ -50,9 +50,11 @@ pub mod fields {
     pub const CANCELLED: &str = "cancelled";
     /// Member field of an rdate/exdate holding its time value.
     pub const VALUE: &str = "value";
-    /// Prefix of the override member fields keeping the occurrence's edits as they were when
-    /// it was cancelled (`before_cancel/title`), brought back by a restore.
-    pub const BEFORE_CANCEL_PREFIX: &str = "before_cancel/";
+    /// Member field of a cancelled override: what its canceller had seen of the override (a
+    /// version vector, structured). Edits outside it were made concurrently with the cancel and
+    /// are listed in the conflict log (case 6); a restore just clears `cancelled`, so the
+    /// occurrence comes back exactly as it was.
+    pub const CANCEL_SEEN: &str = "cancel_seen";
 }
 
 /// The value a wider edit ("all events", "this and following") writes into the fields of the

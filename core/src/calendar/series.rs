@@ -121,9 +121,9 @@ pub struct Patch {
     pub fields: BTreeMap<String, Value>,
     /// Whether the occurrence is cancelled (overrides only).
     pub cancelled: bool,
-    /// The occurrence's edits as they were when it was cancelled, brought back by a restore
-    /// (overrides only).
-    pub before_cancel: BTreeMap<String, Value>,
+    /// Of a cancelled override, the edits made concurrently with the cancel (its writer had not
+    /// seen them): what the conflict log lists for it (case 6).
+    pub unseen_by_cancel: BTreeMap<String, Value>,
 }
 
 impl Patch {
@@ -198,6 +198,29 @@ fn winner(register: &MvRegister<Value>) -> Option<&Value> {
     register.winner().map(|e| &e.value)
 }
 
+/// The edits of a cancelled override that no canceller had seen, by field (greatest stamp).
+/// Overrides cancelled before `cancel_seen` existed cleared what their canceller had seen, so
+/// everything left in them is unseen.
+fn unseen_by_cancel(member: &crate::crdt::Member) -> Result<BTreeMap<String, Value>> {
+    let mut seen = crate::crdt::VersionVector::new();
+    if let Some(register) = member.fields().get(fields::CANCEL_SEEN) {
+        for entry in register.entries() {
+            seen.join(&decode_field(&entry.value, "cancelled occurrence")?);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, register) in member.fields() {
+        if name == fields::CANCELLED || name == fields::CANCEL_SEEN {
+            continue;
+        }
+        let unseen = register.entries().iter().rev().filter(|e| !seen.contains(&e.dot));
+        if let Some(entry) = unseen.map(|e| &e.value).find(|v| !is_inherited(v)) {
+            out.insert(name.clone(), entry.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// The shown value of a field of an override or range patch. A wider edit marks the narrower
 /// values it had seen as inherited (decision 0016); a narrower value written concurrently with
 /// it keeps its precedence, so any value that is not the marker beats the marker.
@@ -254,16 +277,14 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
                     (fields::CANCELLED, Some(Value::Bool(cancelled))) => {
                         patch.cancelled = *cancelled
                     }
-                    (_, Some(value)) => match name.strip_prefix(fields::BEFORE_CANCEL_PREFIX) {
-                        Some(field) => {
-                            patch.before_cancel.insert(field.to_owned(), value.clone());
-                        }
-                        None => {
-                            patch.fields.insert(name.clone(), value.clone());
-                        }
-                    },
-                    (_, None) => {}
+                    (fields::CANCEL_SEEN, _) | (_, None) => {}
+                    (_, Some(value)) => {
+                        patch.fields.insert(name.clone(), value.clone());
+                    }
                 }
+            }
+            if patch.cancelled {
+                patch.unseen_by_cancel = unseen_by_cancel(m)?;
             }
         }
         Ok(out)

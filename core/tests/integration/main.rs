@@ -9,6 +9,7 @@ mod convergence;
 mod fixtures;
 mod gc;
 mod ics;
+mod intents;
 mod kill;
 mod layering;
 mod notifications;
