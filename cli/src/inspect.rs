@@ -121,6 +121,7 @@ fn write_event(event: &EventConflicts, out: &mut dyn Write) -> Result<(), Failur
             Shadow::Cancelled => "cancelled",
             Shadow::Truncated => "cut off by a truncation of the series",
             Shadow::Orphaned => "no longer in the schedule",
+            Shadow::Hidden => "shown on no occurrence (cancelled, cut off or edited one by one)",
         };
         let mut fields: Vec<String> = occurrence
             .fields

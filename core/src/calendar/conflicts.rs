@@ -24,6 +24,9 @@ pub enum Shadow {
     Truncated,
     /// The occurrence no longer exists in the schedule (rule or start changed).
     Orphaned,
+    /// A "this and following" edit no occurrence shows: those it applies to are cancelled, cut
+    /// off, or have their own edit of those fields.
+    Hidden,
 }
 
 /// An occurrence patch the app cannot currently see.
@@ -70,12 +73,21 @@ pub fn occurrence_conflicts(event: &Event) -> Result<Vec<ShadowedOccurrence>> {
                 Shadow::Orphaned
             } else if patch.cancelled {
                 Shadow::Cancelled
+            } else if following {
+                Shadow::Hidden
             } else {
                 continue;
             };
-            // A cancelled occurrence lists only the edits its canceller had not seen.
-            let fields =
-                if reason == Shadow::Cancelled { &patch.unseen_by_cancel } else { &patch.fields };
+            let hidden;
+            let fields = match reason {
+                // A cancelled occurrence lists only the edits its canceller had not seen.
+                Shadow::Cancelled => &patch.unseen_by_cancel,
+                Shadow::Hidden => {
+                    hidden = event.range_fields_shown_nowhere(key)?;
+                    &hidden
+                }
+                _ => &patch.fields,
+            };
             let orphaned_cancel = reason == Shadow::Orphaned && patch.cancelled;
             if !fields.is_empty() || orphaned_cancel {
                 out.push(ShadowedOccurrence {

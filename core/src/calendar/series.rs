@@ -627,6 +627,57 @@ impl Event {
         Ok((fields, base, start))
     }
 
+    /// The fields of the (live, not truncated) range patch at `key` that no occurrence shows:
+    /// every occurrence it applies to is cancelled or cut off, or has its own edit of that
+    /// field (an override, a later range patch). The conflict log lists them, so a "this and
+    /// following" edit is never silently invisible.
+    pub fn range_fields_shown_nowhere(&self, key: &str) -> Result<BTreeMap<String, Value>> {
+        let Some(patch) = self.range_patches.get(key) else { return Ok(BTreeMap::new()) };
+        let mut remaining = patch.fields.clone();
+        if remaining.is_empty() || !self.is_recurring() {
+            return Ok(remaining);
+        }
+        let from = self.position(key)?;
+        let later: Vec<RangePatch<'_>> =
+            self.live_range_patches()?.into_iter().filter(|r| r.at > from).collect();
+        // Past the first later patch that sets every remaining field nothing can show them.
+        let horizon = |remaining: &BTreeMap<String, Value>| {
+            later
+                .iter()
+                .find(|r| remaining.keys().all(|f| r.patch.fields.contains_key(f)))
+                .map(|r| r.at)
+        };
+        let cut = self.truncate_at.as_deref().map(|cut| self.position(cut)).transpose()?;
+        let mut after = Some(self.original(key)?.instant(&TimeZone::UTC)?);
+        // Look in growing batches: usually the patch's own occurrence shows everything.
+        for batch in [4, 64, 1024] {
+            let Some(start) = after else { break };
+            let found = self.recurrence_set().first(Some(start), batch, &TimeZone::UTC)?;
+            after = found.last().map(|o| o.instant + SignedDuration::from_secs(1));
+            if found.len() < batch {
+                after = None;
+            }
+            for occurrence in found {
+                let at = place(&occurrence.original, &self.timing.start)?;
+                let beyond = cut.is_some_and(|cut| at >= cut)
+                    || horizon(&remaining).is_some_and(|h| at >= h);
+                if beyond || remaining.is_empty() {
+                    return Ok(remaining);
+                }
+                let own = self.overrides.get(&key_at(at, &self.timing.start));
+                if at < from || own.is_some_and(|o| o.cancelled) {
+                    continue;
+                }
+                remaining.retain(|field, _| {
+                    own.is_some_and(|o| o.fields.contains_key(field))
+                        || later.iter().any(|r| r.at <= at && r.patch.fields.contains_key(field))
+                });
+            }
+        }
+        // Not shown on its first 1,092 occurrences: hidden as far as anyone will scroll.
+        Ok(remaining)
+    }
+
     /// The keys of the range patches that apply (orphans left out), in ascending position.
     pub fn live_range_keys(&self) -> Result<Vec<String>> {
         let mut keys = Vec::new();

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod calendar;
+mod calendar_property;
 mod contract;
 mod convergence;
 mod fixtures;
