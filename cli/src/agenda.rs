@@ -25,18 +25,32 @@ pub struct AgendaArgs {
     to: String,
 
     /// The viewer's IANA time zone: the days are read and the times printed in it, and
-    /// all-day and floating events are placed in it.
-    #[arg(long, value_name = "IANA", default_value = "UTC")]
-    zone: String,
+    /// all-day and floating events are placed in it. Default: the system's zone (`TZ`, else
+    /// the system setting), UTC when it cannot be told.
+    #[arg(long, value_name = "IANA")]
+    zone: Option<String>,
 
     /// Only events of this calendar id. Repeatable; all calendars when absent.
     #[arg(long = "calendar", value_name = "ID")]
     calendars: Vec<String>,
 }
 
+/// The zone of the person running the command: the system's, read in the bundled tz database
+/// (the one every device computes with) when it has a name, UTC when nothing can be told.
+fn system_zone() -> TimeZone {
+    let Ok(system) = TimeZone::try_system() else { return TimeZone::UTC };
+    match system.iana_name() {
+        Some(name) => time_zone(name).unwrap_or(system),
+        None => system,
+    }
+}
+
 /// Runs `almanac agenda`.
 pub fn run(args: &AgendaArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let zone = time_zone(&args.zone).context("--zone")?;
+    let zone = match &args.zone {
+        Some(name) => time_zone(name).context("--zone")?,
+        None => system_zone(),
+    };
     let first = text::parse_day("--from", &args.from)?;
     let last = text::parse_day("--to", &args.to)?;
     if last < first {

@@ -91,6 +91,8 @@ enum Command {
     /// --from and --to are dates (YYYY-MM-DD or YYYYMMDD) in --zone, both INCLUSIVE: the range
     /// runs from the start of --from to the end of --to. Every occurrence that overlaps the
     /// range is listed, sorted by start. All-day and floating events are read in --zone.
+    /// Without --zone, the system's zone is used (TZ, else the system setting; UTC when
+    /// neither names a zone).
     #[command(verbatim_doc_comment)]
     Agenda(agenda::AgendaArgs),
 

@@ -404,9 +404,28 @@ fn agenda_lists_the_inclusive_range_in_the_viewer_zone() {
             "2026-01-12T09:00:00+01:00\t2026-01-12T10:00:00+01:00\tstandup\tStandup",
         ]
     );
-    // The default zone is UTC, printed with Z.
+    // Without --zone, the zone of the person running it: the system's (here TZ); UTC,
+    // printed with Z, when the system names no zone the bundled database knows.
+    let in_system_zone = |tz: &str| {
+        let args = ["agenda", arg(&path), "--from", "2026-01-05", "--to", "2026-01-12"];
+        let output = Command::new(env!("CARGO_BIN_EXE_almanac"))
+            .args(args)
+            .args(["--calendar", "work"])
+            .env("TZ", tz)
+            .output()
+            .expect("run almanac");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
     assert_eq!(
-        lines(&agenda(&["--calendar", "work"])),
+        lines(&in_system_zone("America/New_York")),
+        [
+            "2026-01-05T03:00:00-05:00\t2026-01-05T04:00:00-05:00\tstandup\tStandup",
+            "2026-01-12T03:00:00-05:00\t2026-01-12T04:00:00-05:00\tstandup\tStandup",
+        ]
+    );
+    assert_eq!(
+        lines(&in_system_zone("UTC")),
         [
             "2026-01-05T08:00:00Z\t2026-01-05T09:00:00Z\tstandup\tStandup",
             "2026-01-12T08:00:00Z\t2026-01-12T09:00:00Z\tstandup\tStandup",
