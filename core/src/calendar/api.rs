@@ -392,7 +392,7 @@ impl Store {
                             .into(),
                     ));
                 }
-                let key = event.key_of(original)?;
+                let key = event.occurrence_key_checked(original)?;
                 let following = matches!(span, Span::ThisAndFollowing(_));
                 if !following && event.overrides.get(&key).is_some_and(|p| p.cancelled) {
                     return Err(Error::InvalidInput(format!(
@@ -423,14 +423,14 @@ impl Store {
         match span {
             Span::All => ops.push(Write::Delete),
             Span::This(original) => {
-                let key = event.key_of(original)?;
+                let key = event.occurrence_key_checked(original)?;
                 let record = self.find_any(EVENTS, id)?.into_iter().find(|r| !r.is_deleted());
                 let record =
                     record.ok_or_else(|| Error::RecordNotFound(RecordKey::new(EVENTS, id)))?;
                 ops.cancel(&key, &record.state)?;
             }
             Span::ThisAndFollowing(original) => {
-                let key = event.key_of(original)?;
+                let key = event.occurrence_key_checked(original)?;
                 let from = event.position(&key)?;
                 ops.push(Write::Min {
                     field: fields::TRUNCATE_AT.into(),

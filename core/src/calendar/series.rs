@@ -432,6 +432,26 @@ impl Event {
         occurrence_key(original, &self.timing.start)
     }
 
+    /// The key of the occurrence `original` names, for an edit or delete of it: an error if
+    /// the current schedule has no such occurrence (an edit keyed on nothing would be an orphan
+    /// from the start) or if it was deleted with the ones following it.
+    pub fn occurrence_key_checked(&self, original: &TimeValue) -> Result<String> {
+        let key = self.key_of(original)?;
+        if !self.is_occurrence(&key)? {
+            return Err(Error::InvalidInput(format!(
+                "event '{}' has no occurrence starting at {original}",
+                self.id
+            )));
+        }
+        if self.is_truncated(self.position(&key)?)? {
+            return Err(Error::InvalidInput(format!(
+                "the occurrence of event '{}' at {original} was deleted with the ones following it",
+                self.id
+            )));
+        }
+        Ok(key)
+    }
+
     /// The wall time, in the series' clock, of the occurrence named `key`: keys of this event
     /// compare by it (never as text).
     pub fn position(&self, key: &str) -> Result<DateTime> {

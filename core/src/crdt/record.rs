@@ -333,10 +333,15 @@ impl RecordState {
         max
     }
 
-    /// Whether the record has something for the conflict log: a register with concurrent
-    /// values, or edits made concurrently with its deletion.
+    /// Whether the record has something for the conflict log: a register with different
+    /// concurrent values (equal ones are agreement), or edits made concurrently with its
+    /// deletion.
     pub fn has_conflicts(&self) -> bool {
-        let concurrent = |r: &MvRegister<Value>| r.entries().len() > 1;
+        let concurrent = |r: &MvRegister<Value>| {
+            r.entries()
+                .split_first()
+                .is_some_and(|(first, rest)| rest.iter().any(|e| e.value != first.value))
+        };
         self.registers.values().any(concurrent)
             || self
                 .maps

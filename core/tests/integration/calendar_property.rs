@@ -499,18 +499,24 @@ impl Oracle<'_> {
         }
     }
 
+    fn is_replaced(&self, id: usize) -> bool {
+        (0..self.world.written.len()).any(|later| self.replaced(id, later))
+    }
+
     /// Whether write `id` is what applies to its field at `week` for its span: it covers the
-    /// week, is anchored, is not replaced, and no later write that had seen it applies there.
+    /// week, is anchored, is not replaced, and no later write that had seen it applies there
+    /// (one that was itself replaced no longer applies anywhere).
     fn effective(&self, id: usize, week: u8) -> bool {
         let Some((field, span, _)) = self.write(id) else { return false };
         covers(span, week)
             && self.anchored(span)
+            && !self.is_replaced(id)
             && !self.world.written.iter().enumerate().any(|(later, w)| {
-                self.replaced(id, later)
-                    || (w.seen.contains(&id)
-                        && self.write(later).is_some_and(|(f, s, _)| {
-                            f == field && covers(s, week) && self.anchored(s)
-                        }))
+                w.seen.contains(&id)
+                    && self
+                        .write(later)
+                        .is_some_and(|(f, s, _)| f == field && covers(s, week) && self.anchored(s))
+                    && !self.is_replaced(later)
             })
     }
 
@@ -547,8 +553,7 @@ impl Oracle<'_> {
             if token == "same" || self.visible(token) || self.outcome.logged.contains(token) {
                 continue;
             }
-            let replaced = (0..self.world.written.len()).any(|later| self.replaced(id, later));
-            let explained = replaced
+            let explained = self.is_replaced(id)
                 || (self.anchored(span)
                     && self
                         .outcome

@@ -57,6 +57,30 @@ fn conflict_case_2_same_field_shows_greatest_stamp_and_keeps_the_other<R: TestRe
     }
 }
 
+/// Decided 2026-11-30: two devices writing the same value concurrently agree; that is no
+/// conflict. Different values next to equal ones are listed once each.
+fn equal_concurrent_values_are_not_a_conflict<R: TestReplica>(new: impl Fn(u8) -> R) {
+    let (mut a, mut b) = two_replicas_sharing_an_event(&new);
+    let mut c = new(3);
+    sync(&mut a, &mut c);
+    a.commit(&[set("e1", "title", "Same")]).expect("a");
+    b.commit(&[set("e1", "title", "Same")]).expect("b");
+    sync(&mut a, &mut b);
+    for replica in [&mut a, &mut b] {
+        let event = replica.live("events", "e1").expect("event");
+        assert_eq!(text(&event, "title").as_deref(), Some("Same"));
+        assert!(replica.conflicts().is_empty(), "{:?}", replica.conflicts());
+    }
+    c.commit(&[set("e1", "title", "Other")]).expect("c");
+    sync(&mut a, &mut c);
+    let log = c.conflicts();
+    assert_eq!(log.len(), 1);
+    let mut values = log[0].fields[0].candidates.clone();
+    values.push(log[0].fields[0].shown.clone());
+    values.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(values, [Value::from("Other"), Value::from("Same")]);
+}
+
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
 enum Timing {
     Timed { start: String, end: String, zone: String },
@@ -334,6 +358,7 @@ fn an_up_to_date_replica_gets_an_empty_delta<R: TestReplica>(new: impl Fn(u8) ->
 for_each_backend!(
     conflict_case_1_title_and_location_both_apply,
     conflict_case_2_same_field_shows_greatest_stamp_and_keeps_the_other,
+    equal_concurrent_values_are_not_a_conflict,
     conflict_case_3_timing_is_one_register_never_a_mix,
     conflict_case_4_edit_vs_delete_keeps_edit_in_conflict_log,
     delete_that_saw_the_edit_leaves_nothing_in_the_conflict_log,
