@@ -192,7 +192,7 @@ enum Command {
     ///
     ///   event standup
     ///     title: shows "Standup B"; also "Standup A"
-    ///     occurrence 20260112T080000Z, cancelled: title = "Moved agenda"
+    ///     occurrence 20260112, cancelled: title = "Moved agenda"
     ///
     ///   event trip (deleted)
     ///     lost to the delete: title = "Trip to Lyon" (replica daf2a5f3)

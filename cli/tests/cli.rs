@@ -497,7 +497,7 @@ fn conflicts_shows_concurrent_values_shadowed_edits_and_hidden_occurrence_edits(
     assert!(out.contains("\n  title: shows \"Standup "), "{out}");
     assert!(out.contains("; also \"Standup "), "{out}");
     assert!(
-        out.contains("\n  occurrence 20260112T080000Z, cancelled: title = \"Moved agenda\"\n"),
+        out.contains("\n  occurrence 20260112, cancelled: title = \"Moved agenda\"\n"),
         "{out}"
     );
     assert!(out.contains("\n  lost to the delete: title = \"Trip to Lyon\" (replica "), "{out}");
