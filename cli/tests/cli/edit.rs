@@ -258,17 +258,18 @@ fn edit_one_occurrence_this_and_following_and_the_whole_series() {
         "--start",
         "2026-01-26T10:30",
     ]);
-    // The whole series: only occurrences no patch renamed show the new title.
+    // The whole series: a wider edit replaces the narrower titles this device had seen (the
+    // times, which it does not set, stay).
     change(&["edit", store_arg, &id, "--title", "Daily"]);
     assert_eq!(
         standup_agenda(&store, &id),
         [
             "2026-01-05T09:00:00+01:00\t2026-01-05T10:00:00+01:00\ts\tDaily",
-            "2026-01-13T14:00:00+01:00\t2026-01-13T15:00:00+01:00\ts\tPlanning",
+            "2026-01-13T14:00:00+01:00\t2026-01-13T15:00:00+01:00\ts\tDaily",
             "2026-01-19T09:00:00+01:00\t2026-01-19T09:15:00+01:00\ts\tDaily",
-            "2026-01-26T10:30:00+01:00\t2026-01-26T11:30:00+01:00\ts\tStandup v2",
-            "2026-02-02T10:30:00+01:00\t2026-02-02T11:30:00+01:00\ts\tStandup v2",
-            "2026-02-09T10:30:00+01:00\t2026-02-09T11:30:00+01:00\ts\tStandup v2",
+            "2026-01-26T10:30:00+01:00\t2026-01-26T11:30:00+01:00\ts\tDaily",
+            "2026-02-02T10:30:00+01:00\t2026-02-02T11:30:00+01:00\ts\tDaily",
+            "2026-02-09T10:30:00+01:00\t2026-02-09T11:30:00+01:00\ts\tDaily",
         ]
     );
 }
