@@ -68,6 +68,48 @@ pub enum Message {
         /// A human-readable reason (never data of a space).
         message: String,
     },
+    /// Connection level (outside sessions; `docs/protocol.md`, "Over WebSocket"): a device
+    /// names the spaces it is about to sync, so the server can authorise them (and create the
+    /// ones nobody has yet) before the session starts.
+    Open {
+        /// The spaces the device holds or wants to join.
+        spaces: Vec<SpaceId>,
+    },
+    /// Connection level: the server's answer to `Open`, one entry per space named.
+    Opened {
+        /// What this device may do with each space.
+        spaces: Vec<SpaceAccess>,
+    },
+    /// Connection level: spaces changed on the server since this device last synced them (a
+    /// live push); the device answers by syncing them.
+    Changed {
+        /// The spaces that changed.
+        spaces: Vec<SpaceId>,
+    },
+}
+
+/// What a device may do with one space (the server's answer to `Open`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SpaceAccess {
+    /// The space.
+    pub space: SpaceId,
+    /// Whether it may read and write it.
+    pub access: Access,
+    /// The causal-stability point of the space: what every replica the server knows has seen
+    /// (for `Store::collect_garbage`); `None` when the server cannot tell yet.
+    pub stable: Option<VersionVector>,
+}
+
+/// A device's rights on a space.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Access {
+    /// Not given to this device's user (or unknown to the server and not creatable): the
+    /// server does not say which.
+    Denied,
+    /// Readable; the server takes no changes of it from this device.
+    ReadOnly,
+    /// Readable and writable.
+    ReadWrite,
 }
 
 /// A version vector in a `Want`.

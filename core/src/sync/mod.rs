@@ -6,5 +6,5 @@ pub mod message;
 mod session;
 pub mod transport;
 
-pub use message::{ErrorCode, MAX_VERSION, MIN_VERSION, Message};
+pub use message::{Access, ErrorCode, MAX_VERSION, MIN_VERSION, Message, SpaceAccess};
 pub use session::{Session, SessionConfig, SyncReport};

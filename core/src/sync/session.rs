@@ -35,12 +35,22 @@ pub struct SessionConfig {
     /// The peer this session expects (for example the server a device synced with last time):
     /// when set, `Want`s go out with `Hello` without waiting for the peer's, saving a round trip.
     pub expected_peer: Option<ReplicaId>,
+    /// Spaces of `spaces` this side shares with the peer but takes nothing of: it answers the
+    /// peer's `Want` for them and sends no `Want` of its own (a server serving a read-only
+    /// member).
+    pub read_only: Vec<SpaceId>,
 }
 
 impl SessionConfig {
     /// A session syncing `spaces` with default limits.
     pub fn new(spaces: Vec<SpaceId>) -> Self {
-        Self { spaces, chunk_bytes: 1 << 20, max_frame_bytes: 8 << 20, expected_peer: None }
+        Self {
+            spaces,
+            chunk_bytes: 1 << 20,
+            max_frame_bytes: 8 << 20,
+            expected_peer: None,
+            read_only: Vec::new(),
+        }
     }
 }
 
@@ -132,7 +142,7 @@ impl<'s> Session<'s> {
             no_common_version: false,
             report: SyncReport::default(),
         };
-        let wants = u32::try_from(session.config.spaces.len())
+        let wants = u32::try_from(session.wanted_spaces().count())
             .map_err(|_| Error::InvalidInput("too many spaces for one session".into()))?;
         session.send(&Message::Hello {
             min_version: MIN_VERSION,
@@ -144,7 +154,7 @@ impl<'s> Session<'s> {
             // Resuming needs to know the peer for sure, so a session with something to resume
             // waits for the peer's Hello.
             let mut resumable = false;
-            for space in &session.config.spaces {
+            for space in session.wanted_spaces() {
                 resumable |= store.inbound(space, peer)?.is_some();
             }
             if !resumable {
@@ -266,6 +276,9 @@ impl<'s> Session<'s> {
                 }
                 self.peer_done = true;
             }
+            Message::Open { .. } | Message::Opened { .. } | Message::Changed { .. } => {
+                return Err(unexpected("a connection message inside a session"));
+            }
             Message::Error { code, message } => {
                 self.peer_failed = true;
                 return Err(Error::Protocol(format!(
@@ -294,14 +307,20 @@ impl<'s> Session<'s> {
         // against vectors this peer never saw: it asks for full vectors, which is harmless.
         self.peer = Some(replica);
         self.wants_expected = Some(wants);
-        if self.wanted.is_empty() && !self.config.spaces.is_empty() {
+        if self.wanted.is_empty() && self.wanted_spaces().next().is_some() {
             self.send_wants(replica)?;
         }
         Ok(())
     }
 
+    /// The spaces this side asks the peer for: those it syncs, less the read-only ones.
+    fn wanted_spaces(&self) -> impl Iterator<Item = &SpaceId> {
+        self.config.spaces.iter().filter(|s| !self.config.read_only.contains(s))
+    }
+
     fn send_wants(&mut self, peer: ReplicaId) -> Result<()> {
-        for space in self.config.spaces.clone() {
+        let spaces: Vec<SpaceId> = self.wanted_spaces().cloned().collect();
+        for space in spaces {
             // A delta staged completely but not applied (a crash) is applied first, so the
             // vector sent says what this store really has.
             if let Some(inbound) = self.store.inbound(&space, peer)? {
@@ -491,7 +510,7 @@ impl<'s> Session<'s> {
             self.wants_expected.is_some_and(|n| self.outgoing.len() >= n as usize);
         let received = self.incoming.values().all(|i| *i == Incoming::Finished);
         let sent = self.outgoing.values().all(|o| o.acknowledged);
-        let asked = self.config.spaces.iter().all(|s| self.incoming.contains_key(s));
+        let asked = self.wanted_spaces().all(|s| self.incoming.contains_key(s));
         if !self.sent_done && heard_all_wants && received && sent && asked {
             self.sent_done = true;
             self.send(&Message::Done)?;

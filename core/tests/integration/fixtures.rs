@@ -348,3 +348,51 @@ fn golden_sync_messages_encoding() {
     let Message::Chunk(chunk) = decoded[6].clone() else { panic!("chunk") };
     assert_eq!(chunk.records.unpack(1 << 20).expect("unpack"), big);
 }
+
+/// The connection-level messages of the WebSocket binding (`Open`, `Opened`, `Changed`), as
+/// length-prefixed frames: appended to the protocol's message list, so version 1 frames keep
+/// their bytes.
+#[test]
+fn golden_connection_messages_encoding() {
+    use almanac_core::sync::{Access, Message, SpaceAccess};
+
+    let space = golden_space();
+    let other = SpaceId::new("team-2").expect("space");
+    let (mut a, _) = scenario();
+    let delta = a.delta_since(&space, &VersionVector::new()).expect("delta");
+    let messages = vec![
+        Message::Open { spaces: vec![space.clone(), other.clone()] },
+        Message::Opened {
+            spaces: vec![
+                SpaceAccess {
+                    space: space.clone(),
+                    access: Access::ReadWrite,
+                    stable: Some(delta.context.clone()),
+                },
+                SpaceAccess { space: other.clone(), access: Access::ReadOnly, stable: None },
+                SpaceAccess {
+                    space: SpaceId::new("secret").expect("space"),
+                    access: Access::Denied,
+                    stable: None,
+                },
+            ],
+        },
+        Message::Changed { spaces: vec![other] },
+    ];
+    let mut encoded = Vec::new();
+    for message in &messages {
+        let frame = message.encode().expect("encode");
+        encoded.extend_from_slice(&u32::try_from(frame.len()).expect("len").to_be_bytes());
+        encoded.extend_from_slice(&frame);
+    }
+    check_fixture("sync-connection-v1.bin", &encoded);
+    let golden = read_fixture("sync-connection-v1.bin");
+    let mut reader = golden.as_slice();
+    let mut decoded = Vec::new();
+    while let Some(frame) =
+        almanac_core::sync::transport::read_frame(&mut reader, 1 << 20).expect("frame")
+    {
+        decoded.push(Message::decode(&frame).expect("decode"));
+    }
+    assert_eq!(decoded, messages);
+}

@@ -581,3 +581,38 @@ fn a_space_left_and_joined_again_comes_back_whole() {
     assert_eq!(state(&a, "s"), state(&b, "s"));
     assert_eq!(b.records("s", "notes").expect("read").len(), 5);
 }
+
+#[test]
+fn a_read_only_side_serves_the_space_and_takes_nothing_of_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, device) = (open(dir.path(), "server"), open(dir.path(), "device"));
+    write(&server, "shared", "n1", "title", "from the owner");
+    device.join_space("shared").expect("join");
+    write(&device, "shared", "n2", "title", "from a read-only member");
+    let mut served = config(&["shared"]);
+    served.read_only = vec![space("shared")];
+    let (server_report, device_report) =
+        sync_in_process(&server, served, &device, config(&["shared"])).expect("sync");
+    // The member reads the owner's data; its own write stays on its device, unsent.
+    assert!(device.get("shared", "notes", "n1").expect("read").is_some());
+    assert!(server.get("shared", "notes", "n2").expect("read").is_none());
+    assert_eq!(server_report.records_changed, 0);
+    assert_eq!(device_report.records_sent, 0);
+    assert!(device.get("shared", "notes", "n2").expect("read").is_some());
+    // The same exchange without the restriction carries it.
+    sync(&server, &device, &["shared"]);
+    assert!(server.get("shared", "notes", "n2").expect("read").is_some());
+}
+
+#[test]
+fn a_connection_message_inside_a_session_ends_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = (open(dir.path(), "a"), open(dir.path(), "b"));
+    write(&a, "work", "n1", "title", "x");
+    let mut session = Session::new(&a, config(&["work"])).expect("session");
+    let hello = Session::new(&b, config(&[])).expect("b").poll_transmit().expect("hello");
+    session.receive(&hello).expect("hello");
+    let changed = Message::Changed { spaces: vec![space("work")] }.encode().expect("encode");
+    assert!(matches!(session.receive(&changed), Err(Error::Protocol(_))));
+    assert!(session.is_finished());
+}
