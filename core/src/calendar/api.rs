@@ -135,8 +135,8 @@ impl Ops {
             return Err(Error::InvalidInput("an alarm id must not be empty".into()));
         }
         if let Some(at) = alarm.acknowledged {
-            let field = format!("{}{}", fields::ACKNOWLEDGED_PREFIX, alarm.id);
-            self.push(Write::Max { field, value: Value::Int(at.as_second()) });
+            let at = Value::Int(at.as_second());
+            self.member(fields::ALARMS, &alarm.id, fields::ACKNOWLEDGED, at);
         }
         self.member(fields::ALARMS, &alarm.id, "trigger", structured(&alarm.trigger)?);
         self.member(
@@ -368,7 +368,10 @@ impl Store {
                     ops.remove(fields::ATTENDEES, &normalise_address(address)?);
                 }
                 for alarm in &edit.set_alarms {
-                    ops.alarm(alarm)?;
+                    // A dismissal never goes back: keep the latest one this device knows.
+                    let known = event.alarms.iter().find(|a| a.id == alarm.id);
+                    let latest = alarm.acknowledged.max(known.and_then(|a| a.acknowledged));
+                    ops.alarm(&Alarm { acknowledged: latest, ..alarm.clone() })?;
                 }
                 for alarm in &edit.remove_alarms {
                     ops.remove(fields::ALARMS, alarm);

@@ -104,12 +104,14 @@ pub fn occurrence_conflicts(event: &Event) -> Result<Vec<ShadowedOccurrence>> {
 }
 
 /// A register conflict as the calendar shows it: the bookkeeping of cancels (what a canceller
-/// had seen) is not the user's edit, and the
+/// had seen) is not the user's edit, alarm dismissals merge by maximum, and the
 /// "inherited" mark a wider edit leaves is not a value; what remains conflicts only if two
 /// different values do.
 fn calendar_field_conflict(conflict: FieldConflict) -> Option<FieldConflict> {
-    if let FieldPath::Member(_, _, member_field) = &conflict.path {
-        if member_field == fields::CANCEL_SEEN {
+    if let FieldPath::Member(map, _, member_field) = &conflict.path {
+        // Concurrent dismissals of an alarm merge by maximum: no conflict to show.
+        let dismissal = map == fields::ALARMS && member_field == fields::ACKNOWLEDGED;
+        if member_field == fields::CANCEL_SEEN || dismissal {
             return None;
         }
     }
@@ -175,6 +177,10 @@ impl Store {
                 }
             }
         }
-        Ok(by_event.into_values().collect())
+        // An entry whose every engine-level conflict was bookkeeping or agreement is no entry.
+        let listed = |e: &EventConflicts| {
+            !e.fields.is_empty() || !e.shadowed_by_delete.is_empty() || !e.occurrences.is_empty()
+        };
+        Ok(by_event.into_values().filter(listed).collect())
     }
 }

@@ -44,8 +44,12 @@ pub mod fields {
     pub const TRUNCATE_AT: &str = "truncate_at";
     /// iCalendar properties Almanac does not model, kept verbatim (register, structured).
     pub const UNKNOWN: &str = "unknown_properties";
-    /// Prefix of the per-alarm acknowledgement max registers (`acknowledged/<alarm id>`).
+    /// Prefix of the per-alarm acknowledgement max registers earlier versions wrote
+    /// (`acknowledged/<alarm id>`); still read, never written (decision 0016).
     pub const ACKNOWLEDGED_PREFIX: &str = "acknowledged/";
+    /// Member field of an alarm: when it was last dismissed (seconds; concurrent values merge
+    /// by maximum when read; removed with the alarm).
+    pub const ACKNOWLEDGED: &str = "acknowledged";
     /// Member field of an override marking the occurrence cancelled.
     pub const CANCELLED: &str = "cancelled";
     /// Member field of an rdate/exdate holding its time value.

@@ -198,6 +198,20 @@ fn winner(register: &MvRegister<Value>) -> Option<&Value> {
     register.winner().map(|e| &e.value)
 }
 
+/// When alarm `id` was last dismissed: the greatest of its `acknowledged` member field's values
+/// (concurrent dismissals merge by maximum, and the field goes with the alarm when it is
+/// removed) and of the store-wide max register earlier versions wrote (`acknowledged/<id>`).
+fn acknowledged(state: &RecordState, id: &str, alarm: &crate::crdt::Member) -> Option<Timestamp> {
+    let legacy = state
+        .maximums()
+        .get(&format!("{}{id}", fields::ACKNOWLEDGED_PREFIX))
+        .and_then(|r| r.entry())
+        .and_then(|e| e.value.as_int());
+    let member = alarm.fields().get(fields::ACKNOWLEDGED).into_iter().flat_map(|r| r.entries());
+    let seconds = member.filter_map(|e| e.value.as_int()).chain(legacy).max()?;
+    Timestamp::from_second(seconds).ok()
+}
+
 /// The edits of a cancelled override that no canceller had seen, by field (greatest stamp).
 /// Overrides cancelled before `cancel_seen` existed cleared what their canceller had seen, so
 /// everything left in them is unseen.
@@ -312,12 +326,7 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
             trigger: member_value(m, "trigger").and_then(|v| v.decode().ok()).unwrap_or_default(),
             description: member_value(m, "description")
                 .and_then(|v| v.as_text().map(str::to_owned)),
-            acknowledged: state
-                .maximums()
-                .get(&format!("{}{id}", fields::ACKNOWLEDGED_PREFIX))
-                .and_then(|r| r.entry())
-                .and_then(|e| e.value.as_int())
-                .and_then(|seconds| Timestamp::from_second(seconds).ok()),
+            acknowledged: acknowledged(state, &id, m),
             id,
         })
         .collect();

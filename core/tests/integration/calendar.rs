@@ -424,7 +424,8 @@ mod engine_cases_through_the_calendar_api {
                 (field(&occ[0], "title"), field(&occ[0], "location")),
                 ("Sync".into(), "Room 9".into())
             );
-            assert!(store.calendar_conflicts().expect("log").is_empty());
+            let log = store.calendar_conflicts().expect("log");
+            assert!(log.is_empty(), "{log:?}");
         }
     }
 
@@ -447,7 +448,8 @@ mod engine_cases_through_the_calendar_api {
         d.b.resolve_conflict("standup", &conflict.path, chosen.clone()).expect("resolve");
         sync(&d);
         for store in [&d.a, &d.b] {
-            assert!(store.calendar_conflicts().expect("log").is_empty());
+            let log = store.calendar_conflicts().expect("log");
+            assert!(log.is_empty(), "{log:?}");
             assert_eq!(january(store)[0].fields.get("title"), Some(&chosen));
         }
     }
@@ -532,6 +534,73 @@ mod engine_cases_through_the_calendar_api {
             assert_eq!(event.attendees[0].address, "mailto:ann@example.com");
             assert_eq!(event.attendees[0].participation, Participation::Accepted);
             assert_eq!(event.alarms.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["new"]);
+        }
+    }
+
+    fn dismissed(id: &str, at: &str) -> Alarm {
+        Alarm {
+            id: id.into(),
+            trigger: Duration { seconds: -900, ..Duration::default() },
+            description: None,
+            acknowledged: Some(at.parse().expect("instant")),
+        }
+    }
+
+    #[test]
+    fn alarm_dismissals_merge_by_maximum_never_go_back_and_leave_with_their_alarm() {
+        let d = devices();
+        weekly(&d, "FREQ=WEEKLY");
+        let set = |alarm: Alarm| EventEdit { set_alarms: vec![alarm], ..EventEdit::default() };
+        d.a.edit_event("standup", &Span::All, &set(dismissed("a1", "2026-01-05T08:50:00Z")))
+            .expect("a");
+        sync(&d);
+        // Dismissed on both devices at once: the later dismissal shows, and it is no conflict.
+        d.a.edit_event("standup", &Span::All, &set(dismissed("a1", "2026-01-12T08:51:00Z")))
+            .expect("a");
+        d.b.edit_event("standup", &Span::All, &set(dismissed("a1", "2026-01-12T08:49:00Z")))
+            .expect("b");
+        sync(&d);
+        for store in [&d.a, &d.b] {
+            let event = store.event("standup").expect("read").expect("event");
+            assert_eq!(
+                event.alarms[0].acknowledged,
+                Some("2026-01-12T08:51:00Z".parse().expect("instant"))
+            );
+            let log = store.calendar_conflicts().expect("log");
+            assert!(log.is_empty(), "{log:?}");
+        }
+        // A device writing an older dismissal keeps the later one it knows.
+        d.b.edit_event("standup", &Span::All, &set(dismissed("a1", "2026-01-01T00:00:00Z")))
+            .expect("older");
+        let event = d.b.event("standup").expect("read").expect("event");
+        assert_eq!(
+            event.alarms[0].acknowledged,
+            Some("2026-01-12T08:51:00Z".parse().expect("instant"))
+        );
+        // Acknowledgements go with their alarm: a thousand alarms added, dismissed and removed
+        // leave nothing behind once the removals are stable.
+        let size = |store: &Store| {
+            let record = store.get("work", "events", "standup").expect("read").expect("event");
+            let kind = almanac_core::codec::Kind::Record;
+            almanac_core::codec::encode(kind, &record.state).expect("encode").len()
+        };
+        let before = size(&d.a);
+        for i in 0..1_000 {
+            let id = format!("alarm-{i}");
+            d.a.edit_event("standup", &Span::All, &set(dismissed(&id, "2026-01-05T08:50:00Z")))
+                .expect("add");
+            let remove = EventEdit { remove_alarms: vec![id], ..EventEdit::default() };
+            d.a.edit_event("standup", &Span::All, &remove).expect("remove");
+        }
+        sync(&d);
+        let stable = d.a.version_vector("work").expect("vv");
+        for store in [&d.a, &d.b] {
+            store
+                .collect_garbage("work", &stable, almanac_core::DEFAULT_TRASH_RETENTION)
+                .expect("collect");
+        }
+        for store in [&d.a, &d.b] {
+            assert!(size(store) <= before + 64, "{} bytes, {before} before", size(store));
         }
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use almanac_core::calendar::event::{End, Participation, Role, Timing, fields};
+use almanac_core::calendar::event::{End, Participation, Role, Timing};
 use almanac_core::calendar::recurrence::RecurrenceRule;
 use almanac_core::calendar::series::{Event, Patch};
 use almanac_core::calendar::time::{Duration, TimeValue, time_zone};
@@ -888,16 +888,10 @@ fn apple_zoned_event_with_url_structured_location_and_alarm_uid() {
 fn apple_acknowledged_alarm_is_kept_through_the_round_trip() {
     let a = imported("apple-home.ics");
     let id = "6F1A2C3E-9B7D-4E21-A8C5-3D0F7E6B9A41";
-    let key = format!("{}0A6C4F1E-3B2D-4F8A-9E71-5C2B8D4A6F03", fields::ACKNOWLEDGED_PREFIX);
+    let alarm = "0A6C4F1E-3B2D-4F8A-9E71-5C2B8D4A6F03";
     let acknowledged = |store: &Store| {
-        store
-            .find_any("events", id)
-            .expect("read")
-            .into_iter()
-            .next()
-            .expect("event")
-            .max(&key)
-            .cloned()
+        let event = store.event(id).expect("read").expect("event");
+        event.alarms.iter().find(|a| a.id == alarm).and_then(|a| a.acknowledged)
     };
     let first = acknowledged(&a.store);
     assert!(first.is_some(), "ACKNOWLEDGED:20260414T083012Z was not imported");
