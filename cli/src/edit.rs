@@ -118,8 +118,13 @@ pub struct RestoreArgs {
     /// The store file (it must exist).
     store: PathBuf,
 
-    /// The id of the deleted event.
+    /// The id of the deleted event (or of the event whose occurrence was deleted).
     event: String,
+
+    /// Bring back this one deleted occurrence instead, named by its original start (as for
+    /// `almanac edit`): it comes back as it was before it was deleted.
+    #[arg(long, value_name = "TIME")]
+    occurrence: Option<String>,
 }
 
 /// Runs `almanac add`.
@@ -222,6 +227,19 @@ pub fn delete(args: &DeleteArgs) -> Result<(), Failure> {
 pub fn restore(args: &RestoreArgs) -> Result<(), Failure> {
     let store = store::open_existing(&args.store)?;
     let id = text::one_line(&args.event);
+    if let Some(text) = &args.occurrence {
+        let event = live_event(&store, &args.store, &args.event)?;
+        let original = find_occurrence(&event, text)?;
+        let key = event.key_of(&original)?;
+        if !event.overrides.get(&key).is_some_and(|patch| patch.cancelled) {
+            return Err(Failure::new(format!(
+                "--occurrence: the occurrence of event '{id}' at {} is not deleted; nothing to                  restore",
+                text.trim()
+            )));
+        }
+        store.restore_occurrence(&event.id, &original)?;
+        return Ok(());
+    }
     match store.find_any(EVENTS, &args.event)?.into_iter().next() {
         None => return Err(no_event(&args.store, &args.event)),
         Some(record) if !record.is_deleted() => {

@@ -156,10 +156,12 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Delete(edit::DeleteArgs),
 
-    /// Bring back a deleted event, with every edit it had
+    /// Bring back a deleted event, with every edit it had, or one deleted occurrence
     ///
-    /// The event must have been deleted as a whole (`almanac delete` without --occurrence).
-    /// Prints nothing.
+    /// Without --occurrence the event must have been deleted as a whole (`almanac delete`
+    /// without --occurrence). With --occurrence (its original start, as for `almanac edit`),
+    /// one occurrence deleted with `almanac delete --occurrence` comes back as it was before,
+    /// its moves and edits included. Prints nothing.
     #[command(verbatim_doc_comment)]
     Restore(edit::RestoreArgs),
 

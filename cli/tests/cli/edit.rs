@@ -310,6 +310,43 @@ fn delete_one_occurrence_then_following_then_all_and_restore() {
 }
 
 #[test]
+fn a_deleted_occurrence_is_restored_as_it_was_and_stays_deleted_when_the_series_moves() {
+    let fixture = Fixture::new();
+    let (store, id) = standup(&fixture);
+    let store_arg = arg(&store);
+    let line = |store: &Path, start: &str| {
+        standup_agenda(store, &id).into_iter().find(|l| l.starts_with(start))
+    };
+    // Jan 12 moved to Tuesday 15:00 and renamed, deleted, restored: back as it was.
+    let occurrence = ["--occurrence", "2026-01-12T09:00"];
+    change(&[&["edit", store_arg, &id], &occurrence[..], &["--title", "Moved"]].concat());
+    change(
+        &[&["edit", store_arg, &id], &occurrence[..], &["--start", "2026-01-13T15:00"]].concat(),
+    );
+    change(&[&["delete", store_arg, &id], &occurrence[..]].concat());
+    assert_eq!(line(&store, "2026-01-13"), None);
+    change(&[&["restore", store_arg, &id], &occurrence[..]].concat());
+    assert_eq!(
+        line(&store, "2026-01-13").as_deref(),
+        Some("2026-01-13T15:00:00+01:00\t2026-01-13T16:00:00+01:00\ts\tMoved")
+    );
+    let not_deleted = fails(&["restore", store_arg, &id, "--occurrence", "2026-01-19T09:00"]);
+    assert!(not_deleted.contains("not deleted"), "{not_deleted}");
+    // Deleted again, then the whole series moves to 10:00: it stays deleted; restored, it keeps
+    // its title, and the time is the series' new one (the later "all events" time replaced the
+    // earlier move of that occurrence, decision 0016).
+    change(&[&["delete", store_arg, &id], &occurrence[..]].concat());
+    change(&["edit", store_arg, &id, "--start", "2026-01-05T10:00"]);
+    assert_eq!(line(&store, "2026-01-12"), None);
+    assert_eq!(line(&store, "2026-01-13"), None);
+    change(&["restore", store_arg, &id, "--occurrence", "2026-01-12T10:00"]);
+    assert_eq!(
+        line(&store, "2026-01-12").as_deref(),
+        Some("2026-01-12T10:00:00+01:00\t2026-01-12T11:00:00+01:00\ts\tMoved")
+    );
+}
+
+#[test]
 fn all_day_and_floating_series_name_occurrences_as_agenda_prints_them() {
     let fixture = Fixture::new();
     let store = fixture.path("series.almanac");
