@@ -8,5 +8,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod crash;
+mod shutdown;
 mod support;
 mod sync;
+mod tls;
