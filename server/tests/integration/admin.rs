@@ -65,20 +65,22 @@ fn users_tokens_and_shares_from_the_command_line() {
 
     // A space exists once its owner's device opened it.
     let accounts = location.accounts().expect("accounts");
-    assert_eq!(accounts.open_space("alice", &space("team")).expect("open"), Access::ReadWrite);
     let team = space("team");
+    let access =
+        |user: &str| accounts.open_spaces(user, std::slice::from_ref(&team)).expect("open")[0];
+    assert_eq!(access("alice"), Access::ReadWrite);
     fails(&run(&data, &["share", "team", "--with", "bob"]), "no user named \"bob\"");
     assert!(run(&data, &["user", "add", "bob"]).status.success());
     fails(&run(&data, &["share", "nowhere", "--with", "bob"]), "no space named \"nowhere\"");
     fails(&run(&data, &["share", "team", "--with", "alice"]), "owns space");
-    assert_eq!(accounts.open_space("bob", &team).expect("open"), Access::Denied, "unchanged");
+    assert_eq!(access("bob"), Access::Denied, "unchanged");
 
     let shared = run(&data, &["share", "team", "--with", "bob"]);
     assert_eq!(stdout(&shared), "shared team with bob (read-write)\n");
-    assert_eq!(accounts.open_space("bob", &team).expect("open"), Access::ReadWrite);
+    assert_eq!(access("bob"), Access::ReadWrite);
     let read_only = run(&data, &["share", "team", "--with", "bob", "--read-only"]);
     assert_eq!(stdout(&read_only), "bob now has read-only access to team\n");
-    assert_eq!(accounts.open_space("bob", &team).expect("open"), Access::ReadOnly);
+    assert_eq!(access("bob"), Access::ReadOnly);
     assert!(
         !run(&data, &["share", "team", "--with", "bob", "--read-only", "--revoke"])
             .status
@@ -86,7 +88,7 @@ fn users_tokens_and_shares_from_the_command_line() {
     );
     let revoked = run(&data, &["share", "team", "--with", "bob", "--revoke"]);
     assert_eq!(stdout(&revoked), "revoked bob's access to team\n");
-    assert_eq!(accounts.open_space("bob", &team).expect("open"), Access::Denied);
+    assert_eq!(access("bob"), Access::Denied);
     let again = run(&data, &["share", "team", "--with", "bob", "--revoke"]);
     assert!(again.status.success());
     assert_eq!(stdout(&again), "team was not shared with bob; nothing changed\n");
