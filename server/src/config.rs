@@ -40,6 +40,35 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Refuses limits that would stop the server working: zero sizes, counts or durations,
+    /// and durations over a year (which no timer needs and which overflow clock arithmetic).
+    pub fn check(&self) -> Result<()> {
+        const YEAR: Duration = Duration::from_secs(365 * 86_400);
+        let counts = [
+            ("--max-frame-bytes", self.max_frame_bytes),
+            ("--max-connections-per-user", self.max_connections_per_user),
+            ("--max-spaces-per-open", self.max_spaces_per_open),
+            ("--max-frames-per-second", usize::try_from(self.max_frames_per_second).unwrap_or(1)),
+        ];
+        for (name, value) in counts {
+            if value == 0 {
+                return Err(Error::InvalidLimit(format!("{name} must be at least 1")));
+            }
+        }
+        for (name, value) in
+            [("--idle-timeout", self.idle_timeout), ("--ping-interval", self.ping_interval)]
+        {
+            if value.is_zero() || value > YEAR {
+                return Err(Error::InvalidLimit(format!(
+                    "{name} must be more than nothing and at most a year"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A certificate chain and its private key, both PEM files.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
@@ -109,6 +138,19 @@ mod tests {
         for bad in ["", "30", "s", "-1s", "1.5h", "30 s", "30S", "12y", "99999999999999d", "1h30m"]
         {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn limits_that_would_stop_the_server_are_refused() {
+        assert!(Limits::default().check().is_ok());
+        for broken in [
+            Limits { ping_interval: Duration::ZERO, ..Limits::default() },
+            Limits { idle_timeout: Duration::from_secs(400 * 86_400), ..Limits::default() },
+            Limits { max_frame_bytes: 0, ..Limits::default() },
+            Limits { max_frames_per_second: 0, ..Limits::default() },
+        ] {
+            assert!(matches!(broken.check(), Err(Error::InvalidLimit(_))), "{broken:?}");
         }
     }
 }

@@ -300,8 +300,12 @@ impl Connection {
     ) -> Result<(JoinHandle<RoundOutcome>, mpsc::Sender<Bytes>), End> {
         // An Open of the most spaces allowed fits in this; anything larger is not an Open, and
         // is refused before the async thread spends time decoding it.
-        let largest_open =
-            64 + self.shared.limits.max_spaces_per_open.saturating_mul(MAX_SPACE_ID_BYTES + 10);
+        let largest_open = self
+            .shared
+            .limits
+            .max_spaces_per_open
+            .saturating_mul(MAX_SPACE_ID_BYTES + 10)
+            .saturating_add(64);
         let decoded =
             if frame.len() > largest_open { Ok(None) } else { Frame::decode(frame).map(Some) };
         let spaces = match decoded {

@@ -56,6 +56,10 @@ pub enum Error {
     )]
     InvalidDuration(String),
 
+    /// A limit that would stop the server working (zero, or a duration beyond a year).
+    #[error("invalid limit: {0}")]
+    InvalidLimit(String),
+
     /// The accounts database failed.
     #[error("accounts database: {0}")]
     Accounts(#[from] rusqlite::Error),

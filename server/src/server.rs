@@ -96,6 +96,7 @@ pub struct RunningServer {
 
 /// Binds `config.listen` and starts serving `backend` in the background.
 pub async fn start(backend: Backend, config: ServerConfig) -> Result<RunningServer> {
+    config.limits.check()?;
     let listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| Error::io(format!("cannot listen on {}", config.listen), e))?;
     let addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;

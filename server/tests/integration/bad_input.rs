@@ -160,6 +160,63 @@ async fn hostile_frames_get_an_error_and_a_close_and_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed() {
+    let server = TestServer::start().await;
+    let device = Device::new();
+    device.write("team", "n1", "title", "synced");
+    let mut link = server.connect("alice").await;
+    link.round(&device.store, &["team"]).await;
+    device.write("team", "n2", "title", "pending");
+    // Hello, Want, Chunk, Ack, Done: each damaged at its start, middle and end.
+    for target in 0..5 {
+        for place in 0..3 {
+            let mut link = server.connect("alice").await;
+            let opened = link.open(&["team"]).await;
+            let mut refused = None;
+            let result = link
+                .finish_mutating(
+                    &device.store,
+                    opened,
+                    |_| {},
+                    |frame| {
+                        if let Message::Error { code, .. } = frame {
+                            refused = Some(*code);
+                        }
+                        true
+                    },
+                    |n, frame| {
+                        if n == target {
+                            let at = [0, frame.len() / 2, frame.len() - 1][place];
+                            frame[at] ^= 0x40;
+                        }
+                    },
+                )
+                .await;
+            // The device's session may be over when its last frame (Done) goes out damaged; the
+            // server's refusal then arrives after it.
+            assert!(result.is_err() || target == 4, "frame {target}, place {place}: {result:?}");
+            let mut close = None;
+            while let Some(Ok(message)) = link.ws.next().await {
+                match message {
+                    WsMessage::Binary(bytes) => {
+                        if let Ok(Message::Error { code, .. }) = Message::decode(&bytes) {
+                            refused = Some(code);
+                        }
+                    }
+                    WsMessage::Close(frame) => close = frame.map(|f| u16::from(f.code)),
+                    _ => {}
+                }
+            }
+            assert_eq!(refused, Some(ErrorCode::Malformed), "frame {target}, place {place}");
+            assert_eq!(close, Some(1002), "frame {target}, place {place}");
+        }
+    }
+    // Nothing is broken: an undamaged round converges.
+    link.round(&device.store, &["team"]).await;
+    assert_eq!(state(server.engine(), "team"), state(&device.store, "team"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_frame_far_over_the_limit_ends_the_connection_without_reading_it() {
     let limits = Limits { max_frame_bytes: 64 << 10, ..Limits::default() };
     let server = TestServer::with_limits(limits).await;

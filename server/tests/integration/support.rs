@@ -198,8 +198,22 @@ impl Link {
         store: &Store,
         opened: Vec<SpaceAccess>,
         tune: impl FnOnce(&mut SessionConfig),
-        mut watch: impl FnMut(&Message) -> bool,
+        watch: impl FnMut(&Message) -> bool,
     ) -> Result<Round, String> {
+        self.finish_mutating(store, opened, tune, watch, |_, _| {}).await
+    }
+
+    /// [`Link::finish`], with `mutate` given each outgoing frame (numbered from 0) before it
+    /// is sent.
+    pub async fn finish_mutating(
+        &mut self,
+        store: &Store,
+        opened: Vec<SpaceAccess>,
+        tune: impl FnOnce(&mut SessionConfig),
+        mut watch: impl FnMut(&Message) -> bool,
+        mut mutate: impl FnMut(usize, &mut Vec<u8>),
+    ) -> Result<Round, String> {
+        let mut sent = 0;
         let allowed: Vec<SpaceId> =
             opened.iter().filter(|a| a.access != Access::Denied).map(|a| a.space.clone()).collect();
         // Like an app: a space given for the first time is joined, so the session syncs it.
@@ -212,7 +226,9 @@ impl Link {
         tune(&mut config);
         let mut session = Session::new(store, config).map_err(|e| e.to_string())?;
         loop {
-            while let Some(frame) = session.poll_transmit() {
+            while let Some(mut frame) = session.poll_transmit() {
+                mutate(sent, &mut frame);
+                sent += 1;
                 self.send_bytes(frame).await.map_err(|e| e.to_string())?;
             }
             if session.is_finished() {
