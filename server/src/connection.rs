@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use almanac_core::crdt::MAX_SPACE_ID_BYTES;
 use almanac_core::sync::{ErrorCode, Message as Frame};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -225,10 +224,8 @@ impl Connection {
                     self.push_pending();
                     // The device may already have sent the next Open.
                     if let Some(frame) = held.take() {
-                        match self.start_round(&frame) {
-                            Ok((thread, queue)) => (worker, to_round) = (Some(thread), Some(queue)),
-                            Err(end) => return end,
-                        }
+                        let (thread, queue) = self.start_round(frame);
+                        (worker, to_round) = (Some(thread), Some(queue));
                     }
                 }
                 handed = hand_over(&to_round, &mut held), if held.is_some() => {
@@ -257,12 +254,8 @@ impl Connection {
                             if worker.is_some() {
                                 held = Some(frame);
                             } else {
-                                match self.start_round(&frame) {
-                                    Ok((thread, queue)) => {
-                                        (worker, to_round) = (Some(thread), Some(queue));
-                                    }
-                                    Err(end) => return end,
-                                }
+                                let (thread, queue) = self.start_round(frame);
+                                (worker, to_round) = (Some(thread), Some(queue));
                             }
                         }
                         Message::Text(_) => {
@@ -273,7 +266,8 @@ impl Connection {
                             );
                         }
                         Message::Ping(_) | Message::Pong(_) => {}
-                        Message::Close(_) => return End::Gone,
+                        // Answered with our close (which also sends tungstenite's reply).
+                        Message::Close(_) => return End::Close(1000, "closed"),
                     }
                 }
                 () = self.registration.published(), if worker.is_none() => self.push_pending(),
@@ -293,47 +287,9 @@ impl Connection {
         }
     }
 
-    /// Starts a round for `frame`, which must be an `Open` within the limits.
-    fn start_round(
-        &self,
-        frame: &Bytes,
-    ) -> Result<(JoinHandle<RoundOutcome>, mpsc::Sender<Bytes>), End> {
-        // An Open of the most spaces allowed fits in this; anything larger is not an Open, and
-        // is refused before the async thread spends time decoding it.
-        let largest_open = self
-            .shared
-            .limits
-            .max_spaces_per_open
-            .saturating_mul(MAX_SPACE_ID_BYTES + 10)
-            .saturating_add(64);
-        let decoded =
-            if frame.len() > largest_open { Ok(None) } else { Frame::decode(frame).map(Some) };
-        let spaces = match decoded {
-            Ok(Some(Frame::Open { spaces })) => Some(spaces),
-            Ok(_) => None,
-            Err(error) => {
-                tracing::info!(%error, "refused a frame that does not decode");
-                return Err(self.fail(
-                    Failure::Malformed,
-                    ErrorCode::Malformed,
-                    "a frame could not be decoded",
-                ));
-            }
-        };
-        let Some(spaces) = spaces else {
-            return Err(self.fail(
-                Failure::Unexpected,
-                ErrorCode::Unexpected,
-                "unexpected message: only Open starts a round",
-            ));
-        };
-        if spaces.len() > self.shared.limits.max_spaces_per_open {
-            return Err(self.fail(
-                Failure::TooManySpaces,
-                ErrorCode::Refused,
-                "an Open names more spaces than the server allows",
-            ));
-        }
+    /// Starts a round with `frame`, which should be an `Open`: the round's thread decodes and
+    /// checks it (decoding, up to the frame limit, is kept off the async threads).
+    fn start_round(&self, frame: Bytes) -> (JoinHandle<RoundOutcome>, mpsc::Sender<Bytes>) {
         let (queue, inbound) = mpsc::channel(ROUND_QUEUE);
         let shared = Arc::clone(&self.shared);
         let user = self.user.clone();
@@ -343,9 +299,9 @@ impl Connection {
         let span = tracing::Span::current();
         let thread = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            round::run(&shared, &user, connection, spaces, inbound, &out, &activity)
+            round::run(&shared, &user, connection, &frame, inbound, &out, &activity)
         });
-        Ok((thread, queue))
+        (thread, queue)
     }
 
     /// Handles a finished round: pushes what it changed to the other connections; `Some` if

@@ -56,26 +56,45 @@ pub(crate) struct RoundOutcome {
     pub changed: Vec<SpaceId>,
 }
 
-/// Runs one round for `user`'s `Open` of `spaces`. `connection` is the connection's push
-/// registration id: the spaces opened are followed under it before the session starts, so a
-/// change made by someone else during this round is pushed right after it.
+/// Runs one round for `user`, started by `first` (a frame received outside a round, which
+/// must be an `Open` within the limits). `connection` is the connection's push registration
+/// id: the spaces opened are followed under it before the session starts, so a change made by
+/// someone else during this round is pushed right after it.
 pub(crate) fn run(
     shared: &Shared,
     user: &str,
     connection: u64,
-    spaces: Vec<SpaceId>,
+    first: &[u8],
     inbound: mpsc::Receiver<Bytes>,
     out: &mpsc::UnboundedSender<Outgoing>,
     activity: &Activity,
 ) -> RoundOutcome {
     let started = Instant::now();
     let mut round = Round { shared, user, out, activity, writable: Vec::new() };
+    let refused = |failure| RoundOutcome { end: RoundEnd::Failed(failure), changed: Vec::new() };
+    let spaces = match Message::decode(first) {
+        Ok(Message::Open { spaces }) if spaces.len() <= shared.limits.max_spaces_per_open => spaces,
+        Ok(Message::Open { .. }) => {
+            round
+                .send_error(ErrorCode::Refused, "an Open names more spaces than the server allows");
+            return refused(Failure::TooManySpaces);
+        }
+        Ok(_) => {
+            round.send_error(ErrorCode::Unexpected, "unexpected message: only Open starts a round");
+            return refused(Failure::Unexpected);
+        }
+        Err(error) => {
+            tracing::info!(%error, "refused a frame that does not decode");
+            round.send_error(ErrorCode::Malformed, &error.to_string());
+            return refused(Failure::Malformed);
+        }
+    };
     let access = match round.authorise(&spaces) {
         Ok(access) => access,
         Err(error) => {
             tracing::error!(%error, "cannot authorise an Open");
             round.send_error(ErrorCode::Storage, STORAGE_MESSAGE);
-            return RoundOutcome { end: RoundEnd::Failed(Failure::Storage), changed: Vec::new() };
+            return refused(Failure::Storage);
         }
     };
     for entry in &access {
