@@ -9,7 +9,7 @@
 //! real replica can have. It never buffers acknowledged data: the session acknowledges a chunk
 //! only once the engine has staged it durably.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use almanac_core::sync::message::{Vector, digest, rebuild};
@@ -119,13 +119,6 @@ pub(crate) fn run(
     RoundOutcome { end, changed: changed.collect() }
 }
 
-/// The vectors a device sent in this round's `Want`s, by space.
-#[derive(Default)]
-struct Seen {
-    peer: Option<ReplicaId>,
-    vectors: BTreeMap<SpaceId, VersionVector>,
-}
-
 struct Round<'a> {
     shared: &'a Shared,
     user: &'a str,
@@ -191,28 +184,8 @@ impl Round<'_> {
     fn sync(
         &self,
         access: Vec<SpaceAccess>,
-        inbound: mpsc::Receiver<Bytes>,
-        started: Instant,
-    ) -> Result<RoundEnd> {
-        let mut seen = Seen::default();
-        let end = self.run_session(access, inbound, started, &mut seen);
-        // What the device said it has seen is kept however the round ended (one transaction).
-        if let (Some(peer), false) = (seen.peer, seen.vectors.is_empty()) {
-            let vectors: Vec<(SpaceId, VersionVector)> = seen.vectors.into_iter().collect();
-            if let Err(error) = self.shared.accounts.record_seen(self.user, peer, &vectors) {
-                // Only the stability point waits for a later round; the sync is unaffected.
-                tracing::warn!(%error, "cannot remember what a device has seen");
-            }
-        }
-        end
-    }
-
-    fn run_session(
-        &self,
-        access: Vec<SpaceAccess>,
         mut inbound: mpsc::Receiver<Bytes>,
         started: Instant,
-        seen: &mut Seen,
     ) -> Result<RoundEnd> {
         let mut opened: Vec<SpaceId> = Vec::new();
         let mut read_only: Vec<SpaceId> = Vec::new();
@@ -250,7 +223,7 @@ impl Round<'_> {
             if let (Some(Message::Want { space, vector, .. }), Some(peer)) =
                 (&message, session.peer())
             {
-                self.remember_seen(seen, space, peer, vector);
+                self.remember_seen(space, peer, vector);
             }
             self.flush(&mut session);
         }
@@ -309,28 +282,28 @@ impl Round<'_> {
         None
     }
 
-    /// Notes the vector a device sent for `space`, for the space's stability point. A vector
-    /// sent as changes is rebuilt from the one remembered last; if that one is missing or
-    /// differs (the digest says), the session asks the device for the full vector, which is
-    /// noted when it comes.
-    fn remember_seen(&self, seen: &mut Seen, space: &SpaceId, peer: ReplicaId, vector: &Vector) {
+    /// Remembers the vector a device sent for `space`, for the space's stability point, as
+    /// soon as its `Want` is accepted (so before the round can end: the next `Open` of any
+    /// device sees it). A vector sent as changes is rebuilt from the one remembered last; if
+    /// that one is missing or differs (the digest says), the session asks the device for the
+    /// full vector, which is remembered when it comes.
+    fn remember_seen(&self, space: &SpaceId, peer: ReplicaId, vector: &Vector) {
+        let accounts = &self.shared.accounts;
         let full = match vector {
-            Vector::Full(full) => Some(full.clone()),
+            Vector::Full(full) => Ok(Some(full.clone())),
             Vector::Changed { base, changes } => {
-                match self.shared.accounts.last_seen(space, self.user, peer) {
-                    Ok(last) => last
-                        .filter(|last| digest(last) == *base)
-                        .map(|last| rebuild(&last, changes)),
-                    Err(error) => {
-                        tracing::warn!(%error, %space, "cannot read what a device had seen");
-                        None
-                    }
-                }
+                accounts.last_seen(space, self.user, peer).map(|last| {
+                    last.filter(|last| digest(last) == *base).map(|last| rebuild(&last, changes))
+                })
             }
         };
-        if let Some(full) = full {
-            seen.peer = Some(peer);
-            seen.vectors.insert(space.clone(), full);
+        let recorded = full.and_then(|full| match full {
+            Some(full) => accounts.record_seen(self.user, peer, &[(space.clone(), full)]),
+            None => Ok(()),
+        });
+        if let Err(error) = recorded {
+            // Only the stability point waits for a later round; the sync is unaffected.
+            tracing::warn!(%error, %space, "cannot remember what a device has seen");
         }
     }
 

@@ -73,7 +73,8 @@ pub trait Accounts: Send + Sync {
     fn revoke(&self, space: &SpaceId, user: &str) -> Result<bool>;
 
     /// Remembers, per space, the version vector device `replica` of `user` sent in its `Want`
-    /// (one transaction for a whole round).
+    /// (one transaction; it need not survive a power cut: a stale entry only holds the
+    /// stability point back until the device's next round).
     fn record_seen(
         &self,
         user: &str,

@@ -117,6 +117,34 @@ fn share_of(conn: &Connection, space: &SpaceId, user: i64) -> Result<Option<bool
         .optional()?)
 }
 
+fn record_seen_in(
+    conn: &mut Connection,
+    user: &str,
+    replica: ReplicaId,
+    seen: &[(SpaceId, VersionVector)],
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(uid) = user_id(&tx, user)? else { return Ok(()) };
+    for (space, vector) in seen {
+        let blob = codec::encode(Kind::VersionVector, vector)?;
+        tx.prepare_cached(
+            "INSERT INTO seen (space, user, replica, vector, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (space, user, replica)
+             DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            space.as_str(),
+            uid,
+            replica.to_bytes().to_vec(),
+            blob,
+            now_secs()
+        ])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 impl Accounts for SqliteAccounts {
     fn add_user(&self, name: &UserName) -> Result<()> {
         let conn = self.conn();
@@ -209,26 +237,13 @@ impl Accounts for SqliteAccounts {
         seen: &[(SpaceId, VersionVector)],
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(uid) = user_id(&tx, user)? else { return Ok(()) };
-        for (space, vector) in seen {
-            let blob = codec::encode(Kind::VersionVector, vector)?;
-            tx.prepare_cached(
-                "INSERT INTO seen (space, user, replica, vector, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (space, user, replica)
-                 DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at",
-            )?
-            .execute(params![
-                space.as_str(),
-                uid,
-                replica.to_bytes().to_vec(),
-                blob,
-                now_secs()
-            ])?;
-        }
-        tx.commit()?;
-        Ok(())
+        // What a device has seen only holds the stability point back while it is stale, so it
+        // needs no wait for the disk: a power cut may lose the last few, and the devices' next
+        // rounds send them again. Access decisions keep `synchronous=FULL`.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let written = record_seen_in(&mut conn, user, replica, seen);
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        written
     }
 
     fn last_seen(
