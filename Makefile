@@ -3,11 +3,15 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint test-rust test-kotlin test-swift soak bench fixtures bindings xcframework aar deps clean
+.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench fixtures bindings xcframework aar deps clean
 
 ## demo: two stores on disk edit offline, sync, converge and print their conflicts
 demo:
 	$(CARGO) run --quiet --release -p almanac-example-two-devices
+
+## server: the sync server on 127.0.0.1:7700 with its data in ./server-data (see server/README.md)
+server:
+	$(CARGO) run --release -p almanac-server -- --data ./server-data
 
 ## test: formatting, lints, and every test (Rust, Kotlin on the JVM, Swift on Linux)
 test: deps lint test-rust test-kotlin test-swift
