@@ -250,6 +250,7 @@ fn help_works_for_the_tool_and_every_command() {
         "delete",
         "restore",
         "sync",
+        "watch",
         "conflicts",
         "stats",
     ] {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Fixture, arg, fails, lines, ok};
+use super::{Fixture, almanac, arg, fails, lines, ok, stderr_of};
 
 fn add(store: &Path, calendar: &str, title: &str, start: &str) -> String {
     let out = ok(&["add", arg(store), "--calendar", calendar, "--title", title, "--start", start]);
@@ -77,4 +77,59 @@ fn bad_sync_input_is_an_error_and_changes_nothing() {
     assert!(error.contains("neither store holds"), "{error}");
     assert!(!missing.exists(), "a refused sync created a store");
     assert!(read(&phone) == phone_before && read(&laptop) == laptop_before, "a refused sync wrote");
+}
+
+/// Runs a command that must fail with a usage error (status 2); its stderr.
+fn usage_error(args: &[&str]) -> String {
+    let output = almanac(args);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    stderr
+}
+
+#[test]
+fn sync_takes_two_stores_or_one_store_and_a_server() {
+    let fixture = Fixture::new();
+    let (phone, laptop) = (fixture.path("phone.almanac"), fixture.path("laptop.almanac"));
+    add(&phone, "work", "Review", "2026-03-10T09:00:00Z");
+    let error = usage_error(&["sync", arg(&phone)]);
+    assert!(error.contains("--server <URL> --token <TOKEN>"), "{error}");
+    let error =
+        usage_error(&["sync", arg(&phone), arg(&laptop), "--server", "ws://h:1", "--token", "t"]);
+    assert!(error.contains("cannot be used with"), "{error}");
+    let error = usage_error(&["sync", arg(&phone), "--server", "ws://h:1"]);
+    assert!(error.contains("--token"), "{error}");
+    assert!(!laptop.exists());
+}
+
+#[test]
+fn a_wrong_server_url_or_an_unreachable_server_is_an_error() {
+    let fixture = Fixture::new();
+    let phone = fixture.path("phone.almanac");
+    add(&phone, "work", "Review", "2026-03-10T09:00:00Z");
+    for (url, expected) in [
+        ("http://127.0.0.1:7070", "use ws://"),
+        ("garbage", "expected ws://host:port"),
+        ("ws://127.0.0.1:99999", "not a port number"),
+    ] {
+        for command in ["sync", "watch"] {
+            let error = fails(&[command, arg(&phone), "--server", url, "--token", "t"]);
+            assert!(error.contains("invalid server URL") && error.contains(expected), "{error}");
+        }
+    }
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("ws://127.0.0.1:{port}");
+    for command in ["sync", "watch"] {
+        let error = fails(&[command, arg(&phone), "--server", &url, "--token", "t"]);
+        assert!(error.contains("cannot reach the server"), "{error}");
+        assert!(error.contains("connection refused"), "{error}");
+    }
+    // A wrong URL creates no store for a calendar to join.
+    let new = fixture.path("new.almanac");
+    fails(&["sync", arg(&new), "--server", "http://x", "--token", "t", "--calendar", "work"]);
+    assert!(!new.exists());
 }
