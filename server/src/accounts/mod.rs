@@ -1,0 +1,97 @@
+//! Who may sync what: users, the spaces they own, the spaces shared with them, and what each
+//! device has last said it has seen of a space (for the causal-stability point).
+//!
+//! [`Accounts`] is the one seam between the server and the database that holds this: the
+//! embedded backend is [`SqliteAccounts`] (a file in the data folder); a PostgreSQL backend
+//! implements the same trait later, without the connection or round code changing. The records
+//! themselves live in the engine store (`almanac_core::Store`); a PostgreSQL engine is a core
+//! storage backend, not part of this trait (decision 0017).
+
+mod sqlite;
+
+use almanac_core::sync::Access;
+use almanac_core::{ReplicaId, SpaceId, VersionVector};
+
+pub use sqlite::SqliteAccounts;
+
+use crate::error::{Error, Result};
+
+/// A user name: 1 to 64 of letters, digits, `.`, `_`, `-`, `@` (it appears in tokens, logs and
+/// on command lines, so nothing that needs quoting).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct UserName(String);
+
+impl UserName {
+    /// Checks `name`.
+    pub fn new(name: &str) -> Result<Self> {
+        let valid = (1..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+        if valid { Ok(Self(name.to_owned())) } else { Err(Error::InvalidUserName(name.to_owned())) }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What `share` did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ShareChange {
+    /// The user had no access before.
+    Added,
+    /// The user's access changed (read-only to read-write or back).
+    Changed,
+    /// The user already had exactly this access.
+    Unchanged,
+}
+
+/// The accounts database (see the module documentation). Every method is one transaction;
+/// implementations are called from blocking threads, never from the async runtime.
+pub trait Accounts: Send + Sync {
+    /// Adds a user; [`Error::UserExists`] if the name is taken.
+    fn add_user(&self, name: &UserName) -> Result<()>;
+
+    /// Whether a user of that name exists.
+    fn has_user(&self, name: &str) -> Result<bool>;
+
+    /// What `user` may do with `space`, for a device's `Open`: a space nobody has yet is
+    /// created, owned by `user` ([`Access::ReadWrite`]); the owner and read-write members get
+    /// read-write, read-only members read-only, everyone else [`Access::Denied`]. Atomic: two
+    /// users opening a new space at once cannot both own it.
+    fn open_space(&self, user: &str, space: &SpaceId) -> Result<Access>;
+
+    /// Gives `user` access to `space` (read-only or read-write). The space must exist and
+    /// `user` must not own it.
+    fn share(&self, space: &SpaceId, user: &str, read_only: bool) -> Result<ShareChange>;
+
+    /// Takes `user`'s share of `space` away; `false` if there was none. The next `Open` of any
+    /// of the user's devices is denied the space.
+    fn revoke(&self, space: &SpaceId, user: &str) -> Result<bool>;
+
+    /// Remembers the version vector device `replica` of `user` sent for `space` (its `Want`).
+    fn record_seen(
+        &self,
+        space: &SpaceId,
+        user: &str,
+        replica: ReplicaId,
+        vector: &VersionVector,
+    ) -> Result<()>;
+
+    /// The vector last remembered by [`Accounts::record_seen`] for that device.
+    fn last_seen(
+        &self,
+        space: &SpaceId,
+        user: &str,
+        replica: ReplicaId,
+    ) -> Result<Option<VersionVector>>;
+
+    /// The vectors last remembered for every device of `space` whose user still has access
+    /// (a revoked member's devices can no longer sync, so they no longer hold stability back).
+    fn seen_by_members(&self, space: &SpaceId) -> Result<Vec<VersionVector>>;
+
+    /// Answers if the database is reachable (for `/healthz`).
+    fn check(&self) -> Result<()>;
+}

@@ -1,0 +1,30 @@
+//! # Almanac sync server
+//!
+//! Another replica of every space its users sync: devices connect over WebSocket
+//! (`GET /v1/sync`, bearer token), and each round authorises the spaces a device opens, then
+//! runs the core's sans-IO sync session over the connection (`docs/protocol.md`, "Over
+//! WebSocket"). Uses the engine, the protocol and storage of `almanac-core`, never the calendar.
+//!
+//! Layout: [`backend`] opens the data folder (engine store, [`accounts`], token key);
+//! [`server`] binds and serves `http` routes; `connection` runs one WebSocket (limits, pings,
+//! live push through `push`), `round` one sync round on a blocking thread; [`token`] signs and
+//! checks bearer tokens; [`admin`] holds the admin commands; `metrics` the Prometheus counters.
+
+pub mod accounts;
+pub mod admin;
+pub mod backend;
+pub mod config;
+mod connection;
+mod error;
+mod http;
+mod metrics;
+mod push;
+mod round;
+pub mod server;
+pub mod token;
+
+pub use backend::{Backend, Location};
+pub use config::{Limits, ServerConfig, TlsFiles};
+pub use error::{Error, Result};
+pub use http::UNAUTHORIZED_BODY;
+pub use server::{RunningServer, start};

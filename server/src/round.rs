@@ -1,0 +1,357 @@
+//! One round of a connection (`docs/protocol.md`, "Over WebSocket"): the device's `Open` is
+//! authorised space by space, answered with `Opened`, and an ordinary core `Session` runs with
+//! the spaces not denied (the read-only ones in `SessionConfig::read_only`).
+//!
+//! A round runs on a blocking thread of its own, because the session borrows the engine store
+//! and does SQLite I/O: frames arrive over a channel from the connection task and leave over
+//! another. Before a frame reaches the session, the round checks what the session cannot know:
+//! that every space it names was opened in this round, and that its version vectors are ones a
+//! real replica can have. It never buffers acknowledged data: the session acknowledges a chunk
+//! only once the engine has staged it durably.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use almanac_core::sync::message::{Vector, digest, rebuild};
+use almanac_core::sync::{
+    Access, ErrorCode, MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig, SpaceAccess,
+};
+use almanac_core::{ReplicaId, SpaceId, VersionVector};
+use axum::body::Bytes;
+use tokio::sync::mpsc;
+
+use crate::connection::{Activity, Outgoing};
+use crate::error::Result;
+use crate::metrics::Failure;
+use crate::server::Shared;
+
+/// No replica commits 2^48 transactions in one space (thousands a second for thousands of
+/// years): a larger counter is a hostile or damaged vector, and accepting it would make the
+/// server believe it has seen writes it never got.
+const MAX_PLAUSIBLE_COUNTER: u64 = 1 << 48;
+
+/// More replicas than this in one vector is not a real space (the protocol is measured with
+/// 1,001); such a vector only costs memory and time.
+const MAX_PLAUSIBLE_REPLICAS: usize = 100_000;
+
+/// What devices are told when the server's storage fails (the details go to the log only).
+const STORAGE_MESSAGE: &str = "the peer could not store the data";
+
+/// How a round ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum RoundEnd {
+    /// Both sessions finished.
+    Finished,
+    /// The round failed; the device was sent an `Error` (unless it sent one itself).
+    Failed(Failure),
+    /// The connection went away (or was closed for idleness) mid-round. Staged chunks stay
+    /// and the device's next round resumes.
+    Abandoned,
+}
+
+/// What the connection learns when a round is over.
+pub(crate) struct RoundOutcome {
+    pub end: RoundEnd,
+    /// Spaces whose version vector moved during the round (to push to other connections).
+    pub changed: Vec<SpaceId>,
+}
+
+/// Runs one round for `user`'s `Open` of `spaces`. `connection` is the connection's push
+/// registration id: the spaces opened are followed under it before the session starts, so a
+/// change made by someone else during this round is pushed right after it.
+pub(crate) fn run(
+    shared: &Shared,
+    user: &str,
+    connection: u64,
+    spaces: Vec<SpaceId>,
+    inbound: mpsc::Receiver<Bytes>,
+    out: &mpsc::UnboundedSender<Outgoing>,
+    activity: &Activity,
+) -> RoundOutcome {
+    let started = Instant::now();
+    let mut round = Round { shared, user, out, activity, writable: Vec::new() };
+    let access = match round.authorise(&spaces) {
+        Ok(access) => access,
+        Err(error) => {
+            tracing::error!(%error, "cannot authorise an Open");
+            round.send_error(ErrorCode::Storage, STORAGE_MESSAGE);
+            return RoundOutcome { end: RoundEnd::Failed(Failure::Storage), changed: Vec::new() };
+        }
+    };
+    for entry in &access {
+        if entry.access == Access::Denied {
+            shared.pushes.unfollow(connection, &entry.space);
+        } else {
+            shared.pushes.follow(connection, &entry.space);
+        }
+    }
+    let before = round.writable_vectors();
+    let end = match round.sync(access, inbound, started) {
+        Ok(end) => end,
+        Err(error) => {
+            tracing::error!(%error, "a round failed on the server's storage");
+            round.send_error(ErrorCode::Storage, STORAGE_MESSAGE);
+            RoundEnd::Failed(Failure::Storage)
+        }
+    };
+    // Whatever the end, what was applied is applied: other devices hear of it.
+    let changed =
+        round.writable_vectors().into_iter().filter(|now| !before.contains(now)).map(|(s, _)| s);
+    RoundOutcome { end, changed: changed.collect() }
+}
+
+struct Round<'a> {
+    shared: &'a Shared,
+    user: &'a str,
+    out: &'a mpsc::UnboundedSender<Outgoing>,
+    activity: &'a Activity,
+    /// The spaces this device may write in this round.
+    writable: Vec<SpaceId>,
+}
+
+impl Round<'_> {
+    /// The access of each space of the `Open`, in its order (a space named twice is answered
+    /// twice, the same). A space nobody has is created, owned by this user, and joined by the
+    /// engine store.
+    fn authorise(&mut self, spaces: &[SpaceId]) -> Result<Vec<SpaceAccess>> {
+        let engine = &self.shared.engine;
+        let mut decided: HashMap<&SpaceId, SpaceAccess> = HashMap::new();
+        let mut answers = Vec::with_capacity(spaces.len());
+        for space in spaces {
+            if let Some(known) = decided.get(space) {
+                answers.push(known.clone());
+                continue;
+            }
+            let access = self.shared.accounts.open_space(self.user, space)?;
+            let stable = if access == Access::Denied {
+                None
+            } else {
+                if !engine.holds_space(space.as_str())? {
+                    engine.join_space(space.as_str())?;
+                    tracing::info!(%space, "space created");
+                }
+                self.stable_point(space)?
+            };
+            if access == Access::ReadWrite {
+                self.writable.push(space.clone());
+            }
+            let answer = SpaceAccess { space: space.clone(), access, stable };
+            decided.insert(space, answer.clone());
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    /// What every device of the space's members (as far as the server knows) and the server
+    /// itself have seen; `None` while no device has said what it has seen.
+    fn stable_point(&self, space: &SpaceId) -> Result<Option<VersionVector>> {
+        let seen = self.shared.accounts.seen_by_members(space)?;
+        if seen.is_empty() {
+            return Ok(None);
+        }
+        let own = self.shared.engine.version_vector(space.as_str())?;
+        Ok(Some(seen.iter().fold(own, |stable, device| stable.meet(device))))
+    }
+
+    /// The writable spaces' vectors now (a space that cannot be read is left out: the next
+    /// round sees it).
+    fn writable_vectors(&self) -> Vec<(SpaceId, VersionVector)> {
+        let engine = &self.shared.engine;
+        self.writable
+            .iter()
+            .filter_map(|s| engine.version_vector(s.as_str()).ok().map(|v| (s.clone(), v)))
+            .collect()
+    }
+
+    /// Sends `Opened` and runs the session to its end.
+    fn sync(
+        &self,
+        access: Vec<SpaceAccess>,
+        mut inbound: mpsc::Receiver<Bytes>,
+        started: Instant,
+    ) -> Result<RoundEnd> {
+        let mut opened: Vec<SpaceId> = Vec::new();
+        let mut read_only: Vec<SpaceId> = Vec::new();
+        for entry in &access {
+            if entry.access != Access::Denied && !opened.contains(&entry.space) {
+                opened.push(entry.space.clone());
+                if entry.access == Access::ReadOnly {
+                    read_only.push(entry.space.clone());
+                }
+            }
+        }
+        self.send(&Message::Opened { spaces: access });
+        let mut config = SessionConfig::new(opened.clone());
+        config.read_only = read_only;
+        config.max_frame_bytes = self.shared.limits.max_frame_bytes;
+        let mut session = Session::new(&self.shared.engine, config)?;
+        self.flush(&mut session);
+        while !session.is_finished() {
+            let Some(frame) = inbound.blocking_recv() else { return Ok(RoundEnd::Abandoned) };
+            self.activity.touch();
+            let message = Message::decode(&frame).ok();
+            if let Some(failure) = message.as_ref().and_then(|m| self.refuse(m, &opened)) {
+                return Ok(RoundEnd::Failed(failure));
+            }
+            if let Err(error) = session.receive(&frame) {
+                // The session queued its Error frame (unless the device sent one).
+                self.flush(&mut session);
+                let failure = classify(&error, message.as_ref());
+                match failure {
+                    Failure::Storage => tracing::error!(%error, "round failed"),
+                    _ => tracing::info!(%error, "round failed"),
+                }
+                return Ok(RoundEnd::Failed(failure));
+            }
+            if let (Some(Message::Want { space, vector, .. }), Some(peer)) =
+                (&message, session.peer())
+            {
+                self.remember_seen(space, peer, vector);
+            }
+            self.flush(&mut session);
+        }
+        let report = session.report();
+        self.shared.metrics.round_finished(
+            started.elapsed(),
+            report.records_changed,
+            report.records_sent,
+        );
+        tracing::info!(
+            took = ?started.elapsed(),
+            spaces = opened.len(),
+            applied = report.records_changed,
+            sent = report.records_sent,
+            "round finished"
+        );
+        Ok(RoundEnd::Finished)
+    }
+
+    /// Refuses a frame that names a space not opened in this round, or carries an implausible
+    /// version vector: sends the device an `Error` and says why.
+    fn refuse(&self, message: &Message, opened: &[SpaceId]) -> Option<Failure> {
+        let named = match message {
+            Message::Want { space, .. }
+            | Message::NeedFullVector { space }
+            | Message::NotHeld { space }
+            | Message::Ack { space, .. } => Some(space),
+            Message::Chunk(chunk) => Some(&chunk.space),
+            _ => None,
+        };
+        if named.is_some_and(|space| !opened.contains(space)) {
+            self.send_error(
+                ErrorCode::Unexpected,
+                "unexpected message: a frame names a space not opened in this round",
+            );
+            return Some(Failure::SpaceNotOpened);
+        }
+        let plausible = match message {
+            Message::Want { vector, resume, .. } => {
+                let entries: Vec<(ReplicaId, u64)> = match vector {
+                    Vector::Full(vector) => vector.iter().collect(),
+                    Vector::Changed { changes, .. } => changes.clone(),
+                };
+                plausible(&entries)
+                    && resume
+                        .as_ref()
+                        .is_none_or(|r| plausible(&r.context.iter().collect::<Vec<_>>()))
+            }
+            Message::Chunk(chunk) => chunk.start.as_ref().is_none_or(|s| plausible(&s.context)),
+            _ => true,
+        };
+        if !plausible {
+            self.send_error(ErrorCode::Refused, "a version vector no replica can have");
+            return Some(Failure::ImplausibleVector);
+        }
+        None
+    }
+
+    /// Remembers the vector a device sent for `space`, for the space's stability point. A
+    /// vector sent as changes is rebuilt from the one remembered last; if that one is missing
+    /// or differs (the digest says), the session asks the device for the full vector, which is
+    /// remembered when it comes.
+    fn remember_seen(&self, space: &SpaceId, peer: ReplicaId, vector: &Vector) {
+        let accounts = &self.shared.accounts;
+        let full = match vector {
+            Vector::Full(full) => Ok(Some(full.clone())),
+            Vector::Changed { base, changes } => {
+                accounts.last_seen(space, self.user, peer).map(|last| {
+                    last.filter(|last| digest(last) == *base).map(|last| rebuild(&last, changes))
+                })
+            }
+        };
+        let recorded = full.and_then(|full| match full {
+            Some(full) => accounts.record_seen(space, self.user, peer, &full),
+            None => Ok(()),
+        });
+        if let Err(error) = recorded {
+            // Only the stability point waits for a later round; the sync itself is unaffected.
+            tracing::warn!(%error, %space, "cannot remember what a device has seen");
+        }
+    }
+
+    fn send(&self, message: &Message) {
+        match message.encode() {
+            Ok(frame) => {
+                let _ = self.out.send(Outgoing::Frame(frame));
+            }
+            Err(error) => tracing::error!(%error, "cannot encode a frame"),
+        }
+    }
+
+    fn send_error(&self, code: ErrorCode, message: &str) {
+        self.send(&Message::Error { code, message: message.to_owned() });
+    }
+
+    /// Hands every frame the session has ready to the connection's writer.
+    fn flush(&self, session: &mut Session<'_>) {
+        while let Some(frame) = session.poll_transmit() {
+            self.activity.touch();
+            // A closed channel means the connection is gone; the next receive notices.
+            let _ = self.out.send(Outgoing::Frame(frame));
+        }
+    }
+}
+
+fn plausible(entries: &[(ReplicaId, u64)]) -> bool {
+    entries.len() <= MAX_PLAUSIBLE_REPLICAS
+        && entries.iter().all(|(_, counter)| *counter <= MAX_PLAUSIBLE_COUNTER)
+}
+
+/// The failure kind of a session error, for metrics and the close code.
+fn classify(error: &almanac_core::Error, message: Option<&Message>) -> Failure {
+    use almanac_core::Error;
+    match (error, message) {
+        (Error::Decode { .. } | Error::UnsupportedFormat { .. }, _) => Failure::Malformed,
+        (Error::Protocol(_), Some(Message::Error { .. })) => Failure::DeviceError,
+        (Error::Protocol(_), Some(Message::Hello { min_version, max_version, .. }))
+            if *min_version > MAX_VERSION
+                || *max_version < MIN_VERSION
+                || min_version > max_version =>
+        {
+            Failure::NoCommonVersion
+        }
+        (Error::Protocol(_), _) => Failure::Unexpected,
+        (Error::DeltaNotApplicable | Error::ReplicaRewound | Error::SpaceNotHeld(_), _) => {
+            Failure::Refused
+        }
+        _ => Failure::Storage,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_core::sync::message::difference;
+
+    #[test]
+    fn vectors_beyond_any_real_replica_are_implausible() {
+        let replica = ReplicaId::from_bytes([1; 16]);
+        assert!(plausible(&[(replica, 1), (replica, MAX_PLAUSIBLE_COUNTER)]));
+        assert!(!plausible(&[(replica, u64::MAX)]));
+        assert!(!plausible(&vec![(replica, 1); MAX_PLAUSIBLE_REPLICAS + 1]));
+        // A difference (a Want's changes) is checked the same way.
+        let base: VersionVector = [(replica, 5)].into_iter().collect();
+        let huge: VersionVector = [(replica, u64::MAX)].into_iter().collect();
+        assert!(!plausible(&difference(&base, &huge)));
+    }
+}
