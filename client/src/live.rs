@@ -256,11 +256,13 @@ impl Live {
                     Ok(Ok(outcome)) => {
                         self.backoff.reset();
                         round_due |= outcome.pushed;
+                        // The event first: whoever sees the status change can rely on the
+                        // round's event being there already.
+                        let _ = self.events.send(LiveEvent::Synced(Arc::new(outcome.summary)));
                         self.set(StatusEvent::RoundFinished {
                             at: outcome.finished_at,
                             pending: outcome.pending,
                         });
-                        let _ = self.events.send(LiveEvent::Synced(Arc::new(outcome.summary)));
                     }
                 }
                 continue;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use almanac_client::{ConnectionState, Error, LiveEvent};
 
 use crate::server::TestServer;
-use crate::{BOUND, Device, event_until, received_in, status_until, up_to_date};
+use crate::{BOUND, Device, drain, event_until, received_in, status_until, up_to_date};
 
 /// A live push is a round of its own after the change is on the server; a second here is
 /// generous on a loaded machine and far below any polling interval worth the name.
@@ -32,6 +32,7 @@ async fn live_changes_arrive_without_polling_both_ways() {
         // A local commit on one device: its live sync sends it (debounced), the server pushes
         // `Changed` to the other, which fetches it.
         let title = format!("Standup v{round}");
+        drain(&mut laptop_events);
         let started = Instant::now();
         phone.write("work", "standup", "title", &title);
         event_until(&mut laptop_events, PUSH_BOUND, "with the phone's change", |e| {
@@ -42,6 +43,7 @@ async fn live_changes_arrive_without_polling_both_ways() {
         assert!(delay < PUSH_BOUND, "{delay:?}");
         assert_eq!(laptop.field("work", "standup", "title").as_deref(), Some(title.as_str()));
 
+        drain(&mut phone_events);
         let started = Instant::now();
         laptop.write("work", "standup", "location", &format!("Room {round}"));
         event_until(&mut phone_events, PUSH_BOUND, "with the laptop's change", |e| {
@@ -102,6 +104,7 @@ async fn a_killed_server_is_survived_and_nothing_is_lost() {
     assert_eq!(laptop.events("work"), phone.events("work"));
 
     // And the reconnected live sync still hears pushes.
+    drain(&mut events);
     laptop.write("work", "review", "location", "Room 4");
     laptop.client(&server.url, &token, &[]).sync_once().await.expect("laptop sync");
     event_until(&mut events, PUSH_BOUND, "push after the restart", |e| received_in(e, "work"))
@@ -128,6 +131,7 @@ async fn suspend_releases_the_connection_and_resume_catches_up() {
     phone.write("work", "standup", "title", "Moved");
     phone.client(&server.url, &token, &[]).sync_once().await.expect("sync");
 
+    drain(&mut events);
     live.resume();
     event_until(&mut events, BOUND, "the phone's change after resume", |e| received_in(e, "work"))
         .await;

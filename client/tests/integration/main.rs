@@ -122,6 +122,11 @@ pub async fn event_until(
     waited.unwrap_or_else(|_| panic!("no event {what} within {bound:?}"))
 }
 
+/// Forgets the events already received, so the next wait sees only what happens next.
+pub fn drain(events: &mut broadcast::Receiver<LiveEvent>) {
+    while events.try_recv().is_ok() {}
+}
+
 /// Whether an event is a round that changed records of `space` here.
 pub fn received_in(event: &LiveEvent, space: &str) -> bool {
     match event {
