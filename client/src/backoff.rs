@@ -7,6 +7,10 @@
 
 use std::time::Duration;
 
+/// The longest delay: beyond it a device would seem broken, and durations stay far from
+/// overflow.
+const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The reconnect delays of one live sync.
 #[derive(Clone, Debug)]
 pub struct Backoff {
@@ -16,9 +20,10 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Delays starting at `initial`, never above `max`.
+    /// Delays starting at `initial`, never above `max` (nor above a day, whatever is asked).
     pub fn new(initial: Duration, max: Duration) -> Backoff {
-        Backoff { initial, max: max.max(initial), failures: 0 }
+        let initial = initial.min(LONGEST);
+        Backoff { initial, max: max.clamp(initial, LONGEST), failures: 0 }
     }
 
     /// The wait after one more failure, using `random` (uniform in [0, 1]) for the jitter.
@@ -100,6 +105,16 @@ mod tests {
         assert_eq!(backoff.next_delay_with(1.0), Duration::from_secs(30));
         backoff.reset();
         assert_eq!(backoff.next_delay_with(1.0), 100 * MS);
+    }
+
+    #[test]
+    fn absurd_settings_stay_at_a_day() {
+        let mut backoff = Backoff::new(Duration::MAX, Duration::MAX);
+        for _ in 0..30 {
+            assert_eq!(backoff.next_delay_with(1.0), Duration::from_secs(24 * 60 * 60));
+        }
+        let mut zero = Backoff::new(Duration::ZERO, Duration::ZERO);
+        assert_eq!(zero.next_delay_with(1.0), Duration::ZERO);
     }
 
     #[test]

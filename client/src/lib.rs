@@ -53,6 +53,11 @@ pub use status::{ConnectionState, LiveEvent, SpaceSummary, SyncStatus, SyncSumma
 
 use crate::round::{Memory, Shared};
 
+/// Android only: the one-time initialisation of the platform certificate verifier, to call
+/// from the app's JNI entry point before the first `wss://` connection (`README.md`).
+#[cfg(target_os = "android")]
+pub use rustls_platform_verifier::android as android_tls;
+
 /// Whether the client drops metadata that every replica has seen (`Store::collect_garbage`
 /// with the server's causal-stability point, [`almanac_core::sync::SpaceAccess::stable`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

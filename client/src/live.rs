@@ -241,7 +241,7 @@ impl Live {
                                 Some(Control::Resume) => {}
                             },
                             () = self.local.notified() => {
-                                debounce_until = Some(Instant::now() + self.shared.config.debounce);
+                                debounce_until = Some(round::after(self.shared.config.debounce));
                             }
                         }
                     }
@@ -280,7 +280,7 @@ impl Live {
                     }
                 }
                 () = self.local.notified() => {
-                    debounce_until = Some(Instant::now() + self.shared.config.debounce);
+                    debounce_until = Some(round::after(self.shared.config.debounce));
                     self.update_pending().await;
                 }
                 () = sleep_until(debounce_until), if debounce_until.is_some() => {
@@ -306,7 +306,7 @@ impl Live {
         self.set(StatusEvent::Failed(Arc::clone(&error)));
         let _ = self.events.send(LiveEvent::Disconnected { error, retrying });
         let wait = self.backoff.next_delay();
-        let until = retrying.then(|| Instant::now() + wait);
+        let until = retrying.then(|| round::after(wait));
         loop {
             tokio::select! {
                 () = sleep_until(until), if until.is_some() => return Next::Connect,

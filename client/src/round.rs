@@ -182,7 +182,7 @@ pub(crate) async fn run_round(
         tokio::select! {
             out = from_worker.recv() => match out {
                 Some(FromWorker::Frame(frame)) => {
-                    deadline.as_mut().reset(tokio::time::Instant::now() + stall);
+                    deadline.as_mut().reset(after(stall));
                     ws.send(WsMessage::Binary(frame.into())).await.map_err(lost)?;
                 }
                 Some(FromWorker::Pushed) => late_push = true,
@@ -190,7 +190,7 @@ pub(crate) async fn run_round(
                 None => break,
             },
             incoming = next_binary(ws) => {
-                deadline.as_mut().reset(tokio::time::Instant::now() + stall);
+                deadline.as_mut().reset(after(stall));
                 let frame = incoming?;
                 if let Err(mpsc::error::SendError(frame)) = to_worker.send(frame).await {
                     // The session ended already: only a connection message can follow.
@@ -439,4 +439,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(|e| {
         Error::Storage(almanac_core::Error::Storage(format!("a storage task failed: {e}")))
     })
+}
+
+/// The instant `delay` from now; a delay too long to represent means "never" (a year).
+pub(crate) fn after(delay: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 60 * 60)))
+        .unwrap_or(now)
 }

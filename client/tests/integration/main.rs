@@ -6,7 +6,13 @@
 //! Waiting is always on something observable (a status change, an event) with an upper
 //! bound, never a sleep standing in for synchronisation.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::new_without_default,
+    missing_docs
+)]
 
 mod live;
 mod once;
