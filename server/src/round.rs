@@ -9,7 +9,7 @@
 //! real replica can have. It never buffers acknowledged data: the session acknowledges a chunk
 //! only once the engine has staged it durably.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use almanac_core::sync::message::{Vector, digest, rebuild};
@@ -100,6 +100,13 @@ pub(crate) fn run(
     RoundOutcome { end, changed: changed.collect() }
 }
 
+/// The vectors a device sent in this round's `Want`s, by space.
+#[derive(Default)]
+struct Seen {
+    peer: Option<ReplicaId>,
+    vectors: BTreeMap<SpaceId, VersionVector>,
+}
+
 struct Round<'a> {
     shared: &'a Shared,
     user: &'a str,
@@ -111,33 +118,31 @@ struct Round<'a> {
 
 impl Round<'_> {
     /// The access of each space of the `Open`, in its order (a space named twice is answered
-    /// twice, the same). A space nobody has is created, owned by this user, and joined by the
-    /// engine store.
+    /// twice, the same). A space nobody had is now owned by this user; the engine store joins
+    /// every space given that it does not hold yet.
     fn authorise(&mut self, spaces: &[SpaceId]) -> Result<Vec<SpaceAccess>> {
-        let engine = &self.shared.engine;
-        let mut decided: HashMap<&SpaceId, SpaceAccess> = HashMap::new();
+        let shared = self.shared;
+        let decisions = shared.accounts.open_spaces(self.user, spaces)?;
+        let mut stable_points: HashMap<&SpaceId, Option<VersionVector>> = HashMap::new();
         let mut answers = Vec::with_capacity(spaces.len());
-        for space in spaces {
-            if let Some(known) = decided.get(space) {
-                answers.push(known.clone());
-                continue;
-            }
-            let access = self.shared.accounts.open_space(self.user, space)?;
-            let stable = if access == Access::Denied {
-                None
-            } else {
-                if !engine.holds_space(space.as_str())? {
-                    engine.join_space(space.as_str())?;
-                    tracing::info!(%space, "space created");
+        for (space, access) in spaces.iter().zip(decisions) {
+            let stable = match stable_points.get(space) {
+                Some(known) => known.clone(),
+                None if access == Access::Denied => None,
+                None => {
+                    if !shared.engine.holds_space(space.as_str())? {
+                        shared.engine.join_space(space.as_str())?;
+                        tracing::info!(%space, "space created");
+                    }
+                    if access == Access::ReadWrite {
+                        self.writable.push(space.clone());
+                    }
+                    let stable = self.stable_point(space)?;
+                    stable_points.insert(space, stable.clone());
+                    stable
                 }
-                self.stable_point(space)?
             };
-            if access == Access::ReadWrite {
-                self.writable.push(space.clone());
-            }
-            let answer = SpaceAccess { space: space.clone(), access, stable };
-            decided.insert(space, answer.clone());
-            answers.push(answer);
+            answers.push(SpaceAccess { space: space.clone(), access, stable });
         }
         Ok(answers)
     }
@@ -167,8 +172,28 @@ impl Round<'_> {
     fn sync(
         &self,
         access: Vec<SpaceAccess>,
+        inbound: mpsc::Receiver<Bytes>,
+        started: Instant,
+    ) -> Result<RoundEnd> {
+        let mut seen = Seen::default();
+        let end = self.run_session(access, inbound, started, &mut seen);
+        // What the device said it has seen is kept however the round ended (one transaction).
+        if let (Some(peer), false) = (seen.peer, seen.vectors.is_empty()) {
+            let vectors: Vec<(SpaceId, VersionVector)> = seen.vectors.into_iter().collect();
+            if let Err(error) = self.shared.accounts.record_seen(self.user, peer, &vectors) {
+                // Only the stability point waits for a later round; the sync is unaffected.
+                tracing::warn!(%error, "cannot remember what a device has seen");
+            }
+        }
+        end
+    }
+
+    fn run_session(
+        &self,
+        access: Vec<SpaceAccess>,
         mut inbound: mpsc::Receiver<Bytes>,
         started: Instant,
+        seen: &mut Seen,
     ) -> Result<RoundEnd> {
         let mut opened: Vec<SpaceId> = Vec::new();
         let mut read_only: Vec<SpaceId> = Vec::new();
@@ -206,7 +231,7 @@ impl Round<'_> {
             if let (Some(Message::Want { space, vector, .. }), Some(peer)) =
                 (&message, session.peer())
             {
-                self.remember_seen(space, peer, vector);
+                self.remember_seen(seen, space, peer, vector);
             }
             self.flush(&mut session);
         }
@@ -265,27 +290,28 @@ impl Round<'_> {
         None
     }
 
-    /// Remembers the vector a device sent for `space`, for the space's stability point. A
-    /// vector sent as changes is rebuilt from the one remembered last; if that one is missing
-    /// or differs (the digest says), the session asks the device for the full vector, which is
-    /// remembered when it comes.
-    fn remember_seen(&self, space: &SpaceId, peer: ReplicaId, vector: &Vector) {
-        let accounts = &self.shared.accounts;
+    /// Notes the vector a device sent for `space`, for the space's stability point. A vector
+    /// sent as changes is rebuilt from the one remembered last; if that one is missing or
+    /// differs (the digest says), the session asks the device for the full vector, which is
+    /// noted when it comes.
+    fn remember_seen(&self, seen: &mut Seen, space: &SpaceId, peer: ReplicaId, vector: &Vector) {
         let full = match vector {
-            Vector::Full(full) => Ok(Some(full.clone())),
+            Vector::Full(full) => Some(full.clone()),
             Vector::Changed { base, changes } => {
-                accounts.last_seen(space, self.user, peer).map(|last| {
-                    last.filter(|last| digest(last) == *base).map(|last| rebuild(&last, changes))
-                })
+                match self.shared.accounts.last_seen(space, self.user, peer) {
+                    Ok(last) => last
+                        .filter(|last| digest(last) == *base)
+                        .map(|last| rebuild(&last, changes)),
+                    Err(error) => {
+                        tracing::warn!(%error, %space, "cannot read what a device had seen");
+                        None
+                    }
+                }
             }
         };
-        let recorded = full.and_then(|full| match full {
-            Some(full) => accounts.record_seen(space, self.user, peer, &full),
-            None => Ok(()),
-        });
-        if let Err(error) = recorded {
-            // Only the stability point waits for a later round; the sync itself is unaffected.
-            tracing::warn!(%error, %space, "cannot remember what a device has seen");
+        if let Some(full) = full {
+            seen.peer = Some(peer);
+            seen.vectors.insert(space.clone(), full);
         }
     }
 

@@ -184,6 +184,8 @@ impl RunningServer {
             );
         }
         drop(open);
+        // Plain HTTP requests (a metrics scrape, say) had the same grace: end the rest now.
+        self.handle.shutdown();
         let _ = self.serving.await;
         let engine = Arc::clone(&self.shared.engine);
         drop(self.shared);

@@ -57,11 +57,12 @@ pub trait Accounts: Send + Sync {
     /// Whether a user of that name exists.
     fn has_user(&self, name: &str) -> Result<bool>;
 
-    /// What `user` may do with `space`, for a device's `Open`: a space nobody has yet is
-    /// created, owned by `user` ([`Access::ReadWrite`]); the owner and read-write members get
-    /// read-write, read-only members read-only, everyone else [`Access::Denied`]. Atomic: two
-    /// users opening a new space at once cannot both own it.
-    fn open_space(&self, user: &str, space: &SpaceId) -> Result<Access>;
+    /// What `user` may do with each of `spaces` (a device's `Open`), in their order: a space
+    /// nobody has yet is created, owned by `user` ([`Access::ReadWrite`]); the owner and
+    /// read-write members get read-write, read-only members read-only, everyone else
+    /// [`Access::Denied`] (also every space of a user that no longer exists). One transaction:
+    /// two users opening a new space at once cannot both own it.
+    fn open_spaces(&self, user: &str, spaces: &[SpaceId]) -> Result<Vec<Access>>;
 
     /// Gives `user` access to `space` (read-only or read-write). The space must exist and
     /// `user` must not own it.
@@ -71,13 +72,13 @@ pub trait Accounts: Send + Sync {
     /// of the user's devices is denied the space.
     fn revoke(&self, space: &SpaceId, user: &str) -> Result<bool>;
 
-    /// Remembers the version vector device `replica` of `user` sent for `space` (its `Want`).
+    /// Remembers, per space, the version vector device `replica` of `user` sent in its `Want`
+    /// (one transaction for a whole round).
     fn record_seen(
         &self,
-        space: &SpaceId,
         user: &str,
         replica: ReplicaId,
-        vector: &VersionVector,
+        seen: &[(SpaceId, VersionVector)],
     ) -> Result<()>;
 
     /// The vector last remembered by [`Accounts::record_seen`] for that device.

@@ -132,26 +132,35 @@ impl Accounts for SqliteAccounts {
         Ok(user_id(&self.conn(), name)?.is_some())
     }
 
-    fn open_space(&self, user: &str, space: &SpaceId) -> Result<Access> {
+    fn open_spaces(&self, user: &str, spaces: &[SpaceId]) -> Result<Vec<Access>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(uid) = user_id(&tx, user)? else { return Ok(Access::Denied) };
-        tx.prepare_cached(
-            "INSERT INTO spaces (name, owner, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (name) DO NOTHING",
-        )?
-        .execute(params![space.as_str(), uid, now_secs()])?;
-        let access = if space_owner(&tx, space)? == Some(uid) {
-            Access::ReadWrite
-        } else {
-            match share_of(&tx, space, uid)? {
-                Some(true) => Access::ReadOnly,
-                Some(false) => Access::ReadWrite,
-                None => Access::Denied,
-            }
-        };
+        let Some(uid) = user_id(&tx, user)? else { return Ok(vec![Access::Denied; spaces.len()]) };
+        let mut answers = Vec::with_capacity(spaces.len());
+        for space in spaces {
+            let owner = match space_owner(&tx, space)? {
+                Some(owner) => owner,
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO spaces (name, owner, created_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![space.as_str(), uid, now_secs()])?;
+                    uid
+                }
+            };
+            answers.push(if owner == uid {
+                Access::ReadWrite
+            } else {
+                match share_of(&tx, space, uid)? {
+                    Some(true) => Access::ReadOnly,
+                    Some(false) => Access::ReadWrite,
+                    None => Access::Denied,
+                }
+            });
+        }
+        // Commits only what was created: an Open of known spaces writes nothing.
         tx.commit()?;
-        Ok(access)
+        Ok(answers)
     }
 
     fn share(&self, space: &SpaceId, user: &str, read_only: bool) -> Result<ShareChange> {
@@ -195,20 +204,30 @@ impl Accounts for SqliteAccounts {
 
     fn record_seen(
         &self,
-        space: &SpaceId,
         user: &str,
         replica: ReplicaId,
-        vector: &VersionVector,
+        seen: &[(SpaceId, VersionVector)],
     ) -> Result<()> {
-        let blob = codec::encode(Kind::VersionVector, vector)?;
-        let conn = self.conn();
-        let Some(uid) = user_id(&conn, user)? else { return Ok(()) };
-        conn.prepare_cached(
-            "INSERT INTO seen (space, user, replica, vector, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (space, user, replica)
-             DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at",
-        )?
-        .execute(params![space.as_str(), uid, replica.to_bytes().to_vec(), blob, now_secs()])?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(uid) = user_id(&tx, user)? else { return Ok(()) };
+        for (space, vector) in seen {
+            let blob = codec::encode(Kind::VersionVector, vector)?;
+            tx.prepare_cached(
+                "INSERT INTO seen (space, user, replica, vector, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (space, user, replica)
+                 DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                space.as_str(),
+                uid,
+                replica.to_bytes().to_vec(),
+                blob,
+                now_secs()
+            ])?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -272,16 +291,21 @@ mod tests {
         }
         assert!(matches!(accounts.add_user(&user("bob")), Err(Error::UserExists(_))));
         let work = space("work");
-        assert_eq!(accounts.open_space("alice", &work).expect("open"), Access::ReadWrite);
-        assert_eq!(accounts.open_space("bob", &work).expect("open"), Access::Denied);
+        let open =
+            |user: &str| accounts.open_spaces(user, std::slice::from_ref(&work)).expect("open")[0];
+        assert_eq!(open("alice"), Access::ReadWrite);
+        assert_eq!(open("bob"), Access::Denied);
         assert_eq!(accounts.share(&work, "bob", true).expect("share"), ShareChange::Added);
-        assert_eq!(accounts.open_space("bob", &work).expect("open"), Access::ReadOnly);
+        assert_eq!(open("bob"), Access::ReadOnly);
         assert_eq!(accounts.share(&work, "bob", false).expect("share"), ShareChange::Changed);
-        assert_eq!(accounts.open_space("bob", &work).expect("open"), Access::ReadWrite);
+        assert_eq!(open("bob"), Access::ReadWrite);
         assert!(accounts.revoke(&work, "bob").expect("revoke"));
         assert!(!accounts.revoke(&work, "bob").expect("revoke"));
-        assert_eq!(accounts.open_space("bob", &work).expect("open"), Access::Denied);
-        assert_eq!(accounts.open_space("nobody", &work).expect("open"), Access::Denied);
+        assert_eq!(open("bob"), Access::Denied);
+        assert_eq!(open("nobody"), Access::Denied);
+        let both = [space("home"), work.clone(), space("home")];
+        let answers = accounts.open_spaces("bob", &both).expect("open");
+        assert_eq!(answers, [Access::ReadWrite, Access::Denied, Access::ReadWrite]);
         assert!(matches!(accounts.share(&work, "alice", true), Err(Error::OwnerShare { .. })));
         assert!(matches!(accounts.share(&work, "dave", true), Err(Error::UnknownUser(_))));
         assert!(matches!(
@@ -297,12 +321,12 @@ mod tests {
         accounts.add_user(&user("alice")).expect("add");
         accounts.add_user(&user("bob")).expect("add");
         let work = space("work");
-        accounts.open_space("alice", &work).expect("open");
+        accounts.open_spaces("alice", std::slice::from_ref(&work)).expect("open");
         accounts.share(&work, "bob", true).expect("share");
         let (a, b) = (ReplicaId::from_bytes([1; 16]), ReplicaId::from_bytes([2; 16]));
         let vector: VersionVector = [(a, 3)].into_iter().collect();
-        accounts.record_seen(&work, "alice", a, &vector).expect("seen");
-        accounts.record_seen(&work, "bob", b, &VersionVector::new()).expect("seen");
+        accounts.record_seen("alice", a, &[(work.clone(), vector.clone())]).expect("seen");
+        accounts.record_seen("bob", b, &[(work.clone(), VersionVector::new())]).expect("seen");
         assert_eq!(accounts.last_seen(&work, "alice", a).expect("read"), Some(vector));
         assert_eq!(accounts.last_seen(&work, "bob", a).expect("read"), None);
         assert_eq!(accounts.seen_by_members(&work).expect("seen").len(), 2);

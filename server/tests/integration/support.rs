@@ -1,0 +1,279 @@
+//! The test peer: a real server on a free port, devices as core `Store`s in temporary folders,
+//! and a driver that runs a core `Session` over a real WebSocket with the contract's
+//! `Open`/`Opened` round (`docs/protocol.md`, "Over WebSocket").
+
+use std::time::Duration;
+
+use almanac_core::crdt::RecordDelta;
+use almanac_core::sync::{
+    Access, ErrorCode, Message, Session, SessionConfig, SpaceAccess, SyncReport,
+};
+use almanac_core::{RecordKey, SpaceId, Store, VersionVector};
+use almanac_server::{Limits, Location, RunningServer, ServerConfig, admin};
+use futures_util::{SinkExt, StreamExt};
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Bytes, Message as WsMessage};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something the server should do at once.
+pub const PROMPTLY: Duration = Duration::from_secs(2);
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub fn space(id: &str) -> SpaceId {
+    SpaceId::new(id).expect("space id")
+}
+
+/// A server in this process with users alice, bob and carol.
+pub struct TestServer {
+    pub dir: TempDir,
+    pub server: RunningServer,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_limits(Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let location = Location::Folder(dir.path().join("data"));
+        for user in ["alice", "bob", "carol"] {
+            admin::add_user(&location, user).expect("add user");
+        }
+        let backend = location.open().expect("open backend");
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
+        config.limits = limits;
+        config.shutdown_grace = Duration::from_secs(2);
+        let server = almanac_server::start(backend, config).await.expect("start");
+        Self { dir, server }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::Folder(self.dir.path().join("data"))
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        admin::issue_token(&self.location(), user, "1h").expect("token")
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/v1/sync", self.server.local_addr())
+    }
+
+    pub fn engine(&self) -> &Store {
+        self.server.engine()
+    }
+
+    /// A connection authenticated as `user`.
+    pub async fn connect(&self, user: &str) -> Link {
+        let ws = connect(&self.url(), Some(&format!("Bearer {}", self.token(user))))
+            .await
+            .expect("connect");
+        Link { ws, pushes: Vec::new() }
+    }
+
+    pub fn share(&self, space: &str, user: &str, mode: admin::ShareMode) {
+        admin::share(&self.location(), space, user, mode).expect("share");
+    }
+}
+
+/// Opens a WebSocket to `url` with this `Authorization` header (if any).
+pub async fn connect(url: &str, authorization: Option<&str>) -> Result<Ws, tungstenite::Error> {
+    let mut request = url.into_client_request()?;
+    if let Some(value) = authorization {
+        request
+            .headers_mut()
+            .insert("Authorization", HeaderValue::from_str(value).expect("header value"));
+    }
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
+
+/// The HTTP status and body of a refused upgrade.
+pub async fn refused(url: &str, authorization: Option<&str>) -> (u16, String) {
+    match connect(url, authorization).await {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response.body().clone().unwrap_or_default();
+            (response.status().as_u16(), String::from_utf8(body).expect("utf-8 body"))
+        }
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("expected an HTTP refusal, the upgrade succeeded"),
+    }
+}
+
+/// A device: a core store in a temporary folder, opened as an app opens it.
+pub struct Device {
+    _dir: TempDir,
+    pub store: Store,
+}
+
+impl Device {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("device.almanac")).expect("open device store");
+        Self { _dir: dir, store }
+    }
+
+    pub fn write(&self, space: &str, id: &str, field: &str, value: &str) {
+        self.store.transaction(space).set("notes", id, field, value).commit().expect("write");
+    }
+}
+
+/// Everything of `space` in `store`, comparable.
+pub fn state(store: &Store, space: &str) -> Vec<(RecordKey, RecordDelta)> {
+    store.delta_since(space, &VersionVector::new()).expect("full delta").records
+}
+
+/// What a round did.
+#[derive(Debug)]
+pub struct Round {
+    pub opened: Vec<SpaceAccess>,
+    pub report: SyncReport,
+}
+
+impl Round {
+    pub fn access(&self, id: &str) -> Access {
+        self.opened.iter().find(|a| a.space.as_str() == id).expect("space in Opened").access
+    }
+}
+
+/// One device's connection.
+pub struct Link {
+    pub ws: Ws,
+    /// `Changed` frames that arrived while waiting for something else.
+    pub pushes: Vec<Vec<SpaceId>>,
+}
+
+impl Link {
+    pub async fn send_bytes(&mut self, bytes: Vec<u8>) -> Result<(), tungstenite::Error> {
+        self.ws.send(WsMessage::Binary(Bytes::from(bytes))).await
+    }
+
+    pub async fn send(&mut self, message: &Message) {
+        self.send_bytes(message.encode().expect("encode")).await.expect("send");
+    }
+
+    /// The next binary frame (pings and pongs skipped).
+    pub async fn recv_bytes(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(WsMessage::Binary(bytes))) => return Ok(bytes.to_vec()),
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                Some(Ok(other)) => return Err(format!("not a frame: {other:?}")),
+                Some(Err(error)) => return Err(error.to_string()),
+                None => return Err("the connection ended".into()),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Result<Message, String> {
+        let bytes = self.recv_bytes().await?;
+        Message::decode(&bytes).map_err(|e| e.to_string())
+    }
+
+    /// Sends `Open` and returns the server's `Opened` (keeping any `Changed` that came first).
+    pub async fn open(&mut self, spaces: &[&str]) -> Vec<SpaceAccess> {
+        let spaces: Vec<SpaceId> = spaces.iter().map(|s| space(s)).collect();
+        self.send(&Message::Open { spaces: spaces.clone() }).await;
+        loop {
+            match self.recv().await.expect("Opened") {
+                Message::Opened { spaces: opened } => {
+                    let named: Vec<SpaceId> = opened.iter().map(|a| a.space.clone()).collect();
+                    assert_eq!(named, spaces, "one answer per space of Open, in order");
+                    return opened;
+                }
+                Message::Changed { spaces } => self.pushes.push(spaces),
+                other => panic!("expected Opened, got {other:?}"),
+            }
+        }
+    }
+
+    /// Runs the device's session for an `Opened` already received. `watch` sees each frame
+    /// from the server before the session does; returning `false` stops the round there.
+    pub async fn finish(
+        &mut self,
+        store: &Store,
+        opened: Vec<SpaceAccess>,
+        tune: impl FnOnce(&mut SessionConfig),
+        mut watch: impl FnMut(&Message) -> bool,
+    ) -> Result<Round, String> {
+        let allowed: Vec<SpaceId> =
+            opened.iter().filter(|a| a.access != Access::Denied).map(|a| a.space.clone()).collect();
+        // Like an app: a space given for the first time is joined, so the session syncs it.
+        for id in &allowed {
+            if !store.holds_space(id.as_str()).map_err(|e| e.to_string())? {
+                store.join_space(id.as_str()).map_err(|e| e.to_string())?;
+            }
+        }
+        let mut config = SessionConfig::new(allowed);
+        tune(&mut config);
+        let mut session = Session::new(store, config).map_err(|e| e.to_string())?;
+        loop {
+            while let Some(frame) = session.poll_transmit() {
+                self.send_bytes(frame).await.map_err(|e| e.to_string())?;
+            }
+            if session.is_finished() {
+                return Ok(Round { opened, report: session.report().clone() });
+            }
+            let frame = self.recv_bytes().await?;
+            if let Ok(message) = Message::decode(&frame) {
+                if !watch(&message) {
+                    return Err("stopped by the test".into());
+                }
+            }
+            if let Err(error) = session.receive(&frame) {
+                while let Some(frame) = session.poll_transmit() {
+                    let _ = self.send_bytes(frame).await;
+                }
+                return Err(error.to_string());
+            }
+        }
+    }
+
+    /// A whole round with default settings, which must succeed.
+    pub async fn round(&mut self, store: &Store, spaces: &[&str]) -> Round {
+        let opened = self.open(spaces).await;
+        self.finish(store, opened, |_| {}, |_| true).await.expect("round")
+    }
+
+    /// Waits for the next `Changed` (or returns one that came earlier).
+    pub async fn next_push(&mut self, within: Duration) -> Vec<SpaceId> {
+        if !self.pushes.is_empty() {
+            return self.pushes.remove(0);
+        }
+        let wait = async {
+            match self.recv().await.expect("a frame") {
+                Message::Changed { spaces } => spaces,
+                other => panic!("expected Changed, got {other:?}"),
+            }
+        };
+        tokio::time::timeout(within, wait).await.expect("Changed in time")
+    }
+
+    /// Reads until the server's `Error` frame and its close; returns the error code and the
+    /// close code.
+    pub async fn expect_error_and_close(&mut self) -> (ErrorCode, Option<u16>) {
+        let read = async {
+            let mut code = None;
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(WsMessage::Binary(bytes))) => {
+                        if let Ok(Message::Error { code: c, .. }) = Message::decode(&bytes) {
+                            code = Some(c);
+                        }
+                    }
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        return (code, frame.map(|f| u16::from(f.code)));
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => return (code, None),
+                }
+            }
+        };
+        let (code, close) = tokio::time::timeout(PROMPTLY * 5, read).await.expect("closed in time");
+        (code.expect("an Error frame before the close"), close)
+    }
+}

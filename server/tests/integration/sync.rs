@@ -1,0 +1,104 @@
+//! Devices converging through the server, live push, and the causal-stability point.
+
+use almanac_core::sync::{Access, Message};
+use almanac_server::admin::ShareMode;
+
+use crate::support::{Device, PROMPTLY, TestServer, space, state};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_devices_with_offline_edits_converge_through_the_server() {
+    let server = TestServer::start().await;
+    let (a, b, c) = (Device::new(), Device::new(), Device::new());
+    // Offline: alice's phone (A) and laptop (B) edit the same note; bob's device (C) adds one.
+    a.write("team", "n1", "title", "from A");
+    a.write("team", "n2", "title", "only A");
+    b.write("team", "n1", "title", "from B");
+    b.write("team", "n4", "title", "only B");
+    c.write("team", "n3", "title", "from C");
+    let mut link_a = server.connect("alice").await;
+    let first = link_a.round(&a.store, &["team"]).await;
+    assert_eq!(first.access("team"), Access::ReadWrite, "a new space belongs to its opener");
+    server.share("team", "bob", ShareMode::ReadWrite);
+    let mut link_b = server.connect("alice").await;
+    let mut link_c = server.connect("bob").await;
+    link_b.round(&b.store, &["team"]).await;
+    link_c.round(&c.store, &["team"]).await;
+    link_a.round(&a.store, &["team"]).await;
+    link_b.round(&b.store, &["team"]).await;
+    let expected = state(server.engine(), "team");
+    assert_eq!(expected.len(), 4);
+    for device in [&a, &b, &c] {
+        assert_eq!(state(&device.store, "team"), expected);
+        assert_eq!(
+            device.store.version_vector("team").expect("vv"),
+            server.engine().version_vector("team").expect("vv")
+        );
+    }
+    let n1 = c.store.get("team", "notes", "n1").expect("read").expect("n1");
+    assert_eq!(n1.conflicts("title").len(), 1, "the concurrent title is kept as a conflict");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_is_pushed_at_once_to_every_other_follower_and_not_to_its_writer() {
+    let server = TestServer::start().await;
+    let (a, b, c) = (Device::new(), Device::new(), Device::new());
+    a.write("team", "n1", "title", "first");
+    let (mut link_a, mut link_b) = (server.connect("alice").await, server.connect("alice").await);
+    let mut link_c = server.connect("bob").await;
+    link_a.round(&a.store, &["team"]).await;
+    server.share("team", "bob", ShareMode::ReadOnly);
+    link_b.round(&b.store, &["team"]).await;
+    link_c.round(&c.store, &["team"]).await;
+
+    a.write("team", "n2", "title", "second");
+    link_a.round(&a.store, &["team"]).await;
+    // B and C hear of it without asking: awaiting the frame, bounded.
+    assert_eq!(link_b.next_push(PROMPTLY).await, [space("team")]);
+    assert_eq!(link_c.next_push(PROMPTLY).await, [space("team")]);
+    link_b.round(&b.store, &["team"]).await;
+    link_c.round(&c.store, &["team"]).await;
+    assert_eq!(state(&b.store, "team"), state(&a.store, "team"));
+    assert_eq!(state(&c.store, "team"), state(&a.store, "team"));
+    // The writer was not told of its own change: the next frame it gets answers its Open.
+    link_a.open(&["team"]).await;
+    assert!(link_a.pushes.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_connection_hears_of_a_change_right_after_its_round() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    a.write("team", "n1", "title", "first");
+    let (mut link_a, mut link_b) = (server.connect("alice").await, server.connect("alice").await);
+    link_a.round(&a.store, &["team"]).await;
+    link_b.round(&b.store, &["team"]).await;
+    // B is inside a round (Open answered, its session not started) while A changes the space.
+    let opened = link_b.open(&["team"]).await;
+    a.write("team", "n2", "title", "while B was busy");
+    link_a.round(&a.store, &["team"]).await;
+    let round = link_b
+        .finish(&b.store, opened, |_| {}, |frame| !matches!(frame, Message::Changed { .. }))
+        .await
+        .expect("B's round is not interrupted by the push");
+    assert_eq!(round.report.records_changed, 1);
+    assert_eq!(link_b.next_push(PROMPTLY).await, [space("team")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opened_tells_the_stability_point_once_every_device_has_said_what_it_has_seen() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    a.write("team", "n1", "title", "x");
+    let (mut link_a, mut link_b) = (server.connect("alice").await, server.connect("alice").await);
+    let first = link_a.round(&a.store, &["team"]).await;
+    assert_eq!(first.opened[0].stable, None, "no device has said what it has seen yet");
+    link_b.round(&b.store, &["team"]).await;
+    let partial = link_a.round(&a.store, &["team"]).await;
+    // B asked before it had anything: nothing is stable yet.
+    assert_eq!(partial.opened[0].stable.as_ref().map(|s| s.is_empty()), Some(true));
+    link_b.round(&b.store, &["team"]).await;
+    let settled = link_a.round(&a.store, &["team"]).await;
+    let everything = server.engine().version_vector("team").expect("vv");
+    assert!(!everything.is_empty());
+    assert_eq!(settled.opened[0].stable, Some(everything), "every device has seen everything");
+}
