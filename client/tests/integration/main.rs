@@ -40,11 +40,23 @@ impl Device {
 
     /// A client of this device's store with test timings (fast reconnects).
     pub fn client(&self, url: &str, token: &str, join: &[&str]) -> Client {
+        self.client_with(url, token, join, |_| {})
+    }
+
+    /// [`Device::client`] with more settings changed by `adjust`.
+    pub fn client_with(
+        &self,
+        url: &str,
+        token: &str,
+        join: &[&str],
+        adjust: impl FnOnce(&mut ClientConfig),
+    ) -> Client {
         let mut config = ClientConfig::new(url, token);
         config.spaces_to_join = join.iter().map(|s| SpaceId::new(*s).expect("space id")).collect();
         config.reconnect_initial = Duration::from_millis(50);
         config.reconnect_max = Duration::from_millis(500);
         config.debounce = Duration::from_millis(20);
+        adjust(&mut config);
         Client::new(Arc::clone(&self.store), config).expect("client")
     }
 

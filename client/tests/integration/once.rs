@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use almanac_client::Error;
+use almanac_client::{ClientConfig, Error, GarbageCollection};
 use almanac_core::sync::Access;
 
 use crate::Device;
@@ -161,4 +161,49 @@ async fn a_server_that_is_down_is_unreachable() {
     assert!(matches!(error, Error::Unreachable { .. }), "{error}");
     assert!(error.is_retryable());
     assert!(error.to_string().contains("connection refused"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_stable_point_collects_removed_members_on_the_device() {
+    let server = TestServer::start();
+    let token = server.user("ada");
+    let (phone, laptop) = (Device::new(), Device::new());
+    phone
+        .store
+        .transaction("work")
+        .set("events", "standup", "title", "Standup")
+        .set_member("events", "standup", "alarms", "a1", "minutes", "10")
+        .commit()
+        .expect("commit");
+    // Collect after every round, not hourly, so the test sees it happen.
+    let every_round = |config: &mut ClientConfig| {
+        config.garbage_collection = GarbageCollection::ServerStable { every: Duration::ZERO };
+    };
+    let phone_client = phone.client_with(&server.url, &token, &[], every_round);
+    let laptop_client = laptop.client_with(&server.url, &token, &["work"], every_round);
+    phone_client.sync_once().await.expect("sync");
+    laptop_client.sync_once().await.expect("join");
+    phone
+        .store
+        .transaction("work")
+        .remove_member("events", "standup", "alarms", "a1")
+        .commit()
+        .expect("commit");
+    let kept = |device: &Device| -> usize {
+        let record = device.store.get("work", "events", "standup").expect("get").expect("event");
+        record.state.maps().get("alarms").map_or(0, |members| members.len())
+    };
+    phone_client.sync_once().await.expect("sync");
+    assert_eq!(kept(&phone), 1, "the removal is kept until every replica has seen it");
+    // Once both devices have told the server they saw the removal, the next round's stable
+    // point covers it and each device drops the member's metadata. A few rounds at most.
+    let mut rounds = 0;
+    while kept(&phone) + kept(&laptop) > 0 {
+        rounds += 1;
+        assert!(rounds <= 4, "not collected after {rounds} rounds each");
+        laptop_client.sync_once().await.expect("sync");
+        phone_client.sync_once().await.expect("sync");
+    }
+    assert!(phone.store.get("work", "events", "standup").expect("get").is_some());
+    assert_eq!(phone.events("work"), laptop.events("work"));
 }
