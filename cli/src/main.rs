@@ -208,10 +208,11 @@ enum Command {
     /// Stay connected to the sync server and print each change as it arrives
     ///
     /// Syncs the store with the server (as `almanac sync --server`), then stays connected:
-    /// changes made on other devices arrive as the server pushes them, and changes made to
-    /// this store (by another process) are sent. Runs until Ctrl-C. One line per calendar
-    /// changed by a round, and one line when the connection is made or made again, with
-    /// TAB-separated fields:
+    /// changes made on other devices arrive as the server pushes them. Changes another
+    /// program makes to the store meanwhile are sent with the next round (after the next
+    /// push, or on reconnecting). Runs until Ctrl-C. One line per calendar changed by a
+    /// round, and one line when the connection is made or made again, with TAB-separated
+    /// fields:
     ///
     ///   2026-03-10T09:00:00Z    connected to ws://127.0.0.1:7070/v1/sync
     ///   2026-03-10T09:00:04Z    work    2 records

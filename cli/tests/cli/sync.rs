@@ -5,8 +5,11 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
+
+use almanac_client::{Client, ClientConfig, ConnectionState};
+use almanac_core::Store;
 
 use super::test_server::TestServer;
 use super::{Fixture, almanac, arg, fails, lines, ok, stderr_of};
@@ -251,14 +254,39 @@ fn watch_prints_a_line_for_each_change_as_it_arrives() {
     assert_eq!(joined[1], "work");
     assert!(joined[2].ends_with(" records") && joined[2] != "0 records", "{joined:?}");
 
-    // A change from another device arrives without anyone asking.
-    add(&phone, "work", "Retro", "2026-03-11T09:00:00Z");
-    ok(&["sync", arg(&phone), "--server", &server.url, "--token", &token]);
-    let change = next("change");
-    assert_eq!(change[1], "work", "{change:?}");
-    assert!(change[2].ends_with(" records"), "{change:?}");
+    // Another device, live through the client library, writes twice: each change reaches the
+    // watching store without anyone asking.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store = Arc::new(Store::open(&phone).expect("open phone"));
+    let client =
+        Client::new(Arc::clone(&store), ClientConfig::new(&server.url, &token)).expect("client");
+    let live = runtime.block_on(async {
+        let live = client.start().expect("start");
+        let mut status = live.status();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while status.borrow_and_update().state != ConnectionState::UpToDate {
+                status.changed().await.expect("live sync ended");
+            }
+        })
+        .await
+        .expect("the phone's live sync did not come up");
+        live
+    });
+    for (n, title) in ["Retro", "Planning"].into_iter().enumerate() {
+        store
+            .transaction("work")
+            .set("notes", &format!("n{n}"), "title", title)
+            .commit()
+            .expect("commit");
+        let change = next("change");
+        assert!(change[0].parse::<jiff::Timestamp>().is_ok(), "{change:?}");
+        assert_eq!(&change[1..], ["work", "1 records"], "{change:?}");
+    }
+    runtime.block_on(live.stop());
 
     let _ = watch.kill();
     let _ = watch.wait();
-    assert_eq!(titles(&laptop), ["Retro", "Review"]);
+    let laptop = Store::open(&laptop).expect("open laptop");
+    assert_eq!(laptop.records("work", "notes").expect("records").len(), 2);
+    assert_eq!(titles(&fixture.path("laptop.almanac")), ["Review"]);
 }

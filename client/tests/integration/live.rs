@@ -104,12 +104,14 @@ async fn a_killed_server_is_survived_and_nothing_is_lost() {
     assert_eq!(laptop.events("work"), phone.events("work"));
 
     // And the reconnected live sync still hears pushes.
+    let laptop_live = laptop.client(&server.url, &token, &[]).start().expect("start");
+    up_to_date(&laptop_live).await;
     drain(&mut events);
     laptop.write("work", "review", "location", "Room 4");
-    laptop.client(&server.url, &token, &[]).sync_once().await.expect("laptop sync");
     event_until(&mut events, PUSH_BOUND, "push after the restart", |e| received_in(e, "work"))
         .await;
     assert_eq!(phone.field("work", "review", "location").as_deref(), Some("Room 4"));
+    laptop_live.stop().await;
     live.stop().await;
 }
 
@@ -172,5 +174,32 @@ async fn a_refused_token_stops_retrying_until_a_new_token_is_set() {
     live.set_token(token);
     let status = up_to_date(&live).await;
     assert!(status.last_error.is_none() && !status.has_pending_changes(), "{status:?}");
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "waiting for the server: a round whose device closes the connection right after it \
+            is not pushed (server/src/connection.rs returns on the device's Close before \
+            handling the finished round's outcome, so `publish` never runs)"]
+async fn a_change_synced_once_is_pushed_to_live_devices() {
+    let server = TestServer::start();
+    let token = server.user("ada");
+    let (phone, laptop) = (Device::new(), Device::new());
+    phone.write("work", "standup", "title", "Standup");
+    let live = phone.client(&server.url, &token, &[]).start().expect("start");
+    let mut events = live.events();
+    up_to_date(&live).await;
+    let laptop_client = laptop.client(&server.url, &token, &["work"]);
+    laptop_client.sync_once().await.expect("laptop joins");
+    for round in 0..5 {
+        drain(&mut events);
+        laptop.write("work", "review", "location", &format!("Room {round}"));
+        // Connect, one round, close at once: the server must still push what it applied.
+        laptop_client.sync_once().await.expect("laptop sync");
+        event_until(&mut events, PUSH_BOUND, "push of a sync-once change", |e| {
+            received_in(e, "work")
+        })
+        .await;
+    }
     live.stop().await;
 }
