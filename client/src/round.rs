@@ -178,6 +178,11 @@ pub(crate) async fn run_round(
     let deadline = tokio::time::sleep(stall);
     tokio::pin!(deadline);
     let mut late_push = false;
+    // A frame read but not yet taken by the session thread. While one is held nothing more is
+    // read (the socket pushes back on the server), but the thread's own frames keep flowing:
+    // waiting for the thread while it waits for us to take its acknowledgements would
+    // deadlock a long delta.
+    let mut held: Option<Vec<u8>> = None;
     loop {
         tokio::select! {
             out = from_worker.recv() => match out {
@@ -189,13 +194,15 @@ pub(crate) async fn run_round(
                 // The session is over (finished or failed): its result tells which.
                 None => break,
             },
-            incoming = next_binary(ws) => {
+            permit = to_worker.reserve(), if held.is_some() => match (permit, held.take()) {
+                (Ok(permit), Some(frame)) => permit.send(frame),
+                // The session ended already: only a connection message can follow.
+                (Err(_), Some(frame)) => late_push |= is_push(&frame)?,
+                (_, None) => {}
+            },
+            incoming = next_binary(ws), if held.is_none() => {
                 deadline.as_mut().reset(after(stall));
-                let frame = incoming?;
-                if let Err(mpsc::error::SendError(frame)) = to_worker.send(frame).await {
-                    // The session ended already: only a connection message can follow.
-                    late_push |= is_push(&frame)?;
-                }
+                held = Some(incoming?);
             }
             () = &mut deadline => return Err(Error::Timeout(stall)),
         }
@@ -207,6 +214,11 @@ pub(crate) async fn run_round(
         })??,
         None => return Err(Error::Protocol("the sync thread is gone".into())),
     };
+    // Checked only now: after a failed session the held frame may be one of its own, and the
+    // session's error is the one to report.
+    if let Some(frame) = held.take() {
+        late_push |= is_push(&frame)?;
+    }
     let summary = SyncSummary {
         spaces: plan
             .iter()
