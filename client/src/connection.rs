@@ -90,6 +90,11 @@ fn connect_error(url: &str, error: WsError) -> Error {
             status => Error::UnexpectedStatus { status },
         },
         WsError::Io(io) => {
+            // The TLS layer reports handshake failures (an untrusted certificate) as I/O
+            // errors wrapping rustls' own.
+            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return Error::Tls(tls.to_string());
+            }
             let detail = match io.kind() {
                 ErrorKind::ConnectionRefused => {
                     "connection refused (is the server running on that port?)".to_owned()

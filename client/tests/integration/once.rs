@@ -207,3 +207,19 @@ async fn the_servers_stable_point_collects_removed_members_on_the_device() {
     assert!(phone.store.get("work", "events", "standup").expect("get").is_some());
     assert_eq!(phone.events("work"), laptop.events("work"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_the_platform_does_not_trust_is_refused() {
+    // The server's test certificate is signed by a test CA that no system trusts.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/fixtures");
+    let (cert, key) = (format!("{fixtures}/server.crt"), format!("{fixtures}/server.key"));
+    let server = TestServer::start_with(&["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(server.url.starts_with("wss://"), "{}", server.url);
+    let token = server.user("ada");
+    let device = Device::new();
+    device.write("work", "standup", "title", "Standup");
+    let error = device.client(&server.url, &token, &[]).sync_once().await.unwrap_err();
+    assert!(matches!(error, Error::Tls(_)), "{error}");
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains("certificate"), "{error}");
+}

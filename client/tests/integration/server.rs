@@ -22,6 +22,8 @@ pub struct TestServer {
     /// `ws://127.0.0.1:<port>` (no path: the client appends `/v1/sync`).
     pub url: String,
     port: u16,
+    /// Further arguments of the serving command.
+    extra: Vec<String>,
 }
 
 fn server_bin() -> PathBuf {
@@ -44,12 +46,18 @@ fn server_bin() -> PathBuf {
 impl TestServer {
     /// Starts a server with an empty data folder on a free port.
     pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// [`TestServer::start`] with more arguments (`--tls-cert`, ...).
+    pub fn start_with(extra: &[&str]) -> TestServer {
         let mut server = TestServer {
             bin: server_bin(),
             dir: tempfile::tempdir().expect("temp dir"),
             child: None,
             url: String::new(),
             port: 0,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
         server.spawn("127.0.0.1:0");
         server
@@ -65,6 +73,7 @@ impl TestServer {
             .arg("--data")
             .arg(self.dir.path().join("data"))
             .args(["--listen", listen])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -86,7 +95,7 @@ impl TestServer {
             .split("devices connect to ")
             .nth(1)
             .map(|rest| rest.split('/').take(3).collect::<Vec<_>>().join("/"))
-            .filter(|url: &String| url.starts_with("ws://"))
+            .filter(|url: &String| url.starts_with("ws://") || url.starts_with("wss://"))
             .unwrap_or_else(|| panic!("unexpected first line from the server: {line}"));
         self.port = ws.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
         self.url = ws;
