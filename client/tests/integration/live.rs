@@ -203,3 +203,21 @@ async fn a_change_synced_once_is_pushed_to_live_devices() {
     }
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_connections_is_reported_and_retried() {
+    let server = TestServer::start_with(&["--max-connections-per-user", "1"]);
+    let token = server.user("ada");
+    let (phone, laptop) = (Device::new(), Device::new());
+    phone.write("work", "standup", "title", "Standup");
+    let live = phone.client(&server.url, &token, &[]).start().expect("start");
+    up_to_date(&live).await;
+    let error = laptop.client(&server.url, &token, &[]).sync_once().await.unwrap_err();
+    assert!(matches!(error, Error::TooManyConnections), "{error}");
+    assert!(error.is_retryable());
+    // Once the live sync lets go of its connection, the other device gets in.
+    live.suspend().await;
+    laptop.client(&server.url, &token, &["work"]).sync_once().await.expect("sync");
+    assert_eq!(laptop.field("work", "standup", "title").as_deref(), Some("Standup"));
+    live.stop().await;
+}
