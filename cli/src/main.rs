@@ -11,6 +11,7 @@ mod edit;
 mod fail;
 mod ics;
 mod inspect;
+mod network;
 mod recur;
 mod store;
 mod sync;
@@ -165,7 +166,9 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Restore(edit::RestoreArgs),
 
-    /// Sync two stores with the sync protocol, both ways, and print what was sent
+    /// Sync two stores, or a store with the sync server, and print what was sent
+    ///
+    /// almanac sync <STORE-A> <STORE-B> [--calendar ID]...
     ///
     /// Runs the same protocol two devices run over a network, in this process: each store
     /// sends the other what it lacks, in checksummed, compressed chunks. Without --calendar,
@@ -180,8 +183,48 @@ enum Command {
     ///
     /// A calendar neither store holds, or the same store twice, is an error and changes
     /// nothing.
-    #[command(verbatim_doc_comment)]
+    ///
+    /// almanac sync <STORE> --server <URL> --token <TOKEN> [--calendar ID]...
+    ///
+    /// Connects to the sync server (ws://host:port, or wss://host:port with TLS checked
+    /// against the system's trusted certificates), syncs every calendar the store holds plus
+    /// those named with --calendar (a calendar the store does not hold is joined: created in
+    /// the store if the server allows it), and disconnects. One line per calendar, then the
+    /// totals:
+    ///
+    ///   server: ws://127.0.0.1:7070/v1/sync
+    ///   calendar work: read-write, 3 records received
+    ///   calendar family: read-only, 0 records received, local changes stay on this device
+    ///   (not shared for writing)
+    ///   sent: 1 records, 912 bytes; received: 3 records, 1405 bytes
+    ///
+    /// A wrong URL, a refused or expired token, a server that cannot be reached, or a
+    /// named calendar the server refuses is an error (status 1).
+    #[command(
+        verbatim_doc_comment,
+        override_usage = "almanac sync <STORE-A> <STORE-B> [--calendar <ID>]...\n       \
+                          almanac sync <STORE> --server <URL> --token <TOKEN> [--calendar <ID>]..."
+    )]
     Sync(sync::SyncArgs),
+
+    /// Stay connected to the sync server and print each change as it arrives
+    ///
+    /// Syncs the store with the server (as `almanac sync --server`), then stays connected:
+    /// changes made on other devices arrive as the server pushes them. Changes another
+    /// program makes to the store meanwhile are sent with the next round (after the next
+    /// push, or on reconnecting). Runs until Ctrl-C. One line per calendar changed by a
+    /// round, and one line when the connection is made or made again, with TAB-separated
+    /// fields:
+    ///
+    ///   2026-03-10T09:00:00Z    connected to ws://127.0.0.1:7070/v1/sync
+    ///   2026-03-10T09:00:04Z    work    2 records
+    ///   2026-03-10T09:03:12Z    reconnected to ws://127.0.0.1:7070/v1/sync
+    ///
+    /// A lost connection is reported on stderr and retried with growing delays (up to 30 s).
+    /// A wrong URL, a refused or expired token, or a server that cannot be reached at the
+    /// start ends the command with status 1.
+    #[command(verbatim_doc_comment)]
+    Watch(network::WatchArgs),
 
     /// Print the calendar conflict log of a store, event by event
     ///
@@ -228,6 +271,7 @@ fn run(command: Command, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Delete(args) => edit::delete(&args),
         Command::Restore(args) => edit::restore(&args),
         Command::Sync(args) => sync::run(&args, out),
+        Command::Watch(args) => network::watch(&args, out),
         Command::Conflicts(args) => inspect::conflicts(&args.store, out),
         Command::Stats(args) => inspect::stats(&args.store, out),
     }

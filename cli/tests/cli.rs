@@ -23,6 +23,9 @@ use jiff::civil::{DateTime, date};
 mod edit;
 #[path = "cli/sync.rs"]
 mod sync;
+// The real sync server as a child process, shared with the client's tests.
+#[path = "../../client/tests/integration/server.rs"]
+mod test_server;
 
 fn almanac<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_almanac")).args(args).output().expect("run almanac")
@@ -250,6 +253,7 @@ fn help_works_for_the_tool_and_every_command() {
         "delete",
         "restore",
         "sync",
+        "watch",
         "conflicts",
         "stats",
     ] {

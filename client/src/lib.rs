@@ -1,0 +1,189 @@
+//! # Almanac's network sync client
+//!
+//! Syncs an Almanac [`Store`] with the Almanac server over one WebSocket
+//! (`docs/protocol.md`, "Over WebSocket"): once ([`Client::sync_once`], for a "sync now"
+//! button, a background task or the CLI), or live ([`Client::start`]: connected, pushing local
+//! commits and receiving the server's pushes as they happen, reconnecting by itself).
+//!
+//! ```no_run
+//! # async fn demo(store: std::sync::Arc<almanac_core::Store>) -> almanac_client::Result<()> {
+//! use almanac_client::{Client, ClientConfig, ConnectionState};
+//!
+//! let client = Client::new(store, ClientConfig::new("wss://sync.example.com", "token"))?;
+//! let summary = client.sync_once().await?; // connect, one round, close
+//! println!("{} records received", summary.records_received);
+//!
+//! let live = client.start()?; // stays connected until stopped
+//! let mut status = live.status();
+//! while status.changed().await.is_ok() {
+//!     if status.borrow().state == ConnectionState::UpToDate {
+//!         break;
+//!     }
+//! }
+//! live.suspend().await; // before the OS suspends the app
+//! live.resume();
+//! live.stop().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The core stays free of sockets and runtimes: this crate drives its sans-IO
+//! [`almanac_core::sync::Session`] on a blocking thread (SQLite work never runs on the async
+//! runtime) and moves frames over tokio-tungstenite, with TLS by rustls and the platform's
+//! certificate verifier (`README.md` has Android's one-time initialisation). Decisions:
+//! `docs/decisions/0018-sync-client.md`.
+
+mod backoff;
+mod connection;
+mod endpoint;
+mod error;
+mod live;
+mod round;
+mod status;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use almanac_core::{SpaceId, Store};
+
+pub use backoff::Backoff;
+pub use endpoint::{Endpoint, SYNC_PATH};
+pub use error::{Error, Result};
+pub use live::LiveHandle;
+pub use status::{ConnectionState, LiveEvent, SpaceSummary, SyncStatus, SyncSummary};
+
+use crate::round::{Memory, Shared};
+
+/// Android only: the one-time initialisation of the platform certificate verifier, to call
+/// from the app's JNI entry point before the first `wss://` connection (`README.md`).
+#[cfg(target_os = "android")]
+pub use rustls_platform_verifier::android as android_tls;
+
+/// Whether the client drops metadata that every replica has seen (`Store::collect_garbage`
+/// with the server's causal-stability point, [`almanac_core::sync::SpaceAccess::stable`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GarbageCollection {
+    /// Never: the store keeps every removal's metadata and its whole trash. Choose this when
+    /// the store also syncs with peers the server does not know (another device directly,
+    /// `almanac sync a b`), since the server's stable point does not cover their writes.
+    Off,
+    /// After a round, for each space whose stable point the server sent, at most once per
+    /// `every`, with the default trash retention (30 days).
+    ServerStable {
+        /// The least time between two collections of one space.
+        every: Duration,
+    },
+}
+
+/// How to reach the server, and the client's timings.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `ws://host:port` or `wss://host:port`; `/v1/sync` is appended when there is no path.
+    pub url: String,
+    /// The bearer token issued for this user.
+    pub token: String,
+    /// Spaces to follow that the store does not hold yet: each round names them, and the ones
+    /// the server allows are joined (created in the store) and synced whole.
+    pub spaces_to_join: Vec<SpaceId>,
+    /// How long a local commit waits for more before the live sync sends it (default 50 ms).
+    pub debounce: Duration,
+    /// The first reconnect delay of the live sync (default 500 ms).
+    pub reconnect_initial: Duration,
+    /// The longest reconnect delay (default 30 s).
+    pub reconnect_max: Duration,
+    /// How long connecting may take (default 10 s).
+    pub connect_timeout: Duration,
+    /// A round in which the server sends nothing for this long is abandoned (default 60 s).
+    pub stall_timeout: Duration,
+    /// A connected live sync that hears nothing from the server for this long (the server
+    /// pings every 30 s) reconnects (default 90 s).
+    pub idle_timeout: Duration,
+    /// Frames larger than this are refused (default 8 MiB, the server's limit).
+    pub max_frame_bytes: usize,
+    /// Garbage collection after rounds (default: from the server's stable point, hourly).
+    pub garbage_collection: GarbageCollection,
+}
+
+impl ClientConfig {
+    /// A configuration with default timings.
+    pub fn new(url: impl Into<String>, token: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            url: url.into(),
+            token: token.into(),
+            spaces_to_join: Vec::new(),
+            debounce: Duration::from_millis(50),
+            reconnect_initial: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(90),
+            max_frame_bytes: 8 << 20,
+            garbage_collection: GarbageCollection::ServerStable {
+                every: Duration::from_secs(60 * 60),
+            },
+        }
+    }
+}
+
+/// A store's connection to the sync server.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// A client for `store`; fails only for a URL that cannot work ([`Error::InvalidUrl`]).
+    /// Nothing is connected yet.
+    pub fn new(store: Arc<Store>, config: ClientConfig) -> Result<Client> {
+        let endpoint = Endpoint::parse(&config.url)?;
+        Ok(Client {
+            shared: Arc::new(Shared {
+                store,
+                config,
+                endpoint,
+                memory: Mutex::new(Memory::default()),
+                session_thread: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The URL connected to (with its path).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.shared.endpoint
+    }
+
+    /// Connects, runs one round for every space the store holds plus those to join, and
+    /// closes the connection. Joined spaces are created in the store only when the server
+    /// allows them.
+    pub async fn sync_once(&self) -> Result<SyncSummary> {
+        let config = &self.shared.config;
+        let mut ws = connection::connect(
+            &self.shared.endpoint,
+            &config.token,
+            config.max_frame_bytes,
+            config.connect_timeout,
+        )
+        .await?;
+        let mut worker = None;
+        let result = round::run_round(&self.shared, &mut ws, &mut worker).await;
+        connection::close(&mut ws).await;
+        if let Some(worker) = worker {
+            // The round failed with the thread still running: wait until it lets go of the
+            // store (the closed channels end it at its next frame).
+            let _ = worker.await;
+        }
+        Ok(result?.summary)
+    }
+
+    /// Starts the live sync on the current tokio runtime; it runs until the handle is stopped
+    /// or dropped. Fails outside a tokio runtime.
+    pub fn start(&self) -> Result<LiveHandle> {
+        live::start(Arc::clone(&self.shared))
+    }
+
+    /// Spaces with local changes the server is not known to have (reads the store:
+    /// blocking). Before this client's first round every space with writes of this device
+    /// counts.
+    pub fn pending_spaces(&self) -> Result<Vec<SpaceId>> {
+        self.shared.pending_spaces()
+    }
+}

@@ -1,0 +1,225 @@
+//! `Client::sync_once` against the server: convergence, catching up, joining, read-only
+//! shares, refused and expired tokens.
+
+use std::time::{Duration, Instant};
+
+use almanac_client::{ClientConfig, Error, GarbageCollection};
+use almanac_core::sync::Access;
+
+use crate::Device;
+use crate::server::TestServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_devices_with_offline_edits_converge() {
+    let server = TestServer::start();
+    let token = server.user("ada");
+    let (phone, laptop, tablet) = (Device::new(), Device::new(), Device::new());
+    phone.write("work", "standup", "title", "Standup");
+    let first = phone.client(&server.url, &token, &[]).sync_once().await.expect("phone sync");
+    assert_eq!(first.spaces.len(), 1);
+    assert_eq!(first.spaces[0].access, Access::ReadWrite, "a new space belongs to its creator");
+    assert!(first.records_sent >= 1);
+    for device in [&laptop, &tablet] {
+        let summary =
+            device.client(&server.url, &token, &["work"]).sync_once().await.expect("join");
+        assert!(summary.spaces[0].joined && summary.records_received >= 1, "{summary:?}");
+        assert_eq!(device.field("work", "standup", "title").as_deref(), Some("Standup"));
+    }
+
+    // Offline, each device edits: the same field twice, other fields, a new record.
+    phone.write("work", "standup", "title", "Standup (phone)");
+    laptop.write("work", "standup", "title", "Standup (laptop)");
+    laptop.write("work", "standup", "location", "Room 4");
+    tablet.write("work", "review", "title", "Review");
+    let clients: Vec<_> =
+        [&phone, &laptop, &tablet].iter().map(|d| d.client(&server.url, &token, &[])).collect();
+    // Two passes: the second brings each device what the later ones sent in the first.
+    for _ in 0..2 {
+        for client in &clients {
+            let summary = client.sync_once().await.expect("sync");
+            assert!(!summary.spaces[0].pending_local_changes, "{summary:?}");
+        }
+    }
+    let expected = phone.events("work");
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_eq!(laptop.events("work"), expected);
+    assert_eq!(tablet.events("work"), expected);
+    assert_eq!(laptop.field("work", "standup", "location").as_deref(), Some("Room 4"));
+    assert_eq!(phone.field("work", "review", "title").as_deref(), Some("Review"));
+    for client in &clients {
+        assert!(client.pending_spaces().expect("pending").is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_offline_for_weeks_catches_up() {
+    let server = TestServer::start();
+    let token = server.user("ada");
+    let (busy, away) = (Device::new(), Device::new());
+    busy.write("work", "e0", "title", "first");
+    busy.client(&server.url, &token, &[]).sync_once().await.expect("sync");
+    away.client(&server.url, &token, &["work"]).sync_once().await.expect("join");
+
+    // Weeks of changes on the other device, synced day by day: 3,000 records in 300
+    // transactions, ~1.5 MB of text, so the catch-up takes several chunks.
+    let busy_client = busy.client(&server.url, &token, &[]);
+    // Text that does not compress to nothing, so the bytes on the wire are realistic.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut note = || -> String {
+        (0..500)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'a' + (seed % 26) as u8)
+            })
+            .collect()
+    };
+    for day in 0..30 {
+        for tx in 0..10 {
+            let mut transaction = busy.store.transaction("work");
+            for n in 0..10 {
+                let id = format!("d{day}-t{tx}-{n}");
+                transaction.set("events", &id, "title", id.as_str());
+                transaction.set("events", &id, "notes", note().as_str());
+            }
+            transaction.commit().expect("commit");
+        }
+        busy.write("work", "e0", "title", &format!("day {day}"));
+        busy_client.sync_once().await.expect("daily sync");
+    }
+    let started = Instant::now();
+    let summary = away.client(&server.url, &token, &[]).sync_once().await.expect("catch-up sync");
+    assert!(summary.records_received >= 3_001, "{summary:?}");
+    // 1.5 MB of records before compression: several chunks of at most 1 MiB each.
+    assert!(summary.bytes_received > 500_000, "{summary:?}");
+    assert_eq!(away.events("work"), busy.events("work"));
+    assert_eq!(away.field("work", "e0", "title").as_deref(), Some("day 29"));
+    assert!(started.elapsed() < Duration::from_secs(30), "catch-up took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_members_writes_stay_local_and_are_reported_pending() {
+    let server = TestServer::start();
+    let ada = server.user("ada");
+    let bob = server.user("bob");
+    let (owner, member) = (Device::new(), Device::new());
+    owner.write("family", "dinner", "title", "Dinner");
+    owner.write("private", "diary", "title", "Diary");
+    owner.client(&server.url, &ada, &[]).sync_once().await.expect("owner sync");
+    server.share("family", "bob", true);
+
+    let member_client = member.client(&server.url, &bob, &["family", "private"]);
+    let joined = member_client.sync_once().await.expect("member joins");
+    let access: Vec<_> = joined.spaces.iter().map(|s| (s.space.as_str(), s.access)).collect();
+    assert_eq!(access, [("family", Access::ReadOnly), ("private", Access::Denied)]);
+    assert_eq!(member.field("family", "dinner", "title").as_deref(), Some("Dinner"));
+    assert!(!member.store.holds_space("private").expect("holds"), "a denied space is not joined");
+    assert!(joined.read_only_with_pending_changes().is_empty());
+
+    member.write("family", "dinner", "title", "Dinner at Bob's");
+    let summary = member_client.sync_once().await.expect("member sync");
+    assert_eq!(summary.read_only_with_pending_changes().len(), 1, "{summary:?}");
+    assert_eq!(summary.read_only_with_pending_changes()[0].as_str(), "family");
+    assert_eq!(member_client.pending_spaces().expect("pending").len(), 1);
+    assert_eq!(member.field("family", "dinner", "title").as_deref(), Some("Dinner at Bob's"));
+
+    owner.client(&server.url, &ada, &[]).sync_once().await.expect("owner sync");
+    assert_eq!(owner.field("family", "dinner", "title").as_deref(), Some("Dinner"));
+    // The owner's later changes still reach the member.
+    owner.write("family", "lunch", "title", "Lunch");
+    owner.client(&server.url, &ada, &[]).sync_once().await.expect("owner sync");
+    member_client.sync_once().await.expect("member sync");
+    assert_eq!(member.field("family", "lunch", "title").as_deref(), Some("Lunch"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_and_expired_tokens_are_reported_as_unauthorized() {
+    let server = TestServer::start();
+    server.user("ada");
+    let short = server.token_expiring("ada", "1s");
+    let device = Device::new();
+    device.write("work", "standup", "title", "Standup");
+    device.client(&server.url, &short, &[]).sync_once().await.expect("fresh token works");
+    // Waiting for the token's expiry itself (not for something to happen elsewhere).
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    for token in [short.as_str(), "not-a-token", ""] {
+        let error = device.client(&server.url, token, &[]).sync_once().await.unwrap_err();
+        assert!(matches!(error, Error::Unauthorized), "{token:?}: {error}");
+        assert!(!error.is_retryable());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_down_is_unreachable() {
+    let mut server = TestServer::start();
+    let token = server.user("ada");
+    server.kill();
+    let device = Device::new();
+    device.write("work", "standup", "title", "Standup");
+    let error = device.client(&server.url, &token, &[]).sync_once().await.unwrap_err();
+    assert!(matches!(error, Error::Unreachable { .. }), "{error}");
+    assert!(error.is_retryable());
+    assert!(error.to_string().contains("connection refused"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_stable_point_collects_removed_members_on_the_device() {
+    let server = TestServer::start();
+    let token = server.user("ada");
+    let (phone, laptop) = (Device::new(), Device::new());
+    phone
+        .store
+        .transaction("work")
+        .set("events", "standup", "title", "Standup")
+        .set_member("events", "standup", "alarms", "a1", "minutes", "10")
+        .commit()
+        .expect("commit");
+    // Collect after every round, not hourly, so the test sees it happen.
+    let every_round = |config: &mut ClientConfig| {
+        config.garbage_collection = GarbageCollection::ServerStable { every: Duration::ZERO };
+    };
+    let phone_client = phone.client_with(&server.url, &token, &[], every_round);
+    let laptop_client = laptop.client_with(&server.url, &token, &["work"], every_round);
+    phone_client.sync_once().await.expect("sync");
+    laptop_client.sync_once().await.expect("join");
+    phone
+        .store
+        .transaction("work")
+        .remove_member("events", "standup", "alarms", "a1")
+        .commit()
+        .expect("commit");
+    let kept = |device: &Device| -> usize {
+        let record = device.store.get("work", "events", "standup").expect("get").expect("event");
+        record.state.maps().get("alarms").map_or(0, |members| members.len())
+    };
+    phone_client.sync_once().await.expect("sync");
+    assert_eq!(kept(&phone), 1, "the removal is kept until every replica has seen it");
+    // Once both devices have told the server they saw the removal, the next round's stable
+    // point covers it and each device drops the member's metadata. A few rounds at most.
+    let mut rounds = 0;
+    while kept(&phone) + kept(&laptop) > 0 {
+        rounds += 1;
+        assert!(rounds <= 4, "not collected after {rounds} rounds each");
+        laptop_client.sync_once().await.expect("sync");
+        phone_client.sync_once().await.expect("sync");
+    }
+    assert!(phone.store.get("work", "events", "standup").expect("get").is_some());
+    assert_eq!(phone.events("work"), laptop.events("work"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_the_platform_does_not_trust_is_refused() {
+    // The server's test certificate is signed by a test CA that no system trusts.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/fixtures");
+    let (cert, key) = (format!("{fixtures}/server.crt"), format!("{fixtures}/server.key"));
+    let server = TestServer::start_with(&["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(server.url.starts_with("wss://"), "{}", server.url);
+    let token = server.user("ada");
+    let device = Device::new();
+    device.write("work", "standup", "title", "Standup");
+    let error = device.client(&server.url, &token, &[]).sync_once().await.unwrap_err();
+    assert!(matches!(error, Error::Tls(_)), "{error}");
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains("certificate"), "{error}");
+}
