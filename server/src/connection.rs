@@ -236,8 +236,14 @@ impl Connection {
                 }
                 message = stream.next(), if held.is_none() => {
                     let message = match message {
-                        None => return End::Gone,
-                        Some(Err(error)) => return self.read_failed(&error),
+                        None => {
+                            self.finish_round(worker.take(), to_round.take()).await;
+                            return End::Gone;
+                        }
+                        Some(Err(error)) => {
+                            self.finish_round(worker.take(), to_round.take()).await;
+                            return self.read_failed(&error);
+                        }
                         Some(Ok(message)) => message,
                     };
                     self.activity.touch();
@@ -267,7 +273,10 @@ impl Connection {
                         }
                         Message::Ping(_) | Message::Pong(_) => {}
                         // Answered with our close (which also sends tungstenite's reply).
-                        Message::Close(_) => return End::Close(1000, "closed"),
+                        Message::Close(_) => {
+                            self.finish_round(worker.take(), to_round.take()).await;
+                            return End::Close(1000, "closed");
+                        }
                     }
                 }
                 () = self.registration.published(), if worker.is_none() => self.push_pending(),
@@ -302,6 +311,20 @@ impl Connection {
             round::run(&shared, &user, connection, &frame, inbound, &out, &activity)
         });
         (thread, queue)
+    }
+
+    /// The device is gone (or closing) while a round's thread may still be finishing — a
+    /// `sync_once` closes right after its last frame. The round is told no more frames come
+    /// and awaited, so what it applied is still pushed to the other devices.
+    async fn finish_round(
+        &self,
+        worker: Option<JoinHandle<RoundOutcome>>,
+        to_round: Option<mpsc::Sender<Bytes>>,
+    ) {
+        drop(to_round);
+        if let Some(worker) = worker {
+            let _ = self.round_ended(worker.await);
+        }
     }
 
     /// Handles a finished round: pushes what it changed to the other connections; `Some` if

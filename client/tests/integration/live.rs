@@ -178,9 +178,6 @@ async fn a_refused_token_stops_retrying_until_a_new_token_is_set() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waiting for the server: a round whose device closes the connection right after it \
-            is not pushed (server/src/connection.rs returns on the device's Close before \
-            handling the finished round's outcome, so `publish` never runs)"]
 async fn a_change_synced_once_is_pushed_to_live_devices() {
     let server = TestServer::start();
     let token = server.user("ada");
