@@ -33,8 +33,9 @@ use crate::server::{ConnectionSlot, Shared};
 const LINGER: Duration = Duration::from_secs(2);
 
 /// Frames a round may have waiting for it: enough to keep the session busy while acks and
-/// chunks stream in, few enough that a slow disk pushes back on the device.
-const ROUND_QUEUE: usize = 16;
+/// chunks stream in, few enough that a slow disk pushes back on the device (with 8 MiB frames,
+/// at most 40 MiB per connection are read but not yet handled: these and the held one).
+const ROUND_QUEUE: usize = 4;
 
 /// What the writer task sends.
 pub(crate) enum Outgoing {
