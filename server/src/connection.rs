@@ -6,9 +6,12 @@
 //! device (in order, over an unbounded queue: the round never waits for the network, so the
 //! server always keeps reading and two sides sending large deltas at each other cannot
 //! deadlock; what is queued is what the session has already produced); and the round's thread
-//! runs the session. A frame read during a round waits in `held` until the round takes it, so
-//! a slow round slows the device down instead of filling memory.
+//! runs the session. A frame read during a round waits in `waiting` until the round takes it,
+//! and nothing more is read meanwhile, so a slow round slows the device down instead of filling
+//! memory. Frames the round was handed but did not read (the device's next `Open`, sent as soon
+//! as its own session ended) come back with its outcome and are handled next.
 
+use std::collections::VecDeque;
 use std::error::Error as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +37,7 @@ const LINGER: Duration = Duration::from_secs(2);
 
 /// Frames a round may have waiting for it: enough to keep the session busy while acks and
 /// chunks stream in, few enough that a slow disk pushes back on the device (with 8 MiB frames,
-/// at most 40 MiB per connection are read but not yet handled: these and the held one).
+/// at most 40 MiB per connection are read but not yet handled: these and one waiting).
 const ROUND_QUEUE: usize = 4;
 
 /// What the writer task sends.
@@ -168,13 +171,13 @@ async fn join(worker: &mut Option<JoinHandle<RoundOutcome>>) -> Result<RoundOutc
     }
 }
 
-/// Hands the held frame to the round once its queue has room; `false` if the round no longer
-/// takes frames (the frame stays held). Waits forever when no round takes frames.
-async fn hand_over(to_round: &Option<mpsc::Sender<Bytes>>, held: &mut Option<Bytes>) -> bool {
+/// Hands the first waiting frame to the round once its queue has room; `false` if the round
+/// no longer takes frames (the frame keeps waiting). Waits forever when no round takes frames.
+async fn hand_over(to_round: &Option<mpsc::Sender<Bytes>>, waiting: &mut VecDeque<Bytes>) -> bool {
     let Some(sender) = to_round else { return std::future::pending().await };
     match sender.reserve().await {
         Ok(permit) => {
-            if let Some(frame) = held.take() {
+            if let Some(frame) = waiting.pop_front() {
                 permit.send(frame);
             }
             true
@@ -198,11 +201,11 @@ impl Connection {
         tokio::pin!(idle);
         let mut rate = RateLimit::new(limits.max_frames_per_second);
         // The round in progress, in parts the select below can borrow one at a time: its
-        // thread, its queue (gone once it stops taking frames), and a frame read but not yet
-        // queued (no more is read until it is).
+        // thread, its queue (gone once it stops taking frames), and frames read but not yet
+        // queued (no more is read until they are).
         let mut worker: Option<JoinHandle<RoundOutcome>> = None;
         let mut to_round: Option<mpsc::Sender<Bytes>> = None;
-        let mut held: Option<Bytes> = None;
+        let mut waiting: VecDeque<Bytes> = VecDeque::new();
 
         loop {
             tokio::select! {
@@ -216,7 +219,18 @@ impl Connection {
                 outcome = join(&mut worker), if worker.is_some() => {
                     worker = None;
                     to_round = None;
-                    if let Some(end) = self.round_ended(outcome) {
+                    let outcome = match outcome {
+                        Ok(outcome) => outcome,
+                        Err(error) => {
+                            tracing::error!(%error, "a round's thread failed");
+                            self.shared.metrics.failed(Failure::Storage);
+                            return End::Close(1011, "internal error");
+                        }
+                    };
+                    for frame in outcome.leftover.iter().rev() {
+                        waiting.push_front(frame.clone());
+                    }
+                    if let Some(end) = self.round_ended(&outcome) {
                         return end;
                     }
                     if shutting_down {
@@ -224,18 +238,18 @@ impl Connection {
                     }
                     self.push_pending();
                     // The device may already have sent the next Open.
-                    if let Some(frame) = held.take() {
+                    if let Some(frame) = waiting.pop_front() {
                         let (thread, queue) = self.start_round(frame);
                         (worker, to_round) = (Some(thread), Some(queue));
                     }
                 }
-                handed = hand_over(&to_round, &mut held), if held.is_some() => {
+                handed = hand_over(&to_round, &mut waiting), if !waiting.is_empty() => {
                     if !handed {
                         // The round stopped taking frames; its outcome comes next.
                         to_round = None;
                     }
                 }
-                message = stream.next(), if held.is_none() => {
+                message = stream.next(), if waiting.is_empty() => {
                     let message = match message {
                         None => {
                             self.finish_round(worker.take(), to_round.take()).await;
@@ -259,7 +273,7 @@ impl Connection {
                         Message::Binary(frame) => {
                             self.shared.metrics.frame_in(frame.len());
                             if worker.is_some() {
-                                held = Some(frame);
+                                waiting.push_back(frame);
                             } else {
                                 let (thread, queue) = self.start_round(frame);
                                 (worker, to_round) = (Some(thread), Some(queue));
@@ -330,15 +344,7 @@ impl Connection {
 
     /// Handles a finished round: pushes what it changed to the other connections; `Some` if
     /// the connection ends.
-    fn round_ended(&self, outcome: Result<RoundOutcome, JoinError>) -> Option<End> {
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                tracing::error!(%error, "a round's thread failed");
-                self.shared.metrics.failed(Failure::Storage);
-                return Some(End::Close(1011, "internal error"));
-            }
-        };
+    fn round_ended(&self, outcome: &RoundOutcome) -> Option<End> {
         if !outcome.changed.is_empty() {
             self.shared.pushes.publish(self.registration.id(), &outcome.changed);
         }

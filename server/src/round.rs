@@ -9,7 +9,7 @@
 //! real replica can have. It never buffers acknowledged data: the session acknowledges a chunk
 //! only once the engine has staged it durably.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use almanac_core::sync::message::{Vector, digest, rebuild};
@@ -54,6 +54,9 @@ pub(crate) struct RoundOutcome {
     pub end: RoundEnd,
     /// Spaces whose version vector moved during the round (to push to other connections).
     pub changed: Vec<SpaceId>,
+    /// Frames handed to the round after its session ended (the device's next `Open` can come
+    /// before the round's thread is done): the connection handles them next, in order.
+    pub leftover: VecDeque<Bytes>,
 }
 
 /// Runs one round for `user`, started by `first` (a frame received outside a round, which
@@ -65,13 +68,17 @@ pub(crate) fn run(
     user: &str,
     connection: u64,
     first: &[u8],
-    inbound: mpsc::Receiver<Bytes>,
+    mut inbound: mpsc::Receiver<Bytes>,
     out: &mpsc::UnboundedSender<Outgoing>,
     activity: &Activity,
 ) -> RoundOutcome {
     let started = Instant::now();
     let mut round = Round { shared, user, out, activity, writable: Vec::new() };
-    let refused = |failure| RoundOutcome { end: RoundEnd::Failed(failure), changed: Vec::new() };
+    let refused = |failure| RoundOutcome {
+        end: RoundEnd::Failed(failure),
+        changed: Vec::new(),
+        leftover: VecDeque::new(),
+    };
     let spaces = match Message::decode(first) {
         Ok(Message::Open { spaces }) if spaces.len() <= shared.limits.max_spaces_per_open => spaces,
         Ok(Message::Open { .. }) => {
@@ -105,7 +112,7 @@ pub(crate) fn run(
         }
     }
     let before = round.writable_vectors();
-    let end = match round.sync(access, inbound, started) {
+    let end = match round.sync(access, &mut inbound, started) {
         Ok(end) => end,
         Err(error) => {
             tracing::error!(%error, "a round failed on the server's storage");
@@ -113,10 +120,17 @@ pub(crate) fn run(
             RoundEnd::Failed(Failure::Storage)
         }
     };
+    // No frame may be handed over and then never read: refuse any more, and give back the
+    // ones already queued.
+    inbound.close();
+    let mut leftover = VecDeque::new();
+    while let Ok(frame) = inbound.try_recv() {
+        leftover.push_back(frame);
+    }
     // Whatever the end, what was applied is applied: other devices hear of it.
     let changed =
         round.writable_vectors().into_iter().filter(|now| !before.contains(now)).map(|(s, _)| s);
-    RoundOutcome { end, changed: changed.collect() }
+    RoundOutcome { end, changed: changed.collect(), leftover }
 }
 
 struct Round<'a> {
@@ -184,7 +198,7 @@ impl Round<'_> {
     fn sync(
         &self,
         access: Vec<SpaceAccess>,
-        mut inbound: mpsc::Receiver<Bytes>,
+        inbound: &mut mpsc::Receiver<Bytes>,
         started: Instant,
     ) -> Result<RoundEnd> {
         let mut opened: Vec<SpaceId> = Vec::new();

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use almanac_core::Store;
 use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::NoDelayAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -113,6 +114,8 @@ pub async fn start(backend: Backend, config: ServerConfig) -> Result<RunningServ
         stopping,
     });
     let app = http::router(Arc::clone(&shared)).into_make_service();
+    // Small frames (Opened, Hello, Want, Ack, Done) go out at once: with Nagle's algorithm a
+    // round trip could wait for the peer's delayed acknowledgement.
     let handle = Handle::new();
     let listen_error = |e| Error::io(format!("cannot listen on {addr}"), e);
     let serving = match &config.tls {
@@ -127,11 +130,14 @@ pub async fn start(backend: Backend, config: ServerConfig) -> Result<RunningServ
                     e,
                 )
             })?;
-            let server = axum_server::from_tcp_rustls(listener, tls).map_err(listen_error)?;
+            let acceptor = RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+            let server = axum_server::from_tcp(listener).map_err(listen_error)?.acceptor(acceptor);
             tokio::spawn(server.handle(handle.clone()).serve(app))
         }
         None => {
-            let server = axum_server::from_tcp(listener).map_err(listen_error)?;
+            let server = axum_server::from_tcp(listener)
+                .map_err(listen_error)?
+                .acceptor(NoDelayAcceptor::new());
             tokio::spawn(server.handle(handle.clone()).serve(app))
         }
     };

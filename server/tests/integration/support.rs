@@ -39,6 +39,12 @@ impl TestServer {
     }
 
     pub async fn with_limits(limits: Limits) -> Self {
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().expect("dir");
         let location = Location::Folder(dir.path().join("data"));
         for user in ["alice", "bob", "carol"] {
@@ -89,7 +95,8 @@ pub async fn connect(url: &str, authorization: Option<&str>) -> Result<Ws, tungs
             .headers_mut()
             .insert("Authorization", HeaderValue::from_str(value).expect("header value"));
     }
-    Ok(tokio_tungstenite::connect_async(request).await?.0)
+    // Without Nagle's algorithm, as a device client should: small frames leave at once.
+    Ok(tokio_tungstenite::connect_async_with_config(request, None, true).await?.0)
 }
 
 /// The HTTP status and body of a refused upgrade.
@@ -156,10 +163,13 @@ impl Link {
         self.send_bytes(message.encode().expect("encode")).await.expect("send");
     }
 
-    /// The next binary frame (pings and pongs skipped).
+    /// The next binary frame (pings and pongs skipped). A server that says nothing for 30
+    /// seconds fails the test instead of hanging it.
     pub async fn recv_bytes(&mut self) -> Result<Vec<u8>, String> {
         loop {
-            match self.ws.next().await {
+            let next = tokio::time::timeout(Duration::from_secs(30), self.ws.next()).await;
+            let Ok(next) = next else { return Err("nothing from the server for 30 s".into()) };
+            match next {
                 Some(Ok(WsMessage::Binary(bytes))) => return Ok(bytes.to_vec()),
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                 Some(Ok(other)) => return Err(format!("not a frame: {other:?}")),

@@ -1,6 +1,7 @@
 //! Devices converging through the server, live push, and the causal-stability point.
 
-use almanac_core::sync::{Access, Message};
+use almanac_core::ReplicaId;
+use almanac_core::sync::{Access, MAX_VERSION, MIN_VERSION, Message};
 use almanac_server::admin::ShareMode;
 
 use crate::support::{Device, PROMPTLY, TestServer, space, state};
@@ -82,6 +83,32 @@ async fn a_busy_connection_hears_of_a_change_right_after_its_round() {
         .expect("B's round is not interrupted by the push");
     assert_eq!(round.report.records_changed, 1);
     assert_eq!(link_b.next_push(PROMPTLY).await, [space("team")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_right_behind_the_last_frame_of_a_round_starts_the_next_round() {
+    // A device's Done and its next Open can reach the server while the round's thread is still
+    // busy with earlier frames, so both are queued for the round: the Open must start the next
+    // round, not vanish with the round. Scripted frame by frame (the device's last frames sent
+    // without waiting) to make that the case.
+    let server = TestServer::start().await;
+    let mut link = server.connect("alice").await;
+    link.open(&["team"]).await;
+    for _ in 0..20 {
+        assert!(matches!(link.recv().await, Ok(Message::Hello { .. })));
+        link.send(&Message::Hello {
+            min_version: MIN_VERSION,
+            max_version: MAX_VERSION,
+            replica: ReplicaId::random().expect("replica"),
+            wants: 0,
+        })
+        .await;
+        assert!(matches!(link.recv().await, Ok(Message::Want { .. })));
+        link.send(&Message::NotHeld { space: space("team") }).await;
+        link.send(&Message::Done).await;
+        assert_eq!(link.recv().await, Ok(Message::Done));
+        link.open(&["team"]).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -41,7 +41,7 @@ async fn a_device_syncs_over_wss_and_plain_websocket_is_not_served() {
     request.headers_mut().insert("Authorization", bearer);
     let connector = Connector::Rustls(Arc::new(client));
     let (ws, _) =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector))
             .await
             .expect("wss");
     let device = Device::new();
