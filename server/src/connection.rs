@@ -338,7 +338,12 @@ impl Connection {
     ) {
         drop(to_round);
         if let Some(worker) = worker {
-            let _ = self.round_ended(worker.await);
+            match worker.await {
+                Ok(outcome) => {
+                    let _ = self.round_ended(&outcome);
+                }
+                Err(error) => tracing::error!(%error, "a round's thread failed"),
+            }
         }
     }
 
