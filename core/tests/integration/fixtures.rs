@@ -329,21 +329,9 @@ fn golden_sync_messages_encoding() {
         &messages[6],
         Message::Chunk(Chunk { records: Records::Deflated { .. }, .. })
     ));
-    let mut encoded = Vec::new();
-    for message in &messages {
-        let frame = message.encode().expect("encode");
-        encoded.extend_from_slice(&u32::try_from(frame.len()).expect("len").to_be_bytes());
-        encoded.extend_from_slice(&frame);
-    }
+    let encoded = length_prefixed(&messages);
     check_fixture("sync-messages-v1.bin", &encoded);
-    let golden = read_fixture("sync-messages-v1.bin");
-    let mut reader = golden.as_slice();
-    let mut decoded = Vec::new();
-    while let Some(frame) =
-        almanac_core::sync::transport::read_frame(&mut reader, 1 << 20).expect("frame")
-    {
-        decoded.push(Message::decode(&frame).expect("decode"));
-    }
+    let decoded = read_frames(&read_fixture("sync-messages-v1.bin"));
     assert_eq!(decoded, messages);
     let Message::Chunk(chunk) = decoded[6].clone() else { panic!("chunk") };
     assert_eq!(chunk.records.unpack(1 << 20).expect("unpack"), big);
@@ -379,20 +367,29 @@ fn golden_connection_messages_encoding() {
         },
         Message::Changed { spaces: vec![other] },
     ];
+    let encoded = length_prefixed(&messages);
+    check_fixture("sync-connection-v1.bin", &encoded);
+    let decoded = read_frames(&read_fixture("sync-connection-v1.bin"));
+    assert_eq!(decoded, messages);
+}
+
+/// Messages as frames with their length in front (the stream framing of `sync::transport`).
+fn length_prefixed(messages: &[almanac_core::sync::Message]) -> Vec<u8> {
     let mut encoded = Vec::new();
-    for message in &messages {
+    for message in messages {
         let frame = message.encode().expect("encode");
         encoded.extend_from_slice(&u32::try_from(frame.len()).expect("len").to_be_bytes());
         encoded.extend_from_slice(&frame);
     }
-    check_fixture("sync-connection-v1.bin", &encoded);
-    let golden = read_fixture("sync-connection-v1.bin");
-    let mut reader = golden.as_slice();
+    encoded
+}
+
+fn read_frames(mut bytes: &[u8]) -> Vec<almanac_core::sync::Message> {
     let mut decoded = Vec::new();
     while let Some(frame) =
-        almanac_core::sync::transport::read_frame(&mut reader, 1 << 20).expect("frame")
+        almanac_core::sync::transport::read_frame(&mut bytes, 1 << 20).expect("frame")
     {
-        decoded.push(Message::decode(&frame).expect("decode"));
+        decoded.push(almanac_core::sync::Message::decode(&frame).expect("decode"));
     }
-    assert_eq!(decoded, messages);
+    decoded
 }
