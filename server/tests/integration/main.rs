@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod crash;
+mod endpoints;
 mod shutdown;
 mod support;
 mod sync;

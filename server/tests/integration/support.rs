@@ -163,19 +163,23 @@ impl Link {
         self.send_bytes(message.encode().expect("encode")).await.expect("send");
     }
 
-    /// The next binary frame (pings and pongs skipped). A server that says nothing for 30
-    /// seconds fails the test instead of hanging it.
+    /// The next binary frame (pings and pongs skipped). A server that sends no frame for 30
+    /// seconds fails the test instead of hanging it (its pings do not count).
     pub async fn recv_bytes(&mut self) -> Result<Vec<u8>, String> {
-        loop {
-            let next = tokio::time::timeout(Duration::from_secs(30), self.ws.next()).await;
-            let Ok(next) = next else { return Err("nothing from the server for 30 s".into()) };
-            match next {
-                Some(Ok(WsMessage::Binary(bytes))) => return Ok(bytes.to_vec()),
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                Some(Ok(other)) => return Err(format!("not a frame: {other:?}")),
-                Some(Err(error)) => return Err(error.to_string()),
-                None => return Err("the connection ended".into()),
+        let next_frame = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(WsMessage::Binary(bytes))) => return Ok(bytes.to_vec()),
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    Some(Ok(other)) => return Err(format!("not a frame: {other:?}")),
+                    Some(Err(error)) => return Err(error.to_string()),
+                    None => return Err("the connection ended".into()),
+                }
             }
+        };
+        match tokio::time::timeout(Duration::from_secs(30), next_frame).await {
+            Ok(frame) => frame,
+            Err(_) => Err("no frame from the server for 30 s".into()),
         }
     }
 
