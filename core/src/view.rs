@@ -90,15 +90,9 @@ impl Record {
     pub fn conflict_report(&self) -> Option<Conflicts> {
         let mut fields = Vec::new();
         let mut note = |path: FieldPath, register: &MvRegister<Value>| {
-            // Equal values written concurrently are agreement, not a conflict.
-            let Some(shown) = register.winner() else { return };
-            let mut candidates: Vec<Value> = Vec::new();
-            for entry in register.conflicts() {
-                if entry.value != shown.value && !candidates.contains(&entry.value) {
-                    candidates.push(entry.value.clone());
-                }
-            }
-            if !candidates.is_empty() {
+            let candidates: Vec<Value> =
+                register.conflicting_values().into_iter().cloned().collect();
+            if let Some(shown) = register.winner().filter(|_| !candidates.is_empty()) {
                 fields.push(FieldConflict { path, shown: shown.value.clone(), candidates });
             }
         };

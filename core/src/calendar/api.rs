@@ -329,7 +329,19 @@ impl Store {
     }
 
     fn live_event(&self, id: &str) -> Result<Event> {
-        self.event(id)?.ok_or_else(|| Error::RecordNotFound(RecordKey::new(EVENTS, id)))
+        Ok(self.live_event_and_state(id)?.0)
+    }
+
+    /// The live event `id` and the record it was read from (one read for both).
+    fn live_event_and_state(&self, id: &str) -> Result<(Event, RecordState)> {
+        let not_found = || Error::RecordNotFound(RecordKey::new(EVENTS, id));
+        let record = self
+            .find_any(EVENTS, id)?
+            .into_iter()
+            .find(|r| !r.is_deleted())
+            .ok_or_else(not_found)?;
+        let event = read_event(id, &record.state)?.ok_or_else(not_found)?;
+        Ok((event, record.state))
     }
 
     /// Edits an event: the whole series, one occurrence, or this and following occurrences.
@@ -421,16 +433,13 @@ impl Store {
     /// Deletes an event: the whole series (a restorable tombstone), one occurrence (cancelled,
     /// restorable), or this and following occurrences (the series is truncated).
     pub fn delete_event(&self, id: &str, span: &Span) -> Result<()> {
-        let event = self.live_event(id)?;
+        let (event, state) = self.live_event_and_state(id)?;
         let mut ops = Ops::new(id);
         match span {
             Span::All => ops.push(Write::Delete),
             Span::This(original) => {
                 let key = event.occurrence_key_checked(original)?;
-                let record = self.find_any(EVENTS, id)?.into_iter().find(|r| !r.is_deleted());
-                let record =
-                    record.ok_or_else(|| Error::RecordNotFound(RecordKey::new(EVENTS, id)))?;
-                ops.cancel(&key, &record.state)?;
+                ops.cancel(&key, &state)?;
             }
             Span::ThisAndFollowing(original) => {
                 let key = event.occurrence_key_checked(original)?;

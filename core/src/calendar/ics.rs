@@ -730,6 +730,14 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
             cuts.push(key);
         }
     }
+    // Overrides keyed on an occurrence of the schedule, with their places (orphans are in the
+    // conflict log, not exported); found once for every part.
+    let mut overrides = Vec::new();
+    for (key, patch) in &event.overrides {
+        if event.is_occurrence(key)? {
+            overrides.push((event.position(key)?, key, patch));
+        }
+    }
     let mut parts: Vec<(String, Option<&String>, Option<&String>)> = Vec::new(); // (uid, from key, to key)
     parts.push((event.uid.clone(), None, cuts.first().or(cut)));
     for (i, key) in cuts.iter().enumerate() {
@@ -786,10 +794,8 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         // Single-occurrence overrides of this part, as RECURRENCE-ID instances; cancelled ones
         // as STATUS:CANCELLED instances (not EXDATE), so they stay restorable after a round trip
         // and keep any edit made concurrently with the cancel.
-        for (key, patch) in &event.overrides {
-            if in_part(event.position(key)?) && event.is_occurrence(key)? {
-                out.push(export_override(event, key, patch, &base(&uid))?);
-            }
+        for (_, key, patch) in overrides.iter().filter(|(at, _, _)| in_part(*at)) {
+            out.push(export_override(event, key, patch, &base(&uid))?);
         }
     }
     Ok(out)

@@ -333,15 +333,10 @@ impl RecordState {
         max
     }
 
-    /// Whether the record has something for the conflict log: a register with different
-    /// concurrent values (equal ones are agreement), or edits made concurrently with its
-    /// deletion.
+    /// Whether the record has something for the conflict log: a register with conflicting
+    /// values ([`MvRegister::conflicting_values`]), or edits made concurrently with its deletion.
     pub fn has_conflicts(&self) -> bool {
-        let concurrent = |r: &MvRegister<Value>| {
-            r.entries()
-                .split_first()
-                .is_some_and(|(first, rest)| rest.iter().any(|e| e.value != first.value))
-        };
+        let concurrent = |r: &MvRegister<Value>| !r.conflicting_values().is_empty();
         self.registers.values().any(concurrent)
             || self
                 .maps

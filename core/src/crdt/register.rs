@@ -106,6 +106,23 @@ impl<T: Clone> MvRegister<T> {
         self.entries[..shown].iter().rev()
     }
 
+    /// The values written concurrently with the winner that differ from it, each once,
+    /// greatest stamp first: what the conflict log shows. Equal concurrent values are
+    /// agreement, not a conflict.
+    pub fn conflicting_values(&self) -> Vec<&T>
+    where
+        T: PartialEq,
+    {
+        let Some(shown) = self.winner() else { return Vec::new() };
+        let mut values: Vec<&T> = Vec::new();
+        for entry in self.conflicts() {
+            if entry.value != shown.value && !values.contains(&&entry.value) {
+                values.push(&entry.value);
+            }
+        }
+        values
+    }
+
     /// Every entry, in ascending stamp order.
     pub fn entries(&self) -> &[Entry<T>] {
         &self.entries
