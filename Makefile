@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench fixtures bindings xcframework aar deps clean
+.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench fuzz fixtures bindings xcframework aar deps clean
 
 ## demo: two stores on disk edit offline, sync, converge and print their conflicts
 demo:
@@ -42,9 +42,17 @@ soak:
 	PROPTEST_CASES=1000 $(CARGO) test --release -p almanac-core --test integration sync::property
 	PROPTEST_CASES=3000 $(CARGO) test --release -p almanac-core --lib stability
 
-## bench: the store, calendar and sync benchmarks; figures are recorded in docs/benchmarks.md
+## bench: the store, calendar and sync benchmarks, and W10 (the server under 1,000 live
+## devices); figures are recorded in docs/benchmarks.md
 bench:
 	$(CARGO) bench -p almanac-core
+	$(CARGO) build --release -p almanac-server
+	ulimit -n 20000 && $(CARGO) bench -p almanac-client --bench load
+
+## fuzz: the sync-frame fuzz targets for FUZZ_SECONDS each (nightly + cargo-fuzz); the corpus
+## they grow in fuzz/corpus/ is replayed by `make test`
+fuzz:
+	scripts/fuzz.sh
 
 ## fixtures: write missing golden fixtures (never overwrites; a changed format needs a decision)
 fixtures:

@@ -143,6 +143,11 @@ impl TestServer {
         self.admin(&args);
     }
 
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server with SIGKILL: no goodbye to anyone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

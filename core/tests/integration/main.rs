@@ -8,6 +8,7 @@ mod calendar_property;
 mod contract;
 mod convergence;
 mod fixtures;
+mod fuzz_corpus;
 mod gc;
 mod ics;
 mod intents;
