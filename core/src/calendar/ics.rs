@@ -382,7 +382,20 @@ fn read_master(
         }
     }
     let mut rules = rules.into_iter();
-    let rule = rules.next();
+    // Stored with UNTIL of DTSTART's type where that is the same bound (decision 0010 reads a
+    // DATE UNTIL on a timed series as its whole local day), so what is exported is what was
+    // imported. An instant on a floating series names a different wall time for each viewer
+    // and is kept as written.
+    let rule = match rules.next() {
+        Some(rule)
+            if matches!(timing.start, TimeValue::Floating(_))
+                && matches!(rule.until, Some(TimeValue::Utc(_) | TimeValue::Zoned { .. })) =>
+        {
+            Some(rule)
+        }
+        Some(rule) => Some(until_like_start(rule, &timing.start)?),
+        None => None,
+    };
     let mut rdates = Vec::new();
     let mut periods = Vec::new();
     for p in vevent.properties_named("RDATE") {
@@ -425,7 +438,8 @@ fn read_master(
             cut,
             dates.last(),
         ));
-        rdates.extend(dates.into_iter().map(|o| o.original));
+        // The further rule's own first occurrence is DTSTART, already the series' first.
+        rdates.extend(dates.into_iter().map(|o| o.original).filter(|d| *d != timing.start));
     }
     let mut exdates = Vec::new();
     for p in vevent.properties_named("EXDATE") {
@@ -1139,6 +1153,87 @@ fn cut_rule(
     Ok(rule)
 }
 
+/// The rule of the derived part starting at occurrence `from_key` and ending before `to_key`:
+/// unchanged when the series is endless and uncut, else ending (UNTIL) at the start its last
+/// occurrence has in this part.
+fn derived_rule(
+    event: &Event,
+    rule: &RecurrenceRule,
+    from_key: &str,
+    to_key: Option<&str>,
+) -> Result<RecurrenceRule> {
+    if to_key.is_none() && rule.count.is_none() && rule.until.is_none() {
+        return Ok(rule.clone());
+    }
+    let whole = count_to_until(rule, &event.timing.start)?;
+    let set = RecurrenceSet::new(event.timing.start.clone(), Some(whole.clone()));
+    let from = event.original(from_key)?.instant(&TimeZone::UTC)?;
+    let stop = match to_key {
+        Some(key) => Some(event.original(key)?.instant(&TimeZone::UTC)?),
+        None => None,
+    };
+    // The part's last original occurrence: the series' last before the cut (or its UNTIL).
+    let mut last = None;
+    let mut cursor = Some(from);
+    while let Some(at) = cursor {
+        let batch = set.first(Some(at), 1024, &TimeZone::UTC)?;
+        cursor = None;
+        for occurrence in &batch {
+            if stop.is_some_and(|stop| occurrence.instant >= stop) {
+                break;
+            }
+            last = Some(occurrence.original.clone());
+        }
+        if batch.len() == 1024 && batch.last().is_some_and(|o| stop.is_none_or(|s| o.instant < s)) {
+            cursor =
+                batch.last().and_then(|o| o.instant.checked_add(SignedDuration::from_secs(1)).ok());
+        }
+        if stop.is_none() && whole.until.is_none() {
+            break;
+        }
+    }
+    let Some(last) = last else { return Ok(whole) };
+    let (_, _, moved) = event.inherited_at(&last)?;
+    let mut out = whole;
+    out.count = None;
+    out.until = Some(match moved {
+        TimeValue::Date(date) => TimeValue::Date(date),
+        TimeValue::Floating(local) => TimeValue::Floating(local),
+        other => TimeValue::Utc(other.instant(&TimeZone::UTC)?),
+    });
+    Ok(out)
+}
+
+/// RFC 5545 §3.3.10: UNTIL has DTSTART's value type — a DATE for an all-day series, a local
+/// time for a floating one, UTC for a zoned or UTC one. Imported rules may carry another type
+/// (Almanac reads it leniently, decision 0010); strict readers reject it, so it is converted to
+/// the same bound: a DATE on a timed series becomes the last second of that day in the series'
+/// clock, a time on an all-day series its written date.
+fn until_like_start(mut rule: RecurrenceRule, start: &TimeValue) -> Result<RecurrenceRule> {
+    let Some(until) = rule.until.take() else { return Ok(rule) };
+    let end_of_day = |date: jiff::civil::Date| -> Result<jiff::civil::DateTime> {
+        Ok(date.to_datetime(jiff::civil::Time::constant(23, 59, 59, 0)))
+    };
+    rule.until = Some(match (start, until) {
+        (TimeValue::Date(_), until) => match until {
+            TimeValue::Utc(at) => TimeValue::Date(TimeZone::UTC.to_datetime(at).date()),
+            other => TimeValue::Date(other.local().date()),
+        },
+        (TimeValue::Floating(_), TimeValue::Date(date)) => TimeValue::Floating(end_of_day(date)?),
+        (TimeValue::Floating(_), other) => TimeValue::Floating(other.local()),
+        (_, TimeValue::Date(date)) => {
+            let zone = start.zone(&TimeZone::UTC)?;
+            TimeValue::Utc(super::time::resolve_local(end_of_day(date)?, &zone)?)
+        }
+        (_, TimeValue::Floating(local)) => {
+            let zone = start.zone(&TimeZone::UTC)?;
+            TimeValue::Utc(super::time::resolve_local(local, &zone)?)
+        }
+        (_, other) => TimeValue::Utc(other.instant(&TimeZone::UTC)?),
+    });
+    Ok(rule)
+}
+
 /// The same rule with its COUNT replaced by the UNTIL of its last occurrence.
 fn count_to_until(rule: &RecurrenceRule, start: &TimeValue) -> Result<RecurrenceRule> {
     let Some(count) = rule.count else { return Ok(rule.clone()) };
@@ -1202,15 +1297,15 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         let mut vevent = base(&uid);
         timing_properties(&mut vevent, &timing)?;
         if let Some(rule) = &event.rule {
-            let rule = match (from_key, &event.rule) {
-                // A derived part continues the series' rule from its own start; a COUNT becomes
-                // the UNTIL of the whole series so the parts together keep the total.
-                (Some(_), Some(r)) if r.count.is_some() => {
-                    let whole = count_to_until(r, &event.timing.start)?;
-                    cut_rule(event, &whole, &timing.start, to_key.map(String::as_str))?
-                }
-                _ => cut_rule(event, rule, &timing.start, to_key.map(String::as_str))?,
+            let rule = match from_key {
+                // A derived part continues the series' rule from its own start, which a "this
+                // and following" edit may have moved: its end is where its last occurrence
+                // moved to, never the series' UNTIL read against moved times (which gains or
+                // loses an occurrence at the end).
+                Some(from_key) => derived_rule(event, rule, from_key, to_key.map(String::as_str))?,
+                None => cut_rule(event, rule, &timing.start, to_key.map(String::as_str))?,
             };
+            let rule = until_like_start(rule, &timing.start)?;
             vevent.push(Property::new("RRULE", rule.to_string()));
         }
         if from_key.is_none() && !event.rdates.is_empty() {
@@ -1236,7 +1331,11 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
             vevent.push(unraw(property));
         }
         alarm_components(&mut vevent, event);
-        out.push(vevent);
+        // Occurrences imported without their series are written back the same way: as the
+        // instances they were, with no invented master.
+        if !event.instance_only {
+            out.push(vevent);
+        }
         // Single-occurrence overrides of this part, as RECURRENCE-ID instances; cancelled ones
         // as STATUS:CANCELLED instances (not EXDATE), so they stay restorable after a round trip
         // and keep any edit made concurrently with the cancel.

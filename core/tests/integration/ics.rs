@@ -1391,12 +1391,14 @@ fn messy_recurrences_date_until_dst_gap_and_early_override() {
     let titled = |prefix: &str| -> Vec<(String, String, String)> {
         march.iter().filter(|r| r.2.starts_with(prefix)).cloned().collect()
     };
-    // A DATE UNTIL on a timed series includes that whole local day (decision 0010).
+    // A DATE UNTIL on a timed series includes that whole local day (decision 0010); it is
+    // stored as the UTC instant of that day's last second in the series' zone, the type RFC
+    // 5545 §3.3.10 requires, so the export is strict (decision 0021).
     let check_in = event(&db.store, "messy-until-date@example.net");
     assert_eq!(check_in.timing.start, zoned(date(2026, 3, 2).at(8, 30, 0, 0), "America/New_York"));
     assert_eq!(
         check_in.rule.as_ref().and_then(|r| r.until.clone()),
-        Some(TimeValue::Date(date(2026, 3, 6)))
+        Some(TimeValue::Utc(ts("2026-03-07T04:59:59Z")))
     );
     assert_eq!(
         starts(&titled("Morning check-in")),

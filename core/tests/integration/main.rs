@@ -10,6 +10,7 @@ mod convergence;
 mod fixtures;
 mod gc;
 mod ics;
+mod ics_lenient;
 mod intents;
 mod kill;
 mod layering;
