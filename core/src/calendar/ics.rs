@@ -409,7 +409,15 @@ fn read_master(
                         ical::PeriodEnd::Duration(length) => End::After(length),
                     };
                     let own = Timing { start: period.start.clone(), end };
-                    if own.validate().is_err() {
+                    if period.start.is_date() != timing.start.is_date() {
+                        // An all-day period on a timed series (or the reverse) cannot give one
+                        // occurrence its own end without changing its kind.
+                        reader.issue(format!(
+                            "an RDATE period of another kind than DTSTART keeps its start only: \
+                             the occurrence at {} has the series' length",
+                            period.start
+                        ));
+                    } else if own.validate().is_err() {
                         reader.issue(format!(
                             "an RDATE period ends before it starts; the occurrence at {} keeps \
                              the series' length",
@@ -430,16 +438,18 @@ fn read_master(
         let dates = set.first(None, MATERIALISED, &TimeZone::UTC)?;
         let cut = dates.len() == MATERIALISED
             && set.first(dates.last().map(|o| o.instant), 2, &TimeZone::UTC)?.len() > 1;
+        // The further rule's own first occurrence is DTSTART, already the series' first.
+        let extra_dates: Vec<TimeValue> =
+            dates.iter().map(|o| o.original.clone()).filter(|d| *d != timing.start).collect();
         reader.issue(materialised_message(
             "a further RRULE",
             &extra,
-            dates.len(),
+            extra_dates.len(),
             "RDATEs",
             cut,
             dates.last(),
         ));
-        // The further rule's own first occurrence is DTSTART, already the series' first.
-        rdates.extend(dates.into_iter().map(|o| o.original).filter(|d| *d != timing.start));
+        rdates.extend(extra_dates);
     }
     let mut exdates = Vec::new();
     for p in vevent.properties_named("EXDATE") {
@@ -598,6 +608,18 @@ fn read_override(
     )
 }
 
+/// Every VEVENT, at any depth: a file with a repeated `BEGIN:VCALENDAR` or a VEVENT inside an
+/// unknown component still has its events read. The reader never nests a VEVENT in a VEVENT.
+fn collect_vevents<'a>(components: &'a [Component], out: &mut Vec<&'a Component>) {
+    for component in components {
+        if component.is("VEVENT") {
+            out.push(component);
+        } else {
+            collect_vevents(&component.components, out);
+        }
+    }
+}
+
 /// A deterministic UID for a VEVENT that has none, so re-importing the file matches it again.
 fn synthetic_uid(vevent: &Component) -> String {
     // FNV-1a over the properties that identify an event.
@@ -635,9 +657,8 @@ impl Store {
         // at the top level.
         let mut groups: Vec<(String, Vec<&Component>)> = Vec::new();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        let vevents = components.iter().flat_map(|c| {
-            if c.is("VEVENT") { vec![c] } else { c.components_named("VEVENT").collect() }
-        });
+        let mut vevents = Vec::new();
+        collect_vevents(&components, &mut vevents);
         for vevent in vevents {
             let uid = vevent
                 .property("UID")
@@ -1037,7 +1058,9 @@ fn read_detached(
         .and_then(Value::as_text)
         .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"));
     if cancelled {
-        texts.remove("status");
+        // A cancel with edits beside it would list them as made concurrently with the cancel
+        // (decision 0016); a cancelled occurrence needs none, as in `read_override`.
+        texts.clear();
     }
     reader.issue(format!(
         "this occurrence (RECURRENCE-ID {original}) came without its series; it was imported as \
@@ -1051,7 +1074,7 @@ fn read_detached(
         &start,
         &original,
         &texts,
-        Some(&timing),
+        Some(&timing).filter(|_| !cancelled),
         cancelled && !rid.this_and_future,
     )?);
     ops.extend(people_operations(uid, &reader.attendees(vevent), &reader.alarms(vevent))?);
