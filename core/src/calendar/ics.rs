@@ -555,6 +555,8 @@ struct Master {
     id: String,
     timing: Timing,
     fields: BTreeMap<String, Value>,
+    /// Its occurrences, to tell an instance that names none of them.
+    set: RecurrenceSet,
 }
 
 /// The writes for an override VEVENT: only what differs from the series at that occurrence.
@@ -596,6 +598,26 @@ fn read_override(
     });
     let changed: BTreeMap<String, Value> =
         changed.into_iter().filter(|(k, _)| k != "status" || !cancelled).collect();
+    // An instance naming no occurrence of its series (a schedule changed after the exception
+    // was made, or an exception whose series ends before it) is kept but shown nowhere: the
+    // conflict log lists it as an orphan (decision 0016). Said here, so it is not silent.
+    let key = super::series::occurrence_key(&original, &master.timing.start)?;
+    let at = original.instant(&utc)?;
+    let next = at.checked_add(SignedDuration::from_secs(1)).unwrap_or(at);
+    let named = master.set.between(at, next, &utc)?.iter().any(|o| {
+        super::series::occurrence_key(&o.original, &master.timing.start).is_ok_and(|k| k == key)
+    });
+    if !named && !cancelled {
+        reader.issue(format!(
+            "RECURRENCE-ID {original} is not an occurrence of the series; the edit is kept but \
+             shown on no occurrence (the series' conflict log lists it as an orphan)"
+        ));
+    }
+    if vevent.property("RRULE").is_some() {
+        reader.issue(
+            "an RRULE on an occurrence (RECURRENCE-ID) was ignored: only its series repeats",
+        );
+    }
     let map = if rid.this_and_future { fields::RANGE_PATCHES } else { fields::OVERRIDES };
     patch_operations(
         &master.id,
@@ -922,7 +944,18 @@ fn import_group(
             Ok((event, ops)) => {
                 written.push((id.clone(), ops));
                 fates.push(fate(vevent, VeventFate::Imported { event: id.clone() }));
-                series.push(Master { id: id.clone(), timing: event.timing, fields: event.fields });
+                let set = RecurrenceSet {
+                    start: event.timing.start.clone(),
+                    rule: event.rule,
+                    rdates: event.rdates,
+                    exdates: event.exdates,
+                };
+                series.push(Master {
+                    id: id.clone(),
+                    timing: event.timing,
+                    fields: event.fields,
+                    set,
+                });
             }
             Err(e) => {
                 let reason = format!("event skipped: {e}");
@@ -967,6 +1000,12 @@ fn import_group(
             id: event.id.clone(),
             timing: event.timing.clone(),
             fields: event.fields.clone(),
+            set: RecurrenceSet {
+                start: event.timing.start.clone(),
+                rule: event.rule.clone(),
+                rdates: event.rdates.clone(),
+                exdates: event.exdates.clone(),
+            },
         }),
         _ => None,
     };

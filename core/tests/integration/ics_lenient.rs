@@ -45,7 +45,6 @@ fn assert_accounted(report: &ImportReport) {
     );
 }
 
-#[allow(clippy::too_many_arguments)]
 fn counts(
     read: usize,
     imported: usize,
@@ -85,6 +84,7 @@ const ALL: &[&str] = &[
     "instance-without-series.ics",
     "legacy-recurrence.ics",
     "rdate-forms.ics",
+    "recurrence-id-shapes.ics",
     "salvaged-rule.ics",
     "several-masters.ics",
     "this-and-future-until.ics",
@@ -445,6 +445,40 @@ fn class_8_this_and_following_never_runs_past_the_series_until() {
         rows.into_iter().map(|r| r.replace("-R20260318", "")).collect()
     };
     assert_eq!(without_ids(view(&b.store, "c", FROM, TO)), expected);
+}
+
+/// Shapes from public trackers: two copies of one exception with a UTC RECURRENCE-ID on a zoned
+/// series (the newer wins), and an exception that names no occurrence and carries its own
+/// RRULE (kept, shown nowhere, and said so).
+#[test]
+fn recurrence_id_copies_orphans_and_rrules_on_instances_are_reported() {
+    let db = open();
+    let report = import(&db.store, "c", &read("recurrence-id-shapes.ics"));
+    assert_eq!(report.counts(), counts(5, 2, 2, 1, 0));
+    assert_eq!(
+        messages(&report),
+        vec![
+            "23: an older or identical copy of this occurrence (SEQUENCE 1, DTSTAMP \
+             20250218T180906Z) is superseded by the one on line 14 (SEQUENCE 10, DTSTAMP \
+             20250218T180906Z)",
+            "41: RECURRENCE-ID 2024-07-29 is not an occurrence of the series; the edit is kept \
+             but shown on no occurrence (the series' conflict log lists it as an orphan)",
+            "41: an RRULE on an occurrence (RECURRENCE-ID) was ignored: only its series repeats",
+        ]
+    );
+    assert_eq!(
+        view(&db.store, "c", FROM, TO),
+        rows(&[
+            "2024-07-01T00:00:00Z 2024-07-08T00:00:00Z rota@family.example Cleaning rota",
+            "2024-07-15T00:00:00Z 2024-07-22T00:00:00Z rota@family.example Cleaning rota",
+            "2025-01-01T18:00:00Z 2025-01-01T19:00:00Z call-5e0c@family.example Family call (moved)",
+            "2025-01-07T20:00:00Z 2025-01-07T20:30:00Z call-5e0c@family.example Family call",
+            "2025-01-14T20:00:00Z 2025-01-14T20:30:00Z call-5e0c@family.example Family call",
+        ])
+    );
+    let log = db.store.calendar_conflicts().expect("log");
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(log[0].event_id, "rota@family.example");
 }
 
 #[test]
