@@ -393,7 +393,8 @@ fn read_master(
         {
             Some(rule)
         }
-        Some(rule) => Some(until_like_start(rule, &timing.start)?),
+        // A bound that cannot be converted (out of range) is kept as written.
+        Some(rule) => Some(until_like_start(rule.clone(), &timing.start).unwrap_or(rule)),
         None => None,
     };
     let mut rdates = Vec::new();
@@ -468,16 +469,27 @@ fn read_master(
         let candidates = set.first(None, MATERIALISED, &TimeZone::UTC)?;
         let cut = candidates.len() == MATERIALISED
             && set.first(candidates.last().map(|o| o.instant), 2, &TimeZone::UTC)?.len() > 1;
-        let mut removed = Vec::new();
-        for candidate in &candidates {
-            let next = candidate
-                .instant
-                .checked_add(SignedDuration::from_secs(1))
-                .unwrap_or(candidate.instant);
-            if !series.between(candidate.instant, next, &TimeZone::UTC)?.is_empty() {
-                removed.push(candidate.original.clone());
+        // The series' occurrences over the EXRULE's span, once; should there be too many to
+        // list, every EXRULE date is kept (an EXDATE naming no occurrence changes nothing).
+        let span = match (candidates.first(), candidates.last()) {
+            (Some(first), Some(last)) => {
+                let end = last.instant.checked_add(SignedDuration::from_secs(1)).ok();
+                end.and_then(|end| series.between(first.instant, end, &TimeZone::UTC).ok())
             }
-        }
+            _ => Some(Vec::new()),
+        };
+        let removed: Vec<TimeValue> = match span {
+            Some(occurrences) => {
+                let instants: std::collections::BTreeSet<Timestamp> =
+                    occurrences.iter().map(|o| o.instant).collect();
+                candidates
+                    .iter()
+                    .filter(|c| instants.contains(&c.instant))
+                    .map(|c| c.original.clone())
+                    .collect()
+            }
+            None => candidates.iter().map(|c| c.original.clone()).collect(),
+        };
         reader.issue(materialised_message(
             "EXRULE",
             &exrule,
@@ -1237,7 +1249,14 @@ fn derived_rule(
     // The part's last original occurrence: the series' last before the cut (or its UNTIL).
     let mut last = None;
     let mut cursor = Some(from);
+    // Bounded walk: past about 100,000 occurrences (a dense rule decades long) the part keeps
+    // the series' bound, as before this rule.
+    let mut batches = 0;
     while let Some(at) = cursor {
+        batches += 1;
+        if batches > 100 {
+            return Ok(whole);
+        }
         let batch = set.first(Some(at), 1024, &TimeZone::UTC)?;
         cursor = None;
         for occurrence in &batch {
@@ -1367,7 +1386,8 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
                 Some(from_key) => derived_rule(event, rule, from_key, to_key.map(String::as_str))?,
                 None => cut_rule(event, rule, &timing.start, to_key.map(String::as_str))?,
             };
-            let rule = until_like_start(rule, &timing.start)?;
+            // One event's unconvertible bound must not fail the whole export.
+            let rule = until_like_start(rule.clone(), &timing.start).unwrap_or(rule);
             vevent.push(Property::new("RRULE", rule.to_string()));
         }
         if from_key.is_none() && !event.rdates.is_empty() {
