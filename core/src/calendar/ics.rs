@@ -643,14 +643,14 @@ fn read_override(
 }
 
 /// Every VEVENT, at any depth: a file with a repeated `BEGIN:VCALENDAR` or a VEVENT inside an
-/// unknown component still has its events read. The reader never nests a VEVENT in a VEVENT.
+/// unknown component still has its events read. Inside a VEVENT too: a stray
+/// `BEGIN:VCALENDAR` there opens a calendar the following VEVENTs are read into.
 fn collect_vevents<'a>(components: &'a [Component], out: &mut Vec<&'a Component>) {
     for component in components {
         if component.is("VEVENT") {
             out.push(component);
-        } else {
-            collect_vevents(&component.components, out);
         }
+        collect_vevents(&component.components, out);
     }
 }
 
