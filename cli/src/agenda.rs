@@ -86,9 +86,13 @@ fn format_row(occurrence: &Occurrence, zone: &TimeZone) -> String {
     } else {
         (text::instant_in(occurrence.start, zone), text::instant_in(occurrence.end, zone))
     };
-    format!(
+    let mut row = format!(
         "{start}\t{end}\t{}\t{}",
         text::one_line(&occurrence.event_id),
         text::one_line(occurrence.title().unwrap_or_default())
-    )
+    );
+    if occurrence.is_cancelled() {
+        row.push_str("\tcancelled");
+    }
+    row
 }

@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
-use almanac_core::calendar::ics::{ImportIssue, ImportProgress};
+use almanac_core::calendar::ics::{ImportCounts, ImportIssue, ImportProgress};
 
 use crate::fail::Failure;
 use crate::store;
@@ -80,7 +80,22 @@ pub fn import(args: &ImportArgs, out: &mut dyn Write) -> Result<(), Failure> {
         one_line(&args.calendar),
         count(report.issues.len(), "issue", "issues")
     )?;
+    writeln!(out, "{}", format_counts(&report.counts()))?;
     Ok(())
+}
+
+/// What became of the file's VEVENTs, so a user can check that none was lost: the four
+/// numbers always add up to the first (the issues say why any was not imported).
+fn format_counts(counts: &ImportCounts) -> String {
+    format!(
+        "{} read: {} imported, {} merged as {}, {} superseded, {} not imported",
+        count(counts.read, "VEVENT", "VEVENTs"),
+        counts.imported,
+        counts.overrides,
+        if counts.overrides == 1 { "an override" } else { "overrides" },
+        counts.superseded,
+        counts.not_imported
+    )
 }
 
 /// `line 42: UID abc@example.com: message`, leaving out what is not known.

@@ -564,7 +564,11 @@ fn import_reports_issues_and_export_writes_the_events_back() {
     let stderr = stderr_of(&output);
     assert!(output.status.success(), "{stderr}");
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
-    assert_eq!(stdout, "imported 2 events into calendar 'work' (2 issues)\n");
+    assert_eq!(
+        stdout,
+        "imported 2 events into calendar 'work' (2 issues)\n\
+         3 VEVENTs read: 2 imported, 0 merged as overrides, 0 superseded, 1 not imported\n"
+    );
     assert!(stderr.contains("UID broken@example.com: "), "{stderr}");
     assert!(stderr.contains("line 24: "), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -608,7 +612,8 @@ fn import_reports_issues_and_export_writes_the_events_back() {
     std::fs::write(&again, &exported).expect("write export");
     assert_eq!(
         ok(&["import", arg(&store), arg(&again), "--calendar", "work"]),
-        "imported 2 events into calendar 'work' (0 issues)\n"
+        "imported 2 events into calendar 'work' (0 issues)\n\
+         2 VEVENTs read: 2 imported, 0 merged as overrides, 0 superseded, 0 not imported\n"
     );
     let stats = ok(&["stats", arg(&store)]);
     assert!(stats.contains("\nevents:                 2 live, 0 deleted\n"), "{stats}");
@@ -636,4 +641,38 @@ fn import_fails_only_when_the_file_cannot_be_read() {
     std::fs::write(&text, "not a database\n").expect("write");
     let foreign = fails(&["import", arg(&text), arg(&junk)]);
     assert!(foreign.contains("not an Almanac store"), "{foreign}");
+}
+
+/// Issue 10 through the CLI: what became of each VEVENT is counted, and an event cancelled as a
+/// whole is listed by `agenda` marked cancelled (a cancelled occurrence of a series is not).
+#[test]
+fn import_counts_every_vevent_and_agenda_marks_cancelled_events() {
+    let fixture = Fixture::new();
+    let store = fixture.path("cancelled.almanac");
+    let file = fixture.path("cancelled.ics");
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n\
+BEGIN:VEVENT\r\nUID:party@example.com\r\nDTSTAMP:20260101T000000Z\r\n\
+DTSTART:20260307T180000Z\r\nDTEND:20260307T220000Z\r\nSTATUS:CANCELLED\r\nSUMMARY:Party\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:club@example.com\r\nDTSTAMP:20260101T000000Z\r\nSEQUENCE:0\r\n\
+DTSTART:20260303T180000Z\r\nDTEND:20260303T190000Z\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\nSUMMARY:Old club\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:club@example.com\r\nDTSTAMP:20260102T000000Z\r\nSEQUENCE:1\r\n\
+DTSTART:20260303T180000Z\r\nDTEND:20260303T190000Z\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\nSUMMARY:Club\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:club@example.com\r\nDTSTAMP:20260102T000000Z\r\nRECURRENCE-ID:20260310T180000Z\r\n\
+DTSTART:20260310T180000Z\r\nDTEND:20260310T190000Z\r\nSTATUS:CANCELLED\r\nSUMMARY:Club\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+    std::fs::write(&file, ics).expect("write ics");
+    assert_eq!(
+        ok(&["import", arg(&store), arg(&file), "--calendar", "home"]),
+        "imported 2 events into calendar 'home' (1 issue)\n\
+         4 VEVENTs read: 2 imported, 1 merged as an override, 1 superseded, 0 not imported\n"
+    );
+    let agenda =
+        ok(&["agenda", arg(&store), "--from", "2026-03-01", "--to", "2026-03-31", "--zone", "UTC"]);
+    assert_eq!(
+        lines(&agenda),
+        [
+            "2026-03-03T18:00:00Z\t2026-03-03T19:00:00Z\tclub@example.com\tClub",
+            "2026-03-07T18:00:00Z\t2026-03-07T22:00:00Z\tparty@example.com\tParty\tcancelled",
+        ]
+    );
 }

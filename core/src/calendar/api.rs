@@ -242,6 +242,23 @@ pub(crate) fn new_event_operations(event: &NewEvent) -> Result<Vec<Operation>> {
     Ok(ops.ops)
 }
 
+/// The writes that add `attendees` and `alarms` to event `id`, without touching its other
+/// fields (an imported occurrence whose series is not known yet).
+pub(crate) fn people_operations(
+    id: &str,
+    attendees: &[Attendee],
+    alarms: &[Alarm],
+) -> Result<Vec<Operation>> {
+    let mut ops = Ops::new(id);
+    for attendee in attendees {
+        ops.attendee(attendee)?;
+    }
+    for alarm in alarms {
+        ops.alarm(alarm)?;
+    }
+    Ok(ops.ops)
+}
+
 /// The writes of one occurrence patch (`overrides`) or range patch (`range_patches`) of the
 /// series starting at `series_start`.
 pub(crate) fn patch_operations(

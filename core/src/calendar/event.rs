@@ -42,6 +42,13 @@ pub mod fields {
     pub const RANGE_PATCHES: &str = "range_patches";
     /// The series has no occurrence at or after this occurrence key (min register, text).
     pub const TRUNCATE_AT: &str = "truncate_at";
+    /// Of an occurrence imported without its series (a RECURRENCE-ID instance whose master was
+    /// never seen), the start the occurrence has in that series and its length: a stand-in for
+    /// `timing` until the series arrives (register, structured [`super::Timing`]). Decision 0021:
+    /// the instance itself is stored as an override keyed by that start, so when the series'
+    /// `timing` is written (a later import, or synced from another device) it becomes an
+    /// ordinary override of that series with no further step.
+    pub const DETACHED: &str = "detached_timing";
     /// iCalendar properties Almanac does not model, kept verbatim (register, structured).
     pub const UNKNOWN: &str = "unknown_properties";
     /// Prefix of the per-alarm acknowledgement max registers earlier versions wrote

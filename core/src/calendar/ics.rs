@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::api::{NewEvent, new_event_operations, patch_operations};
+use super::api::{NewEvent, new_event_operations, patch_operations, people_operations};
 use super::event::{
     Alarm, Attendee, EVENTS, End, Participation, RawProperty, Role, Timing, fields,
     normalise_address,
@@ -30,7 +30,7 @@ use super::ical::{
 use super::recurrence::{RecurrenceRule, RecurrenceSet};
 use super::series::{Event, Patch, read_event};
 use super::time::{Duration, TimeValue};
-use crate::crdt::{MvRegister, RecordState};
+use crate::crdt::{MvRegister, RecordKey, RecordState, Write};
 use crate::error::{Error, Result};
 use crate::replica::Operation;
 use crate::{Store, Value};
@@ -55,14 +55,91 @@ pub struct ImportIssue {
     pub message: String,
 }
 
+/// What became of one VEVENT of an imported file.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum VeventFate {
+    /// It is the event `event` (a single event, a series, or an occurrence imported without
+    /// its series, which becomes an override of the series when that arrives).
+    Imported {
+        /// The record id.
+        event: String,
+    },
+    /// It was merged into the series `event` as an override or a "this and following" edit.
+    Override {
+        /// The series' record id.
+        event: String,
+    },
+    /// Another VEVENT of the file with its UID replaces it (RFC 5546: a higher SEQUENCE, then a
+    /// later DTSTAMP; or an identical copy).
+    Superseded {
+        /// The line of the VEVENT that replaces it, where known.
+        by_line: Option<usize>,
+    },
+    /// It was not imported; the reason is also in the report's issues.
+    NotImported {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One VEVENT of the file and what became of it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VeventOutcome {
+    /// The line of its `BEGIN:VEVENT`, where known.
+    pub line: Option<usize>,
+    /// Its UID (or the one derived for it when it had none).
+    pub uid: String,
+    /// What became of it.
+    pub fate: VeventFate,
+}
+
+/// How many VEVENTs of a file met each fate. `imported + overrides + superseded + not_imported
+/// == read` always holds: nothing in a file is lost without the caller being told.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct ImportCounts {
+    /// VEVENTs in the file.
+    pub read: usize,
+    /// Became an event of their own.
+    pub imported: usize,
+    /// Merged into their series as an override or "this and following" edit.
+    pub overrides: usize,
+    /// Replaced by a newer or identical copy in the same file.
+    pub superseded: usize,
+    /// Not imported (each with an issue saying why).
+    pub not_imported: usize,
+}
+
 /// What an import did.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct ImportReport {
     /// Events (series or single) imported or updated.
     pub events: usize,
+    /// Every VEVENT of the file in file order, with what became of it.
+    pub vevents: Vec<VeventOutcome>,
     /// Problems, in file order.
     pub issues: Vec<ImportIssue>,
 }
+
+impl ImportReport {
+    /// The VEVENTs read and what became of them, counted.
+    pub fn counts(&self) -> ImportCounts {
+        let mut counts = ImportCounts { read: self.vevents.len(), ..ImportCounts::default() };
+        for outcome in &self.vevents {
+            match outcome.fate {
+                VeventFate::Imported { .. } => counts.imported += 1,
+                VeventFate::Override { .. } => counts.overrides += 1,
+                VeventFate::Superseded { .. } => counts.superseded += 1,
+                VeventFate::NotImported { .. } => counts.not_imported += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// The most dates a second RRULE or an EXRULE is turned into: the model has one rule per event
+/// (decision 0021), so further rules become RDATEs and EXDATEs, and an endless one is cut here
+/// (reported) rather than stored as an unbounded list.
+const MATERIALISED: usize = 1000;
 
 /// Events written per transaction: large enough to amortise the commit, small enough to report
 /// progress often and keep the transaction's memory small.
@@ -75,6 +152,7 @@ const MODELLED: &[&str] = &[
     "DTEND",
     "DURATION",
     "RRULE",
+    "EXRULE",
     "RDATE",
     "EXDATE",
     "RECURRENCE-ID",
@@ -288,43 +366,139 @@ fn unraw(property: &RawProperty) -> Property {
     }
 }
 
-/// A VEVENT's series part, read into a new event.
+/// A VEVENT's series part, read into a new event, with the RDATE periods whose length differs
+/// from the series' (each becomes an override giving that occurrence its own end).
 fn read_master(
     reader: &mut Reader<'_>,
     calendar: &str,
-    uid: &str,
+    id: &str,
     vevent: &Component,
-) -> Result<NewEvent> {
+) -> Result<(NewEvent, Vec<(TimeValue, Timing)>)> {
     let timing = reader.timing(vevent)?;
-    let rule = match vevent.property("RRULE") {
+    let mut rules = Vec::new();
+    for p in vevent.properties_named("RRULE") {
+        if let Some(rule) = salvage_rule(reader, "RRULE", &p.value) {
+            rules.push(rule);
+        }
+    }
+    let mut rules = rules.into_iter();
+    // Stored with UNTIL of DTSTART's type where that is the same bound (decision 0010 reads a
+    // DATE UNTIL on a timed series as its whole local day), so what is exported is what was
+    // imported. An instant on a floating series names a different wall time for each viewer
+    // and is kept as written.
+    let rule = match rules.next() {
+        Some(rule)
+            if matches!(timing.start, TimeValue::Floating(_))
+                && matches!(rule.until, Some(TimeValue::Utc(_) | TimeValue::Zoned { .. })) =>
+        {
+            Some(rule)
+        }
+        // A bound that cannot be converted (out of range) is kept as written.
+        Some(rule) => Some(until_like_start(rule.clone(), &timing.start).unwrap_or(rule)),
         None => None,
-        Some(p) => match RecurrenceRule::parse(&p.value) {
-            Ok(rule) => Some(rule),
-            Err(e) => {
-                reader
-                    .issue(format!("RRULE ignored, the event is imported as a single event: {e}"));
-                None
-            }
-        },
     };
     let mut rdates = Vec::new();
+    let mut periods = Vec::new();
     for p in vevent.properties_named("RDATE") {
         let list = super::ical::rdate_list(p, reader.zones);
         for rdate in reader.lenient("RDATE", list) {
             match rdate {
                 RDate::Time(value) => rdates.push(value),
                 RDate::Period(period) => {
-                    reader
-                        .issue("an RDATE period keeps its start only (the series' length applies)");
+                    let end = match period.end {
+                        ical::PeriodEnd::End(end) => End::At(end),
+                        ical::PeriodEnd::Duration(length) => End::After(length),
+                    };
+                    let own = Timing { start: period.start.clone(), end };
+                    if period.start.is_date() != timing.start.is_date() {
+                        // An all-day period on a timed series (or the reverse) cannot give one
+                        // occurrence its own end without changing its kind.
+                        reader.issue(format!(
+                            "an RDATE period of another kind than DTSTART keeps its start only: \
+                             the occurrence at {} has the series' length",
+                            period.start
+                        ));
+                    } else if own.validate().is_err() {
+                        reader.issue(format!(
+                            "an RDATE period ends before it starts; the occurrence at {} keeps \
+                             the series' length",
+                            period.start
+                        ));
+                    } else {
+                        periods.push((period.start.clone(), own));
+                    }
                     rdates.push(period.start);
                 }
             }
         }
     }
+    // RFC 2445 allowed several RRULEs (the union) and EXRULE (subtracted); one rule is kept
+    // as the rule and the others become dates, so every device expands the same set.
+    for extra in rules {
+        let set = RecurrenceSet::new(timing.start.clone(), Some(extra.clone()));
+        let dates = set.first(None, MATERIALISED, &TimeZone::UTC)?;
+        let cut = dates.len() == MATERIALISED
+            && set.first(dates.last().map(|o| o.instant), 2, &TimeZone::UTC)?.len() > 1;
+        // The further rule's own first occurrence is DTSTART, already the series' first.
+        let extra_dates: Vec<TimeValue> =
+            dates.iter().map(|o| o.original.clone()).filter(|d| *d != timing.start).collect();
+        reader.issue(materialised_message(
+            "a further RRULE",
+            &extra,
+            extra_dates.len(),
+            "RDATEs",
+            cut,
+            dates.last(),
+        ));
+        rdates.extend(extra_dates);
+    }
     let mut exdates = Vec::new();
     for p in vevent.properties_named("EXDATE") {
         let list = time_list(p, reader.zones);
         exdates.extend(reader.lenient("EXDATE", list));
+    }
+    for p in vevent.properties_named("EXRULE") {
+        let Some(exrule) = salvage_rule(reader, "EXRULE", &p.value) else { continue };
+        let series = RecurrenceSet {
+            start: timing.start.clone(),
+            rule: rule.clone(),
+            rdates: rdates.clone(),
+            exdates: Vec::new(),
+        };
+        let set = RecurrenceSet::new(timing.start.clone(), Some(exrule.clone()));
+        let candidates = set.first(None, MATERIALISED, &TimeZone::UTC)?;
+        let cut = candidates.len() == MATERIALISED
+            && set.first(candidates.last().map(|o| o.instant), 2, &TimeZone::UTC)?.len() > 1;
+        // The series' occurrences over the EXRULE's span, once; should there be too many to
+        // list, every EXRULE date is kept (an EXDATE naming no occurrence changes nothing).
+        let span = match (candidates.first(), candidates.last()) {
+            (Some(first), Some(last)) => {
+                let end = last.instant.checked_add(SignedDuration::from_secs(1)).ok();
+                end.and_then(|end| series.between(first.instant, end, &TimeZone::UTC).ok())
+            }
+            _ => Some(Vec::new()),
+        };
+        let removed: Vec<TimeValue> = match span {
+            Some(occurrences) => {
+                let instants: std::collections::BTreeSet<Timestamp> =
+                    occurrences.iter().map(|o| o.instant).collect();
+                candidates
+                    .iter()
+                    .filter(|c| instants.contains(&c.instant))
+                    .map(|c| c.original.clone())
+                    .collect()
+            }
+            None => candidates.iter().map(|c| c.original.clone()).collect(),
+        };
+        reader.issue(materialised_message(
+            "EXRULE",
+            &exrule,
+            removed.len(),
+            "EXDATEs",
+            cut,
+            candidates.last(),
+        ));
+        exdates.extend(removed);
     }
     let unknown_properties = vevent
         .properties
@@ -332,10 +506,10 @@ fn read_master(
         .filter(|p| !MODELLED.contains(&p.name.as_str()))
         .map(raw)
         .collect();
-    Ok(NewEvent {
-        id: uid.to_owned(),
+    let event = NewEvent {
+        id: id.to_owned(),
         calendar: calendar.to_owned(),
-        uid: Some(uid.to_owned()),
+        uid: Some(id.to_owned()),
         timing,
         rule,
         rdates,
@@ -344,13 +518,63 @@ fn read_master(
         attendees: reader.attendees(vevent),
         alarms: reader.alarms(vevent),
         unknown_properties,
-    })
+    };
+    Ok((event, periods))
+}
+
+/// A rule read leniently: valid parts kept, the others reported; `None` (reported) when
+/// nothing can be kept.
+fn salvage_rule(reader: &mut Reader<'_>, what: &str, text: &str) -> Option<RecurrenceRule> {
+    match RecurrenceRule::parse_salvaged(text) {
+        Ok((rule, dropped)) => {
+            for part in dropped {
+                reader.issue(format!(
+                    "{what} part {part}; the part was dropped, the rest of the rule is kept"
+                ));
+            }
+            Some(rule)
+        }
+        Err(e) => {
+            reader.issue(format!("{what} ignored: {e}"));
+            None
+        }
+    }
+}
+
+fn materialised_message(
+    what: &str,
+    rule: &RecurrenceRule,
+    dates: usize,
+    kind: &str,
+    cut: bool,
+    last: Option<&super::recurrence::Occurrence>,
+) -> String {
+    let mut message =
+        format!("{what} ({rule}) was stored as {dates} {kind}, since an event keeps one rule");
+    if cut {
+        if let Some(last) = last {
+            message.push_str(&format!(
+                "; it was cut after {MATERIALISED} dates, at {}",
+                last.original
+            ));
+        }
+    }
+    message
+}
+
+/// The series an override is read against: a master of the same file or one already stored.
+struct Master {
+    id: String,
+    timing: Timing,
+    fields: BTreeMap<String, Value>,
+    /// Its occurrences, to tell an instance that names none of them.
+    set: RecurrenceSet,
 }
 
 /// The writes for an override VEVENT: only what differs from the series at that occurrence.
 fn read_override(
     reader: &mut Reader<'_>,
-    master: &NewEvent,
+    master: &Master,
     vevent: &Component,
     property: &Property,
 ) -> Result<Vec<Operation>> {
@@ -386,6 +610,26 @@ fn read_override(
     });
     let changed: BTreeMap<String, Value> =
         changed.into_iter().filter(|(k, _)| k != "status" || !cancelled).collect();
+    // An instance naming no occurrence of its series (a schedule changed after the exception
+    // was made, or an exception whose series ends before it) is kept but shown nowhere: the
+    // conflict log lists it as an orphan (decision 0016). Said here, so it is not silent.
+    let key = super::series::occurrence_key(&original, &master.timing.start)?;
+    let at = original.instant(&utc)?;
+    let next = at.checked_add(SignedDuration::from_secs(1)).unwrap_or(at);
+    let named = master.set.between(at, next, &utc)?.iter().any(|o| {
+        super::series::occurrence_key(&o.original, &master.timing.start).is_ok_and(|k| k == key)
+    });
+    if !named && !cancelled {
+        reader.issue(format!(
+            "RECURRENCE-ID {original} is not an occurrence of the series; the edit is kept but \
+             shown on no occurrence (the series' conflict log lists it as an orphan)"
+        ));
+    }
+    if vevent.property("RRULE").is_some() {
+        reader.issue(
+            "an RRULE on an occurrence (RECURRENCE-ID) was ignored: only its series repeats",
+        );
+    }
     let map = if rid.this_and_future { fields::RANGE_PATCHES } else { fields::OVERRIDES };
     patch_operations(
         &master.id,
@@ -396,6 +640,18 @@ fn read_override(
         timing.as_ref(),
         cancelled && !rid.this_and_future,
     )
+}
+
+/// Every VEVENT, at any depth: a file with a repeated `BEGIN:VCALENDAR` or a VEVENT inside an
+/// unknown component still has its events read. Inside a VEVENT too: a stray
+/// `BEGIN:VCALENDAR` there opens a calendar the following VEVENTs are read into.
+fn collect_vevents<'a>(components: &'a [Component], out: &mut Vec<&'a Component>) {
+    for component in components {
+        if component.is("VEVENT") {
+            out.push(component);
+        }
+        collect_vevents(&component.components, out);
+    }
 }
 
 /// A deterministic UID for a VEVENT that has none, so re-importing the file matches it again.
@@ -435,9 +691,8 @@ impl Store {
         // at the top level.
         let mut groups: Vec<(String, Vec<&Component>)> = Vec::new();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        let vevents = components.iter().flat_map(|c| {
-            if c.is("VEVENT") { vec![c] } else { c.components_named("VEVENT").collect() }
-        });
+        let mut vevents = Vec::new();
+        collect_vevents(&components, &mut vevents);
         for vevent in vevents {
             let uid = vevent
                 .property("UID")
@@ -463,14 +718,12 @@ impl Store {
                 uid: Some(uid.clone()),
                 line: vevents.first().and_then(|v| v.line),
             };
-            match import_group(&mut reader, self, calendar, uid, vevents) {
-                Ok(Some(ops)) => {
-                    batch.extend(ops);
-                    in_batch += 1;
-                    report.events += 1;
-                }
-                Ok(None) => {}
-                Err(e) => reader.issue(format!("event skipped: {e}")),
+            for (_, ops) in
+                import_group(&mut reader, self, calendar, uid, vevents, &mut report.vevents)?
+            {
+                batch.extend(ops);
+                in_batch += 1;
+                report.events += 1;
             }
             if in_batch >= BATCH || done + 1 == total {
                 self.commit(calendar, &batch)?;
@@ -479,6 +732,8 @@ impl Store {
                 progress(ImportProgress { done: done + 1, total });
             }
         }
+        // Fates were found per UID; the report lists them in file order.
+        report.vevents.sort_by_key(|o| o.line.unwrap_or(usize::MAX));
         if total == 0 {
             progress(ImportProgress { done: 0, total: 0 });
         }
@@ -560,42 +815,321 @@ impl Store {
     }
 }
 
+/// A VEVENT's version in iTIP terms (RFC 5546 §2.1.5): a higher SEQUENCE supersedes, then a
+/// later DTSTAMP. A missing or unreadable value counts as the lowest.
+fn version(vevent: &Component) -> (i64, Option<jiff::civil::DateTime>) {
+    let sequence =
+        vevent.property("SEQUENCE").and_then(|p| p.value.trim().parse().ok()).unwrap_or(0);
+    let stamp = vevent
+        .property("DTSTAMP")
+        .and_then(|p| ical::parse_date_time(p.value.trim()).ok())
+        .map(|(local, _)| local);
+    (sequence, stamp)
+}
+
+/// What makes two masters with one UID the same event: their start and rules. Copies with
+/// equal versions that differ here are different events from a broken generator.
+fn identity(vevent: &Component) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ["DTSTART", "RRULE", "RDATE"] {
+        for p in vevent.properties_named(name) {
+            out.push(format!("{name};{}:{}", p.param_value("TZID").unwrap_or(""), p.value.trim()));
+        }
+    }
+    out
+}
+
+fn describe_version(vevent: &Component) -> String {
+    let value =
+        |name: &str| vevent.property(name).map_or("none".to_owned(), |p| p.value.trim().to_owned());
+    format!("SEQUENCE {}, DTSTAMP {}", value("SEQUENCE"), value("DTSTAMP"))
+}
+
+/// The id of a further master kept under an already used UID: derived from its identity, so
+/// importing the file again finds it again.
+fn derived_id(uid: &str, vevent: &Component) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in identity(vevent).join("\n").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{uid}-{:08x}", hash >> 32)
+}
+
+/// Picks, among VEVENTs that claim one place (masters of a UID, or instances of one
+/// RECURRENCE-ID), the newest by [`version`], the first in file order among equals.
+fn newest<'a>(vevents: &[&'a Component]) -> Option<&'a Component> {
+    let mut best: Option<&'a Component> = None;
+    for vevent in vevents {
+        if best.is_none_or(|b| version(vevent) > version(b)) {
+            best = Some(vevent);
+        }
+    }
+    best
+}
+
+/// Imports the VEVENTs of one UID, recording the fate of each in `fates`. Only a store failure
+/// is an error: every problem with the content ends as an issue and a fate.
 fn import_group(
     reader: &mut Reader<'_>,
     store: &Store,
     calendar: &str,
     uid: &str,
     vevents: &[&Component],
-) -> Result<Option<Vec<Operation>>> {
-    let master = vevents.iter().find(|v| v.property("RECURRENCE-ID").is_none());
-    let Some(master) = master else {
-        reader.issue("only overrides (RECURRENCE-ID) and no series for this UID; skipped");
-        return Ok(None);
+    fates: &mut Vec<VeventOutcome>,
+) -> Result<Vec<(String, Vec<Operation>)>> {
+    let fate = |vevent: &Component, fate: VeventFate| VeventOutcome {
+        line: vevent.line,
+        uid: uid.to_owned(),
+        fate,
     };
-    reader.line = master.line;
-    if vevents.iter().filter(|v| v.property("RECURRENCE-ID").is_none()).count() > 1 {
-        reader.issue("several VEVENTs without RECURRENCE-ID share this UID; the first is used");
-    }
-    if let Some(existing) = store.find_any(EVENTS, uid)?.into_iter().next() {
-        if existing.is_deleted() {
-            reader.issue(
-                "this event was deleted on this device; restore it before importing it again",
-            );
-            return Ok(None);
-        }
-    }
-    let event = read_master(reader, calendar, uid, master)?;
-    let mut ops = new_event_operations(&event)?;
-    for vevent in vevents {
-        if let Some(rid) = vevent.property("RECURRENCE-ID") {
-            reader.line = vevent.line;
-            match read_override(reader, &event, vevent, rid) {
-                Ok(patch) => ops.extend(patch),
-                Err(e) => reader.issue(format!("an override was skipped: {e}")),
+    let (masters, instances): (Vec<&Component>, Vec<&Component>) =
+        vevents.iter().partition(|v| v.property("RECURRENCE-ID").is_none());
+    let mut written: Vec<(String, Vec<Operation>)> = Vec::new();
+
+    // Masters: the newest version wins; older ones and identical copies are superseded; equal
+    // versions of a different event are kept apart (RFC 5546 cannot order them).
+    let mut kept: Vec<(String, &Component)> = Vec::new();
+    if let Some(winner) = newest(&masters) {
+        kept.push((uid.to_owned(), winner));
+        for master in masters.iter().filter(|m| !std::ptr::eq(**m, winner)) {
+            reader.line = master.line;
+            if version(master) < version(winner) {
+                reader.issue(format!(
+                    "an older copy of this event ({}) is superseded by the one on line {} ({})",
+                    describe_version(master),
+                    winner.line.map_or("?".to_owned(), |l| l.to_string()),
+                    describe_version(winner)
+                ));
+                fates.push(fate(master, VeventFate::Superseded { by_line: winner.line }));
+            } else if let Some((_, same)) =
+                kept.iter().find(|(_, k)| identity(k) == identity(master))
+            {
+                reader.issue(format!(
+                    "a second copy of this event (same start, rule and version) is superseded by \
+                     the one on line {}",
+                    same.line.map_or("?".to_owned(), |l| l.to_string())
+                ));
+                fates.push(fate(master, VeventFate::Superseded { by_line: same.line }));
+            } else {
+                let id = derived_id(uid, master);
+                reader.issue(format!(
+                    "another event with this UID and the same version but a different start or \
+                     rule was kept as a separate event with UID {id}"
+                ));
+                kept.push((id, master));
             }
         }
     }
-    Ok(Some(ops))
+
+    let mut series: Vec<Master> = Vec::new();
+    for (id, vevent) in &kept {
+        reader.line = vevent.line;
+        let existing = store.find_any(EVENTS, id)?.into_iter().next();
+        if existing.is_some_and(|r| r.is_deleted()) {
+            let reason =
+                "this event was deleted on this device; restore it before importing it again";
+            reader.issue(reason);
+            fates.push(fate(vevent, VeventFate::NotImported { reason: reason.to_owned() }));
+            continue;
+        }
+        let read = read_master(reader, calendar, id, vevent).and_then(|(event, periods)| {
+            let mut ops = new_event_operations(&event)?;
+            for (original, timing) in periods {
+                // An RDATE period with the series' own length needs no override.
+                let natural = natural_timing(&event.timing, &original)?;
+                if natural != timing {
+                    ops.extend(patch_operations(
+                        id,
+                        fields::OVERRIDES,
+                        &event.timing.start,
+                        &original,
+                        &BTreeMap::new(),
+                        Some(&timing),
+                        false,
+                    )?);
+                }
+            }
+            Ok((event, ops))
+        });
+        match read {
+            Ok((event, ops)) => {
+                written.push((id.clone(), ops));
+                fates.push(fate(vevent, VeventFate::Imported { event: id.clone() }));
+                let set = RecurrenceSet {
+                    start: event.timing.start.clone(),
+                    rule: event.rule,
+                    rdates: event.rdates,
+                    exdates: event.exdates,
+                };
+                series.push(Master {
+                    id: id.clone(),
+                    timing: event.timing,
+                    fields: event.fields,
+                    set,
+                });
+            }
+            Err(e) => {
+                let reason = format!("event skipped: {e}");
+                reader.issue(reason.clone());
+                fates.push(fate(vevent, VeventFate::NotImported { reason }));
+            }
+        }
+    }
+
+    // Instances: per RECURRENCE-ID the newest wins. They attach to the file's master, else to
+    // the series already stored, else they are kept as occurrences of a series not seen yet.
+    let mut by_rid: Vec<(String, Vec<&Component>)> = Vec::new();
+    for instance in &instances {
+        let Some(p) = instance.property("RECURRENCE-ID") else { continue };
+        let key = format!(
+            "{};{}:{}",
+            p.param_value("TZID").unwrap_or(""),
+            p.param_value("RANGE").unwrap_or(""),
+            p.value.trim()
+        );
+        match by_rid.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(instance),
+            None => by_rid.push((key, vec![instance])),
+        }
+    }
+    let stored = if series.is_empty() && !by_rid.is_empty() {
+        match store.find_any(EVENTS, uid)?.into_iter().next() {
+            Some(record) if record.is_deleted() => Err(()),
+            Some(record) => Ok(read_event(uid, &record.state)?),
+            None => Ok(None),
+        }
+    } else {
+        Ok(None)
+    };
+    let mut detached: Option<TimeValue> = None;
+    let stored_master = match &stored {
+        Ok(Some(event)) if event.instance_only => {
+            detached = Some(event.timing.start.clone());
+            None
+        }
+        Ok(Some(event)) => Some(Master {
+            id: event.id.clone(),
+            timing: event.timing.clone(),
+            fields: event.fields.clone(),
+            set: RecurrenceSet {
+                start: event.timing.start.clone(),
+                rule: event.rule.clone(),
+                rdates: event.rdates.clone(),
+                exdates: event.exdates.clone(),
+            },
+        }),
+        _ => None,
+    };
+    let master = series.first().or(stored_master.as_ref());
+    for (_, copies) in &by_rid {
+        let Some(winner) = newest(copies) else { continue };
+        for copy in copies.iter().filter(|c| !std::ptr::eq(**c, winner)) {
+            reader.line = copy.line;
+            reader.issue(format!(
+                "an older or identical copy of this occurrence ({}) is superseded by the one on \
+                 line {} ({})",
+                describe_version(copy),
+                winner.line.map_or("?".to_owned(), |l| l.to_string()),
+                describe_version(winner)
+            ));
+            fates.push(fate(copy, VeventFate::Superseded { by_line: winner.line }));
+        }
+        reader.line = winner.line;
+        let Some(rid) = winner.property("RECURRENCE-ID") else { continue };
+        if stored.is_err() {
+            let reason =
+                "this event was deleted on this device; restore it before importing it again";
+            reader.issue(reason);
+            fates.push(fate(winner, VeventFate::NotImported { reason: reason.to_owned() }));
+            continue;
+        }
+        let read = match master {
+            Some(master) => read_override(reader, master, winner, rid).map(|ops| {
+                (master.id.clone(), ops, VeventFate::Override { event: master.id.clone() })
+            }),
+            None => read_detached(reader, calendar, uid, winner, rid, &mut detached)
+                .map(|ops| (uid.to_owned(), ops, VeventFate::Imported { event: uid.to_owned() })),
+        };
+        match read {
+            Ok((id, ops, outcome)) => {
+                match written.iter_mut().find(|(w, _)| *w == id) {
+                    Some((_, list)) => list.extend(ops),
+                    None => written.push((id, ops)),
+                }
+                fates.push(fate(winner, outcome));
+            }
+            Err(e) => {
+                let reason = format!("an override was skipped: {e}");
+                reader.issue(reason.clone());
+                fates.push(fate(winner, VeventFate::NotImported { reason }));
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// An occurrence of a series the file does not hold (an invitation to one occurrence, or an
+/// instance a CalDAV server sent alone): stored as an override of that series, keyed by its
+/// RECURRENCE-ID, in the record the series will have (its UID), with the stand-in start
+/// `fields::DETACHED`. Decision 0021.
+fn read_detached(
+    reader: &mut Reader<'_>,
+    calendar: &str,
+    uid: &str,
+    vevent: &Component,
+    property: &Property,
+    detached: &mut Option<TimeValue>,
+) -> Result<Vec<Operation>> {
+    let rid = recurrence_id(property, reader.zones)?;
+    let rid = reader.lenient("RECURRENCE-ID", rid);
+    let original = rid.value;
+    let timing = match vevent.property("DTSTART") {
+        Some(_) => reader.timing(vevent)?,
+        None => Timing { start: original.clone(), end: End::After(Duration::default()) },
+    };
+    let set = |field: &str, value: Value| Operation {
+        key: RecordKey::new(EVENTS, uid.to_owned()),
+        write: Write::Set { field: field.into(), value },
+    };
+    let mut ops =
+        vec![set(fields::CALENDAR, Value::from(calendar)), set(fields::UID, Value::from(uid))];
+    let start = match detached {
+        Some(start) => start.clone(),
+        None => {
+            let stand_in = natural_timing(&timing, &original)?;
+            ops.push(set(fields::DETACHED, Value::structured(&stand_in)?));
+            *detached = Some(original.clone());
+            original.clone()
+        }
+    };
+    let mut texts = reader.texts(vevent);
+    let cancelled = texts
+        .get("status")
+        .and_then(Value::as_text)
+        .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"));
+    if cancelled {
+        // A cancel with edits beside it would list them as made concurrently with the cancel
+        // (decision 0016); a cancelled occurrence needs none, as in `read_override`.
+        texts.clear();
+    }
+    reader.issue(format!(
+        "this occurrence (RECURRENCE-ID {original}) came without its series; it was imported as \
+         an event of its own and becomes an override of the series when that is imported or \
+         synced"
+    ));
+    let map = if rid.this_and_future { fields::RANGE_PATCHES } else { fields::OVERRIDES };
+    ops.extend(patch_operations(
+        uid,
+        map,
+        &start,
+        &original,
+        &texts,
+        Some(&timing).filter(|_| !cancelled),
+        cancelled && !rid.this_and_future,
+    )?);
+    ops.extend(people_operations(uid, &reader.attendees(vevent), &reader.alarms(vevent))?);
+    Ok(ops)
 }
 
 /// Records the time range each zone is used over, for its VTIMEZONE: a year before the earliest
@@ -693,6 +1227,94 @@ fn cut_rule(
     Ok(rule)
 }
 
+/// The rule of the derived part starting at occurrence `from_key` and ending before `to_key`:
+/// unchanged when the series is endless and uncut, else ending (UNTIL) at the start its last
+/// occurrence has in this part.
+fn derived_rule(
+    event: &Event,
+    rule: &RecurrenceRule,
+    from_key: &str,
+    to_key: Option<&str>,
+) -> Result<RecurrenceRule> {
+    if to_key.is_none() && rule.count.is_none() && rule.until.is_none() {
+        return Ok(rule.clone());
+    }
+    let whole = count_to_until(rule, &event.timing.start)?;
+    let set = RecurrenceSet::new(event.timing.start.clone(), Some(whole.clone()));
+    let from = event.original(from_key)?.instant(&TimeZone::UTC)?;
+    let stop = match to_key {
+        Some(key) => Some(event.original(key)?.instant(&TimeZone::UTC)?),
+        None => None,
+    };
+    // The part's last original occurrence: the series' last before the cut (or its UNTIL).
+    let mut last = None;
+    let mut cursor = Some(from);
+    // Bounded walk: past about 100,000 occurrences (a dense rule decades long) the part keeps
+    // the series' bound, as before this rule.
+    let mut batches = 0;
+    while let Some(at) = cursor {
+        batches += 1;
+        if batches > 100 {
+            return Ok(whole);
+        }
+        let batch = set.first(Some(at), 1024, &TimeZone::UTC)?;
+        cursor = None;
+        for occurrence in &batch {
+            if stop.is_some_and(|stop| occurrence.instant >= stop) {
+                break;
+            }
+            last = Some(occurrence.original.clone());
+        }
+        if batch.len() == 1024 && batch.last().is_some_and(|o| stop.is_none_or(|s| o.instant < s)) {
+            cursor =
+                batch.last().and_then(|o| o.instant.checked_add(SignedDuration::from_secs(1)).ok());
+        }
+        if stop.is_none() && whole.until.is_none() {
+            break;
+        }
+    }
+    let Some(last) = last else { return Ok(whole) };
+    let (_, _, moved) = event.inherited_at(&last)?;
+    let mut out = whole;
+    out.count = None;
+    out.until = Some(match moved {
+        TimeValue::Date(date) => TimeValue::Date(date),
+        TimeValue::Floating(local) => TimeValue::Floating(local),
+        other => TimeValue::Utc(other.instant(&TimeZone::UTC)?),
+    });
+    Ok(out)
+}
+
+/// RFC 5545 §3.3.10: UNTIL has DTSTART's value type — a DATE for an all-day series, a local
+/// time for a floating one, UTC for a zoned or UTC one. Imported rules may carry another type
+/// (Almanac reads it leniently, decision 0010); strict readers reject it, so it is converted to
+/// the same bound: a DATE on a timed series becomes the last second of that day in the series'
+/// clock, a time on an all-day series its written date.
+fn until_like_start(mut rule: RecurrenceRule, start: &TimeValue) -> Result<RecurrenceRule> {
+    let Some(until) = rule.until.take() else { return Ok(rule) };
+    let end_of_day = |date: jiff::civil::Date| -> Result<jiff::civil::DateTime> {
+        Ok(date.to_datetime(jiff::civil::Time::constant(23, 59, 59, 0)))
+    };
+    rule.until = Some(match (start, until) {
+        (TimeValue::Date(_), until) => match until {
+            TimeValue::Utc(at) => TimeValue::Date(TimeZone::UTC.to_datetime(at).date()),
+            other => TimeValue::Date(other.local().date()),
+        },
+        (TimeValue::Floating(_), TimeValue::Date(date)) => TimeValue::Floating(end_of_day(date)?),
+        (TimeValue::Floating(_), other) => TimeValue::Floating(other.local()),
+        (_, TimeValue::Date(date)) => {
+            let zone = start.zone(&TimeZone::UTC)?;
+            TimeValue::Utc(super::time::resolve_local(end_of_day(date)?, &zone)?)
+        }
+        (_, TimeValue::Floating(local)) => {
+            let zone = start.zone(&TimeZone::UTC)?;
+            TimeValue::Utc(super::time::resolve_local(local, &zone)?)
+        }
+        (_, other) => TimeValue::Utc(other.instant(&TimeZone::UTC)?),
+    });
+    Ok(rule)
+}
+
 /// The same rule with its COUNT replaced by the UNTIL of its last occurrence.
 fn count_to_until(rule: &RecurrenceRule, start: &TimeValue) -> Result<RecurrenceRule> {
     let Some(count) = rule.count else { return Ok(rule.clone()) };
@@ -756,15 +1378,16 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
         let mut vevent = base(&uid);
         timing_properties(&mut vevent, &timing)?;
         if let Some(rule) = &event.rule {
-            let rule = match (from_key, &event.rule) {
-                // A derived part continues the series' rule from its own start; a COUNT becomes
-                // the UNTIL of the whole series so the parts together keep the total.
-                (Some(_), Some(r)) if r.count.is_some() => {
-                    let whole = count_to_until(r, &event.timing.start)?;
-                    cut_rule(event, &whole, &timing.start, to_key.map(String::as_str))?
-                }
-                _ => cut_rule(event, rule, &timing.start, to_key.map(String::as_str))?,
+            let rule = match from_key {
+                // A derived part continues the series' rule from its own start, which a "this
+                // and following" edit may have moved: its end is where its last occurrence
+                // moved to, never the series' UNTIL read against moved times (which gains or
+                // loses an occurrence at the end).
+                Some(from_key) => derived_rule(event, rule, from_key, to_key.map(String::as_str))?,
+                None => cut_rule(event, rule, &timing.start, to_key.map(String::as_str))?,
             };
+            // One event's unconvertible bound must not fail the whole export.
+            let rule = until_like_start(rule.clone(), &timing.start).unwrap_or(rule);
             vevent.push(Property::new("RRULE", rule.to_string()));
         }
         if from_key.is_none() && !event.rdates.is_empty() {
@@ -790,7 +1413,11 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
             vevent.push(unraw(property));
         }
         alarm_components(&mut vevent, event);
-        out.push(vevent);
+        // Occurrences imported without their series are written back the same way: as the
+        // instances they were, with no invented master.
+        if !event.instance_only {
+            out.push(vevent);
+        }
         // Single-occurrence overrides of this part, as RECURRENCE-ID instances; cancelled ones
         // as STATUS:CANCELLED instances (not EXDATE), so they stay restorable after a round trip
         // and keep any edit made concurrently with the cancel.

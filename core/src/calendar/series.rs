@@ -166,6 +166,10 @@ pub struct Event {
     pub truncate_at: Option<String>,
     /// iCalendar properties kept verbatim for lossless round trips.
     pub unknown_properties: Vec<RawProperty>,
+    /// Occurrences of someone else's series imported without it (decision 0021): `timing` is
+    /// the first one's place in that series and `rdates` the others', each shown as its
+    /// override says. False once the series itself has been imported or synced.
+    pub instance_only: bool,
 }
 
 /// One occurrence of an event with every patch applied.
@@ -192,6 +196,19 @@ impl Occurrence {
     pub fn title(&self) -> Option<&str> {
         self.fields.get("title").and_then(Value::as_text)
     }
+
+    /// Whether it is shown as cancelled (`STATUS:CANCELLED` on a single event or a whole
+    /// series). Cancelled occurrences of a series are not listed at all.
+    pub fn is_cancelled(&self) -> bool {
+        is_cancelled_status(&self.fields)
+    }
+}
+
+fn is_cancelled_status(fields: &BTreeMap<String, Value>) -> bool {
+    fields
+        .get("status")
+        .and_then(Value::as_text)
+        .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
 }
 
 fn winner(register: &MvRegister<Value>) -> Option<&Value> {
@@ -251,7 +268,13 @@ fn decode_field<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Re
 /// Reads an event record. `None` if the record is not an event (no timing).
 pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
     let registers = state.registers();
-    let Some(timing) = registers.get(fields::TIMING).and_then(winner) else { return Ok(None) };
+    let (timing, instance_only) = match registers.get(fields::TIMING).and_then(winner) {
+        Some(timing) => (timing, false),
+        None => match registers.get(fields::DETACHED).and_then(winner) {
+            Some(timing) => (timing, true),
+            None => return Ok(None),
+        },
+    };
     let timing: Timing = decode_field(timing, "timing")?;
     let rule = match registers.get(fields::RULE).and_then(winner) {
         None | Some(Value::Null) => None,
@@ -343,13 +366,24 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
         .and_then(|e| e.value.as_text())
         .map(|key| normalise_key(key, &timing.start))
         .transpose()?;
+    let mut rdates = dates(fields::RDATES)?;
+    if instance_only {
+        // Without its series, the event is exactly its imported occurrences: each override or
+        // range patch names one by its key, the first of them being the stand-in start.
+        let start_key = occurrence_key(&timing.start, &timing.start)?;
+        for key in overrides.keys().chain(range_patches.keys()) {
+            if *key != start_key {
+                rdates.push(timing.start.with_local(occurrence_local(key, &timing.start)?)?);
+            }
+        }
+    }
     Ok(Some(Event {
         id: id.to_owned(),
         calendar: text(fields::CALENDAR).unwrap_or_default(),
         uid: text(fields::UID).unwrap_or_else(|| id.to_owned()),
         timing,
         rule,
-        rdates: dates(fields::RDATES)?,
+        rdates,
         exdates: dates(fields::EXDATES)?,
         fields: scalar,
         attendees,
@@ -358,6 +392,7 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
         range_patches,
         truncate_at,
         unknown_properties,
+        instance_only,
     }))
 }
 
@@ -422,6 +457,12 @@ struct RangePatch<'e> {
 }
 
 impl Event {
+    /// Whether the event is cancelled as a whole (`STATUS:CANCELLED`): it is kept and listed,
+    /// marked cancelled, as the sending calendar showed it.
+    pub fn is_cancelled(&self) -> bool {
+        is_cancelled_status(&self.fields)
+    }
+
     /// Whether the event repeats.
     pub fn is_recurring(&self) -> bool {
         self.rule.is_some() || !self.rdates.is_empty()

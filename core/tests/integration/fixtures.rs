@@ -275,6 +275,39 @@ fn golden_calendar_values_encoding() {
     assert_eq!(decoded, expected);
 }
 
+/// Decision 0021's stored values: a zone kept as its POSIX rule (an imported VTIMEZONE that
+/// matches no IANA zone) inside a timing, as `timing` and the `detached_timing` stand-in of an
+/// occurrence imported without its series hold it. The rule is data every device evaluates
+/// the same way, so the instants are pinned too.
+#[test]
+fn golden_imported_zone_rule_encoding() {
+    use almanac_core::calendar::event::{End, Timing};
+    use almanac_core::calendar::time::{Duration, TimeValue, time_zone};
+    use jiff::civil::date;
+
+    let zone = "<+12>-12<+10>-10,M4.1.0/3,M9.5.0/2";
+    let timing = Timing {
+        start: TimeValue::Zoned { local: date(2026, 1, 15).at(9, 0, 0, 0), zone: zone.into() },
+        end: End::After(Duration { seconds: 3600, ..Duration::default() }),
+    };
+    let value = Value::structured(&timing).expect("encode");
+    let Value::Structured(bytes) = &value else { panic!("structured") };
+    check_fixture("calendar-zone-rule-v1.bin", bytes);
+    let golden = Value::Structured(read_fixture("calendar-zone-rule-v1.bin"));
+    let decoded: Timing = golden.decode().expect("decode");
+    assert_eq!(decoded, timing);
+    let tz = time_zone(zone).expect("a POSIX rule is a zone");
+    for (local, utc) in [
+        (date(2026, 1, 15).at(9, 0, 0, 0), "2026-01-14T21:00:00Z"),
+        (date(2026, 4, 5).at(2, 30, 0, 0), "2026-04-04T14:30:00Z"),
+        (date(2026, 7, 15).at(9, 0, 0, 0), "2026-07-14T23:00:00Z"),
+        (date(2026, 9, 27).at(2, 30, 0, 0), "2026-09-26T16:30:00Z"),
+    ] {
+        let at = tz.to_ambiguous_timestamp(local).compatible().expect("instant");
+        assert_eq!(at.to_string(), utc, "{local}");
+    }
+}
+
 /// One of each sync message, as frames with a 4-byte length in front (the stream framing of
 /// `sync::transport`), pins the protocol's bytes (`docs/protocol.md`).
 #[test]

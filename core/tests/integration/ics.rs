@@ -263,8 +263,10 @@ fn vevent_uids(text: &str) -> BTreeSet<String> {
     uids
 }
 
-/// Checks that an export is strict RFC 5545.
-fn assert_strict(export: &str, what: &str) {
+/// Checks that an export is strict RFC 5545: the file's shape (CRLF, folding, balanced
+/// components, a VTIMEZONE per TZID, the required properties) and, per VEVENT, the value types
+/// strict readers check (see [`assert_strict_vevent`]).
+pub(crate) fn assert_strict(export: &str, what: &str) {
     assert!(export.ends_with("\r\n"), "{what}: the export must end with CRLF");
     let bytes = export.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
@@ -289,6 +291,7 @@ fn assert_strict(export: &str, what: &str) {
     let mut defined = BTreeSet::new();
     let mut used = BTreeSet::new();
     let mut vevent: Vec<String> = Vec::new();
+    let mut vevent_lines: Vec<&str> = Vec::new();
     for line in &lines {
         let parts = head(line);
         let name = parts[0].as_str();
@@ -301,6 +304,7 @@ fn assert_strict(export: &str, what: &str) {
                 stack.push(value(line).to_owned());
                 if value(line) == "VEVENT" {
                     vevent.clear();
+                    vevent_lines.clear();
                 }
             }
             "END" => {
@@ -311,6 +315,7 @@ fn assert_strict(export: &str, what: &str) {
                         let count = vevent.iter().filter(|n| *n == required).count();
                         assert_eq!(count, 1, "{what}: a VEVENT has {count} {required}");
                     }
+                    assert_strict_vevent(&vevent_lines, what);
                 }
             }
             "TZID" if stack.last().is_some_and(|c| c == "VTIMEZONE") => {
@@ -320,6 +325,7 @@ fn assert_strict(export: &str, what: &str) {
         }
         if stack.last().is_some_and(|c| c == "VEVENT") {
             vevent.push(name.to_owned());
+            vevent_lines.push(line);
         }
         for param in &parts[1..] {
             if let Some(tzid) = param.strip_prefix("TZID=") {
@@ -330,6 +336,104 @@ fn assert_strict(export: &str, what: &str) {
     assert!(stack.is_empty(), "{what}: components left open: {stack:?}");
     let missing: Vec<_> = used.difference(&defined).collect();
     assert!(missing.is_empty(), "{what}: TZIDs without a VTIMEZONE: {missing:?}");
+}
+
+/// The value type of a date or date-time as written: `DATE`, `UTC`, `ZONED` (a TZID) or
+/// `FLOATING`.
+fn written_type(line: &str) -> &'static str {
+    let text = value(line);
+    if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+        "DATE"
+    } else if text.ends_with('Z') {
+        "UTC"
+    } else if head(line).iter().any(|p| p.starts_with("TZID=")) {
+        "ZONED"
+    } else {
+        "FLOATING"
+    }
+}
+
+/// The value checks of a strict reader on one exported VEVENT (its own lines, VALARMs
+/// excluded): RFC 5545 §3.3.10 (one RRULE with FREQ, not COUNT and UNTIL together, UNTIL of
+/// DTSTART's type: a DATE for a DATE, UTC for a zoned or UTC start, local for a floating one),
+/// §3.8.2.2 (DTEND a DATE exactly when DTSTART is, not with DURATION), `VALUE=DATE` on every
+/// date, `VALUE=PERIOD` on every RDATE period, no EXRULE (removed by RFC 5545), and DATE values
+/// that are real dates.
+pub(crate) fn assert_strict_vevent(lines: &[&str], what: &str) {
+    let named = |name: &str| -> Vec<&str> {
+        lines.iter().copied().filter(|l| head(l)[0] == name).collect()
+    };
+    let uid = named("UID").first().map_or("?", |l| value(l)).to_owned();
+    let what = format!("{what}: VEVENT {uid}");
+    let start = named("DTSTART");
+    let Some(start) = start.first() else { return };
+    let start_type = written_type(start);
+    for line in lines {
+        let name = head(line)[0].clone();
+        if !["DTSTART", "DTEND", "RDATE", "EXDATE", "RECURRENCE-ID"].contains(&name.as_str()) {
+            continue;
+        }
+        let params = head(line);
+        for item in value(line).split(',') {
+            let is_period = item.contains('/');
+            let first = item.split('/').next().unwrap_or(item);
+            if first.len() == 8 {
+                assert!(
+                    params.iter().any(|p| p == "VALUE=DATE"),
+                    "{what}: a DATE without VALUE=DATE: {line}"
+                );
+                let parsed = jiff::civil::Date::strptime("%Y%m%d", first);
+                assert!(parsed.is_ok(), "{what}: not a date: {line}");
+            } else {
+                assert!(
+                    first.len() >= 15 && first.as_bytes()[8] == b'T',
+                    "{what}: not a DATE-TIME: {line}"
+                );
+            }
+            if is_period {
+                assert!(
+                    params.iter().any(|p| p == "VALUE=PERIOD"),
+                    "{what}: a period without VALUE=PERIOD: {line}"
+                );
+            }
+        }
+    }
+    for line in named("DTEND") {
+        let same = (written_type(line) == "DATE") == (start_type == "DATE");
+        assert!(same, "{what}: DTEND is not of DTSTART's type ({start_type}): {line}");
+    }
+    assert!(
+        named("DTEND").is_empty() || named("DURATION").is_empty(),
+        "{what}: DTEND and DURATION"
+    );
+    assert!(named("EXRULE").is_empty(), "{what}: EXRULE is not RFC 5545");
+    let rules = named("RRULE");
+    assert!(rules.len() <= 1, "{what}: {} RRULEs", rules.len());
+    for rule in rules {
+        let parts: Vec<(&str, &str)> =
+            value(rule).split(';').filter_map(|p| p.split_once('=')).collect();
+        let part = |n: &str| parts.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+        assert!(part("FREQ").is_some(), "{what}: RRULE without FREQ: {rule}");
+        assert!(
+            part("COUNT").is_none() || part("UNTIL").is_none(),
+            "{what}: COUNT and UNTIL: {rule}"
+        );
+        if let Some(until) = part("UNTIL") {
+            let until_type = if until.len() == 8 {
+                "DATE"
+            } else if until.ends_with('Z') {
+                "UTC"
+            } else {
+                "FLOATING"
+            };
+            let expected = match start_type {
+                "DATE" => "DATE",
+                "FLOATING" => "FLOATING",
+                _ => "UTC",
+            };
+            assert_eq!(until_type, expected, "{what}: UNTIL of another type than DTSTART: {rule}");
+        }
+    }
 }
 
 /// Fails with the first differing line, not two whole files.
@@ -1391,12 +1495,14 @@ fn messy_recurrences_date_until_dst_gap_and_early_override() {
     let titled = |prefix: &str| -> Vec<(String, String, String)> {
         march.iter().filter(|r| r.2.starts_with(prefix)).cloned().collect()
     };
-    // A DATE UNTIL on a timed series includes that whole local day (decision 0010).
+    // A DATE UNTIL on a timed series includes that whole local day (decision 0010); it is
+    // stored as the UTC instant of that day's last second in the series' zone, the type RFC
+    // 5545 §3.3.10 requires, so the export is strict (decision 0021).
     let check_in = event(&db.store, "messy-until-date@example.net");
     assert_eq!(check_in.timing.start, zoned(date(2026, 3, 2).at(8, 30, 0, 0), "America/New_York"));
     assert_eq!(
         check_in.rule.as_ref().and_then(|r| r.until.clone()),
-        Some(TimeValue::Date(date(2026, 3, 6)))
+        Some(TimeValue::Utc(ts("2026-03-07T04:59:59Z")))
     );
     assert_eq!(
         starts(&titled("Morning check-in")),

@@ -11,6 +11,7 @@ mod fixtures;
 mod fuzz_corpus;
 mod gc;
 mod ics;
+mod ics_lenient;
 mod intents;
 mod kill;
 mod layering;

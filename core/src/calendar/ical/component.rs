@@ -148,6 +148,12 @@ pub fn parse(text: &str) -> (Vec<Component>, Vec<ParseIssue>) {
                 );
                 skipped = 1;
             } else if is_begin {
+                if is_top_level(&name) {
+                    // A VEVENT can only sit in a VCALENDAR: one met inside an unclosed VTODO,
+                    // VEVENT or VALARM means their END was lost, so they end here and a typo
+                    // costs at most the broken component, not everything after it.
+                    close_to_calendar(&name, line_no, &mut stack, &mut roots, &mut issue);
+                }
                 let mut component = Component::new(&name);
                 component.line = Some(line_no);
                 stack.push((component, line_no));
@@ -201,7 +207,25 @@ fn close(
     issue: &mut impl FnMut(usize, String),
 ) {
     let Some(index) = stack.iter().rposition(|(c, _)| c.name == name) else {
-        issue(line_no, format!("END:{name} has no matching BEGIN:{name}; it was ignored"));
+        // A known component name that is not open is a stray duplicate END; anything else is
+        // a misspelt END (`END:VTOOD`) of the innermost component, which would otherwise
+        // swallow every component after it.
+        match stack.last() {
+            Some((open, _)) if !KNOWN.contains(&name) => {
+                issue(
+                    line_no,
+                    format!(
+                        "END:{name} does not match the open BEGIN:{open}; it was read as \
+                         END:{open}",
+                        open = open.name
+                    ),
+                );
+                if let Some((component, _)) = stack.pop() {
+                    attach(component, stack, roots);
+                }
+            }
+            _ => issue(line_no, format!("END:{name} has no matching BEGIN:{name}; it was ignored")),
+        }
         return;
     };
     while stack.len() > index + 1 {
@@ -219,6 +243,57 @@ fn close(
     }
     if let Some((component, _)) = stack.pop() {
         attach(component, stack, roots);
+    }
+}
+
+/// Component names RFC 5545 and its extensions define: an `END` naming one of them that is not
+/// open is a stray line, not a misspelling.
+const KNOWN: &[&str] = &[
+    "VCALENDAR",
+    "VEVENT",
+    "VTODO",
+    "VJOURNAL",
+    "VFREEBUSY",
+    "VTIMEZONE",
+    "STANDARD",
+    "DAYLIGHT",
+    "VALARM",
+    "VAVAILABILITY",
+    "AVAILABLE",
+    "VLOCATION",
+    "VRESOURCE",
+    "PARTICIPANT",
+];
+
+/// Components that live directly in a VCALENDAR.
+fn is_top_level(name: &str) -> bool {
+    matches!(name, "VEVENT" | "VTODO" | "VJOURNAL" | "VFREEBUSY" | "VTIMEZONE")
+}
+
+/// Closes (and reports) every open component above the innermost VCALENDAR, before `name`
+/// begins on `line_no`.
+fn close_to_calendar(
+    name: &str,
+    line_no: usize,
+    stack: &mut Vec<(Component, usize)>,
+    roots: &mut Vec<Component>,
+    issue: &mut impl FnMut(usize, String),
+) {
+    while let Some((open, _)) = stack.last() {
+        if open.name == "VCALENDAR" {
+            break;
+        }
+        if let Some((inner, begin_line)) = stack.pop() {
+            issue(
+                begin_line,
+                format!(
+                    "{inner_name} is not closed before BEGIN:{name} on line {line_no}; it was \
+                     closed there",
+                    inner_name = inner.name
+                ),
+            );
+            attach(inner, stack, roots);
+        }
     }
 }
 

@@ -35,7 +35,7 @@ impl<T> Lenient<T> {
 /// A PERIOD value (RFC 5545 §3.3.9): a start and either an end or a duration.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Period {
-    /// The start (a date-time: floating, zoned or UTC).
+    /// The start (a date-time: floating, zoned or UTC; a date, leniently, for all-day periods).
     pub start: TimeValue,
     /// How the period ends.
     pub end: PeriodEnd,
@@ -214,10 +214,9 @@ fn read_period(item: &str, zone: &Option<String>) -> std::result::Result<Period,
     let Some((start, end)) = item.split_once('/') else {
         return Err(format!("'{item}' is not a period (start/end or start/duration)"));
     };
+    // RFC 5545 periods are date-times, but producers write all-day periods as dates
+    // (`20260310/20260312`, `20260320/P3D`); they mean those days, so they are read.
     let start = read_time(start.trim(), zone)?;
-    if start.is_date() {
-        return Err(format!("'{item}' is not a period: its start must be a date-time"));
-    }
     let end = end.trim();
     let end = if end.trim_start_matches(['+', '-']).starts_with(['P', 'p']) {
         PeriodEnd::Duration(Duration::parse(end).map_err(|e| e.to_string())?)
@@ -661,9 +660,18 @@ mod tests {
         );
         let RDate::Period(utc) = &read.value[2] else { panic!("not a period") };
         assert!(matches!(utc.start, TimeValue::Utc(_)));
-        let mixed = rdate_list(&prop("RDATE:20260105,20260106T090000,20260105/20260106"), &zones());
-        assert_eq!(mixed.value.len(), 2);
-        assert!(mixed.issues[0].contains("must be a date-time"), "{:?}", mixed.issues);
+        // All-day periods are written as dates by some producers; they are read (issue 10).
+        let mixed = rdate_list(&prop("RDATE:20260105,20260106T090000,20260105/20260107"), &zones());
+        assert!(mixed.issues.is_empty(), "{:?}", mixed.issues);
+        assert_eq!(
+            mixed.value[2],
+            RDate::Period(Period {
+                start: TimeValue::Date(date(2026, 1, 5)),
+                end: PeriodEnd::End(TimeValue::Date(date(2026, 1, 7)))
+            })
+        );
+        let broken = rdate_list(&prop("RDATE;VALUE=PERIOD:20260105/soon"), &zones());
+        assert!(broken.value.is_empty() && broken.issues.len() == 1, "{:?}", broken.issues);
         let written = rdate_properties(&read.value)?;
         assert_eq!(written.len(), 2);
         assert_eq!(written[0].param_value("VALUE"), Some("PERIOD"));

@@ -246,6 +246,10 @@ pub fn resolve_tzid_name(tzid: &str) -> Option<String> {
     if tzid.is_empty() {
         return None;
     }
+    // Our own export of a zone kept as its POSIX rule (decision 0021) names it by that rule.
+    if tzid.starts_with('<') {
+        return TimeZone::posix(tzid).is_ok().then(|| tzid.to_owned());
+    }
     if let Some(zone) = iana(tzid) {
         return Some(zone);
     }
@@ -299,8 +303,26 @@ fn display_prefix(tzid: &str) -> Option<(i32, &str)> {
 
 fn display_tokens(text: &str) -> Vec<String> {
     text.split([',', '/', ';', ':'])
-        .map(|token| token.trim().to_lowercase())
+        .map(|token| fold_accents(&token.trim().to_lowercase()))
         .filter(|token| !token.is_empty())
+        .collect()
+}
+
+/// Windows' display names are ASCII (`Brasilia`), but localised or hand-edited ones carry the
+/// city's own spelling (`Brasília`, `São Paulo`): compare letters without their accents.
+fn fold_accents(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
         .collect()
 }
 
@@ -427,6 +449,8 @@ impl ZoneResolver {
         let mut timezones = Vec::new();
         collect_timezones(components, &mut timezones);
         let mut candidates: Option<Vec<Candidate>> = None;
+        let mut used_from: HashMap<String, i16> = HashMap::new();
+        collect_first_years(components, &mut used_from);
         for vtimezone in timezones {
             let Some(tzid) = vtimezone.property("TZID").map(|p| p.text().trim().to_owned()) else {
                 continue;
@@ -443,7 +467,7 @@ impl ZoneResolver {
             } else {
                 VTimezoneRules::from_component(vtimezone).and_then(|rules| {
                     let candidates = candidates.get_or_insert_with(load_candidates);
-                    match_rules(&tzid, &rules, candidates)
+                    match_rules(&tzid, &rules, candidates, used_from.get(&key).copied())
                 })
             };
             resolver.custom.insert(key, result);
@@ -496,6 +520,28 @@ fn collect_timezones<'a>(components: &'a [Component], out: &mut Vec<&'a Componen
         } else {
             collect_timezones(&component.components, out);
         }
+    }
+}
+
+/// The earliest year each TZID (lower case) is used in, from the values' leading digits: the
+/// dates a VTIMEZONE must agree with an IANA zone on before it is replaced by one.
+fn collect_first_years(components: &[Component], out: &mut HashMap<String, i16>) {
+    for component in components {
+        if component.is("VTIMEZONE") {
+            continue;
+        }
+        for property in &component.properties {
+            let Some(tzid) = property.param_value("TZID") else { continue };
+            let years = property
+                .value
+                .split([',', '/'])
+                .filter_map(|item| item.trim().get(..4).and_then(|y| y.parse::<i16>().ok()));
+            if let Some(year) = years.min() {
+                let entry = out.entry(tzid.trim().to_lowercase()).or_insert(year);
+                *entry = (*entry).min(year);
+            }
+        }
+        collect_first_years(&component.components, out);
     }
 }
 
@@ -812,6 +858,95 @@ impl VTimezoneRules {
     }
 }
 
+/// The VTIMEZONE's rules in the reference year as a POSIX TZ string (`<+12>-12<+10>-10,M4.1.0/
+/// 3,M10.1.0/2`), which every device evaluates the same way without a tz database, and which
+/// `calendar::time::time_zone` accepts as a zone. `None` when that year is not a fixed offset or
+/// one pair of changes. With it, the first year from `check_from` on whose offsets it reproduces
+/// only from then on (`None`: it reproduces every year checked, up to ten after the reference).
+fn posix_rule(rules: &VTimezoneRules, check_from: i16) -> Option<(String, Option<i16>)> {
+    let reference = reference_year();
+    let current = rules.timeline(year_start(reference)?, year_start(reference.checked_add(1)?)?);
+    let name = |offset: Offset| {
+        let seconds = offset.seconds();
+        let (sign, abs) = if seconds < 0 { ('-', -seconds) } else { ('+', seconds) };
+        let (h, m, s) = (abs / 3600, abs / 60 % 60, abs % 60);
+        let mut text = format!("<{sign}{h:02}");
+        if m != 0 || s != 0 {
+            text.push_str(&format!("{m:02}"));
+        }
+        if s != 0 {
+            text.push_str(&format!("{s:02}"));
+        }
+        text.push('>');
+        // POSIX offsets count west of Greenwich as positive.
+        let posix_sign = if seconds <= 0 { "" } else { "-" };
+        text.push_str(&format!("{posix_sign}{h}"));
+        if m != 0 || s != 0 {
+            text.push_str(&format!(":{m:02}"));
+        }
+        if s != 0 {
+            text.push_str(&format!(":{s:02}"));
+        }
+        text
+    };
+    let candidates: Vec<String> = match current.changes.as_slice() {
+        [] => vec![name(current.initial)],
+        [(first_at, first_to), (second_at, second_to)] if *second_to == current.initial => {
+            let start = transition_rules(*first_at, current.initial);
+            let end = transition_rules(*second_at, *first_to);
+            let mut out = Vec::new();
+            for start in &start {
+                for end in &end {
+                    out.push(format!("{}{},{start},{end}", name(current.initial), name(*first_to)));
+                }
+            }
+            out
+        }
+        _ => return None,
+    };
+    let last = reference.saturating_add(10);
+    let mut best: Option<(String, Option<i16>)> = None;
+    for candidate in candidates {
+        let Ok(zone) = TimeZone::posix(&candidate) else { continue };
+        // The first year from which on every year checked agrees.
+        let mut agrees_from = None;
+        for year in (check_from..=last).rev() {
+            let (Some(start), Some(end)) = (year_start(year), year_start(year.saturating_add(1)))
+            else {
+                continue;
+            };
+            if iana_timeline(&zone, start, end) != rules.timeline(start, end) {
+                break;
+            }
+            agrees_from = Some(year);
+        }
+        let Some(from) = agrees_from else { continue };
+        let exact_from = (from > check_from).then_some(from);
+        if best.as_ref().is_none_or(|(_, b)| b.unwrap_or(check_from) > from) {
+            best = Some((candidate, exact_from));
+        }
+    }
+    best
+}
+
+/// The POSIX `Mm.w.d/time` forms of a change at `at` (local time read in `before`, the offset
+/// before it): the nth weekday of the month, and also "the last" when it is.
+fn transition_rules(at: Timestamp, before: Offset) -> Vec<String> {
+    let local = before.to_datetime(at);
+    let date = local.date();
+    let weekday = date.weekday().to_sunday_zero_offset();
+    let time = local.time();
+    let clock = match (time.minute(), time.second()) {
+        (0, 0) => time.hour().to_string(),
+        (m, s) => format!("{}:{m:02}:{s:02}", time.hour()),
+    };
+    let mut out = vec![format!("M{}.{}.{weekday}/{clock}", date.month(), (date.day() - 1) / 7 + 1)];
+    if date.day() + 7 > date.days_in_month() {
+        out.push(format!("M{}.5.{weekday}/{clock}", date.month()));
+    }
+    out
+}
+
 fn iana_timeline(zone: &TimeZone, start: Timestamp, end: Timestamp) -> Timeline {
     let initial = zone.to_offset(start);
     let mut changes = Vec::new();
@@ -857,10 +992,15 @@ fn load_candidates() -> Vec<Candidate> {
 /// abbreviations, then to CLDR's representative zones, and only then to agreement in other
 /// years (a VTIMEZONE's history is often truncated, so it says little), then by name. Zones
 /// still tied agree on every year compared, so the choice among them does not change a time.
+///
+/// A zone is taken only when it agrees exactly with the VTIMEZONE in every year from the first
+/// the file uses the TZID in (`used_from`) to the reference year. Otherwise the file's own
+/// rules are kept, written as a POSIX TZ rule (decision 0021), when they can be.
 fn match_rules(
     tzid: &str,
     rules: &VTimezoneRules,
     candidates: &[Candidate],
+    used_from: Option<i16>,
 ) -> std::result::Result<Lenient<String>, String> {
     let reference = reference_year();
     let first_start = rules.observances.iter().map(|o| o.start.year()).min().unwrap_or(reference);
@@ -943,6 +1083,29 @@ fn match_rules(
         if let Some(zone) = etc_zone(current.initial.seconds()) {
             return Ok(Lenient::clean(zone));
         }
+    }
+    let required = windows
+        .iter()
+        .filter(|(start, _, _)| {
+            used_from.is_none_or(|year| TimeZone::UTC.to_datetime(*start).year() >= year)
+        })
+        .count()
+        .max(1);
+    if let Some(best) = best.filter(|b| b.streak >= required) {
+        return Ok(Lenient::clean(best.name.to_owned()));
+    }
+    let check_from = used_from.unwrap_or(first).clamp(first, reference);
+    if let Some((posix, exact_from)) = posix_rule(rules, check_from) {
+        let mut issue = format!(
+            "time zone '{tzid}' matches no IANA zone on the dates this file uses it; the file's \
+             own VTIMEZONE rules are used, kept as the POSIX rule {posix}"
+        );
+        if let Some(year) = exact_from {
+            issue.push_str(&format!(
+                " (they follow the VTIMEZONE's current rules; it differs from them before {year})"
+            ));
+        }
+        return Ok(Lenient { value: posix, issues: vec![issue] });
     }
     let Some(best) = best else {
         return Err("its VTIMEZONE's offsets match no zone in the tz database".into());
@@ -1128,23 +1291,24 @@ mod tests {
     }
 
     #[test]
-    fn a_vtimezone_with_wrong_dates_is_matched_by_offsets_and_reported() -> Result<()> {
+    fn a_vtimezone_with_past_rules_keeps_its_own_rules() -> Result<()> {
         // The US rule of 1987-2006 (first Sunday of April, last of October): New York's past,
-        // not its present, so the match is reported.
+        // not its present. Mapping it to New York would move every March and late-October time
+        // by an hour, so the file's rules are kept (decision 0021).
         let vtimezone = "BEGIN:VTIMEZONE\nTZID:Old Eastern\nBEGIN:DAYLIGHT\nDTSTART:19700405T020000\n\
             RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=4\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nTZNAME:EDT\n\
             END:DAYLIGHT\nBEGIN:STANDARD\nDTSTART:19701025T020000\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\n\
             TZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nTZNAME:EST\nEND:STANDARD\nEND:VTIMEZONE";
         let (roots, tzid) = calendar(vtimezone, "Old Eastern");
         let resolved = ZoneResolver::from_components(&roots).resolve(&tzid)?;
-        assert_eq!(resolved.value, "America/New_York");
+        assert_eq!(resolved.value, "<-05>5<-04>4,M4.1.0/2,M10.5.0/2");
         assert_eq!(resolved.issues.len(), 1);
-        assert!(resolved.issues[0].contains("past rules"), "{}", resolved.issues[0]);
+        assert!(resolved.issues[0].contains("own VTIMEZONE rules"), "{}", resolved.issues[0]);
         Ok(())
     }
 
     #[test]
-    fn a_vtimezone_matching_no_zone_exactly_is_matched_by_offsets_and_reported() -> Result<()> {
+    fn a_vtimezone_matching_no_zone_exactly_keeps_its_own_rules() -> Result<()> {
         // EST/EDT from the second Sunday of May to the first of September: no zone ever did that.
         let vtimezone = "BEGIN:VTIMEZONE\nTZID:Invented\nBEGIN:DAYLIGHT\nDTSTART:20200510T020000\n\
             RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=5\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nTZNAME:EDT\n\
@@ -1152,14 +1316,21 @@ mod tests {
             TZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nTZNAME:EST\nEND:STANDARD\nEND:VTIMEZONE";
         let (roots, tzid) = calendar(vtimezone, "Invented");
         let resolved = ZoneResolver::from_components(&roots).resolve(&tzid)?;
-        // Several zones fit equally (New York, Indianapolis, Toronto, ...): any has EST/EDT.
+        assert_eq!(resolved.value, "<-05>5<-04>4,M5.2.0/2,M9.1.0/2");
         let zone = crate::calendar::time::time_zone(&resolved.value)?;
-        for (at, hours) in [("2026-01-15T12:00:00Z", -5), ("2026-07-15T12:00:00Z", -4)] {
+        for (at, hours) in [
+            ("2026-01-15T12:00:00Z", -5),
+            ("2026-05-09T12:00:00Z", -5),
+            ("2026-05-11T12:00:00Z", -4),
+            ("2026-09-05T12:00:00Z", -4),
+            ("2026-09-07T12:00:00Z", -5),
+            ("2031-05-12T12:00:00Z", -4),
+        ] {
             let at: Timestamp = at.parse().map_err(|_| Error::InvalidInput(at.into()))?;
-            assert_eq!(zone.to_offset(at).seconds(), hours * 3600, "{}", resolved.value);
+            assert_eq!(zone.to_offset(at).seconds(), hours * 3600, "{at}");
         }
         assert_eq!(resolved.issues.len(), 1);
-        assert!(resolved.issues[0].contains("UTC offsets only"), "{}", resolved.issues[0]);
+        assert!(resolved.issues[0].contains("own VTIMEZONE rules"), "{}", resolved.issues[0]);
         Ok(())
     }
 

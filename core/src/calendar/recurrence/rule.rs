@@ -254,6 +254,51 @@ impl RecurrenceRule {
             .map_err(|why| Error::InvalidInput(format!("recurrence rule '{}': {why}", text.trim())))
     }
 
+    /// Parses a rule as [`RecurrenceRule::parse`] does, but when some parts are invalid keeps
+    /// the largest valid rule it can build from the parts in file order and says what it
+    /// dropped (`"COUNT=-1: …"`). An imported event keeps its repetition rather than becoming a
+    /// single event because of one bad part (issue 10). Fails when nothing can be kept: no
+    /// readable `FREQ`, or a calendar scale (`RSCALE`/`SKIP`), which changes every date and
+    /// cannot be dropped without inventing dates.
+    pub fn parse_salvaged(text: &str) -> Result<(RecurrenceRule, Vec<String>)> {
+        let strict = match parse_rule(text) {
+            Ok(rule) => return Ok((rule, Vec::new())),
+            Err(why) => why,
+        };
+        let fail =
+            |why: &str| Error::InvalidInput(format!("recurrence rule '{}': {why}", text.trim()));
+        let mut body = text.trim();
+        if let Some(prefix) = body.get(..6).filter(|p| p.eq_ignore_ascii_case("RRULE:")) {
+            body = body[prefix.len()..].trim_start();
+        }
+        let parts: Vec<&str> = body.split(';').map(str::trim).filter(|p| !p.is_empty()).collect();
+        let name_of = |part: &str| {
+            part.split_once('=').map_or(String::new(), |(n, _)| n.trim().to_ascii_uppercase())
+        };
+        if parts.iter().any(|p| matches!(name_of(p).as_str(), "RSCALE" | "SKIP")) {
+            return Err(fail(&strict));
+        }
+        let Some(freq) = parts.iter().find(|p| name_of(p) == "FREQ" && parse_rule(p).is_ok())
+        else {
+            return Err(fail(&strict));
+        };
+        // BYSETPOS selects among what the other parts produce, so it is tried after them.
+        let mut others: Vec<&str> =
+            parts.iter().copied().filter(|p| !std::ptr::eq(*p, *freq)).collect();
+        others.sort_by_key(|p| name_of(p) == "BYSETPOS");
+        let mut kept = vec![*freq];
+        let mut dropped = Vec::new();
+        for part in others {
+            kept.push(part);
+            if let Err(why) = parse_rule(&kept.join(";")) {
+                kept.pop();
+                dropped.push(format!("{part}: {why}"));
+            }
+        }
+        let rule = parse_rule(&kept.join(";")).map_err(|why| fail(&why))?;
+        Ok((rule, dropped))
+    }
+
     /// Checks the RFC's rules on a rule built in code: value ranges, `COUNT` with `UNTIL`, parts
     /// that are not allowed with the frequency, `BYSETPOS` alone.
     pub fn validate(&self) -> Result<()> {
