@@ -19,7 +19,7 @@
 //! `almanac_meta`, made by the first instance) is shared by all instances, which are one
 //! replica: a device syncing with another instance next time finds the peer it knows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use almanac_core::codec::{self, Kind};
@@ -128,55 +128,118 @@ fn sid_of(tx: &Transaction<'_>, space: &SpaceId) -> Result<Option<i64>> {
     found.first().map(|row| get(row, 0)).transpose()
 }
 
-/// The records of one space seen through one transaction. Records read by
-/// `keys_with_unseen` are kept, so building a delta reads each record once.
+/// The records of one space seen through one transaction. Reads can be fetched in bulk
+/// ([`PgRecords::prefetch`], and `keys_with_unseen` keeps what it read), and saves are written
+/// in bulk by [`PgRecords::flush`]: a delta of thousands of records costs a handful of
+/// statements, not thousands of round trips.
 struct PgRecords<'t, 'c> {
     tx: &'t Transaction<'c>,
     sid: i64,
-    read: HashMap<RecordKey, RecordState>,
+    /// Known states (`None`: known not to exist).
+    read: HashMap<RecordKey, Option<RecordState>>,
+    /// Saved in this transaction, not yet written.
+    written: BTreeMap<RecordKey, RecordState>,
+}
+
+impl<'t, 'c> PgRecords<'t, 'c> {
+    fn new(tx: &'t Transaction<'c>, sid: i64) -> Self {
+        Self { tx, sid, read: HashMap::new(), written: BTreeMap::new() }
+    }
+
+    /// Reads the records at `keys` in one statement.
+    fn prefetch<'k>(&mut self, keys: impl Iterator<Item = &'k RecordKey>) -> Result<()> {
+        let (collections, ids): (Vec<&str>, Vec<&str>) =
+            keys.map(|k| (k.collection.as_str(), k.id.as_str())).unzip();
+        let found = rows(
+            self.tx,
+            "SELECT r.collection, r.id, r.state FROM engine_records r
+             JOIN unnest($2::TEXT[], $3::TEXT[]) AS k (collection, id)
+               ON r.collection = k.collection AND r.id = k.id
+             WHERE r.sid = $1",
+            &[&self.sid, &collections, &ids],
+        )?;
+        for (collection, id) in collections.iter().zip(&ids) {
+            self.read.insert(RecordKey::new(*collection, *id), None);
+        }
+        for row in &found {
+            let key = RecordKey::new(get::<String>(row, 0)?, get::<String>(row, 1)?);
+            let state = codec::decode(Kind::Record, &get::<Vec<u8>>(row, 2)?)?;
+            self.read.insert(key, Some(state));
+        }
+        Ok(())
+    }
+
+    /// Writes every saved record and its clock rows.
+    fn flush(&mut self) -> Result<()> {
+        if self.written.is_empty() {
+            return Ok(());
+        }
+        let written = std::mem::take(&mut self.written);
+        let mut collections = Vec::with_capacity(written.len());
+        let mut ids = Vec::with_capacity(written.len());
+        let mut states = Vec::with_capacity(written.len());
+        let (mut clock_collections, mut clock_ids, mut replicas, mut counters) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (key, state) in &written {
+            collections.push(key.collection.as_str());
+            ids.push(key.id.as_str());
+            states.push(codec::encode(Kind::Record, state)?);
+            for (replica, counter) in state.max_counters() {
+                clock_collections.push(key.collection.as_str());
+                clock_ids.push(key.id.as_str());
+                replicas.push(replica.to_bytes().to_vec());
+                counters.push(to_i64(counter));
+            }
+        }
+        execute(
+            self.tx,
+            "INSERT INTO engine_records (sid, collection, id, state)
+             SELECT $1, * FROM unnest($2::TEXT[], $3::TEXT[], $4::BYTEA[])
+             ON CONFLICT (sid, collection, id) DO UPDATE SET state = excluded.state",
+            &[&self.sid, &collections, &ids, &states],
+        )?;
+        execute(
+            self.tx,
+            "DELETE FROM engine_record_clock c USING unnest($2::TEXT[], $3::TEXT[]) AS k (collection, id)
+             WHERE c.sid = $1 AND c.collection = k.collection AND c.id = k.id",
+            &[&self.sid, &collections, &ids],
+        )?;
+        execute(
+            self.tx,
+            "INSERT INTO engine_record_clock (sid, collection, id, replica, counter)
+             SELECT $1, * FROM unnest($2::TEXT[], $3::TEXT[], $4::BYTEA[], $5::BIGINT[])",
+            &[&self.sid, &clock_collections, &clock_ids, &replicas, &counters],
+        )?;
+        for (key, state) in written {
+            self.read.insert(key, Some(state));
+        }
+        Ok(())
+    }
 }
 
 impl RecordStore for PgRecords<'_, '_> {
     fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>> {
-        if let Some(state) = self.read.remove(key) {
-            return Ok(Some(state));
+        if let Some(state) = self.written.get(key) {
+            return Ok(Some(state.clone()));
+        }
+        if let Some(known) = self.read.get(key) {
+            return Ok(known.clone());
         }
         let found = rows(
             self.tx,
             "SELECT state FROM engine_records WHERE sid = $1 AND collection = $2 AND id = $3",
             &[&self.sid, &key.collection, &key.id],
         )?;
-        found.first().map(|row| codec::decode(Kind::Record, &get::<Vec<u8>>(row, 0)?)).transpose()
+        let state = found
+            .first()
+            .map(|row| codec::decode(Kind::Record, &get::<Vec<u8>>(row, 0)?))
+            .transpose()?;
+        self.read.insert(key.clone(), state.clone());
+        Ok(state)
     }
 
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
-        self.read.remove(key);
-        let bytes = codec::encode(Kind::Record, state)?;
-        execute(
-            self.tx,
-            "INSERT INTO engine_records (sid, collection, id, state) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (sid, collection, id) DO UPDATE SET state = excluded.state",
-            &[&self.sid, &key.collection, &key.id, &bytes],
-        )?;
-        execute(
-            self.tx,
-            "DELETE FROM engine_record_clock WHERE sid = $1 AND collection = $2 AND id = $3",
-            &[&self.sid, &key.collection, &key.id],
-        )?;
-        for (replica, counter) in state.max_counters() {
-            execute(
-                self.tx,
-                "INSERT INTO engine_record_clock (sid, collection, id, replica, counter)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &self.sid,
-                    &key.collection,
-                    &key.id,
-                    &replica.to_bytes().to_vec(),
-                    &to_i64(counter),
-                ],
-            )?;
-        }
+        self.written.insert(key.clone(), state.clone());
         Ok(())
     }
 
@@ -185,7 +248,7 @@ impl RecordStore for PgRecords<'_, '_> {
         since: &VersionVector,
         local: &VersionVector,
     ) -> Result<Vec<RecordKey>> {
-        let mut keys = std::collections::BTreeSet::new();
+        let mut keys = BTreeSet::new();
         for (replica, counter) in local.iter() {
             let known = since.get(&replica);
             if counter <= known {
@@ -204,7 +267,7 @@ impl RecordStore for PgRecords<'_, '_> {
                 let key = RecordKey::new(get::<String>(row, 0)?, get::<String>(row, 1)?);
                 if !self.read.contains_key(&key) {
                     let state = codec::decode(Kind::Record, &get::<Vec<u8>>(row, 2)?)?;
-                    self.read.insert(key.clone(), state);
+                    self.read.insert(key.clone(), Some(state));
                 }
                 keys.insert(key);
             }
@@ -277,8 +340,10 @@ impl PgEngine {
         let row = held(tx, &delta.space, true)?;
         let before = ReplicaState { id: self.replica, hlc: row.hlc, seen: row.seen };
         let mut replica = before.clone();
-        let mut records = PgRecords { tx, sid: row.sid, read: HashMap::new() };
+        let mut records = PgRecords::new(tx, row.sid);
+        records.prefetch(delta.records.iter().map(|(key, _)| key))?;
         let changes = replica.apply(&mut records, delta, now_millis())?;
+        records.flush()?;
         if replica != before {
             execute(
                 tx,
@@ -330,7 +395,7 @@ impl SyncStore for PgEngine {
         self.read(|tx| {
             let row = held(tx, space, false)?;
             let replica = ReplicaState { id: self.replica, hlc: row.hlc, seen: row.seen };
-            let mut records = PgRecords { tx, sid: row.sid, read: HashMap::new() };
+            let mut records = PgRecords::new(tx, row.sid);
             replica.delta_since(&mut records, space, since)
         })
     }
@@ -450,16 +515,21 @@ impl SyncStore for PgEngine {
             let Some(sid) = sid_of(tx, space)? else {
                 return Err(Error::SpaceNotHeld(space.clone()));
             };
+            let mut collections = Vec::with_capacity(records.len());
+            let mut ids = Vec::with_capacity(records.len());
+            let mut blobs = Vec::with_capacity(records.len());
             for (key, record) in records {
-                let blob = codec::encode(Kind::RecordDelta, record)?;
-                execute(
-                    tx,
-                    "INSERT INTO engine_staged (sid, peer, collection, id, record)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (sid, peer, collection, id) DO UPDATE SET record = excluded.record",
-                    &[&sid, &peer, &key.collection, &key.id, &blob],
-                )?;
+                collections.push(key.collection.as_str());
+                ids.push(key.id.as_str());
+                blobs.push(codec::encode(Kind::RecordDelta, record)?);
             }
+            execute(
+                tx,
+                "INSERT INTO engine_staged (sid, peer, collection, id, record)
+                 SELECT $1, $2, * FROM unnest($3::TEXT[], $4::TEXT[], $5::BYTEA[])
+                 ON CONFLICT (sid, peer, collection, id) DO UPDATE SET record = excluded.record",
+                &[&sid, &peer, &collections, &ids, &blobs],
+            )?;
             let updated = execute(
                 tx,
                 "UPDATE engine_inbound SET next_seq = $3, complete = $4,

@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod endpoints;
+mod instances;
 mod shutdown;
 mod support;
 mod sync;
