@@ -34,6 +34,7 @@ async fn live_changes_cross_between_two_instances_on_one_database() {
     assert_eq!(link_b.next_push(PROMPTLY).await, [space("team")]);
     assert_eq!(link_c.next_push(PROMPTLY).await, [space("team")]);
     let delay = committed.elapsed();
+    eprintln!("Changed crossed instances in {delay:?}");
     assert!(delay < PROMPTLY, "Changed crossed instances in {delay:?}");
     link_b.round(&b.store, &["team"]).await;
     assert_eq!(state(&b.store, "team"), state(&a.store, "team"));
@@ -46,6 +47,7 @@ async fn live_changes_cross_between_two_instances_on_one_database() {
     assert_eq!(link_a.next_push(PROMPTLY).await, [space("team")]);
     assert_eq!(link_c.next_push(PROMPTLY).await, [space("team")]);
     let delay = committed.elapsed();
+    eprintln!("Changed crossed instances in {delay:?}");
     assert!(delay < PROMPTLY, "Changed crossed instances in {delay:?}");
     link_a.round(&a.store, &["team"]).await;
     link_c.round(&c.store, &["team"]).await;
