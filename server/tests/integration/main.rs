@@ -4,6 +4,7 @@
 // Tests state their expectations with expect/panic; the library itself may not.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod accounts;
 mod admin;
 mod auth;
 mod bad_input;
