@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use almanac_core::sync::Message;
 use almanac_server::admin::ShareMode;
 
 use crate::support::{Backend, Device, PROMPTLY, TestServer, space, state};
@@ -105,4 +106,48 @@ async fn instances_writing_one_space_at_once_keep_every_write_and_a_true_vector(
     let late = Device::new();
     second.connect("alice").await.round(&late.store, &["team"]).await;
     assert_eq!(state(&late.store, "team"), records);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_sync_cut_off_on_one_instance_resumes_on_the_other() {
+    const RECORDS: usize = 600;
+    let Some(backend) = Backend::postgres() else { return };
+    let first = TestServer::start(backend).await;
+    let second = first.another_instance().await;
+    let device = Device::new();
+    let mut transaction = device.store.transaction("big");
+    for n in 0..RECORDS {
+        let id = format!("n{n:04}");
+        transaction.set("notes", &id, "title", format!("note {id} with some text to carry"));
+    }
+    transaction.commit().expect("commit");
+
+    // Cut off mid-transfer: the eighth frame the device sends (a chunk) is damaged, so the
+    // server stages the chunks before it and ends the round there.
+    let mut link = first.connect("alice").await;
+    let opened = link.open(&["big"]).await;
+    let cut = link
+        .finish_mutating(
+            &device.store,
+            opened,
+            |config| config.chunk_bytes = 2 << 10,
+            |_| true,
+            |n, frame| {
+                if n == 8 {
+                    if let Some(byte) = frame.last_mut() {
+                        *byte ^= 0xff;
+                    }
+                }
+            },
+        )
+        .await;
+    assert!(cut.is_err(), "the round was cut off");
+    drop(link);
+
+    // The other instance is the same replica with the same staged chunks: only the rest is
+    // sent again.
+    let round = second.connect("alice").await.round(&device.store, &["big"]).await;
+    let sent_again = round.report.records_sent;
+    assert!(sent_again > 0 && sent_again < RECORDS, "{sent_again} of {RECORDS} sent again");
+    assert_eq!(first.state("big"), state(&device.store, "big"));
 }
