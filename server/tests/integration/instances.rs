@@ -5,7 +5,6 @@
 
 use std::time::Instant;
 
-use almanac_core::sync::Message;
 use almanac_server::admin::ShareMode;
 
 use crate::support::{Backend, Device, PROMPTLY, TestServer, space, state};
