@@ -53,7 +53,7 @@ impl Backend {
             _ => {
                 eprintln!(
                     "SKIPPED: {POSTGRES_VAR} is not set, so this PostgreSQL test did not run \
-                     (eval \"$(scripts/postgres.sh start)\" and export it)"
+                     (export \"$(scripts/postgres.sh start)\" to run it)"
                 );
                 None
             }
