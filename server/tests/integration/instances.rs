@@ -5,7 +5,9 @@
 
 use std::time::Instant;
 
+use almanac_server::Location;
 use almanac_server::admin::ShareMode;
+use tokio_postgres::NoTls;
 
 use crate::support::{Backend, Device, PROMPTLY, TestServer, space, state};
 
@@ -149,4 +151,39 @@ async fn a_first_sync_cut_off_on_one_instance_resumes_on_the_other() {
     let sent_again = round.report.records_sent;
     assert!(sent_again > 0 && sent_again < RECORDS, "{sent_again} of {RECORDS} sent again");
     assert_eq!(first.state("big"), state(&device.store, "big"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_while_the_listener_was_down_still_reaches_the_other_instance() {
+    let Some(backend) = Backend::postgres() else { return };
+    let first = TestServer::start(backend).await;
+    let second = first.another_instance().await;
+    let (a, b) = (Device::new(), Device::new());
+    a.write("team", "n1", "title", "first");
+    let mut link_a = first.connect("alice").await;
+    let mut link_b = second.connect("alice").await;
+    link_a.round(&a.store, &["team"]).await;
+    link_b.round(&b.store, &["team"]).await;
+
+    // The database drops every listening connection (a restart, a network cut): the change
+    // right after is committed while no instance listens, so its NOTIFY reaches nobody.
+    let Location::Postgres(url) = first.location() else { panic!("a PostgreSQL test") };
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let dropped = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+        )
+        .await
+        .expect("terminate the listeners");
+    assert_eq!(dropped.len(), 2, "one listener per instance");
+    a.write("team", "n2", "title", "while nobody listened");
+    link_a.round(&a.store, &["team"]).await;
+
+    // The listener reconnects (after a second) and has every followed space looked at again.
+    assert_eq!(link_b.next_push(PROMPTLY * 3).await, [space("team")]);
+    link_b.round(&b.store, &["team"]).await;
+    assert_eq!(state(&b.store, "team"), state(&a.store, "team"));
 }
