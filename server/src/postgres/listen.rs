@@ -5,7 +5,7 @@
 //! and `UNLISTEN` as connections come and go, and a notification is a few bytes.
 //!
 //! A notification sent while the listening connection is down is lost, so after every
-//! (re)connection every followed space is pushed once: at worst one empty round per device.
+//! reconnection every followed space is pushed once: at worst one empty round per device.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub enum Heard {
     /// Another instance changed this space.
     Changed(SpaceId),
-    /// Notifications may have been missed (the listener just (re)connected).
+    /// Notifications may have been missed (the listener just reconnected).
     MaybeMissed,
 }
 
@@ -92,10 +92,13 @@ async fn listen(
         Ok(())
     });
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-    if let Some(ready) = ready.take() {
-        let _ = ready.send(Ok(()));
+    match ready.take() {
+        // The first connection: the server is not serving yet, so nothing can be missed.
+        Some(ready) => {
+            let _ = ready.send(Ok(()));
+        }
+        None => heard(Heard::MaybeMissed),
     }
-    heard(Heard::MaybeMissed);
     while let Some(notification) = incoming.recv().await {
         if let Some(event) = parse(notification.payload(), instance) {
             heard(event);
