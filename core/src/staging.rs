@@ -17,6 +17,7 @@ use crate::replica::{Changes, ReplicaState};
 use crate::storage::sqlite::sync_state::{self, Direction, Inbound};
 use crate::storage::sqlite::{self, SqliteRecords};
 use crate::store::Origin;
+use crate::sync::SyncStore;
 
 /// How many records one apply transaction joins at most (about 10 ms on a phone-class CPU for
 /// calendar events; see `docs/benchmarks.md`, maximum local-write wait).
@@ -226,6 +227,96 @@ impl Store {
         for (peer, space) in pending {
             // Refused deltas are dropped by apply_staged; a later sync brings the data again.
             let _ = self.apply_staged(&space, peer);
+        }
+        Ok(())
+    }
+}
+
+impl SyncStore for Store {
+    fn replica_id(&self) -> ReplicaId {
+        Store::replica_id(self)
+    }
+
+    fn holds_space(&self, space: &SpaceId) -> Result<bool> {
+        Store::holds_space(self, space.as_str())
+    }
+
+    fn version_vector(&self, space: &SpaceId) -> Result<VersionVector> {
+        Store::version_vector(self, space.as_str())
+    }
+
+    fn delta_since(&self, space: &SpaceId, since: &VersionVector) -> Result<Delta> {
+        Store::delta_since(self, space.as_str(), since)
+    }
+
+    fn apply_delta(&self, delta: &Delta) -> Result<Changes> {
+        // Short transactions either way: the app's own writes never wait behind a large one.
+        if delta.records.len() <= BATCH_RECORDS {
+            Store::apply(self, delta)
+        } else {
+            self.apply_in_batches(delta, None)
+        }
+    }
+
+    fn peer_vector(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        direction: Direction,
+    ) -> Result<Option<VersionVector>> {
+        Store::peer_vector(self, space, peer, direction)
+    }
+
+    fn set_peer_vector(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        direction: Direction,
+        vector: &VersionVector,
+    ) -> Result<()> {
+        Store::set_peer_vector(self, space, peer, direction, vector)
+    }
+
+    fn inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<Option<Inbound>> {
+        Store::inbound(self, space, peer)
+    }
+
+    fn begin_inbound(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        since: &VersionVector,
+        context: &VersionVector,
+        hlc: Hlc,
+        resumed: bool,
+    ) -> Result<()> {
+        Store::begin_inbound(self, space, peer, since, context, hlc, resumed)
+    }
+
+    fn stage_chunk(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        seq: u32,
+        records: &[(RecordKey, RecordDelta)],
+        last: bool,
+    ) -> Result<()> {
+        Store::stage_chunk(self, space, peer, seq, records, last)
+    }
+
+    fn drop_inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<()> {
+        Store::drop_inbound(self, space, peer)
+    }
+
+    fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes> {
+        Store::apply_staged(self, space, peer)
+    }
+
+    fn receiving_chunks(&self, receiving: bool) -> Result<()> {
+        // Keeps SQLite's checkpoints out of the app's commits while the chunks arrive.
+        self.checkpoint_inside_commits(!receiving)?;
+        if !receiving {
+            self.request_checkpoint();
         }
         Ok(())
     }

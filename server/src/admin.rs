@@ -32,7 +32,8 @@ pub fn add_user(location: &Location, name: &str) -> Result<String> {
 fn has_accounts(location: &Location) -> Result<bool> {
     match location {
         Location::Folder(folder) => Ok(folder.join(ACCOUNTS_FILE).exists()),
-        Location::Postgres(_) => Err(Error::PostgresNotBuilt),
+        // The database's schema (with its accounts tables) is made when it is first opened.
+        Location::Postgres(_) => Ok(true),
     }
 }
 

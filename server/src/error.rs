@@ -11,11 +11,40 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `--postgres` was given: that backend is designed for (see `accounts.rs`) but not built.
+    /// Neither `--data` nor `--postgres` was given.
+    #[error("name where the server keeps its state: --data <dir> or --postgres <url>")]
+    NoBackend,
+
+    /// `--postgres` with something that is not a connection string.
     #[error(
-        "PostgreSQL support is not built yet; use --data <dir> for the embedded SQLite backend"
+        "the --postgres value is not a PostgreSQL connection URL \
+         (postgres://user:password@host:port/database)"
     )]
-    PostgresNotBuilt,
+    PostgresUrl,
+
+    /// The PostgreSQL database failed or cannot be reached.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+
+    /// The PostgreSQL backend was used after it was closed.
+    #[error("PostgreSQL: the connection pool is closed")]
+    PostgresClosed,
+
+    /// The database holds tables of a newer server.
+    #[error(
+        "the PostgreSQL database uses schema {found}, newer than this server reads \
+         ({supported}); update the server"
+    )]
+    NewerPostgresSchema {
+        /// The schema version found.
+        found: i64,
+        /// The newest version this server reads.
+        supported: i64,
+    },
+
+    /// The database has an `almanac_meta` table that this server did not make.
+    #[error("the PostgreSQL database has an almanac_meta table that is not an Almanac server's")]
+    NotAlmanacDatabase,
 
     /// An admin command named a user the server does not know.
     #[error("there is no user named {0:?} (add one with `user add {0}`)")]

@@ -20,7 +20,8 @@ struct Cli {
     /// The data folder (engine store, accounts database, token key); created if missing.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// A PostgreSQL database instead of a data folder (not built yet).
+    /// A PostgreSQL database instead of a data folder (postgres://user:password@host/db);
+    /// several instances may share one.
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
     /// Where to listen (port 0 picks a free one).
@@ -122,11 +123,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    // clap's group makes exactly one of the two given.
     let location = match (cli.data, cli.postgres) {
-        (_, Some(_)) => return Err(Error::PostgresNotBuilt),
+        (_, Some(url)) => Location::Postgres(url),
         (Some(folder), None) => Location::Folder(folder),
-        // clap's group makes one of the two required.
-        (None, None) => return Err(Error::PostgresNotBuilt),
+        (None, None) => return Err(Error::NoBackend),
     };
     let line = match cli.command {
         Some(Command::User { action: UserAction::Add { name } }) => {
@@ -167,8 +168,8 @@ fn serve(location: &Location, config: ServerConfig) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
+    let backend = location.open()?;
     let result = runtime.block_on(async {
-        let backend = location.open()?;
         let server = almanac_server::start(backend, config).await?;
         let url = server.url();
         let ws = url.replacen("http", "ws", 1);

@@ -85,7 +85,18 @@ impl Pushes {
             }
         }
     }
+
+    /// Every followed space may have changed (changes from other instances may have been
+    /// missed): tell every follower of each.
+    pub fn publish_everything(&self) {
+        let spaces: Vec<SpaceId> = lock(&self.followers).by_space.keys().cloned().collect();
+        self.publish(NOBODY, &spaces);
+    }
 }
+
+/// The `from` of a change made elsewhere (another server instance): no connection of this
+/// instance is excluded. Registration ids start at 1.
+pub const NOBODY: u64 = 0;
 
 /// A connection's place in [`Pushes`].
 pub struct Registration {

@@ -21,6 +21,7 @@ use axum::body::Bytes;
 use tokio::sync::mpsc;
 
 use crate::connection::{Activity, Outgoing};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::metrics::Failure;
 use crate::server::Shared;
@@ -156,8 +157,8 @@ impl Round<'_> {
                 Some(known) => known.clone(),
                 None if access == Access::Denied => None,
                 None => {
-                    if !shared.engine.holds_space(space.as_str())? {
-                        shared.engine.join_space(space.as_str())?;
+                    if !shared.engine.holds_space(space)? {
+                        shared.engine.join_space(space)?;
                         tracing::info!(%space, "space created");
                     }
                     if access == Access::ReadWrite {
@@ -180,7 +181,7 @@ impl Round<'_> {
         if seen.is_empty() {
             return Ok(None);
         }
-        let own = self.shared.engine.version_vector(space.as_str())?;
+        let own = self.shared.engine.version_vector(space)?;
         Ok(Some(seen.iter().fold(own, |stable, device| stable.meet(device))))
     }
 
@@ -190,7 +191,7 @@ impl Round<'_> {
         let engine = &self.shared.engine;
         self.writable
             .iter()
-            .filter_map(|s| engine.version_vector(s.as_str()).ok().map(|v| (s.clone(), v)))
+            .filter_map(|s| engine.version_vector(s).ok().map(|v| (s.clone(), v)))
             .collect()
     }
 
@@ -215,7 +216,7 @@ impl Round<'_> {
         let mut config = SessionConfig::new(opened.clone());
         config.read_only = read_only;
         config.max_frame_bytes = self.shared.limits.max_frame_bytes;
-        let mut session = Session::new(&self.shared.engine, config)?;
+        let mut session = Session::new(&*self.shared.engine, config)?;
         self.flush(&mut session);
         while !session.is_finished() {
             let Some(frame) = inbound.blocking_recv() else { return Ok(RoundEnd::Abandoned) };
@@ -335,7 +336,7 @@ impl Round<'_> {
     }
 
     /// Hands every frame the session has ready to the connection's writer.
-    fn flush(&self, session: &mut Session<'_>) {
+    fn flush(&self, session: &mut Session<'_, dyn Engine>) {
         while let Some(frame) = session.poll_transmit() {
             self.activity.touch();
             // A closed channel means the connection is gone; the next receive notices.

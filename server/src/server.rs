@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use almanac_core::Store;
 use axum_server::Handle;
 use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
@@ -17,15 +16,17 @@ use tokio::task::JoinHandle;
 use crate::accounts::Accounts;
 use crate::backend::Backend;
 use crate::config::{Limits, ServerConfig};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::metrics::Metrics;
-use crate::push::Pushes;
+use crate::postgres::listen::{self, Heard};
+use crate::push::{NOBODY, Pushes};
 use crate::token::TokenKey;
 
 /// What every connection shares.
 pub(crate) struct Shared {
-    pub engine: Arc<Store>,
+    pub engine: Arc<dyn Engine>,
     pub accounts: Arc<dyn Accounts>,
     pub key: TokenKey,
     pub limits: Limits,
@@ -102,13 +103,23 @@ pub async fn start(backend: Backend, config: ServerConfig) -> Result<RunningServ
         .map_err(|e| Error::io(format!("cannot listen on {}", config.listen), e))?;
     let addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
     let (stopping, _) = watch::channel(false);
+    let pushes = Arc::new(Pushes::default());
+    if let Some(peers) = &backend.peers {
+        // Before accepting connections, so no change another instance commits from now on
+        // is missed.
+        let pushes = Arc::clone(&pushes);
+        listen::start(&peers.pool, peers.instance.clone(), move |heard| match heard {
+            Heard::Changed(space) => pushes.publish(NOBODY, &[space]),
+            Heard::MaybeMissed => pushes.publish_everything(),
+        })?;
+    }
     let shared = Arc::new(Shared {
         engine: backend.engine,
         accounts: backend.accounts,
         key: backend.key,
         limits: config.limits,
         metrics: Metrics::default(),
-        pushes: Arc::new(Pushes::default()),
+        pushes,
         per_user: Mutex::default(),
         open: watch::channel(0).0,
         stopping,
@@ -165,8 +176,8 @@ impl RunningServer {
         format!("{scheme}://{}", self.addr)
     }
 
-    /// The engine store (for tests and inspection; the server writes it during rounds).
-    pub fn engine(&self) -> &Arc<Store> {
+    /// The engine (for tests and inspection; the server writes it during rounds).
+    pub fn engine(&self) -> &Arc<dyn Engine> {
         &self.shared.engine
     }
 
@@ -196,9 +207,10 @@ impl RunningServer {
         let _ = self.serving.await;
         let engine = Arc::clone(&self.shared.engine);
         drop(self.shared);
-        match Arc::try_unwrap(engine) {
-            Ok(store) => store.close()?,
-            Err(_) => tracing::warn!("the engine store closes when the last round ends"),
+        if Arc::strong_count(&engine) == 1 {
+            engine.close()?;
+        } else {
+            tracing::warn!("the engine store closes when the last round ends");
         }
         tracing::info!("stopped");
         Ok(())

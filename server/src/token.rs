@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 pub const KEY_FILE: &str = "token.key";
 
 /// Bytes of the signing key (HS256 wants at least the hash's size).
-const KEY_BYTES: usize = 32;
+pub const KEY_BYTES: usize = 32;
 
 /// What a token says.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]

@@ -5,16 +5,15 @@ use std::time::{Duration, Instant};
 
 use almanac_client::{ConnectionState, Error, LiveEvent};
 
-use crate::server::TestServer;
+use crate::server::{Backend, TestServer};
 use crate::{BOUND, Device, drain, event_until, received_in, status_until, up_to_date};
 
 /// A live push is a round of its own after the change is on the server; a second here is
 /// generous on a loaded machine and far below any polling interval worth the name.
 const PUSH_BOUND: Duration = Duration::from_secs(3);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_changes_arrive_without_polling_both_ways() {
-    let server = TestServer::start();
+async fn live_changes_arrive_without_polling_both_ways(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (phone, laptop) = (Device::new(), Device::new());
     phone.write("work", "standup", "title", "Standup");
@@ -64,9 +63,8 @@ async fn live_changes_arrive_without_polling_both_ways() {
     laptop_live.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_server_is_survived_and_nothing_is_lost() {
-    let mut server = TestServer::start();
+async fn a_killed_server_is_survived_and_nothing_is_lost(backend: Backend) {
+    let mut server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (phone, laptop) = (Device::new(), Device::new());
     phone.write("work", "standup", "title", "Standup");
@@ -115,9 +113,8 @@ async fn a_killed_server_is_survived_and_nothing_is_lost() {
     live.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn suspend_releases_the_connection_and_resume_catches_up() {
-    let server = TestServer::start();
+async fn suspend_releases_the_connection_and_resume_catches_up(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (phone, laptop) = (Device::new(), Device::new());
     phone.write("work", "standup", "title", "Standup");
@@ -147,9 +144,8 @@ async fn suspend_releases_the_connection_and_resume_catches_up() {
     live.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_token_stops_retrying_until_a_new_token_is_set() {
-    let server = TestServer::start();
+async fn a_refused_token_stops_retrying_until_a_new_token_is_set(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let device = Device::new();
     device.write("work", "standup", "title", "Standup");
@@ -177,9 +173,8 @@ async fn a_refused_token_stops_retrying_until_a_new_token_is_set() {
     live.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_synced_once_is_pushed_to_live_devices() {
-    let server = TestServer::start();
+async fn a_change_synced_once_is_pushed_to_live_devices(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (phone, laptop) = (Device::new(), Device::new());
     phone.write("work", "standup", "title", "Standup");
@@ -201,9 +196,8 @@ async fn a_change_synced_once_is_pushed_to_live_devices() {
     live.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn too_many_connections_is_reported_and_retried() {
-    let server = TestServer::start_with(&["--max-connections-per-user", "1"]);
+async fn too_many_connections_is_reported_and_retried(backend: Backend) {
+    let server = TestServer::start_on(&backend, &["--max-connections-per-user", "1"]);
     let token = server.user("ada");
     let (phone, laptop) = (Device::new(), Device::new());
     phone.write("work", "standup", "title", "Standup");
@@ -218,3 +212,12 @@ async fn too_many_connections_is_reported_and_retried() {
     assert_eq!(laptop.field("work", "standup", "title").as_deref(), Some("Standup"));
     live.stop().await;
 }
+
+crate::on_both_backends!(
+    live_changes_arrive_without_polling_both_ways,
+    a_killed_server_is_survived_and_nothing_is_lost,
+    suspend_releases_the_connection_and_resume_catches_up,
+    a_refused_token_stops_retrying_until_a_new_token_is_set,
+    a_change_synced_once_is_pushed_to_live_devices,
+    too_many_connections_is_reported_and_retried,
+);

@@ -7,11 +7,10 @@ use almanac_client::{ClientConfig, Error, GarbageCollection};
 use almanac_core::sync::Access;
 
 use crate::Device;
-use crate::server::TestServer;
+use crate::server::{Backend, TestServer};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_devices_with_offline_edits_converge() {
-    let server = TestServer::start();
+async fn three_devices_with_offline_edits_converge(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (phone, laptop, tablet) = (Device::new(), Device::new(), Device::new());
     phone.write("work", "standup", "title", "Standup");
@@ -51,9 +50,8 @@ async fn three_devices_with_offline_edits_converge() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_offline_for_weeks_catches_up() {
-    let server = TestServer::start();
+async fn a_device_offline_for_weeks_catches_up(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (busy, away) = (Device::new(), Device::new());
     busy.write("work", "e0", "title", "first");
@@ -98,9 +96,8 @@ async fn a_device_offline_for_weeks_catches_up() {
     assert!(started.elapsed() < Duration::from_secs(30), "catch-up took {:?}", started.elapsed());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_only_members_writes_stay_local_and_are_reported_pending() {
-    let server = TestServer::start();
+async fn a_read_only_members_writes_stay_local_and_are_reported_pending(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let ada = server.user("ada");
     let bob = server.user("bob");
     let (owner, member) = (Device::new(), Device::new());
@@ -133,16 +130,16 @@ async fn a_read_only_members_writes_stay_local_and_are_reported_pending() {
     assert_eq!(member.field("family", "lunch", "title").as_deref(), Some("Lunch"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_and_expired_tokens_are_reported_as_unauthorized() {
-    let server = TestServer::start();
+async fn refused_and_expired_tokens_are_reported_as_unauthorized(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     server.user("ada");
-    let short = server.token_expiring("ada", "1s");
+    // Long enough for the first sync to finish inside it on either backend.
+    let short = server.token_expiring("ada", "3s");
     let device = Device::new();
     device.write("work", "standup", "title", "Standup");
     device.client(&server.url, &short, &[]).sync_once().await.expect("fresh token works");
     // Waiting for the token's expiry itself (not for something to happen elsewhere).
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     for token in [short.as_str(), "not-a-token", ""] {
         let error = device.client(&server.url, token, &[]).sync_once().await.unwrap_err();
         assert!(matches!(error, Error::Unauthorized), "{token:?}: {error}");
@@ -150,9 +147,8 @@ async fn refused_and_expired_tokens_are_reported_as_unauthorized() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_is_down_is_unreachable() {
-    let mut server = TestServer::start();
+async fn a_server_that_is_down_is_unreachable(backend: Backend) {
+    let mut server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     server.kill();
     let device = Device::new();
@@ -163,9 +159,8 @@ async fn a_server_that_is_down_is_unreachable() {
     assert!(error.to_string().contains("connection refused"), "{error}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_servers_stable_point_collects_removed_members_on_the_device() {
-    let server = TestServer::start();
+async fn the_servers_stable_point_collects_removed_members_on_the_device(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
     let (phone, laptop) = (Device::new(), Device::new());
     phone
@@ -208,12 +203,11 @@ async fn the_servers_stable_point_collects_removed_members_on_the_device() {
     assert_eq!(phone.events("work"), laptop.events("work"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_certificate_the_platform_does_not_trust_is_refused() {
+async fn a_certificate_the_platform_does_not_trust_is_refused(backend: Backend) {
     // The server's test certificate is signed by a test CA that no system trusts.
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/fixtures");
     let (cert, key) = (format!("{fixtures}/server.crt"), format!("{fixtures}/server.key"));
-    let server = TestServer::start_with(&["--tls-cert", &cert, "--tls-key", &key]);
+    let server = TestServer::start_on(&backend, &["--tls-cert", &cert, "--tls-key", &key]);
     assert!(server.url.starts_with("wss://"), "{}", server.url);
     let token = server.user("ada");
     let device = Device::new();
@@ -223,3 +217,13 @@ async fn a_certificate_the_platform_does_not_trust_is_refused() {
     assert!(!error.is_retryable());
     assert!(error.to_string().contains("certificate"), "{error}");
 }
+
+crate::on_both_backends!(
+    three_devices_with_offline_edits_converge,
+    a_device_offline_for_weeks_catches_up,
+    a_read_only_members_writes_stay_local_and_are_reported_pending,
+    refused_and_expired_tokens_are_reported_as_unauthorized,
+    a_server_that_is_down_is_unreachable,
+    the_servers_stable_point_collects_removed_members_on_the_device,
+    a_certificate_the_platform_does_not_trust_is_refused,
+);

@@ -1,6 +1,6 @@
 //! The real sync server (`almanac-server`, crate `server/`) as a child process in a temporary
-//! data folder, on a free loopback port, with the admin commands tests need. Shared by the
-//! client's and the CLI's tests (`#[path]`).
+//! data folder (or a fresh PostgreSQL database: [`Backend`]), on a free loopback port, with the
+//! admin commands tests need. Shared by the client's and the CLI's tests (`#[path]`).
 //!
 //! The binary is `ALMANAC_SERVER_BIN` when set, else `almanac-server` next to the test's own
 //! target folder (`cargo test --workspace` builds it; with `-p`, run
@@ -14,10 +14,96 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// Where the server keeps its state.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// `--data` in the test's temporary folder.
+    Sqlite,
+    /// `--postgres` on a fresh database of the PostgreSQL server at this URL.
+    Postgres(String),
+}
+
+/// The variable naming the PostgreSQL server tests create their databases on
+/// (`scripts/postgres.sh start` prints it).
+pub const POSTGRES_VAR: &str = "ALMANAC_TEST_POSTGRES";
+
+impl Backend {
+    /// PostgreSQL if `ALMANAC_TEST_POSTGRES` is set. Unset, the test is skipped with a message,
+    /// except under CI, where it fails: CI must run the PostgreSQL half.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var(POSTGRES_VAR) {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("{POSTGRES_VAR} is not set: CI must run the PostgreSQL tests (.ci/run)")
+            }
+            _ => {
+                eprintln!(
+                    "SKIPPED: {POSTGRES_VAR} is not set, so this PostgreSQL test did not run \
+                     (export \"$(scripts/postgres.sh start)\" to run it)"
+                );
+                None
+            }
+        }
+    }
+
+    /// The global option of the server's command line for a test of its own.
+    fn args(&self, dir: &std::path::Path) -> Vec<String> {
+        match self {
+            Backend::Sqlite => vec!["--data".into(), dir.join("data").display().to_string()],
+            Backend::Postgres(url) => vec!["--postgres".into(), fresh_database(url)],
+        }
+    }
+}
+
+/// Creates a database with a random name with `psql` (installed with the server); its URL.
+fn fresh_database(url: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("almanac_client_{}_{nanos}", std::process::id());
+    let output = Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql (the PostgreSQL client) to create a test database");
+    assert!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let server = match base.rsplit_once('/') {
+        Some((server, _)) if server.contains("//") && !server.ends_with('/') => server,
+        _ => base.trim_end_matches('/'),
+    };
+    format!("{server}/{name}{query}")
+}
+
+/// Runs each named scenario (`async fn name(backend: Backend)`) as two tests, `name::sqlite`
+/// and `name::postgres` (the latter skipped, loudly, without `ALMANAC_TEST_POSTGRES`).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::server::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::server::Backend::postgres() {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )*};
+}
+
 /// A running (or killed) server.
 pub struct TestServer {
     bin: PathBuf,
     dir: tempfile::TempDir,
+    /// `--data <dir>` or `--postgres <url>`.
+    backend: Vec<String>,
     child: Option<Child>,
     /// `ws://127.0.0.1:<port>` (no path: the client appends `/v1/sync`).
     pub url: String,
@@ -51,9 +137,16 @@ impl TestServer {
 
     /// [`TestServer::start`] with more arguments (`--tls-cert`, ...).
     pub fn start_with(extra: &[&str]) -> TestServer {
+        TestServer::start_on(&Backend::Sqlite, extra)
+    }
+
+    /// A server on `backend` (an empty folder or database), with more arguments.
+    pub fn start_on(backend: &Backend, extra: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
         let mut server = TestServer {
             bin: server_bin(),
-            dir: tempfile::tempdir().expect("temp dir"),
+            backend: backend.args(dir.path()),
+            dir,
             child: None,
             url: String::new(),
             port: 0,
@@ -70,8 +163,7 @@ impl TestServer {
             .open(self.dir.path().join("server.log"))
             .expect("server log");
         let mut child = Command::new(&self.bin)
-            .arg("--data")
-            .arg(self.dir.path().join("data"))
+            .args(&self.backend)
             .args(["--listen", listen])
             .args(&self.extra)
             .stdin(Stdio::null())
@@ -105,8 +197,7 @@ impl TestServer {
     /// Runs an admin command on the data folder; its stdout, trimmed.
     pub fn admin(&self, args: &[&str]) -> String {
         let output = Command::new(&self.bin)
-            .arg("--data")
-            .arg(self.dir.path().join("data"))
+            .args(&self.backend)
             .args(args)
             .output()
             .expect("run almanac-server admin command");

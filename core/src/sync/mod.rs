@@ -3,8 +3,10 @@
 //! it over WebSocket; `transport` has plain helpers for in-process and stream channels.
 
 pub mod message;
+mod replica;
 mod session;
 pub mod transport;
 
 pub use message::{Access, ErrorCode, MAX_VERSION, MIN_VERSION, Message, SpaceAccess};
+pub use replica::{Direction, Inbound, SyncStore};
 pub use session::{Session, SessionConfig, SyncReport};

@@ -15,11 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::message::{
     self, Chunk, ChunkStart, ErrorCode, MAX_VERSION, MIN_VERSION, Message, Records, Resume, Vector,
 };
+use super::replica::{Direction, SyncStore};
 use crate::Store;
 use crate::crdt::{ClockSkew, Delta, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
-use crate::staging::{BATCH_RECORDS, QuietCheckpoints};
-use crate::storage::sqlite::sync_state::Direction;
 
 /// Settings of a session.
 #[derive(Clone, Debug)]
@@ -93,9 +92,10 @@ struct Outgoing {
     acknowledged: bool,
 }
 
-/// A sync session with one peer (see the module documentation).
-pub struct Session<'s> {
-    store: &'s Store,
+/// A sync session with one peer (see the module documentation), over any replica that
+/// implements [`SyncStore`] (by default the core's [`Store`]).
+pub struct Session<'s, S: SyncStore + ?Sized = Store> {
+    store: &'s S,
     config: SessionConfig,
     peer: Option<ReplicaId>,
     wants_expected: Option<u32>,
@@ -108,7 +108,7 @@ pub struct Session<'s> {
     peer_done: bool,
     failed: bool,
     /// Keeps checkpoints out of commits while a delta arrives in several chunks.
-    quiet: Option<QuietCheckpoints<'s>>,
+    quiet: Option<Receiving<'s, S>>,
     /// The session failed because the peer sent `Error`.
     peer_failed: bool,
     /// The session failed on version negotiation.
@@ -116,12 +116,12 @@ pub struct Session<'s> {
     report: SyncReport,
 }
 
-impl<'s> Session<'s> {
+impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
     /// Starts a session; its first frames are ready in [`Session::poll_transmit`].
-    pub fn new(store: &'s Store, config: SessionConfig) -> Result<Session<'s>> {
+    pub fn new(store: &'s S, config: SessionConfig) -> Result<Session<'s, S>> {
         let mut spaces: Vec<SpaceId> = Vec::new();
         for space in &config.spaces {
-            if store.holds_space(space.as_str())? && !spaces.contains(space) {
+            if store.holds_space(space)? && !spaces.contains(space) {
                 spaces.push(space.clone());
             }
         }
@@ -335,7 +335,7 @@ impl<'s> Session<'s> {
     }
 
     fn send_want(&mut self, space: &SpaceId, peer: ReplicaId, full: bool) -> Result<()> {
-        let vector = self.store.version_vector(space.as_str())?;
+        let vector = self.store.version_vector(space)?;
         let base =
             if full { None } else { self.store.peer_vector(space, peer, Direction::Sent)? };
         let wire = match base {
@@ -376,8 +376,7 @@ impl<'s> Session<'s> {
         if self.wants_expected.is_some_and(|n| self.outgoing.len() >= n as usize) {
             return Err(unexpected("more Wants than announced"));
         }
-        let shared =
-            self.config.spaces.contains(&space) && self.store.holds_space(space.as_str())?;
+        let shared = self.config.spaces.contains(&space) && self.store.holds_space(&space)?;
         if !shared {
             self.outgoing.insert(space.clone(), Outgoing { last_seq: 0, acknowledged: true });
             return self.send(&Message::NotHeld { space });
@@ -393,7 +392,7 @@ impl<'s> Session<'s> {
             }
         };
         self.store.set_peer_vector(&space, peer, Direction::Received, &since)?;
-        let delta = self.store.delta_since(space.as_str(), &since)?;
+        let delta = self.store.delta_since(&space, &since)?;
         let mut records = delta.records;
         let mut first_seq = 0;
         let resumed = resume.is_some();
@@ -401,7 +400,7 @@ impl<'s> Session<'s> {
             // Keep what the peer has staged, except records that changed since.
             let changed: BTreeSet<RecordKey> = self
                 .store
-                .delta_since(space.as_str(), &resume.context)?
+                .delta_since(&space, &resume.context)?
                 .records
                 .into_iter()
                 .map(|(key, _)| key)
@@ -452,11 +451,7 @@ impl<'s> Session<'s> {
                     let delta =
                         Delta { space: space.clone(), since, context, hlc: start.hlc, records };
                     self.store.drop_inbound(&space, peer)?;
-                    let changes = if delta.records.len() <= BATCH_RECORDS {
-                        self.store.apply(&delta)?
-                    } else {
-                        self.store.apply_in_batches(&delta, None)?
-                    };
+                    let changes = self.store.apply_delta(&delta)?;
                     self.report.records_changed += changes.records.len();
                     self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
                     self.incoming.insert(space.clone(), Incoming::Finished);
@@ -479,7 +474,7 @@ impl<'s> Session<'s> {
                     start.resumed,
                 )?;
                 if self.quiet.is_none() {
-                    self.quiet = Some(QuietCheckpoints::start(self.store)?);
+                    self.quiet = Some(Receiving::start(self.store)?);
                 }
             }
             (Some(next), None) if next == chunk.seq => {}
@@ -521,6 +516,26 @@ impl<'s> Session<'s> {
     fn send(&mut self, message: &Message) -> Result<()> {
         self.outbox.push_back(message.encode()?);
         Ok(())
+    }
+}
+
+/// While alive, a delta is arriving in chunks ([`SyncStore::receiving_chunks`]); dropped
+/// however the session ends, so the storage's housekeeping always comes back.
+struct Receiving<'s, S: SyncStore + ?Sized> {
+    store: &'s S,
+}
+
+impl<'s, S: SyncStore + ?Sized> Receiving<'s, S> {
+    fn start(store: &'s S) -> Result<Self> {
+        store.receiving_chunks(true)?;
+        Ok(Self { store })
+    }
+}
+
+impl<S: SyncStore + ?Sized> Drop for Receiving<'_, S> {
+    fn drop(&mut self) {
+        // Nothing to do about a failure here: the storage recovers at its next housekeeping.
+        let _ = self.store.receiving_chunks(false);
     }
 }
 

@@ -2,10 +2,9 @@
 //! device has last said it has seen of a space (for the causal-stability point).
 //!
 //! [`Accounts`] is the one seam between the server and the database that holds this: the
-//! embedded backend is [`SqliteAccounts`] (a file in the data folder); a PostgreSQL backend
-//! implements the same trait later, without the connection or round code changing. The records
-//! themselves live in the engine store (`almanac_core::Store`); a PostgreSQL engine is a core
-//! storage backend, not part of this trait (decision 0017).
+//! embedded backend is [`SqliteAccounts`] (a file in the data folder), the PostgreSQL backend
+//! `crate::postgres::PgAccounts`. The records themselves live in the engine
+//! (`crate::engine::Engine`), not behind this trait (decision 0019).
 
 mod sqlite;
 

@@ -6,15 +6,14 @@ use std::time::{Duration, Instant};
 
 use almanac_core::sync::Access;
 use almanac_server::admin::{self, ShareMode};
-use almanac_server::token::{KEY_FILE, TokenKey};
+use almanac_server::token::TokenKey;
 use almanac_server::{Limits, UNAUTHORIZED_BODY};
 use futures_util::StreamExt;
 
-use crate::support::{Device, TestServer, connect, refused, state};
+use crate::support::{Backend, Device, TestServer, connect, refused, state};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_bad_token_gets_the_same_401_before_any_websocket() {
-    let server = TestServer::start().await;
+async fn every_bad_token_gets_the_same_401_before_any_websocket(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let url = server.url();
     let good = server.token("alice");
     let expected = (401, UNAUTHORIZED_BODY.to_owned());
@@ -44,8 +43,7 @@ async fn every_bad_token_gets_the_same_401_before_any_websocket() {
     let swapped = format!("{}.{}.{}", alice_parts[0], bob_parts[1], alice_parts[2]);
     assert_eq!(refused(&url, Some(&bearer(&swapped))).await, expected, "claims swapped");
 
-    let key =
-        TokenKey::load_or_create(&server.dir.path().join("data").join(KEY_FILE)).expect("key");
+    let key = server.location().token_key().expect("key");
     let stranger = key.issue("mallory", Duration::from_secs(3600)).expect("issue");
     assert_eq!(refused(&url, Some(&bearer(&stranger))).await, expected, "unknown user");
 
@@ -57,9 +55,8 @@ async fn every_bad_token_gets_the_same_401_before_any_websocket() {
     assert!(connect(&url, Some(&bearer(&good))).await.is_ok(), "the good token still works");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn another_users_space_is_denied_and_nothing_crosses_either_way() {
-    let server = TestServer::start().await;
+async fn another_users_space_is_denied_and_nothing_crosses_either_way(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (alice, bob) = (Device::new(), Device::new());
     alice.write("private", "p1", "title", "alice's");
     server.connect("alice").await.round(&alice.store, &["private"]).await;
@@ -71,14 +68,13 @@ async fn another_users_space_is_denied_and_nothing_crosses_either_way() {
     assert_eq!(round.opened[0].stable, None, "a denied space says nothing");
     assert_eq!(round.access("bobs"), Access::ReadWrite, "the other space still syncs");
     assert!(bob.store.get("private", "notes", "p1").expect("read").is_none());
-    assert!(server.engine().get("private", "notes", "p2").expect("read").is_none());
-    assert_eq!(state(server.engine(), "private"), state(&alice.store, "private"));
-    assert!(server.engine().get("bobs", "notes", "b1").expect("read").is_some());
+    assert!(!server.has("private", "p2"));
+    assert_eq!(server.state("private"), state(&alice.store, "private"));
+    assert!(server.has("bobs", "b1"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_read_only_member_reads_and_its_own_writes_are_not_taken() {
-    let server = TestServer::start().await;
+async fn a_read_only_member_reads_and_its_own_writes_are_not_taken(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (alice, bob) = (Device::new(), Device::new());
     alice.write("shared", "n1", "title", "from the owner");
     server.connect("alice").await.round(&alice.store, &["shared"]).await;
@@ -86,7 +82,7 @@ async fn a_read_only_member_reads_and_its_own_writes_are_not_taken() {
     bob.store.join_space("shared").expect("join");
     bob.write("shared", "n9", "title", "from a read-only member");
     bob.write("bobs", "b1", "title", "bob's own");
-    let before = server.engine().version_vector("shared").expect("vv");
+    let before = server.vector("shared");
     let mut link = server.connect("bob").await;
     for _ in 0..2 {
         let round = link.round(&bob.store, &["shared", "bobs"]).await;
@@ -94,19 +90,18 @@ async fn a_read_only_member_reads_and_its_own_writes_are_not_taken() {
         assert_eq!(round.access("bobs"), Access::ReadWrite);
     }
     assert!(bob.store.get("shared", "notes", "n1").expect("read").is_some(), "bob reads");
-    assert!(server.engine().get("shared", "notes", "n9").expect("read").is_none());
-    assert_eq!(server.engine().version_vector("shared").expect("vv"), before);
+    assert!(!server.has("shared", "n9"));
+    assert_eq!(server.vector("shared"), before);
     assert!(bob.store.get("shared", "notes", "n9").expect("read").is_some(), "kept, pending");
-    assert!(server.engine().get("bobs", "notes", "b1").expect("read").is_some());
+    assert!(server.has("bobs", "b1"));
     // Made a read-write member, the same device's pending write goes up.
     server.share("shared", "bob", ShareMode::ReadWrite);
     link.round(&bob.store, &["shared"]).await;
-    assert!(server.engine().get("shared", "notes", "n9").expect("read").is_some());
+    assert!(server.has("shared", "n9"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_revoked_member_is_denied_from_its_next_round() {
-    let server = TestServer::start().await;
+async fn a_revoked_member_is_denied_from_its_next_round(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (alice, bob) = (Device::new(), Device::new());
     alice.write("shared", "n1", "title", "before");
     let mut link_alice = server.connect("alice").await;
@@ -121,13 +116,14 @@ async fn a_revoked_member_is_denied_from_its_next_round() {
     // Same connection, next round.
     assert_eq!(link_bob.round(&bob.store, &["shared"]).await.access("shared"), Access::Denied);
     assert!(bob.store.get("shared", "notes", "n2").expect("read").is_none());
-    assert!(server.engine().get("shared", "notes", "n3").expect("read").is_none());
+    assert!(!server.has("shared", "n3"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn past_the_connection_limit_a_user_gets_429_and_a_closed_connection_frees_its_slot() {
+async fn past_the_connection_limit_a_user_gets_429_and_a_closed_connection_frees_its_slot(
+    backend: Backend,
+) {
     let limits = Limits { max_connections_per_user: 2, ..Limits::default() };
-    let server = TestServer::with_limits(limits).await;
+    let server = TestServer::with_limits(backend, limits).await;
     let url = server.url();
     let bearer = format!("Bearer {}", server.token("alice"));
     let mut first = connect(&url, Some(&bearer)).await.expect("first");
@@ -148,3 +144,11 @@ async fn past_the_connection_limit_a_user_gets_429_and_a_closed_connection_frees
         }
     }
 }
+
+crate::on_both_backends!(
+    every_bad_token_gets_the_same_401_before_any_websocket,
+    another_users_space_is_denied_and_nothing_crosses_either_way,
+    a_read_only_member_reads_and_its_own_writes_are_not_taken,
+    a_revoked_member_is_denied_from_its_next_round,
+    past_the_connection_limit_a_user_gets_429_and_a_closed_connection_frees_its_slot,
+);

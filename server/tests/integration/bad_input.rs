@@ -10,7 +10,7 @@ use almanac_server::Limits;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
 
-use crate::support::{Device, Link, PROMPTLY, TestServer, space, state};
+use crate::support::{Backend, Device, Link, PROMPTLY, TestServer, space, state};
 
 /// Small deterministic noise (xorshift), so a failure can be replayed.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
@@ -49,15 +49,13 @@ async fn refused_in_round(server: &TestServer, frame: Message) -> (ErrorCode, Op
     link.expect_error_and_close().await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn hostile_frames_get_an_error_and_a_close_and_change_nothing() {
-    let server = TestServer::start().await;
+async fn hostile_frames_get_an_error_and_a_close_and_change_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let device = Device::new();
     device.write("team", "n1", "title", "kept");
     let mut bystander = server.connect("alice").await;
     bystander.round(&device.store, &["team"]).await;
-    let before =
-        (state(server.engine(), "team"), server.engine().version_vector("team").expect("vv"));
+    let before = (server.state("team"), server.vector("team"));
     let malformed = (ErrorCode::Malformed, Some(1002));
     let unexpected = (ErrorCode::Unexpected, Some(1002));
 
@@ -146,22 +144,18 @@ async fn hostile_frames_get_an_error_and_a_close_and_change_nothing() {
     );
 
     // Nothing changed, and the connection that behaved still syncs.
-    assert_eq!(
-        (state(server.engine(), "team"), server.engine().version_vector("team").expect("vv")),
-        before
-    );
-    assert!(server.engine().version_vector("mine").expect("vv").is_empty());
+    assert_eq!((server.state("team"), server.vector("team")), before);
+    assert!(server.vector("mine").is_empty());
     device.write("team", "n2", "title", "still serving");
     bystander.round(&device.store, &["team"]).await;
-    assert!(server.engine().get("team", "notes", "n2").expect("read").is_some());
+    assert!(server.has("team", "n2"));
     let metrics = server.server.metrics();
     assert!(!metrics.contains("almanac_errors_total{kind=\"malformed\"} 0\n"), "{metrics}");
     assert!(metrics.contains("almanac_errors_total{kind=\"storage\"} 0\n"), "{metrics}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed() {
-    let server = TestServer::start().await;
+async fn every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let device = Device::new();
     device.write("team", "n1", "title", "synced");
     let mut link = server.connect("alice").await;
@@ -213,13 +207,12 @@ async fn every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed()
     }
     // Nothing is broken: an undamaged round converges.
     link.round(&device.store, &["team"]).await;
-    assert_eq!(state(server.engine(), "team"), state(&device.store, "team"));
+    assert_eq!(server.state("team"), state(&device.store, "team"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_frame_far_over_the_limit_ends_the_connection_without_reading_it() {
+async fn a_frame_far_over_the_limit_ends_the_connection_without_reading_it(backend: Backend) {
     let limits = Limits { max_frame_bytes: 64 << 10, ..Limits::default() };
-    let server = TestServer::with_limits(limits).await;
+    let server = TestServer::with_limits(backend, limits).await;
     assert_eq!(
         refused_bytes(&server, vec![1; (64 << 10) + 1]).await,
         (ErrorCode::Malformed, Some(1009))
@@ -237,10 +230,9 @@ async fn a_frame_far_over_the_limit_ends_the_connection_without_reading_it() {
     server.connect("alice").await.round(&device.store, &["team"]).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_connection_over_the_message_rate_is_closed() {
+async fn a_connection_over_the_message_rate_is_closed(backend: Backend) {
     let limits = Limits { max_frames_per_second: 5, ..Limits::default() };
-    let server = TestServer::with_limits(limits).await;
+    let server = TestServer::with_limits(backend, limits).await;
     let mut link: Link = server.connect("alice").await;
     for _ in 0..20 {
         if link.ws.send(WsMessage::Pong(Bytes::new())).await.is_err() {
@@ -250,14 +242,13 @@ async fn a_connection_over_the_message_rate_is_closed() {
     assert_eq!(link.expect_error_and_close().await, (ErrorCode::Refused, Some(1008)));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_silent_connection_is_closed_after_the_idle_limit() {
+async fn a_silent_connection_is_closed_after_the_idle_limit(backend: Backend) {
     let limits = Limits {
         idle_timeout: Duration::from_millis(300),
         ping_interval: Duration::from_secs(3600),
         ..Limits::default()
     };
-    let server = TestServer::with_limits(limits).await;
+    let server = TestServer::with_limits(backend, limits).await;
     let mut link = server.connect("alice").await;
     let close = tokio::time::timeout(PROMPTLY, link.ws.next()).await.expect("closed in time");
     match close {
@@ -265,3 +256,11 @@ async fn a_silent_connection_is_closed_after_the_idle_limit() {
         other => panic!("expected a close, got {other:?}"),
     }
 }
+
+crate::on_both_backends!(
+    hostile_frames_get_an_error_and_a_close_and_change_nothing,
+    every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed,
+    a_frame_far_over_the_limit_ends_the_connection_without_reading_it,
+    a_connection_over_the_message_rate_is_closed,
+    a_silent_connection_is_closed_after_the_idle_limit,
+);

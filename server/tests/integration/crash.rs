@@ -1,32 +1,33 @@
 //! The real binary, killed with SIGKILL in the middle of a large first sync and started again
-//! on the same data folder: every chunk it acknowledged is still there (the device does not
+//! on the same data folder (or database): every chunk it acknowledged is still there (the device does not
 //! send it again), the sync completes, and a second device gets everything. Then SIGTERM stops
 //! it cleanly.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use almanac_core::sync::Message;
+use almanac_server::Location;
 
-use crate::support::{Device, Link, connect, state};
+use crate::admin::backend_args;
+use crate::support::{Backend, Device, Link, connect, state};
 
 const RECORDS: usize = 5_000;
 
-fn server_command(data: &Path) -> Command {
+fn server_command(data: &Location) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_almanac-server"));
-    command.arg("--data").arg(data).env("RUST_LOG", "warn");
+    command.args(backend_args(data)).env("RUST_LOG", "warn");
     command
 }
 
-fn admin(data: &Path, args: &[&str]) -> String {
+fn admin(data: &Location, args: &[&str]) -> String {
     let output = server_command(data).args(args).output().expect("run admin command");
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
 }
 
 /// Starts the server on a free port; returns it and its WebSocket URL.
-fn start(data: &Path) -> (Child, String) {
+fn start(data: &Location) -> (Child, String) {
     let mut child = server_command(data)
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -49,10 +50,9 @@ async fn link(url: &str, token: &str) -> Link {
     Link { ws, pushes: Vec::new() }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_server_killed_mid_sync_loses_nothing_it_acknowledged() {
+async fn a_server_killed_mid_sync_loses_nothing_it_acknowledged(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let data = dir.path().join("data");
+    let data = backend.location(dir.path());
     assert_eq!(admin(&data, &["user", "add", "alice"]), "added user alice");
     let token = admin(&data, &["token", "--user", "alice"]);
 
@@ -104,3 +104,5 @@ async fn a_server_killed_mid_sync_loses_nothing_it_acknowledged() {
     let status = server.wait().expect("wait");
     assert!(status.success(), "a SIGTERM stops the server cleanly: {status:?}");
 }
+
+crate::on_both_backends!(a_server_killed_mid_sync_loses_nothing_it_acknowledged);

@@ -4,7 +4,7 @@ use almanac_server::admin::ShareMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Device, PROMPTLY, TestServer, space};
+use crate::support::{Backend, Device, PROMPTLY, TestServer, space};
 
 /// GETs `path`; returns the status line and the body.
 async fn get(server: &TestServer, path: &str) -> (String, String) {
@@ -24,9 +24,8 @@ fn value(metrics: &str, series: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {series} in {metrics}"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn health_and_metrics_answer_over_http() {
-    let server = TestServer::start().await;
+async fn health_and_metrics_answer_over_http(backend: Backend) {
+    let server = TestServer::start(backend).await;
     assert_eq!(get(&server, "/healthz").await, ("HTTP/1.1 200 OK".into(), "ok".into()));
 
     let (a, b) = (Device::new(), Device::new());
@@ -52,3 +51,5 @@ async fn health_and_metrics_answer_over_http() {
     assert_eq!(value(&metrics, "almanac_errors_total{kind=\"unauthorized\"}"), 0);
     assert_eq!(get(&server, "/nowhere").await.0, "HTTP/1.1 404 Not Found");
 }
+
+crate::on_both_backends!(health_and_metrics_answer_over_http,);

@@ -4,11 +4,13 @@
 // Tests state their expectations with expect/panic; the library itself may not.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod accounts;
 mod admin;
 mod auth;
 mod bad_input;
 mod crash;
 mod endpoints;
+mod instances;
 mod shutdown;
 mod support;
 mod sync;

@@ -6,7 +6,7 @@ use almanac_server::backend::ENGINE_FILE;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::support::{Device, Link, PROMPTLY, TestServer, connect};
+use crate::support::{Backend, Device, Link, PROMPTLY, TestServer, connect, state};
 
 /// Reads to the end of the connection, as a client does (which also sends the answering
 /// close), and returns the server's close code.
@@ -23,16 +23,15 @@ async fn expect_close(link: &mut Link, code: u16) {
     assert_eq!(close.await.expect("closed in time"), Some(code));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stop_lets_the_running_round_finish_and_closes_the_store() {
-    let test = TestServer::start().await;
+async fn a_stop_lets_the_running_round_finish_and_closes_the_store(backend: Backend) {
+    let test = TestServer::start(backend.clone()).await;
     let (url, bearer) = (test.url(), format!("Bearer {}", test.token("alice")));
     let device = Device::new();
     device.write("team", "n1", "title", "synced during the stop");
     let mut idle = test.connect("alice").await;
     let mut busy = test.connect("alice").await;
     let opened = busy.open(&["team"]).await;
-    let TestServer { dir, server } = test;
+    let TestServer { dir, location, server } = test;
     let stopping = tokio::spawn(server.shutdown());
 
     expect_close(&mut idle, 1001).await;
@@ -42,8 +41,19 @@ async fn a_stop_lets_the_running_round_finish_and_closes_the_store() {
     stopping.await.expect("join").expect("a clean stop");
     assert!(connect(&url, Some(&bearer)).await.is_err(), "nothing is accepted any more");
 
-    let engine = dir.path().join("data").join(ENGINE_FILE);
-    assert!(!engine.with_extension("almanac-wal").exists(), "the store was closed");
-    let reopened = Store::open_with(&engine, StoreOptions::engine_only()).expect("reopen");
-    assert!(reopened.get("team", "notes", "n1").expect("read").is_some());
+    match backend {
+        Backend::Sqlite => {
+            let engine = dir.path().join("data").join(ENGINE_FILE);
+            assert!(!engine.with_extension("almanac-wal").exists(), "the store was closed");
+            let reopened = Store::open_with(&engine, StoreOptions::engine_only()).expect("reopen");
+            assert!(reopened.get("team", "notes", "n1").expect("read").is_some());
+        }
+        Backend::Postgres(_) => {
+            let reopened = location.open().expect("reopen");
+            let records = state(&*reopened.engine, "team");
+            assert!(records.iter().any(|(key, _)| key.id == "n1"), "the round's data is there");
+        }
+    }
 }
+
+crate::on_both_backends!(a_stop_lets_the_running_round_finish_and_closes_the_store,);

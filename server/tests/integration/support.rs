@@ -2,14 +2,15 @@
 //! and a driver that runs a core `Session` over a real WebSocket with the contract's
 //! `Open`/`Opened` round (`docs/protocol.md`, "Over WebSocket").
 
+use std::path::Path;
 use std::time::Duration;
 
 use almanac_core::crdt::RecordDelta;
 use almanac_core::sync::{
-    Access, ErrorCode, Message, Session, SessionConfig, SpaceAccess, SyncReport,
+    Access, ErrorCode, Message, Session, SessionConfig, SpaceAccess, SyncReport, SyncStore,
 };
 use almanac_core::{RecordKey, SpaceId, Store, VersionVector};
-use almanac_server::{Limits, Location, RunningServer, ServerConfig, admin};
+use almanac_server::{Engine, Limits, Location, RunningServer, ServerConfig, admin};
 use futures_util::{SinkExt, StreamExt};
 use tempfile::TempDir;
 use tokio::net::TcpStream;
@@ -27,18 +28,116 @@ pub fn space(id: &str) -> SpaceId {
     SpaceId::new(id).expect("space id")
 }
 
+/// Where a test server keeps its state: every scenario runs on both (`on_both_backends!`).
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A data folder in the test's temporary folder.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL.
+    Postgres(String),
+}
+
+/// The variable naming the PostgreSQL server tests create their databases on.
+pub const POSTGRES_VAR: &str = "ALMANAC_TEST_POSTGRES";
+
+impl Backend {
+    /// PostgreSQL if `ALMANAC_TEST_POSTGRES` names a server (`scripts/postgres.sh start`
+    /// makes one). Unset, the test is skipped with a message, except under CI, where the
+    /// PostgreSQL half of the suite must run: there it fails.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var(POSTGRES_VAR) {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("{POSTGRES_VAR} is not set: CI must run the PostgreSQL tests (.ci/run)")
+            }
+            _ => {
+                eprintln!(
+                    "SKIPPED: {POSTGRES_VAR} is not set, so this PostgreSQL test did not run \
+                     (export \"$(scripts/postgres.sh start)\" to run it)"
+                );
+                None
+            }
+        }
+    }
+
+    /// A place of its own for one test: a folder under `dir`, or a new, empty database.
+    pub fn location(&self, dir: &Path) -> Location {
+        match self {
+            Backend::Sqlite => Location::Folder(dir.join("data")),
+            Backend::Postgres(url) => Location::Postgres(fresh_database(url)),
+        }
+    }
+}
+
+/// Creates a database with a random name on the server at `url`; returns its URL. Runs on a
+/// thread of its own, so it works from sync and async tests alike.
+pub fn fresh_database(url: &str) -> String {
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).expect("random");
+    let name: String = "almanac_test_"
+        .chars()
+        .chain(suffix.iter().map(|b| format!("{b:02x}")).collect::<String>().chars())
+        .collect();
+    let admin = url.to_owned();
+    let create = format!("CREATE DATABASE {name}");
+    std::thread::spawn(move || {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test PostgreSQL");
+            tokio::spawn(connection);
+            client.batch_execute(&create).await.expect("create the test database");
+        });
+    })
+    .join()
+    .expect("create database thread");
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let server = match base.rsplit_once('/') {
+        Some((server, _)) if server.contains("//") && !server.ends_with('/') => server,
+        _ => base.trim_end_matches('/'),
+    };
+    format!("{server}/{name}{query}")
+}
+
+/// Runs each named scenario (`async fn name(backend: Backend)`) as two tests, `name::sqlite`
+/// and `name::postgres` (the latter skipped, loudly, without `ALMANAC_TEST_POSTGRES`).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                if let Some(backend) = $crate::support::Backend::postgres() {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )*};
+}
+
 /// A server in this process with users alice, bob and carol.
 pub struct TestServer {
     pub dir: TempDir,
+    pub location: Location,
     pub server: RunningServer,
 }
 
 impl TestServer {
-    pub async fn start() -> Self {
-        Self::with_limits(Limits::default()).await
+    pub async fn start(backend: Backend) -> Self {
+        Self::with_limits(backend, Limits::default()).await
     }
 
-    pub async fn with_limits(limits: Limits) -> Self {
+    pub async fn with_limits(backend: Backend, limits: Limits) -> Self {
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -46,20 +145,30 @@ impl TestServer {
                 .try_init();
         }
         let dir = tempfile::tempdir().expect("dir");
-        let location = Location::Folder(dir.path().join("data"));
+        let location = backend.location(dir.path());
         for user in ["alice", "bob", "carol"] {
             admin::add_user(&location, user).expect("add user");
         }
+        Self::on(dir, location, limits).await
+    }
+
+    async fn on(dir: TempDir, location: Location, limits: Limits) -> Self {
         let backend = location.open().expect("open backend");
         let mut config = ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
         config.limits = limits;
         config.shutdown_grace = Duration::from_secs(2);
         let server = almanac_server::start(backend, config).await.expect("start");
-        Self { dir, server }
+        Self { dir, location, server }
+    }
+
+    /// Another server instance on the same database (PostgreSQL), as a second machine runs.
+    pub async fn another_instance(&self) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        Self::on(dir, self.location.clone(), Limits::default()).await
     }
 
     pub fn location(&self) -> Location {
-        Location::Folder(self.dir.path().join("data"))
+        self.location.clone()
     }
 
     pub fn token(&self, user: &str) -> String {
@@ -70,8 +179,24 @@ impl TestServer {
         format!("ws://{}/v1/sync", self.server.local_addr())
     }
 
-    pub fn engine(&self) -> &Store {
-        self.server.engine()
+    pub fn engine(&self) -> &dyn Engine {
+        &**self.server.engine()
+    }
+
+    /// Everything of `space` the server holds, comparable with [`state`] of a device.
+    pub fn state(&self, id: &str) -> Vec<(RecordKey, RecordDelta)> {
+        state(self.engine(), id)
+    }
+
+    /// The server's version vector of `space`.
+    pub fn vector(&self, id: &str) -> VersionVector {
+        self.engine().version_vector(&space(id)).expect("version vector")
+    }
+
+    /// Whether the server holds note `id` of `space` (it never held it if not).
+    pub fn has(&self, space: &str, id: &str) -> bool {
+        let key = RecordKey::new("notes", id);
+        self.state(space).iter().any(|(k, _)| *k == key)
     }
 
     /// A connection authenticated as `user`.
@@ -129,9 +254,9 @@ impl Device {
     }
 }
 
-/// Everything of `space` in `store`, comparable.
-pub fn state(store: &Store, space: &str) -> Vec<(RecordKey, RecordDelta)> {
-    store.delta_since(space, &VersionVector::new()).expect("full delta").records
+/// Everything of `id` in `store` (a device's or the server's), comparable.
+pub fn state(store: &(impl SyncStore + ?Sized), id: &str) -> Vec<(RecordKey, RecordDelta)> {
+    store.delta_since(&space(id), &VersionVector::new()).expect("full delta").records
 }
 
 /// What a round did.

@@ -4,11 +4,10 @@ use almanac_core::ReplicaId;
 use almanac_core::sync::{Access, MAX_VERSION, MIN_VERSION, Message};
 use almanac_server::admin::ShareMode;
 
-use crate::support::{Device, PROMPTLY, TestServer, space, state};
+use crate::support::{Backend, Device, PROMPTLY, TestServer, space, state};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn three_devices_with_offline_edits_converge_through_the_server() {
-    let server = TestServer::start().await;
+async fn three_devices_with_offline_edits_converge_through_the_server(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (a, b, c) = (Device::new(), Device::new(), Device::new());
     // Offline: alice's phone (A) and laptop (B) edit the same note; bob's device (C) adds one.
     a.write("team", "n1", "title", "from A");
@@ -26,22 +25,20 @@ async fn three_devices_with_offline_edits_converge_through_the_server() {
     link_c.round(&c.store, &["team"]).await;
     link_a.round(&a.store, &["team"]).await;
     link_b.round(&b.store, &["team"]).await;
-    let expected = state(server.engine(), "team");
+    let expected = server.state("team");
     assert_eq!(expected.len(), 4);
     for device in [&a, &b, &c] {
         assert_eq!(state(&device.store, "team"), expected);
-        assert_eq!(
-            device.store.version_vector("team").expect("vv"),
-            server.engine().version_vector("team").expect("vv")
-        );
+        assert_eq!(device.store.version_vector("team").expect("vv"), server.vector("team"));
     }
     let n1 = c.store.get("team", "notes", "n1").expect("read").expect("n1");
     assert_eq!(n1.conflicts("title").len(), 1, "the concurrent title is kept as a conflict");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_change_is_pushed_at_once_to_every_other_follower_and_not_to_its_writer() {
-    let server = TestServer::start().await;
+async fn a_change_is_pushed_at_once_to_every_other_follower_and_not_to_its_writer(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
     let (a, b, c) = (Device::new(), Device::new(), Device::new());
     a.write("team", "n1", "title", "first");
     let (mut link_a, mut link_b) = (server.connect("alice").await, server.connect("alice").await);
@@ -65,9 +62,8 @@ async fn a_change_is_pushed_at_once_to_every_other_follower_and_not_to_its_write
     assert!(link_a.pushes.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_busy_connection_hears_of_a_change_right_after_its_round() {
-    let server = TestServer::start().await;
+async fn a_busy_connection_hears_of_a_change_right_after_its_round(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (a, b) = (Device::new(), Device::new());
     a.write("team", "n1", "title", "first");
     let (mut link_a, mut link_b) = (server.connect("alice").await, server.connect("alice").await);
@@ -85,13 +81,12 @@ async fn a_busy_connection_hears_of_a_change_right_after_its_round() {
     assert_eq!(link_b.next_push(PROMPTLY).await, [space("team")]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_open_right_behind_the_last_frame_of_a_round_starts_the_next_round() {
+async fn an_open_right_behind_the_last_frame_of_a_round_starts_the_next_round(backend: Backend) {
     // A device's Done and its next Open can reach the server while the round's thread is still
     // busy with earlier frames, so both are queued for the round: the Open must start the next
     // round, not vanish with the round. Scripted frame by frame (the device's last frames sent
     // without waiting) to make that the case.
-    let server = TestServer::start().await;
+    let server = TestServer::start(backend).await;
     let mut link = server.connect("alice").await;
     link.open(&["team"]).await;
     for _ in 0..20 {
@@ -111,9 +106,10 @@ async fn an_open_right_behind_the_last_frame_of_a_round_starts_the_next_round() 
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn opened_tells_the_stability_point_once_every_device_has_said_what_it_has_seen() {
-    let server = TestServer::start().await;
+async fn opened_tells_the_stability_point_once_every_device_has_said_what_it_has_seen(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
     let (a, b) = (Device::new(), Device::new());
     a.write("team", "n1", "title", "x");
     let (mut link_a, mut link_b) = (server.connect("alice").await, server.connect("alice").await);
@@ -125,7 +121,15 @@ async fn opened_tells_the_stability_point_once_every_device_has_said_what_it_has
     assert_eq!(partial.opened[0].stable.as_ref().map(|s| s.is_empty()), Some(true));
     link_b.round(&b.store, &["team"]).await;
     let settled = link_a.round(&a.store, &["team"]).await;
-    let everything = server.engine().version_vector("team").expect("vv");
+    let everything = server.vector("team");
     assert!(!everything.is_empty());
     assert_eq!(settled.opened[0].stable, Some(everything), "every device has seen everything");
 }
+
+crate::on_both_backends!(
+    three_devices_with_offline_edits_converge_through_the_server,
+    a_change_is_pushed_at_once_to_every_other_follower_and_not_to_its_writer,
+    a_busy_connection_hears_of_a_change_right_after_its_round,
+    an_open_right_behind_the_last_frame_of_a_round_starts_the_next_round,
+    opened_tells_the_stability_point_once_every_device_has_said_what_it_has_seen,
+);

@@ -6,15 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::codec::{self, Kind};
 use crate::crdt::{Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
 use crate::error::Result;
-
-/// Which of the two vectors of a peer.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Direction {
-    /// The vector this store last sent the peer.
-    Sent,
-    /// The vector the peer last sent this store.
-    Received,
-}
+// The types are the sync protocol's; this module keeps them in SQLite.
+pub use crate::sync::{Direction, Inbound};
 
 /// The vector last exchanged with `peer` for space `sid` in `direction`.
 pub fn peer_vector(
@@ -55,23 +48,6 @@ pub fn set_peer_vector(
     };
     conn.prepare_cached(sql)?.execute(params![peer.to_bytes().to_vec(), sid, blob])?;
     Ok(())
-}
-
-/// The header of a delta being received in chunks.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Inbound {
-    /// The vector the delta was asked with.
-    pub since: VersionVector,
-    /// The sender's vector.
-    pub context: VersionVector,
-    /// The sender's clock.
-    pub hlc: Hlc,
-    /// The next chunk expected.
-    pub next_seq: u32,
-    /// The greatest record key staged so far.
-    pub last_key: Option<RecordKey>,
-    /// Whether the last chunk has been staged.
-    pub complete: bool,
 }
 
 /// The delta being received from `peer` for space `sid`, if any.

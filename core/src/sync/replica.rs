@@ -1,0 +1,120 @@
+//! What a sync [`Session`](super::Session) needs from the replica it syncs: the version
+//! vectors and deltas of its spaces, a way to merge what arrives, and a place to keep what it
+//! remembers between sessions (the vectors last exchanged with each peer, and deltas arriving
+//! in chunks). The core's [`Store`](crate::Store) implements it over its SQLite file; a server
+//! may implement it over another database (the sync server does, over PostgreSQL) and run the
+//! very same protocol code.
+//!
+//! Every method is one atomic step: a crash (or a failed call) between two calls must leave a
+//! state that a later session can resume from, never half of one step. In particular
+//! [`SyncStore::apply_delta`] and [`SyncStore::apply_staged`] record a delta's version vector
+//! only together with (or after) every record of it, and [`SyncStore::stage_chunk`] records a
+//! chunk as received only together with its records.
+
+use crate::crdt::{Delta, Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector};
+use crate::error::Result;
+use crate::replica::Changes;
+
+/// Which of the two vectors remembered per peer and space.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    /// The vector this replica last sent the peer.
+    Sent,
+    /// The vector the peer last sent this replica.
+    Received,
+}
+
+/// The header of a delta being received in chunks.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Inbound {
+    /// The vector the delta was asked with.
+    pub since: VersionVector,
+    /// The sender's vector.
+    pub context: VersionVector,
+    /// The sender's clock.
+    pub hlc: Hlc,
+    /// The next chunk expected.
+    pub next_seq: u32,
+    /// The greatest record key staged so far.
+    pub last_key: Option<RecordKey>,
+    /// Whether the last chunk has been staged.
+    pub complete: bool,
+}
+
+/// The replica a sync session runs against (see the module documentation).
+pub trait SyncStore {
+    /// The id this replica writes (and introduces itself) with.
+    fn replica_id(&self) -> ReplicaId;
+
+    /// Whether this replica holds `space`.
+    fn holds_space(&self, space: &SpaceId) -> Result<bool>;
+
+    /// Every write of `space` this replica has seen.
+    fn version_vector(&self, space: &SpaceId) -> Result<VersionVector>;
+
+    /// Everything a replica that has seen `since` of `space` lacks from this one, read from
+    /// one consistent state (the records and the context vector belong together).
+    fn delta_since(&self, space: &SpaceId, since: &VersionVector) -> Result<Delta>;
+
+    /// Merges a whole delta that arrived in one frame (nothing of it was staged). Refused
+    /// whole if it cannot be applied.
+    fn apply_delta(&self, delta: &Delta) -> Result<Changes>;
+
+    /// The vector last exchanged with `peer` for `space` in `direction`.
+    fn peer_vector(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        direction: Direction,
+    ) -> Result<Option<VersionVector>>;
+
+    /// Remembers the vector exchanged with `peer` for `space` in `direction`.
+    fn set_peer_vector(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        direction: Direction,
+        vector: &VersionVector,
+    ) -> Result<()>;
+
+    /// The delta being received from `peer` for `space`, if one is staged.
+    fn inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<Option<Inbound>>;
+
+    /// Starts receiving a chunked delta: a fresh one drops whatever was staged from `peer`
+    /// for `space`; a `resumed` one keeps it and moves the header to `context` and `hlc`.
+    fn begin_inbound(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        since: &VersionVector,
+        context: &VersionVector,
+        hlc: Hlc,
+        resumed: bool,
+    ) -> Result<()>;
+
+    /// Stages chunk `seq` durably (records replace staged copies of the same key) and records
+    /// it as received; after the `last` one the delta is complete.
+    fn stage_chunk(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        seq: u32,
+        records: &[(RecordKey, RecordDelta)],
+        last: bool,
+    ) -> Result<()>;
+
+    /// Forgets what was staged from `peer` for `space`.
+    fn drop_inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<()>;
+
+    /// Applies the complete delta staged from `peer` for `space` and forgets it. A delta that
+    /// cannot be applied is dropped and its error returned; nothing of it is applied.
+    fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes>;
+
+    /// Brackets a delta that arrives in several chunks (`true` when the first is staged,
+    /// `false` once none is arriving, however the session ends): a hint a storage may use to
+    /// keep housekeeping out of the way meanwhile. Nothing by default.
+    fn receiving_chunks(&self, receiving: bool) -> Result<()> {
+        let _ = receiving;
+        Ok(())
+    }
+}
