@@ -47,7 +47,9 @@ soak:
 bench:
 	$(CARGO) bench -p almanac-core
 	$(CARGO) build --release -p almanac-server
-	ulimit -n 20000 && $(CARGO) bench -p almanac-client --bench load
+	# W10 on SQLite, then on a throwaway PostgreSQL (scripts/postgres.sh, stopped afterwards).
+	env_line="$$(scripts/postgres.sh start)" && export "$$env_line" && ulimit -n 20000 && \
+		$(CARGO) bench -p almanac-client --bench load; status=$$?; scripts/postgres.sh stop; exit $$status
 
 ## fuzz: the sync-frame fuzz targets for FUZZ_SECONDS each (nightly + cargo-fuzz); the corpus
 ## they grow in fuzz/corpus/ is replayed by `make test`

@@ -4,6 +4,9 @@
 //! has it (the store's change notification, so no polling). Reports edits per second, p50/p99
 //! delivery delay, errors, lost edits, and the server's memory per idle connection.
 //!
+//! It runs on the SQLite backend and, when `ALMANAC_TEST_POSTGRES` names a PostgreSQL server
+//! (`scripts/postgres.sh start` prints it), again on PostgreSQL.
+//!
 //! Bounded: it gives up waiting after `ALMANAC_W10_TIMEOUT_SECS` (default 300 s) and counts
 //! what had not arrived as lost. `ALMANAC_W10_DEVICES` (default 1,000) and
 //! `ALMANAC_W10_EDITS` (default 10) make it smaller; the devices are in calendars of 10.
@@ -44,6 +47,23 @@ struct Device {
 }
 
 fn main() {
+    let mut failed = !run(&server::Backend::Sqlite, "SQLite");
+    match std::env::var(server::POSTGRES_VAR) {
+        Ok(url) if !url.is_empty() => {
+            failed |= !run(&server::Backend::Postgres(url), "PostgreSQL");
+        }
+        _ => println!(
+            "\nW10 on PostgreSQL skipped: {} is not set (export \"$(scripts/postgres.sh start)\")",
+            server::POSTGRES_VAR
+        ),
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
+
+/// One W10 run on `backend`; whether no edit was lost and no device failed.
+fn run(backend: &server::Backend, name: &str) -> bool {
     let devices = setting("ALMANAC_W10_DEVICES", 1_000).max(PER_CALENDAR);
     let edits = setting("ALMANAC_W10_EDITS", 10).max(1);
     let timeout = Duration::from_secs(setting("ALMANAC_W10_TIMEOUT_SECS", 300) as u64);
@@ -51,7 +71,7 @@ fn main() {
     let devices = calendars * PER_CALENDAR;
     check_file_limit(devices);
 
-    let server = server::TestServer::start_with(&["--max-frames-per-second", "1000"]);
+    let server = server::TestServer::start_on(backend, &["--max-frames-per-second", "1000"]);
     let pid = server.pid().expect("server pid");
     let dir = tempfile::tempdir().expect("dir");
     let tokens: Vec<String> = (0..calendars).map(|c| server.user(&format!("user{c}"))).collect();
@@ -190,7 +210,7 @@ fn main() {
             .copied()
             .unwrap_or(f64::NAN)
     };
-    println!("almanac W10 load benchmark (SQLite backend)\n");
+    println!("almanac W10 load benchmark ({name} backend)\n");
     println!(
         "W10 {devices} devices in {calendars} calendars of {PER_CALENDAR}, {edits} edits each: {:.0} edits/s; delivery to every other device p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {errors} devices with errors, {lost} edits lost{}",
         delivered as f64 / elapsed.as_secs_f64(),
@@ -211,9 +231,7 @@ fn main() {
             device.handle.stop().await;
         }
     });
-    if lost > 0 || errors > 0 {
-        std::process::exit(1);
-    }
+    lost == 0 && errors == 0
 }
 
 /// The resident memory of process `pid`, in KiB.
