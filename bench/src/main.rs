@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 mod data;
+mod profile;
 mod report;
 mod systems;
 mod workloads;
@@ -22,10 +23,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("child") => workloads::child(&args[1], &args[2], &args[3]),
+        Some("profile") => profile::run(&args[1], &args[2]),
         Some("run") | None => run(&args),
         Some(other) => {
             eprintln!(
-                "usage: almanac-bench-peers run [--quick] [--only W1,W3] [--systems almanac,loro] [--out FILE]\n       (unknown command '{other}')"
+                "usage: almanac-bench-peers run [--quick] [--only W1,W3] [--systems almanac,loro] [--out FILE]\n       almanac-bench-peers profile <commits|batch|overwrites|merge|join> <system>\n       (unknown command '{other}')"
             );
             std::process::exit(2);
         }
