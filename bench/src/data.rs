@@ -80,7 +80,7 @@ pub fn event(i: usize, count: usize, years: i16) -> Event {
         local_start: day.at(8 + (i % 10) as i8, 0, 0, 0),
         zone: "Europe/Paris",
         duration_secs: 3600,
-        weekly_count: (i % 10 == 0).then_some(52),
+        weekly_count: i.is_multiple_of(10).then_some(52),
         title: format!("Meeting {i}"),
     }
 }

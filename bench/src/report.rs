@@ -88,9 +88,9 @@ impl Report {
         let mut out = String::from("[\n");
         for (i, f) in self.figures.iter().enumerate() {
             let runs: Vec<String> = f.runs.iter().map(|r| json_number(*r)).collect();
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "  {{\"workload\": {}, \"system\": {}, \"metric\": {}, \"unit\": {}, \"median\": {}, \"runs\": [{}]}}{}\n",
+                "  {{\"workload\": {}, \"system\": {}, \"metric\": {}, \"unit\": {}, \"median\": {}, \"runs\": [{}]}}{}",
                 json_string(&f.workload),
                 json_string(f.system),
                 json_string(&f.metric),
