@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench fuzz fixtures bindings xcframework aar deps clean
+.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench fuzz bench-peers bench-peers-quick lint-bench-peers fixtures bindings xcframework aar deps clean
 
 ## demo: two stores on disk edit offline, sync, converge and print their conflicts
 demo:
@@ -55,6 +55,23 @@ bench:
 ## they grow in fuzz/corpus/ is replayed by `make test`
 fuzz:
 	scripts/fuzz.sh
+
+## bench-peers: Almanac side by side with Automerge, Yrs and Loro (W1-W8, medians of 3 runs,
+## same-run ratios); figures to target/bench-peers/results.json, the docs table from
+## bench/scripts/table.py. bench/ is a separate workspace, so this is its only build.
+BENCH_PEERS = $(CARGO) run --quiet --release --manifest-path bench/Cargo.toml --
+BENCH_PEERS_OUT = $(CURDIR)/target/bench-peers/results.json
+
+bench-peers: lint-bench-peers
+	$(BENCH_PEERS) run --out $(BENCH_PEERS_OUT)
+
+## bench-peers-quick: every workload of bench-peers once (a few minutes after the build)
+bench-peers-quick: lint-bench-peers
+	$(BENCH_PEERS) run --quick --out $(BENCH_PEERS_OUT)
+
+lint-bench-peers:
+	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
+	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
 
 ## fixtures: write missing golden fixtures (never overwrites; a changed format needs a decision)
 fixtures:

@@ -1,0 +1,88 @@
+//! `profile <scenario> <system>`: one workload's hot part in a function of its own, for
+//! `valgrind --tool=callgrind --toggle-collect='*profile_<scenario>*'` (instruction counts are
+//! stable on these shared machines, unlike times). Setup runs outside the collected function.
+
+use crate::data::{self, Event};
+use crate::systems::almanac::Almanac;
+use crate::systems::automerge::Automerge;
+use crate::systems::loro::Loro;
+use crate::systems::yrs::Yrs;
+use crate::systems::{Calendar, Persist};
+
+pub fn run(scenario: &str, system: &str) {
+    match system {
+        "almanac" => scenarios::<Almanac>(scenario),
+        "automerge" => scenarios::<Automerge>(scenario),
+        "yrs" => scenarios::<Yrs>(scenario),
+        "loro" => scenarios::<Loro>(scenario),
+        other => panic!("unknown system {other}"),
+    }
+}
+
+fn scenarios<C: Calendar>(scenario: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = data::events(2_000, 1);
+    match scenario {
+        "commits" => {
+            let mut c = C::create(dir.path(), "p", 1, Persist::Written);
+            profile_commits(&mut c, &events);
+        }
+        "batch" => {
+            let mut c = C::create(dir.path(), "p", 1, Persist::Written);
+            profile_batch(&mut c, &events);
+        }
+        "overwrites" => {
+            let mut c = C::create(dir.path(), "p", 1, Persist::Written);
+            c.add_events(&events);
+            profile_overwrites(&mut c, &events);
+        }
+        "merge" => {
+            let mut a = C::create(dir.path(), "a", 1, Persist::Written);
+            a.add_events(&events);
+            let mut b = a.replicate(dir.path(), "b", 2, Persist::Written);
+            C::sync(&mut a, &mut b);
+            for n in 0..1_000 {
+                a.set_field(&events[(n * 2 + 1) % events.len()].id, "title", &format!("A {n}"));
+                b.set_field(&events[(n * 2) % events.len()].id, "location", &format!("B {n}"));
+            }
+            profile_merge(&mut a, &mut b);
+        }
+        "join" => {
+            let mut a = C::create(dir.path(), "a", 1, Persist::Written);
+            a.add_events(&events);
+            let mut b = C::create(dir.path(), "b", 2, Persist::Written);
+            profile_join(&mut a, &mut b);
+        }
+        other => panic!("unknown scenario {other} (commits, batch, overwrites, merge, join)"),
+    }
+    println!("{} {scenario}: done", C::NAME);
+}
+
+#[inline(never)]
+fn profile_commits<C: Calendar>(c: &mut C, events: &[Event]) {
+    for e in events {
+        c.add_events(std::slice::from_ref(e));
+    }
+}
+
+#[inline(never)]
+fn profile_batch<C: Calendar>(c: &mut C, events: &[Event]) {
+    c.add_events(events);
+}
+
+#[inline(never)]
+fn profile_overwrites<C: Calendar>(c: &mut C, events: &[Event]) {
+    for n in 0..2_000 {
+        c.set_field(&events[(n * 7919) % events.len()].id, "title", &format!("value {n}"));
+    }
+}
+
+#[inline(never)]
+fn profile_merge<C: Calendar>(a: &mut C, b: &mut C) {
+    C::sync(a, b);
+}
+
+#[inline(never)]
+fn profile_join<C: Calendar>(a: &mut C, b: &mut C) {
+    C::sync(a, b);
+}
