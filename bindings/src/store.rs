@@ -196,7 +196,8 @@ impl AlmanacStore {
     }
 
     /// Stops sync and closes the file; later calls fail with `Closed`. Closing twice is fine.
-    pub fn close(&self) -> Result<(), AlmanacError> {
+    /// (Not `close`: UniFFI's Kotlin objects already have `close()`, which frees the handle.)
+    pub fn close_store(&self) -> Result<(), AlmanacError> {
         guard(|| {
             {
                 let mut slot = lock(&self.sync);
@@ -718,8 +719,12 @@ impl AlmanacStore {
     pub async fn suspend(&self) -> Result<(), AlmanacError> {
         let live = lock(&self.sync).live.clone();
         if let Some(live) = live {
+            let status = self.status.clone();
             on_runtime(async move {
                 live.suspend().await;
+                // Right away, not when the forwarding task next runs: the caller may read the
+                // status as soon as this returns.
+                status.send_replace(SyncStatusInfo::from(&*live.status().borrow()));
                 Ok(())
             })
             .await?;

@@ -225,8 +225,8 @@ fn every_error_case_is_its_own_variant_with_a_readable_message() {
     let garbage = store.import_ics("work".into(), "\u{0}".repeat(1 << 20), None).unwrap();
     assert_eq!(garbage.events, 0);
 
-    store.close().unwrap();
-    store.close().unwrap();
+    store.close_store().unwrap();
+    store.close_store().unwrap();
     assert!(store.is_closed());
     for result in [
         store.occurrences(around_dst()).map(drop),
