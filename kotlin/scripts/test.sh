@@ -23,5 +23,13 @@ mvn_flags=(-B --no-transfer-progress -Dstyle.color=never -Dalmanac.native.dir="$
 (cd "$kotlin" && mvn "${mvn_flags[@]}" install "$@")
 
 echo "kotlin/scripts/test.sh: consumer check (examples/kotlin-consumer)" >&2
+# The README's "Use from Kotlin" block must be the consumer's Main.kt, verbatim.
+main="$root/examples/kotlin-consumer/src/main/kotlin/Main.kt"
+readme_block="$(awk '/<!-- kotlin-consumer:/ {found=1; next} found && /^```kotlin$/ {inside=1; next} inside && /^```$/ {exit} inside {print}' "$root/README.md")"
+if [[ "$readme_block" != "$(cat "$main")" ]]; then
+    echo "kotlin/scripts/test.sh: README.md's \"Use from Kotlin\" code differs from $main" >&2
+    diff <(printf '%s\n' "$readme_block") "$main" >&2 || true
+    exit 1
+fi
 cd "$root/examples/kotlin-consumer"
 mvn "${mvn_flags[@]}" -q package exec:exec "$@"
