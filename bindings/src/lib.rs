@@ -1,16 +1,29 @@
-//! Almanac's UniFFI surface: a thin, thread-safe, panic-free layer over `almanac-core` that the
-//! Swift package and the Kotlin library wrap in idiomatic APIs.
+//! Almanac's UniFFI surface: a thin, thread-safe, panic-free layer over `almanac-core` and
+//! `almanac-client` that the Swift package and the Kotlin library wrap in idiomatic APIs.
 //!
-//! Each exported object holds an `inner` core value and delegates; no logic a Rust user of the
-//! core would also need lives here. This is the walking skeleton: open a store, put and get a
-//! record, delete it, and sync two stores in-process. Later issues grow the surface.
+//! Each exported object holds its core value and delegates; no logic a Rust user of the core
+//! would also need lives here. The surface (decision 0020): [`AlmanacStore`] (calendars,
+//! events by span, occurrence windows, the conflict log, iCalendar, changes, sync),
+//! [`Subscription`] (cancels on drop), plain records for values and times ([`EventTime`]), and
+//! one error enum ([`AlmanacError`]).
 
 mod error;
+mod model;
 mod store;
+mod subscription;
+mod sync;
+mod time;
 mod value;
 
 pub use error::AlmanacError;
-pub use store::AlmanacStore;
+pub use model::*;
+pub use store::{
+    AlmanacStore, ChangeListener, ChangeOrigin, ImportProgressListener, StoreChange,
+    SyncStatusListener,
+};
+pub use subscription::Subscription;
+pub use sync::{SyncConfig, SyncReport, SyncState, SyncStatusInfo};
+pub use time::{EventEnd, EventTime, tz_database_version};
 pub use value::{Field, FieldValue, RecordSnapshot};
 
 uniffi::setup_scaffolding!();

@@ -25,6 +25,12 @@ gen_dir="$(mktemp -d "${TMPDIR:-/tmp}/almanac-swift-gen.XXXXXX")"
 trap 'rm -rf "$gen_dir"' EXIT
 echo "test.sh: generating Swift bindings (cargo build + uniffi-bindgen)" >&2
 "$repo/scripts/generate-bindings.sh" swift "$gen_dir"
+# generate-bindings.sh builds into $CARGO_TARGET_DIR when set; the Swift root only sees the
+# repository, so the library is copied into its target/debug.
+built="${CARGO_TARGET_DIR:-$repo/target}/debug/libalmanac_ffi.so"
+if [[ "$(uname -s)" != Darwin && "$built" != "$lib_dir/libalmanac_ffi.so" ]]; then
+    mkdir -p "$lib_dir" && cp "$built" "$lib_dir/"
+fi
 
 shopt -s nullglob
 swift_files=("$gen_dir"/*.swift)

@@ -31,7 +31,8 @@ public struct Record: Hashable, Sendable {
 /// An error reported by the Almanac core.
 public struct StoreError: Error, Hashable, Sendable, LocalizedError {
     public enum Kind: Hashable, Sendable {
-        case storage, corrupt, incompatibleVersion, invalidInput, recordDeleted, `internal`
+        case storage, corrupt, incompatibleVersion, invalidInput, recordDeleted, notFound, closed
+        case unauthorized, network, sync, `internal`
     }
 
     public let kind: Kind
@@ -46,6 +47,11 @@ public struct StoreError: Error, Hashable, Sendable, LocalizedError {
         case let .IncompatibleVersion(message): self.init(kind: .incompatibleVersion, message: message)
         case let .InvalidInput(message): self.init(kind: .invalidInput, message: message)
         case let .RecordDeleted(message): self.init(kind: .recordDeleted, message: message)
+        case let .NotFound(message): self.init(kind: .notFound, message: message)
+        case let .Closed(message): self.init(kind: .closed, message: message)
+        case let .Unauthorized(message): self.init(kind: .unauthorized, message: message)
+        case let .Network(message): self.init(kind: .network, message: message)
+        case let .Sync(message): self.init(kind: .sync, message: message)
         case let .Internal(message): self.init(kind: .internal, message: message)
         }
     }
