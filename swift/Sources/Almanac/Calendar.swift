@@ -275,7 +275,7 @@ public struct ImportReport: Hashable, Sendable {
 
 extension AlmanacCalendar {
     init(_ ffi: CalendarInfo) {
-        self.init(id: ffi.id, name: ffi.name, color: ffi.color, timeZone: ffi.timeZone.map(timeZone))
+        self.init(id: ffi.id, name: ffi.name, color: ffi.color, timeZone: ffi.timeZone.map(zoneNamed))
     }
 }
 

@@ -105,7 +105,7 @@ public final class Store: Sendable {
 
     /// Brings back one deleted occurrence, named by its original start.
     public func restoreOccurrence(_ id: String, original: EventTime) throws {
-        try ffi { try inner.restoreOccurrence(id: id, original: try original.toFFI()) }
+        try ffi { try inner.restoreOccurrence(id: id, occurrence: try original.toFFI()) }
     }
 
     /// Every occurrence overlapping `interval` (end exclusive), sorted by start, with all-day
@@ -178,7 +178,7 @@ public final class Store: Sendable {
 
     /// Resolves a field conflict; every device converges on the choice.
     public func resolveConflict(_ eventID: String, path: ConflictPath, resolution: Resolution) throws {
-        try ffi { try inner.resolveConflict(id: eventID, path: path.ffi, resolution: try resolution.toFFI()) }
+        try ffi { try inner.resolveConflict(eventId: eventID, path: path.ffi, resolution: try resolution.toFFI()) }
     }
 
     /// Overrides of an event whose occurrence no longer exists (kept, never dropped).

@@ -99,7 +99,10 @@ final class ProgressForwarder: ImportProgressListener, @unchecked Sendable {
     func onProgress(done: UInt64, total: UInt64) { handler(Int(done), Int(total)) }
 }
 
-#if canImport(Observation)
+// Not on Linux: Debian's Swift 6.0.3 imports Observation and expands @Observable (this file
+// compiled there with the gate removed), but linking libswiftObservation.so fails
+// (undefined swift::threading::fatal), and SwiftUI, its consumer, is Apple-only anyway.
+#if canImport(Observation) && !os(Linux)
 import Observation
 
 /// The sync status as an observable object a SwiftUI view binds to:

@@ -97,10 +97,10 @@ private func parseWall(_ text: String) -> DateComponents {
     return EventTime.wall(at(0), at(1), at(2), at(3), at(4), at(5))
 }
 
-/// A zone id the core sent; Foundation knows every IANA id it bundles, and if one were newer
-/// than the OS's tzdata the id is still kept so writing it back is lossless.
-func timeZone(_ id: String) -> TimeZone {
-    TimeZone(identifier: id) ?? TimeZone(abbreviation: id) ?? TimeZone(secondsFromGMT: 0)!
+/// A zone id the core sent (always an IANA id it accepted). Only a zone newer than the OS's
+/// tzdata could be unknown to Foundation; GMT is then the least surprising stand-in.
+func zoneNamed(_ id: String) -> TimeZone {
+    TimeZone(identifier: id) ?? TimeZone(secondsFromGMT: 0)!
 }
 
 extension EventTime {
@@ -116,7 +116,7 @@ extension EventTime {
     init(_ ffi: AlmanacFFI.EventTime) {
         switch ffi {
         case let .date(date): self = .date(parseWall(date))
-        case let .zoned(local, zone): self = .zoned(parseWall(local), timeZone(zone))
+        case let .zoned(local, zone): self = .zoned(parseWall(local), zoneNamed(zone))
         case let .floating(local): self = .floating(parseWall(local))
         case let .utc(epochSeconds): self = .utc(Date(timeIntervalSince1970: TimeInterval(epochSeconds)))
         }

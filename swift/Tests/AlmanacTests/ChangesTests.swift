@@ -28,11 +28,14 @@ final class ChangesTests: StoreTestCase {
         let a = try openStore("a")
         let b = try openStore("b")
         let views = Collector(a.watchOccurrences(in: aroundDST, viewer: paris))
-        XCTAssertEqual(try await views.next(), [])
+        let v1 = try await views.next()
+        XCTAssertEqual(v1, [])
         try a.createEvent(weekly("standup", "2026-03-23T09:00:00"))
-        XCTAssertEqual(try await views.next().map(\.title), ["standup", "standup", "standup"])
+        let v2 = try await views.next()
+        XCTAssertEqual(v2.map(\.title), ["standup", "standup", "standup"])
         try a.editEvent("standup", span: .this(parisAt("2026-03-30T09:00:00")), changes: .title("Moved"))
-        XCTAssertEqual(try await views.next().map(\.title), ["standup", "Moved", "standup"])
+        let v3 = try await views.next()
+        XCTAssertEqual(v3.map(\.title), ["standup", "Moved", "standup"])
         try a.sync(with: b)
         try b.editEvent("standup", span: .all, changes: EventChanges(fields: [.location: "Room 2"]))
         try b.sync(with: a)
@@ -42,14 +45,16 @@ final class ChangesTests: StoreTestCase {
         // A change outside the window's time leaves the view as it was: nothing is yielded.
         try a.createEvent(NewEvent(id: "later", calendar: "work", start: parisAt("2026-09-01T09:00:00"), end: oneHour))
         try a.createEvent(weekly("other", "2026-03-24T09:00:00"))
-        XCTAssertEqual(try await views.next().count, 6)
+        let v4 = try await views.next()
+        XCTAssertEqual(v4.count, 6)
         views.cancel()
     }
 
     func testWatchOccurrencesEndsWithTheErrorWhenTheStoreCloses() async throws {
         let store = try openStore()
         let views = Collector(store.watchOccurrences(in: aroundDST, viewer: paris))
-        XCTAssertEqual(try await views.next(), [])
+        let v5 = try await views.next()
+        XCTAssertEqual(v5, [])
         try store.close()
         // Closing commits nothing, so the stream stays quiet; a new watch fails at once.
         let closed = Collector(store.watchOccurrences(in: aroundDST, viewer: paris))

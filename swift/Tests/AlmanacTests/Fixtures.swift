@@ -41,11 +41,9 @@ final class Collector<Element: Sendable>: @unchecked Sendable {
     init<S: AsyncSequence>(_ sequence: S) where S.Element == Element {
         task = Task {
             do {
-                for try await item in sequence {
-                    lock.lock(); items.append(item); lock.unlock()
-                }
+                for try await item in sequence { append(item) }
             } catch {
-                lock.lock(); failure = error; lock.unlock()
+                fail(error)
             }
         }
     }
@@ -53,19 +51,30 @@ final class Collector<Element: Sendable>: @unchecked Sendable {
     func next(within seconds: Double = 10, _ what: String = "the next value") async throws -> Element {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            lock.lock()
-            if taken < items.count {
-                let item = items[taken]
-                taken += 1
-                lock.unlock()
-                return item
-            }
-            let failed = failure
-            lock.unlock()
-            if let failed { throw failed }
+            if let item = try take() { return item }
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         throw TimedOut(what: what)
+    }
+
+    private func append(_ item: Element) {
+        lock.lock(); defer { lock.unlock() }
+        items.append(item)
+    }
+
+    private func fail(_ error: Error) {
+        lock.lock(); defer { lock.unlock() }
+        failure = error
+    }
+
+    private func take() throws -> Element? {
+        lock.lock(); defer { lock.unlock() }
+        if taken < items.count {
+            taken += 1
+            return items[taken - 1]
+        }
+        if let failure { throw failure }
+        return nil
     }
 
     /// Waits for the first value (in order) that satisfies `condition`.

@@ -18,7 +18,7 @@ final class SyncStatusTests: StoreTestCase {
         updates.cancel()
     }
 
-    #if canImport(Observation)
+    #if canImport(Observation) && !os(Linux)
     /// The `@Observable` model follows the store on the main actor (verified here on Linux,
     /// where Swift 6's toolchain ships the Observation module and its macro).
     @MainActor
