@@ -43,8 +43,14 @@ extension AlmanacError: LocalizedError {
     public var errorDescription: String? { message }
 }
 
-extension AlmanacError: CustomStringConvertible {
+extension AlmanacError: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String { message }
+
+    /// The kind and the message, for logs and test failures: `closed: the store is closed…`.
+    public var debugDescription: String {
+        let kind = String(describing: Mirror(reflecting: self).children.first?.label ?? "error")
+        return "\(kind): \(message)"
+    }
 }
 
 extension AlmanacError {

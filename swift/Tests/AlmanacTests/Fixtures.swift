@@ -125,7 +125,7 @@ func assertFails(
         try body()
         XCTFail("expected \(kind("…")) containing '\(needle)', got no error", file: file, line: line)
     } catch let error as AlmanacError {
-        XCTAssertEqual(kind(error.message), error, "wrong kind: \(error)", file: file, line: line)
+        XCTAssertEqual(String(reflecting: kind(error.message)), String(reflecting: error), file: file, line: line)
         XCTAssertTrue(error.message.contains(needle), "'\(error.message)' lacks '\(needle)'", file: file, line: line)
         XCTAssertEqual(error.localizedDescription, error.message, file: file, line: line)
     } catch {
@@ -141,7 +141,7 @@ func assertFailsAsync(
         try await body()
         XCTFail("expected \(kind("…")) containing '\(needle)', got no error", file: file, line: line)
     } catch let error as AlmanacError {
-        XCTAssertEqual(kind(error.message), error, "wrong kind: \(error)", file: file, line: line)
+        XCTAssertEqual(String(reflecting: kind(error.message)), String(reflecting: error), file: file, line: line)
         XCTAssertTrue(error.message.contains(needle), "'\(error.message)' lacks '\(needle)'", file: file, line: line)
     } catch {
         XCTFail("not an AlmanacError: \(error)", file: file, line: line)
