@@ -83,8 +83,25 @@ extension Change {
 // so they only hand the value to a stream's continuation, which is thread-safe.
 final class ChangeForwarder: ChangeListener, @unchecked Sendable {
     private let handler: @Sendable (StoreChange) -> Void
-    init(_ handler: @escaping @Sendable (StoreChange) -> Void) { self.handler = handler }
+    init(_ handler: @escaping @Sendable (StoreChange) -> Void) {
+        self.handler = handler
+        Self.count(+1)
+    }
+    deinit { Self.count(-1) }
     func onChange(change: StoreChange) { handler(change) }
+
+    // How many forwarders the bindings still hold: lets the tests see that a stream whose
+    // consumer stopped really released its subscription (a leak would be invisible otherwise).
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var live = 0
+    private static func count(_ delta: Int) {
+        lock.lock(); defer { lock.unlock() }
+        live += delta
+    }
+    static var liveCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return live
+    }
 }
 
 final class StatusForwarder: SyncStatusListener, @unchecked Sendable {
