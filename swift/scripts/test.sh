@@ -31,6 +31,16 @@ built="${CARGO_TARGET_DIR:-$repo/target}/debug/libalmanac_ffi.so"
 if [[ "$(uname -s)" != Darwin && "$built" != "$lib_dir/libalmanac_ffi.so" ]]; then
     mkdir -p "$lib_dir" && cp "$built" "$lib_dir/"
 fi
+# The sync tests start the real server on loopback; it is copied beside the library for the
+# same reason (cmp first: an unchanged binary keeps its timestamp).
+echo "test.sh: cargo build -p almanac-server" >&2
+(cd "$repo" && cargo build --quiet -p almanac-server)
+server_built="${CARGO_TARGET_DIR:-$repo/target}/debug/almanac-server"
+if [[ "$server_built" != "$lib_dir/almanac-server" ]]; then
+    mkdir -p "$lib_dir"
+    cmp -s "$server_built" "$lib_dir/almanac-server" 2>/dev/null || cp "$server_built" "$lib_dir/"
+fi
+export ALMANAC_SERVER_BIN="$lib_dir/almanac-server"
 
 shopt -s nullglob
 swift_files=("$gen_dir"/*.swift)
@@ -57,7 +67,7 @@ install_generated "$gen_dir/almanac_ffiFFI.modulemap" "$swift_dir/Sources/almana
 # Link libalmanac_ffi from target/debug and find it at run time (rpath + LD_LIBRARY_PATH).
 export LIBRARY_PATH="$lib_dir${LIBRARY_PATH:+:$LIBRARY_PATH}"
 export LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export ALMANAC_SWIFT_ENV="LIBRARY_PATH LD_LIBRARY_PATH"
+export ALMANAC_SWIFT_ENV="LIBRARY_PATH LD_LIBRARY_PATH ALMANAC_SERVER_BIN"
 link_flags=(-Xlinker -L -Xlinker "$lib_dir" -Xlinker -rpath -Xlinker "$lib_dir" -Xlinker -lalmanac_ffi)
 
 echo "test.sh: swift build" >&2
@@ -65,3 +75,19 @@ echo "test.sh: swift build" >&2
 echo "test.sh: swift test" >&2
 # The tests are XCTest; without this flag Swift Testing adds a "0 tests passed" summary.
 "$toolchain" run "$swift_dir" swift test --disable-swift-testing "${link_flags[@]}" "$@"
+
+# The consumer check: a separate package depending on this one by path, running the README's
+# "Use from Swift" code (which must be its main.swift, verbatim). Skipped when a filter was
+# given, so `test.sh --filter X` stays quick.
+if [[ $# -eq 0 ]]; then
+    consumer="$repo/examples/swift-consumer"
+    main="$consumer/Sources/AlmanacConsumer/main.swift"
+    readme_block="$(awk '/<!-- swift-consumer:/ {found=1; next} found && /^```swift$/ {inside=1; next} inside && /^```$/ {exit} inside {print}' "$repo/README.md")"
+    if [[ "$readme_block" != "$(cat "$main")" ]]; then
+        echo "test.sh: README.md's \"Use from Swift\" code differs from $main" >&2
+        diff <(printf '%s\n' "$readme_block") "$main" >&2 || true
+        exit 1
+    fi
+    echo "test.sh: consumer check (examples/swift-consumer)" >&2
+    "$toolchain" run "$consumer" swift run "${link_flags[@]}" AlmanacConsumer
+fi

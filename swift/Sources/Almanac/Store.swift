@@ -1,116 +1,301 @@
 import AlmanacFFI
 import Foundation
 
-/// A snapshot of one record: the winning value of every field, plus the values that lost
-/// a concurrent write (kept so an app can show or resolve the conflict).
-public struct Record: Hashable, Sendable {
-    public let collection: String
-    public let id: String
-    /// The current (winning) value of each field.
-    public let fields: [String: Value]
-    /// For fields written concurrently on several replicas: the losing values. Fields
-    /// without a conflict are absent.
-    public let conflicts: [String: [Value]]
-
-    public subscript(field: String) -> Value? { fields[field] }
-
-    init(_ snapshot: RecordSnapshot) {
-        collection = snapshot.collection
-        id = snapshot.id
-        var fields: [String: Value] = [:]
-        var conflicts: [String: [Value]] = [:]
-        for field in snapshot.fields {
-            fields[field.name] = Value(field.value)
-            if !field.conflicts.isEmpty { conflicts[field.name] = field.conflicts.map(Value.init) }
-        }
-        self.fields = fields
-        self.conflicts = conflicts
-    }
-}
-
-/// An error reported by the Almanac core.
-public struct StoreError: Error, Hashable, Sendable, LocalizedError {
-    public enum Kind: Hashable, Sendable {
-        case storage, corrupt, incompatibleVersion, invalidInput, recordDeleted, notFound, closed
-        case unauthorized, network, sync, `internal`
-    }
-
-    public let kind: Kind
-    public let message: String
-
-    public var errorDescription: String? { message }
-
-    init(_ error: AlmanacError) {
-        switch error {
-        case let .Storage(message): self.init(kind: .storage, message: message)
-        case let .Corrupt(message): self.init(kind: .corrupt, message: message)
-        case let .IncompatibleVersion(message): self.init(kind: .incompatibleVersion, message: message)
-        case let .InvalidInput(message): self.init(kind: .invalidInput, message: message)
-        case let .RecordDeleted(message): self.init(kind: .recordDeleted, message: message)
-        case let .NotFound(message): self.init(kind: .notFound, message: message)
-        case let .Closed(message): self.init(kind: .closed, message: message)
-        case let .Unauthorized(message): self.init(kind: .unauthorized, message: message)
-        case let .Network(message): self.init(kind: .network, message: message)
-        case let .Sync(message): self.init(kind: .sync, message: message)
-        case let .Internal(message): self.init(kind: .internal, message: message)
-        }
-    }
-
-    init(kind: Kind, message: String) {
-        self.kind = kind
-        self.message = message
-    }
-}
-
-/// A local Almanac replica backed by one SQLite file. Thread-safe.
+/// One replica of an Almanac database (one SQLite file): calendars, events, occurrence views,
+/// the conflict log, iCalendar, and sync with the server.
+///
+/// Thread-safe: share one instance between tasks and threads. Reads and writes are short
+/// SQLite transactions and stay synchronous (`throws`); the network calls are `async`. Call
+/// `close()` when done; later calls throw `AlmanacError.closed`.
 public final class Store: Sendable {
     private let inner: AlmanacStore
 
-    /// Opens the store at `path`, creating the file if it does not exist.
+    /// Opens the database at `path`, creating the file if it does not exist.
     public init(path: String) throws {
-        inner = try Self.translatingErrors { try AlmanacStore.open(path: path) }
+        inner = try ffi { try AlmanacStore.open(path: path) }
     }
 
-    /// Opens the store at a file URL, creating the file if it does not exist.
+    /// Opens the database at a file URL, creating the file if it does not exist.
     public convenience init(url: URL) throws {
         try self.init(path: url.path)
     }
 
-    /// This replica's identifier (32 hex characters).
+    /// This replica's identifier (32 hex characters), stable for the life of the file.
     public var replicaID: String { inner.replicaId() }
+
+    /// Whether `close()` was called.
+    public var isClosed: Bool { inner.isClosed() }
+
+    /// Stops sync and closes the file. Closing twice is fine.
+    public func close() throws {
+        try ffi { try inner.closeStore() }
+    }
+
+    /// The version of the IANA time-zone database built into Almanac (e.g. `2026f`).
+    public static var tzDatabaseVersion: String { AlmanacFFI.tzDatabaseVersion() }
+
+    // ---- calendars ----
+
+    /// Creates a calendar (or sets all its settings).
+    public func createCalendar(_ id: String, name: String, color: String? = nil, timeZone: TimeZone? = nil) throws {
+        try ffi { try inner.createCalendar(id: id, name: name, color: color, timeZone: timeZone?.identifier) }
+    }
+
+    /// Every calendar this store holds.
+    public func calendars() throws -> [AlmanacCalendar] {
+        try ffi { try inner.calendars() }.map(AlmanacCalendar.init)
+    }
+
+    /// The calendar `id`, or `nil`.
+    public func calendar(_ id: String) throws -> AlmanacCalendar? {
+        try ffi { try inner.calendar(id: id) }.map(AlmanacCalendar.init)
+    }
+
+    /// Renames a calendar (a concurrent colour change on another device stays).
+    public func renameCalendar(_ id: String, to name: String) throws {
+        try ffi { try inner.renameCalendar(id: id, name: name) }
+    }
+
+    /// Sets or clears a calendar's colour.
+    public func setCalendarColor(_ id: String, _ color: String?) throws {
+        try ffi { try inner.setCalendarColor(id: id, color: color) }
+    }
+
+    /// Sets or clears a calendar's default zone.
+    public func setCalendarTimeZone(_ id: String, _ timeZone: TimeZone?) throws {
+        try ffi { try inner.setCalendarTimeZone(id: id, timeZone: timeZone?.identifier) }
+    }
+
+    /// Asks the server for a calendar shared with this user; the next sync joins it if allowed.
+    public func joinCalendar(_ id: String) throws {
+        try ffi { try inner.joinCalendar(id: id) }
+    }
+
+    /// Stops following a calendar and drops its data from this device (the server keeps it).
+    public func leaveCalendar(_ id: String) throws {
+        try ffi { try inner.leaveCalendar(id: id) }
+    }
+
+    // ---- events ----
+
+    /// Creates an event.
+    public func createEvent(_ event: NewEvent) throws {
+        try ffi { try inner.createEvent(event: try event.toFFI()) }
+    }
+
+    /// The live event `id` (the series as stored), or `nil`.
+    public func event(id: String) throws -> Event? {
+        try ffi { try inner.event(id: id) }.map(Event.init)
+    }
+
+    /// Edits the whole series, one occurrence, or this and following occurrences.
+    public func editEvent(_ id: String, span: Span, changes: EventChanges) throws {
+        try ffi { try inner.editEvent(id: id, span: try span.toFFI(), changes: try changes.toFFI()) }
+    }
+
+    /// Deletes the whole series, one occurrence or this and following; each is restorable.
+    public func deleteEvent(_ id: String, span: Span = .all) throws {
+        try ffi { try inner.deleteEvent(id: id, span: try span.toFFI()) }
+    }
+
+    /// Brings back a deleted event with everything, including edits its delete hid.
+    public func restoreEvent(_ id: String) throws {
+        try ffi { try inner.restoreEvent(id: id) }
+    }
+
+    /// Brings back one deleted occurrence, named by its original start.
+    public func restoreOccurrence(_ id: String, original: EventTime) throws {
+        try ffi { try inner.restoreOccurrence(id: id, occurrence: try original.toFFI()) }
+    }
+
+    /// Every occurrence overlapping `interval` (end exclusive), sorted by start, with all-day
+    /// and floating events read in `viewer`'s zone; only `calendars` when not empty. One call
+    /// per view.
+    public func occurrences(
+        in interval: DateInterval, viewer: TimeZone = .current, calendars: [String] = []
+    ) throws -> [Occurrence] {
+        let query = OccurrenceQuery(
+            fromEpochSeconds: Int64(interval.start.timeIntervalSince1970.rounded(.down)),
+            toEpochSeconds: Int64(interval.end.timeIntervalSince1970.rounded(.up)),
+            calendars: calendars, viewerZone: viewer.identifier)
+        return try ffi { try inner.occurrences(query: query) }.map(Occurrence.init)
+    }
+
+    /// A live query: yields the occurrences of `interval` now, and again each time they change
+    /// — by a local edit or by sync — without polling. Iterate it for as long as the view
+    /// shows; stopping (breaking out, cancelling the task) cancels the subscription. It ends
+    /// with the error if a query fails (e.g. the store was closed).
+    public func watchOccurrences(
+        in interval: DateInterval, viewer: TimeZone = .current, calendars: [String] = []
+    ) -> AsyncThrowingStream<[Occurrence], Error> {
+        AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            // A conflated trigger: a burst of commits (an import, a sync) costs one query.
+            let (dirty, markDirty) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            markDirty.yield()
+            let subscription: Subscription
+            do {
+                // Subscribed before the first query, so no commit between the two is missed.
+                subscription = try ffi {
+                    try inner.subscribe(listener: ChangeForwarder { change in
+                        if calendars.isEmpty || calendars.contains(change.calendar) { markDirty.yield() }
+                    })
+                }
+            } catch {
+                continuation.finish(throwing: error)
+                return
+            }
+            let worker = Task {
+                var last: [Occurrence]?
+                for await _ in dirty {
+                    do {
+                        let view = try occurrences(in: interval, viewer: viewer, calendars: calendars)
+                        // Changes elsewhere in the calendar leave the view as it was: nothing to yield.
+                        if view != last {
+                            last = view
+                            continuation.yield(view)
+                        }
+                    } catch {
+                        continuation.finish(throwing: error)
+                        break
+                    }
+                }
+                subscription.cancel()
+            }
+            continuation.onTermination = { _ in
+                subscription.cancel()
+                markDirty.finish()
+                worker.cancel()
+            }
+        }
+    }
+
+    // ---- the conflict log ----
+
+    /// The calendar conflict log, event by event.
+    public func conflicts() throws -> [EventConflicts] {
+        try ffi { try inner.conflicts() }.map(EventConflicts.init)
+    }
+
+    /// Resolves a field conflict; every device converges on the choice.
+    public func resolveConflict(_ eventID: String, path: ConflictPath, resolution: Resolution) throws {
+        try ffi { try inner.resolveConflict(eventId: eventID, path: path.ffi, resolution: try resolution.toFFI()) }
+    }
+
+    /// Overrides of an event whose occurrence no longer exists (kept, never dropped).
+    public func orphanedOverrides(eventID: String) throws -> [OrphanedOverride] {
+        try ffi { try inner.orphanedOverrides(id: eventID) }.map(OrphanedOverride.init)
+    }
+
+    // ---- iCalendar ----
+
+    /// Imports iCalendar `text` into `calendar`; problems are reported per item in the result.
+    /// `progress` is called with (done, total) events on the importing thread.
+    public func importICS(_ text: String, into calendar: String, progress: ((Int, Int) -> Void)? = nil) throws -> ImportReport {
+        let listener = progress.map(ProgressForwarder.init)
+        return ImportReport(try ffi { try inner.importIcs(calendar: calendar, text: text, progress: listener) })
+    }
+
+    /// Exports `calendar` (all calendars when `nil`) as iCalendar text.
+    public func exportICS(calendar: String? = nil) throws -> String {
+        try ffi { try inner.exportIcs(calendar: calendar) }
+    }
+
+    // ---- changes ----
+
+    /// Every committed change, local or synced, from the moment this property is read until
+    /// the consumer stops iterating. Buffered without limit so a slow consumer misses none.
+    /// If the store is closed the stream ends at once.
+    public var changes: AsyncStream<Change> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            do {
+                let subscription = try ffi {
+                    try inner.subscribe(listener: ChangeForwarder { continuation.yield(Change($0)) })
+                }
+                continuation.onTermination = { _ in subscription.cancel() }
+            } catch {
+                continuation.finish()
+            }
+        }
+    }
+
+    // ---- sync ----
+
+    /// Sets the server (`wss://…`) and the user's token; a running live sync restarts with them.
+    public func configureSync(serverURL: String, token: String) throws {
+        try ffi { try inner.configureSync(config: SyncConfig(serverUrl: serverURL, token: token)) }
+    }
+
+    /// Gives sync a new token after the server refused the old one (`AlmanacError.unauthorized`).
+    public func setSyncToken(_ token: String) throws {
+        try ffi { try inner.setSyncToken(token: token) }
+    }
+
+    /// Connects, syncs every calendar once (joining those asked for), disconnects.
+    @discardableResult
+    public func syncOnce() async throws -> SyncReport {
+        SyncReport(try await ffiAsync { try await inner.syncOnce() })
+    }
+
+    /// Starts the live sync: pushes and receives changes as they happen, reconnecting by itself.
+    public func startLiveSync() throws {
+        try ffi { try inner.startLiveSync() }
+    }
+
+    /// Stops the live sync and waits until it no longer uses the store.
+    public func stopLiveSync() async throws {
+        try await ffiAsync { try await inner.stopLiveSync() }
+    }
+
+    /// Before the app goes to the background: closes the connection, returns once idle.
+    public func suspendSync() async throws {
+        try await ffiAsync { try await inner.suspend() }
+    }
+
+    /// After `suspendSync()`: reconnects at once.
+    public func resumeSync() { inner.resume() }
+
+    /// Asks the live sync for a round now.
+    public func syncNow() { inner.syncNow() }
+
+    /// The current sync status.
+    public var syncStatus: SyncStatus { SyncStatus(inner.syncStatus()) }
+
+    /// The sync status now and at each change until the consumer stops iterating; a slow
+    /// consumer sees the latest (only the current status matters).
+    public var syncStatusUpdates: AsyncStream<SyncStatus> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            do {
+                let subscription = try ffi {
+                    try inner.observeSyncStatus(listener: StatusForwarder { continuation.yield(SyncStatus($0)) })
+                }
+                continuation.onTermination = { _ in subscription.cancel() }
+            } catch {
+                continuation.finish()
+            }
+        }
+    }
+
+    // ---- generic records (app data of its own, outside the calendars) ----
 
     /// Writes `fields` into record `id` of `collection` (one transaction). Fields not listed
     /// keep their current values.
     public func put(_ id: String, in collection: String, fields: [String: Value]) throws {
-        try Self.translatingErrors {
-            try inner.put(collection: collection, id: id, fields: fields.mapValues(\.ffi))
-        }
+        try ffi { try inner.put(collection: collection, id: id, fields: fields.mapValues(\.ffi)) }
     }
 
     /// The record `id` of `collection`, or `nil` if it does not exist or was deleted.
     public func record(_ id: String, in collection: String) throws -> Record? {
-        try Self.translatingErrors { try inner.get(collection: collection, id: id) }.map(Record.init)
+        try ffi { try inner.get(collection: collection, id: id) }.map(Record.init)
     }
 
     /// Deletes record `id` of `collection`.
     public func delete(_ id: String, in collection: String) throws {
-        try Self.translatingErrors { try inner.delete(collection: collection, id: id) }
+        try ffi { try inner.delete(collection: collection, id: id) }
     }
 
-    /// Exchanges changes with `other` in both directions; afterwards both stores hold the same data.
+    /// Exchanges changes with `other` directly (tests, device to device); apps sync through
+    /// the server.
     public func sync(with other: Store) throws {
-        try Self.translatingErrors { try inner.syncWith(other: other.inner) }
-    }
-
-    private static func translatingErrors<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as AlmanacError {
-            throw StoreError(error)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(kind: .internal, message: String(describing: error))
-        }
+        try ffi { try inner.syncWith(other: other.inner) }
     }
 }
