@@ -23,8 +23,14 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The server's and client's suites also run on PostgreSQL: a throwaway cluster is started here
+# (scripts/postgres.sh) unless ALMANAC_TEST_POSTGRES already names one (as under .ci/run); if it
+# cannot start, those tests say they were skipped.
 test-rust:
-	$(CARGO) test --workspace
+	@if [ -z "$$ALMANAC_TEST_POSTGRES" ] && line="$$(scripts/postgres.sh start)"; then \
+		export "$$line"; started=1; fi; \
+	$(CARGO) test --workspace; status=$$?; \
+	if [ -n "$$started" ]; then scripts/postgres.sh stop; fi; exit $$status
 
 test-kotlin:
 	kotlin/scripts/test.sh
