@@ -101,6 +101,8 @@ impl From<Error> for AlmanacError {
             }
             Error::SpaceNotHeld(_) | Error::RecordNotFound(_) => AlmanacError::NotFound { message },
             Error::RecordDeleted(_) => AlmanacError::RecordDeleted { message },
+            // Nothing is lost and the next sync succeeds: as retryable as a dropped connection.
+            Error::ReplicaRenewed { .. } => AlmanacError::Network { message },
             _ => AlmanacError::Internal { message },
         }
     }

@@ -116,11 +116,25 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         named
     };
-    let mut a_config = SessionConfig::new(spaces.clone());
-    a_config.expected_peer = Some(b.replica_id());
-    let mut b_config = SessionConfig::new(spaces.clone());
-    b_config.expected_peer = Some(a.replica_id());
-    let (from_a, from_b) = sync_in_process(&a, a_config, &b, b_config)?;
+    let session = || {
+        let mut a_config = SessionConfig::new(spaces.clone());
+        a_config.expected_peer = Some(b.replica_id());
+        let mut b_config = SessionConfig::new(spaces.clone());
+        b_config.expected_peer = Some(a.replica_id());
+        sync_in_process(&a, a_config, &b, b_config)
+    };
+    let (from_a, from_b) = match session() {
+        // One store was a copy of the other's (or of a third store's) identity; it moved its
+        // writes to a fresh id, and the sync runs again under it.
+        Err(almanac_core::Error::ReplicaRenewed { previous, current }) => {
+            eprintln!(
+                "note: a store was a copy sharing replica id {previous}; it now writes as \
+                 {current}, keeping all its writes"
+            );
+            session()?
+        }
+        other => other?,
+    };
     let names: Vec<&str> = spaces.iter().map(SpaceId::as_str).collect();
     writeln!(
         out,

@@ -154,7 +154,20 @@ impl Client {
     /// Connects, runs one round for every space the store holds plus those to join, and
     /// closes the connection. Joined spaces are created in the store only when the server
     /// allows them.
+    ///
+    /// A round that finds this store sharing its replica id with a copy of it (copied with its
+    /// device marker) ends once the store has moved to a fresh id keeping its writes
+    /// (`almanac_core::Error::ReplicaRenewed`); the round then runs once more under the new id.
     pub async fn sync_once(&self) -> Result<SyncSummary> {
+        match self.round_once().await {
+            Err(Error::Storage(almanac_core::Error::ReplicaRenewed { .. })) => {
+                self.round_once().await
+            }
+            other => other,
+        }
+    }
+
+    async fn round_once(&self) -> Result<SyncSummary> {
         let config = &self.shared.config;
         let mut ws = connection::connect(
             &self.shared.endpoint,

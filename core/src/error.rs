@@ -97,6 +97,21 @@ pub enum Error {
     )]
     ReplicaRewound,
 
+    /// A peer holds writes made under this store's replica id that this store never sent: a
+    /// copy of the store (with its device marker) wrote under the same id. The store has moved
+    /// its own unsent writes to a fresh id, so nothing is lost; the sync that found it stopped
+    /// and should simply run again.
+    #[error(
+        "another copy of this store wrote under its replica id {previous}; this store now writes \
+         as {current} and kept all of its writes; sync again"
+    )]
+    ReplicaRenewed {
+        /// The id both copies wrote under.
+        previous: crate::crdt::ReplicaId,
+        /// The fresh id this store writes under from now on.
+        current: crate::crdt::ReplicaId,
+    },
+
     /// The sync peer broke the protocol or reported an error; the session is over and nothing
     /// partial was applied (a later sync resumes).
     #[error("sync failed: {0}")]

@@ -24,6 +24,22 @@ use crate::sync::SyncStore;
 pub const BATCH_RECORDS: usize = 100;
 
 impl Store {
+    /// The highest counter of this store's own writes in `space` that ever left it.
+    pub(crate) fn released(&self, space: &SpaceId) -> Result<u64> {
+        self.read(|conn| match sqlite::space_sid(conn, space)? {
+            Some(sid) => sync_state::released(conn, sid, sqlite::replica_id(conn)?),
+            None => Ok(0),
+        })
+    }
+
+    /// Records that this store's writes in `space` up to `counter` are leaving it.
+    pub(crate) fn mark_released(&self, space: &SpaceId, counter: u64) -> Result<()> {
+        self.write_derived(|conn| match sqlite::space_sid(conn, space)? {
+            Some(sid) => sync_state::mark_released(conn, sid, sqlite::replica_id(conn)?, counter),
+            None => Ok(()),
+        })
+    }
+
     /// The delta being received from `peer` for `space`, if one is staged.
     pub(crate) fn inbound(&self, space: &SpaceId, peer: ReplicaId) -> Result<Option<Inbound>> {
         self.read(|conn| match sqlite::space_sid(conn, space)? {
@@ -310,6 +326,18 @@ impl SyncStore for Store {
 
     fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes> {
         Store::apply_staged(self, space, peer)
+    }
+
+    fn released(&self, space: &SpaceId) -> Result<u64> {
+        Store::released(self, space)
+    }
+
+    fn mark_released(&self, space: &SpaceId, counter: u64) -> Result<()> {
+        Store::mark_released(self, space, counter)
+    }
+
+    fn renew_replica_id(&self) -> Result<ReplicaId> {
+        Store::renew_replica_id(self)
     }
 
     fn receiving_chunks(&self, receiving: bool) -> Result<()> {

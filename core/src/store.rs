@@ -160,7 +160,7 @@ fn data_version(conn: &Connection) -> Result<i64> {
 pub struct Store {
     path: PathBuf,
     options: StoreOptions,
-    incarnation: Incarnation,
+    incarnation: Mutex<Incarnation>,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     subscribers: Arc<Mutex<Subscribers>>,
@@ -213,6 +213,9 @@ impl Checkpointer {
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here either
 /// completes or leaves SQLite to roll back, so the guarded state is never half-updated.
+/// How long [`Store::checkpoint`] waits for other connections to let a full checkpoint run.
+const CHECKPOINT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -246,7 +249,7 @@ impl Store {
         let store = Store {
             path,
             options,
-            incarnation,
+            incarnation: Mutex::new(incarnation),
             writer: Mutex::new(Writer { conn, bookkeeping, data_version, marker }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
@@ -282,10 +285,42 @@ impl Store {
         lock(&self.writer).bookkeeping.id
     }
 
-    /// Whether opening found the store restored from a backup or copied from another device
-    /// (it then writes as a new replica, so nothing either copy writes is ever confused).
+    /// Whether the store was found restored from a backup or copied from another device, at
+    /// open or later by sync (it then writes as a new replica, so nothing either copy writes is
+    /// ever confused).
     pub fn incarnation(&self) -> Incarnation {
-        self.incarnation
+        *lock(&self.incarnation)
+    }
+
+    /// Moves this store to a fresh replica id, keeping every write: the writes of the old id
+    /// that never left this store are re-stamped under the new one, so they reach peers on the
+    /// next sync, and the old id's writes this store never sent are left to the other copy
+    /// that made them (decision 0025). Sync calls this when a peer holds writes of this
+    /// store's id that the store never sent, which only a copy of the store (with its device
+    /// marker) can have made; apps do not need to. Returns the new id.
+    ///
+    /// A store opened without a device marker (a sync server's, `StoreOptions::engine_only`)
+    /// refuses with [`Error::ReplicaRewound`]: it is never a device's copy, so a peer naming
+    /// its id is wrong or hostile and must not make it drop what it staged for everyone.
+    pub fn renew_replica_id(&self) -> Result<ReplicaId> {
+        if self.options.device_marker == DeviceMarker::Disabled {
+            return Err(Error::ReplicaRewound);
+        }
+        let mut guard = lock(&self.writer);
+        let writer = &mut *guard;
+        let previous = writer.bookkeeping.id;
+        let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = sqlite::renew::renew(&tx, &self.options.views)?;
+        tx.commit()?;
+        // The store first, the marker after: a crash in between leaves a marker naming the
+        // old id, and the next open renews once more, with an id nobody wrote under.
+        writer.bookkeeping.id = current;
+        writer.bookkeeping.spaces.clear();
+        if let Some(marker) = &mut writer.marker {
+            marker.renew(current, writer.bookkeeping.hlc);
+        }
+        *lock(&self.incarnation) = Incarnation::Renewed { previous };
+        Ok(current)
     }
 
     /// The derived view of type `V` registered with this store, if any.
@@ -493,10 +528,30 @@ impl Store {
 
     /// Moves the write-ahead log into the main file and truncates it (for measuring file size
     /// and before copying the file).
+    ///
+    /// Waits for a checkpoint the background thread is running rather than returning before
+    /// the file is whole: SQLite answers a second checkpointer "busy" *as a result row*, not as
+    /// an error, and a file copied then would miss the latest commits.
     pub fn checkpoint(&self) -> Result<()> {
         let writer = lock(&self.writer);
-        writer.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let busy: i64 =
+                writer.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            if waited >= CHECKPOINT_PATIENCE {
+                return Err(Error::Storage(format!(
+                    "the write-ahead log could not be folded into the file within {}s: another \
+                     connection keeps reading or checkpointing it",
+                    CHECKPOINT_PATIENCE.as_secs()
+                )));
+            }
+            let pause = std::time::Duration::from_millis(5);
+            std::thread::sleep(pause);
+            waited += pause;
+        }
     }
 
     /// Closes the store: the write-ahead log is folded into the file and removed, so the file

@@ -364,9 +364,13 @@ fn classify(error: &almanac_core::Error, message: Option<&Message>) -> Failure {
             Failure::NoCommonVersion
         }
         (Error::Protocol(_), _) => Failure::Unexpected,
-        (Error::DeltaNotApplicable | Error::ReplicaRewound | Error::SpaceNotHeld(_), _) => {
-            Failure::Refused
-        }
+        (
+            Error::DeltaNotApplicable
+            | Error::ReplicaRewound
+            | Error::ReplicaRenewed { .. }
+            | Error::SpaceNotHeld(_),
+            _,
+        ) => Failure::Refused,
         _ => Failure::Storage,
     }
 }

@@ -38,6 +38,21 @@ impl Device {
         Device { _dir: dir, store: Arc::new(store) }
     }
 
+    /// A second device whose store is a copy of this one's made together with its device
+    /// marker (a phone cloned to a new phone): it opens under the same replica id.
+    pub fn copy_with_marker(&self) -> Device {
+        self.store.checkpoint().expect("checkpoint");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let from = self.store.path().to_owned();
+        let to = dir.path().join("device.almanac");
+        std::fs::copy(&from, &to).expect("copy the store");
+        let marker = |p: &std::path::Path| format!("{}.device", p.display());
+        std::fs::copy(marker(&from), marker(&to)).expect("copy the marker");
+        let store = Store::open(&to).expect("open the copy");
+        assert_eq!(store.replica_id(), self.store.replica_id());
+        Device { _dir: dir, store: Arc::new(store) }
+    }
+
     /// A client of this device's store with test timings (fast reconnects).
     pub fn client(&self, url: &str, token: &str, join: &[&str]) -> Client {
         self.client_with(url, token, join, |_| {})

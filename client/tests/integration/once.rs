@@ -218,7 +218,41 @@ async fn a_certificate_the_platform_does_not_trust_is_refused(backend: Backend) 
     assert!(error.to_string().contains("certificate"), "{error}");
 }
 
+/// A phone cloned to a new phone with its store and device marker: both write under one id.
+/// The copy that syncs second finds the server holding writes of its id it never sent, moves
+/// its own to a fresh id, and its `sync_once` runs the round again: nothing either wrote is
+/// lost, and the two edits of one field end as a conflict.
+async fn a_store_copied_with_its_marker_renews_its_id_and_loses_nothing(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
+    let token = server.user("ada");
+    let phone = Device::new();
+    phone.write("work", "standup", "title", "Standup");
+    phone.client(&server.url, &token, &[]).sync_once().await.expect("phone sync");
+    let clone = phone.copy_with_marker();
+    phone.write("work", "standup", "title", "Standup (phone)");
+    phone.write("work", "review", "title", "Review");
+    clone.write("work", "standup", "title", "Standup (clone)");
+    clone.write("work", "retro", "title", "Retro");
+    let phone_client = phone.client(&server.url, &token, &[]);
+    phone_client.sync_once().await.expect("phone sync");
+    let summary = clone.client(&server.url, &token, &[]).sync_once().await.expect("clone sync");
+    assert!(summary.records_sent >= 2, "{summary:?}");
+    assert_ne!(clone.store.replica_id(), phone.store.replica_id());
+    assert!(matches!(clone.store.incarnation(), almanac_core::Incarnation::Renewed { .. }));
+    phone_client.sync_once().await.expect("phone sync");
+    let events = phone.events("work");
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(clone.events("work"), events);
+    let record = phone.store.get("work", "events", "standup").expect("read").expect("live");
+    let mut titles: Vec<&str> =
+        record.conflicts("title").iter().filter_map(|v| v.as_text()).collect();
+    titles.extend(record.value("title").and_then(|v| v.as_text()));
+    titles.sort_unstable();
+    assert_eq!(titles, ["Standup (clone)", "Standup (phone)"]);
+}
+
 crate::on_both_backends!(
+    a_store_copied_with_its_marker_renews_its_id_and_loses_nothing,
     three_devices_with_offline_edits_converge,
     a_device_offline_for_weeks_catches_up,
     a_read_only_members_writes_stay_local_and_are_reported_pending,

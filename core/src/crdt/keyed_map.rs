@@ -82,6 +82,14 @@ impl Member {
         self.presence.entries().len() != before
     }
 
+    /// The presence register and every field register, for rewriting entries in place (see
+    /// `restamp.rs`).
+    pub(crate) fn registers_mut(
+        &mut self,
+    ) -> (&mut MvRegister<bool>, impl Iterator<Item = &mut MvRegister<Value>>) {
+        (&mut self.presence, self.fields.values_mut())
+    }
+
     /// Whether the member holds no entry at all (nothing of it is left to merge or show).
     pub(crate) fn is_empty(&self) -> bool {
         self.presence.is_empty() && self.fields.is_empty()

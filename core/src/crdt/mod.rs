@@ -5,6 +5,7 @@
 //!   field meet; [`Member`] builds the add-wins keyed map from them.
 //! - [`RecordState`] is one record: its fields and its lifecycle (live / deleted with the edits
 //!   the delete shadowed).
+//! - `restamp.rs` moves writes to a fresh replica id when a copied store shared its id.
 //! - `stability.rs` decides which metadata may be dropped once every replica has seen it.
 //! - [`Delta`] is what one replica sends another: the parts of records the other lacks.
 //!
@@ -16,6 +17,7 @@ mod keyed_map;
 mod record;
 mod register;
 mod replica_id;
+mod restamp;
 mod space;
 mod stability;
 mod validate;
@@ -29,6 +31,7 @@ pub use keyed_map::Member;
 pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};
 pub use register::{Direction, Entry, Extremum, MvRegister};
 pub use replica_id::ReplicaId;
+pub use restamp::Restamp;
 pub use space::{MAX_SPACE_ID_BYTES, SpaceId};
 pub use validate::validate_delta;
 pub use value::Value;

@@ -95,6 +95,20 @@ impl<T: Clone> MvRegister<T> {
         self.entries.retain(keep);
     }
 
+    /// Lets `change` rewrite each entry in place (moving writes to another replica id, see
+    /// `restamp.rs`); re-sorts when any changed, since a stamp breaks ties by replica id.
+    /// Returns whether any entry changed.
+    pub(crate) fn update_entries(&mut self, mut change: impl FnMut(&mut Entry<T>) -> bool) -> bool {
+        let mut changed = false;
+        for entry in &mut self.entries {
+            changed |= change(entry);
+        }
+        if changed {
+            self.entries.sort_by_key(Entry::stamp);
+        }
+        changed
+    }
+
     /// The entry with the greatest stamp: the value apps see.
     pub fn winner(&self) -> Option<&Entry<T>> {
         self.entries.last()
@@ -189,6 +203,11 @@ impl<T: Clone + Ord> Extremum<T> {
         if better {
             self.entry = Some(candidate.clone());
         }
+    }
+
+    /// Lets `change` rewrite the entry in place (see [`MvRegister::update_entries`]).
+    pub(crate) fn update_entry(&mut self, change: impl FnOnce(&mut Entry<T>) -> bool) -> bool {
+        self.entry.as_mut().is_some_and(change)
     }
 
     /// The current value's entry.

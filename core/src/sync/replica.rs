@@ -110,6 +110,29 @@ pub trait SyncStore {
     /// cannot be applied is dropped and its error returned; nothing of it is applied.
     fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes>;
 
+    /// The highest counter of this replica's own writes in `space` that ever left it in a
+    /// delta ([`SyncStore::mark_released`]): a peer can hold more of them only if a copy of
+    /// this replica wrote under the same id. By default everything the replica has seen of its
+    /// own writes counts as sent, which leaves only the weaker "rewound" check (a peer holds
+    /// more than the replica has); right for a replica that never writes, such as a server.
+    fn released(&self, space: &SpaceId) -> Result<u64> {
+        Ok(self.version_vector(space)?.get(&self.replica_id()))
+    }
+
+    /// Records, before the frame leaves, that this replica's writes in `space` up to
+    /// `counter` are being sent. Nothing by default (see [`SyncStore::released`]).
+    fn mark_released(&self, space: &SpaceId, counter: u64) -> Result<()> {
+        let _ = (space, counter);
+        Ok(())
+    }
+
+    /// Called when a peer holds writes of this replica's id that it never sent: moves the
+    /// replica to a fresh id, re-stamping its unsent writes (decision 0025), and returns the
+    /// new id. A replica that cannot refuses with [`Error::ReplicaRewound`](crate::Error).
+    fn renew_replica_id(&self) -> Result<ReplicaId> {
+        Err(crate::Error::ReplicaRewound)
+    }
+
     /// Brackets a delta that arrives in several chunks (`true` when the first is staged,
     /// `false` once none is arriving, however the session ends): a hint a storage may use to
     /// keep housekeeping out of the way meanwhile. Nothing by default.

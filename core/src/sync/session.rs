@@ -213,9 +213,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 }
                 Error::Protocol(_) if self.no_common_version => Some(ErrorCode::NoCommonVersion),
                 Error::Protocol(_) => Some(ErrorCode::Unexpected),
-                Error::DeltaNotApplicable | Error::ReplicaRewound | Error::SpaceNotHeld(_) => {
-                    Some(ErrorCode::Refused)
-                }
+                Error::DeltaNotApplicable
+                | Error::ReplicaRewound
+                | Error::ReplicaRenewed { .. }
+                | Error::SpaceNotHeld(_) => Some(ErrorCode::Refused),
                 _ => Some(ErrorCode::Storage),
             };
             if let Some(code) = code {
@@ -301,7 +302,11 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             )));
         }
         if replica == self.store.replica_id() {
-            return Err(unexpected("the peer claims this store's own replica id"));
+            // Two stores with one id: one is a copy of the other, made with its marker.
+            return Err(match self.renew_replica_id() {
+                Error::ReplicaRewound => unexpected("the peer claims this store's own replica id"),
+                error => error,
+            });
         }
         // Wants sent early to an expected peer that turns out to be another are compressed
         // against vectors this peer never saw: it asks for full vectors, which is harmless.
@@ -391,8 +396,14 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 }
             }
         };
+        self.check_own_writes(&space, &since)?;
         self.store.set_peer_vector(&space, peer, Direction::Received, &since)?;
         let delta = self.store.delta_since(&space, &since)?;
+        let own = delta.context.get(&self.store.replica_id());
+        if own > 0 {
+            // Durably before any of it leaves: a peer holding more than this is a copy's doing.
+            self.store.mark_released(&space, own)?;
+        }
         let mut records = delta.records;
         let mut first_seq = 0;
         let resumed = resume.is_some();
@@ -445,6 +456,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             (None, Some(start)) => {
                 let since = self.wanted.get(&space).cloned().unwrap_or_default();
                 let context = message::rebuild(&since, &start.context);
+                self.check_own_writes(&space, &context)?;
                 if chunk.last && !start.resumed {
                     // The whole delta in one frame: nothing to stage, since a session cut off now
                     // simply asks again. Applied in short transactions all the same.
@@ -488,6 +500,28 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             self.incoming.insert(space, Incoming::Finished);
         }
         Ok(())
+    }
+
+    /// Refuses to go on when the peer holds writes of this store's id that the store never
+    /// sent (`peer_has` is what the peer has seen): a copy of the store wrote under the same
+    /// id. The store moves to a fresh id keeping its writes, and this session ends so the
+    /// next one starts under the new id.
+    fn check_own_writes(&mut self, space: &SpaceId, peer_has: &VersionVector) -> Result<()> {
+        let claimed = peer_has.get(&self.store.replica_id());
+        if claimed == 0 || claimed <= self.store.released(space)? {
+            return Ok(());
+        }
+        Err(self.renew_replica_id())
+    }
+
+    /// The error that ends a session which found this store's id in use by a copy, after the
+    /// store moved to a fresh id (or the store's error if it could not).
+    fn renew_replica_id(&mut self) -> Error {
+        let previous = self.store.replica_id();
+        match self.store.renew_replica_id() {
+            Ok(current) => Error::ReplicaRenewed { previous, current },
+            Err(error) => error,
+        }
     }
 
     fn apply_staged(&mut self, space: &SpaceId, peer: ReplicaId) -> Result<()> {

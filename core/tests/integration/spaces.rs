@@ -168,6 +168,109 @@ fn a_store_copied_to_a_second_device_keeps_both_copies_writes() {
     assert_eq!(titles(&second, "s"), all);
 }
 
+/// Runs the sync protocol between two stores over `space`, as an app would: a session that
+/// made a store renew its replica id (`ReplicaRenewed`) is simply run again. Returns how many
+/// sessions it took.
+fn protocol_sync(a: &Store, b: &Store, space: &str) -> usize {
+    use almanac_core::sync::SessionConfig;
+    use almanac_core::sync::transport::sync_in_process;
+    let config = || SessionConfig::new(vec![almanac_core::SpaceId::new(space).expect("space")]);
+    for store in [a, b] {
+        store.join_space(space).expect("join");
+    }
+    for attempt in 1..=3 {
+        match sync_in_process(a, config(), b, config()) {
+            Ok(_) => return attempt,
+            Err(Error::ReplicaRenewed { previous, current }) => assert_ne!(previous, current),
+            Err(error) => panic!("sync failed: {error}"),
+        }
+    }
+    panic!("sync kept renewing");
+}
+
+/// Copies a store and its device marker (a phone cloned to a new one, a folder copied between
+/// computers): the copy cannot tell itself from the original when it opens.
+fn copy_with_marker(from: &Store, from_path: &Path, to_path: &Path) -> Store {
+    from.checkpoint().expect("checkpoint");
+    fs::copy(from_path, to_path).expect("copy the store");
+    let marker = |p: &Path| PathBuf::from(format!("{}.device", p.display()));
+    fs::copy(marker(from_path), marker(to_path)).expect("copy the marker");
+    let copy = store_at(to_path);
+    assert_eq!(copy.incarnation(), Incarnation::Continued);
+    assert_eq!(copy.replica_id(), from.replica_id());
+    copy
+}
+
+/// A store copied together with its marker, after it synced: both copies write (to new records
+/// and to one shared record) and sync through a server. The copy that syncs second finds the
+/// server holding writes of its id it never sent, moves its own unsent writes to a fresh id and
+/// syncs again: everything either copy wrote ends everywhere, the two edits of one field as a
+/// conflict.
+#[test]
+fn a_store_copied_with_its_marker_is_caught_by_sync_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first_path = dir.path().join("first.almanac");
+    let server = store_at(&dir.path().join("server.almanac"));
+    let first = store_at(&first_path);
+    write(&first, "s", "shared", "before the copy");
+    assert_eq!(protocol_sync(&first, &server, "s"), 1);
+    let second = copy_with_marker(&first, &first_path, &dir.path().join("second.almanac"));
+    write(&first, "s", "a", "by the first");
+    write(&first, "s", "shared", "edited by the first");
+    write(&second, "s", "b", "by the second");
+    write(&second, "s", "shared", "edited by the second");
+    assert_eq!(protocol_sync(&first, &server, "s"), 1);
+    // Same dots, other writes: the server's vector already claims them.
+    assert_eq!(protocol_sync(&second, &server, "s"), 2, "the copy renews once, then syncs");
+    assert!(
+        matches!(second.incarnation(), Incarnation::Renewed { previous } if previous == first.replica_id())
+    );
+    assert_ne!(second.replica_id(), first.replica_id());
+    assert_eq!(protocol_sync(&first, &server, "s"), 1, "the first copy carries on as it was");
+    let all = titles(&server, "s");
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "shared"]);
+    assert_eq!(titles(&first, "s"), all);
+    assert_eq!(titles(&second, "s"), all);
+    for store in [&first, &second] {
+        assert_eq!(store.version_vector("s").expect("vv"), server.version_vector("s").expect("vv"));
+    }
+    // Neither edit of the shared title is lost: one is shown, the other is its conflict.
+    let shared = server.get("s", "notes", "shared").expect("read").expect("live");
+    let mut seen: Vec<String> = shared
+        .conflicts("title")
+        .into_iter()
+        .filter_map(|v| v.as_text().map(str::to_owned))
+        .collect();
+    seen.push(shared.value("title").and_then(Value::as_text).unwrap_or_default().to_owned());
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, ["edited by the first", "edited by the second"]);
+}
+
+/// The same when the copy is made before either copy ever synced, and the two copies then
+/// meet directly: each sees its own id on the other side, both renew, and the next session
+/// brings everything together.
+#[test]
+fn copies_that_meet_each_other_both_renew_and_lose_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first_path = dir.path().join("first.almanac");
+    let first = store_at(&first_path);
+    write(&first, "s", "n1", "before the copy");
+    let second = copy_with_marker(&first, &first_path, &dir.path().join("second.almanac"));
+    let id = first.replica_id();
+    write(&first, "s", "a", "by the first");
+    write(&second, "s", "b", "by the second");
+    assert_eq!(protocol_sync(&first, &second, "s"), 2);
+    // The side that heard the other's Hello first renewed; the other carries on.
+    assert!(first.replica_id() != id || second.replica_id() != id);
+    assert_ne!(first.replica_id(), second.replica_id());
+    let ids: Vec<String> = titles(&first, "s").into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["a", "b", "n1"]);
+    assert_eq!(titles(&first, "s"), titles(&second, "s"));
+    assert_eq!(first.version_vector("s").expect("vv"), second.version_vector("s").expect("vv"));
+}
+
 /// Finding 4: each space has its own version vector, so syncing one calendar never claims the
 /// others as seen; joining another later brings all of it.
 #[test]

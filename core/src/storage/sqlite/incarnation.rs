@@ -141,6 +141,17 @@ impl Marker {
     }
 }
 
+impl Marker {
+    /// Records the store's new replica id after sync renewed it (the store has committed it
+    /// already). A marker left with the old id only makes the next open renew once more, with
+    /// an id nobody wrote under, which is safe; so errors are ignored here too.
+    pub fn renew(&mut self, replica: ReplicaId, hlc: Hlc) {
+        self.replica = replica;
+        self.record(hlc);
+        let _ = self.file.sync_all();
+    }
+}
+
 fn stored_incarnation(conn: &Connection) -> Result<Option<[u8; 16]>> {
     let bytes: Option<Vec<u8>> = conn
         .query_row("SELECT value FROM meta WHERE key = 'incarnation'", [], |row| row.get(0))

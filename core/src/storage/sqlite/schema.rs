@@ -99,6 +99,24 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 3: spaces, each with its own version vector; records belong to one space.
     Migration::Code(add_spaces),
+    // 4: per space, the highest counter of this store's own id that ever left it in a delta,
+    // so a peer holding more of this id's writes reveals a copy of the store that wrote under
+    // the same id (decision 0025). A store that synced before this schema may have sent
+    // everything it has: its own seen counter is where it starts.
+    Migration::Sql(
+        "
+    CREATE TABLE space_released (
+        sid     INTEGER NOT NULL REFERENCES spaces (sid) ON DELETE CASCADE,
+        replica INTEGER NOT NULL REFERENCES replicas (idx),
+        counter INTEGER NOT NULL,
+        PRIMARY KEY (sid, replica)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO space_released (sid, replica, counter)
+        SELECT c.sid, c.replica, c.seen FROM space_clock c
+        JOIN replicas r ON r.idx = c.replica
+        JOIN meta m ON m.key = 'replica_id' AND m.value = r.replica;
+    ",
+    ),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.

@@ -50,6 +50,35 @@ pub fn set_peer_vector(
     Ok(())
 }
 
+/// The highest counter of `replica` (this store's own id) in space `sid` that ever left this
+/// store in a delta; 0 if none did.
+pub fn released(conn: &Connection, sid: i64, replica: ReplicaId) -> Result<u64> {
+    let counter: Option<i64> = conn
+        .prepare_cached(
+            "SELECT s.counter FROM space_released s JOIN replicas r ON r.idx = s.replica
+             WHERE s.sid = ?1 AND r.replica = ?2",
+        )?
+        .query_row(params![sid, replica.to_bytes().to_vec()], |row| row.get(0))
+        .optional()?;
+    Ok(counter.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
+}
+
+/// Records that `replica`'s writes in space `sid` up to `counter` are leaving this store
+/// (never lowers it). A replica that never wrote has nothing to release.
+pub fn mark_released(conn: &Connection, sid: i64, replica: ReplicaId, counter: u64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO space_released (sid, replica, counter)
+         SELECT ?1, idx, ?3 FROM replicas WHERE replica = ?2
+         ON CONFLICT (sid, replica) DO UPDATE SET counter = max(counter, excluded.counter)",
+    )?
+    .execute(params![
+        sid,
+        replica.to_bytes().to_vec(),
+        i64::try_from(counter).unwrap_or(i64::MAX)
+    ])?;
+    Ok(())
+}
+
 /// The delta being received from `peer` for space `sid`, if any.
 pub fn inbound(conn: &Connection, peer: ReplicaId, sid: i64) -> Result<Option<Inbound>> {
     type Row = (Vec<u8>, Vec<u8>, i64, i64, i64, Option<String>, Option<String>, bool);
