@@ -67,10 +67,13 @@ pub enum GarbageCollection {
     /// `almanac sync a b`), since the server's stable point does not cover their writes.
     Off,
     /// After a round, for each space whose stable point the server sent, at most once per
-    /// `every`, with the default trash retention (30 days).
+    /// `every`.
     ServerStable {
         /// The least time between two collections of one space.
         every: Duration,
+        /// How long a deleted record stays in the trash, restorable, before it is purged
+        /// (`almanac_core::DEFAULT_TRASH_RETENTION`, 30 days, by default).
+        trash_retention: Duration,
     },
 }
 
@@ -119,6 +122,7 @@ impl ClientConfig {
             max_frame_bytes: 8 << 20,
             garbage_collection: GarbageCollection::ServerStable {
                 every: Duration::from_secs(60 * 60),
+                trash_retention: almanac_core::DEFAULT_TRASH_RETENTION,
             },
         }
     }
@@ -158,13 +162,29 @@ impl Client {
     /// A round that finds this store sharing its replica id with a copy of it (copied with its
     /// device marker) ends once the store has moved to a fresh id keeping its writes
     /// (`almanac_core::Error::ReplicaRenewed`); the round then runs once more under the new id.
+    ///
+    /// A round that fetched a space again from scratch (the server had retired this device,
+    /// see [`SpaceSummary::rejoined`]) is followed by one more, which
+    /// sends the device's unsent writes written again on top.
     pub async fn sync_once(&self) -> Result<SyncSummary> {
-        match self.round_once().await {
+        let summary = match self.round_once().await {
             Err(Error::Storage(almanac_core::Error::ReplicaRenewed { .. })) => {
-                self.round_once().await
+                self.round_once().await?
             }
-            other => other,
+            other => other?,
+        };
+        if !summary.spaces.iter().any(|s| s.rejoined) {
+            return Ok(summary);
         }
+        let mut next = self.round_once().await?;
+        for space in &mut next.spaces {
+            space.rejoined |= summary.spaces.iter().any(|s| s.space == space.space && s.rejoined);
+        }
+        next.records_received += summary.records_received;
+        next.bytes_received += summary.bytes_received;
+        next.bytes_sent += summary.bytes_sent;
+        next.records_sent += summary.records_sent;
+        Ok(next)
     }
 
     async fn round_once(&self) -> Result<SyncSummary> {

@@ -13,7 +13,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime};
 
 use almanac_core::sync::{Access, Message, Session, SessionConfig, SpaceAccess, SyncReport};
-use almanac_core::{DEFAULT_TRASH_RETENTION, Origin, ReplicaId, SpaceId, Store, VersionVector};
+use almanac_core::{Origin, ReplicaId, SpaceId, Store, VersionVector};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -100,6 +100,8 @@ pub(crate) struct WorkerDone {
     pending_in_round: HashMap<SpaceId, bool>,
     pending: Vec<SpaceId>,
     pushed: bool,
+    /// Spaces fetched again from scratch in this round (see [`rejoin_if_retired`]).
+    rejoined: HashMap<SpaceId, bool>,
 }
 
 enum FromWorker {
@@ -232,6 +234,7 @@ pub(crate) async fn run_round(
                     .copied()
                     .unwrap_or(false),
                 joined: p.joined,
+                rejoined: done.rejoined.get(&p.access.space).copied().unwrap_or(false),
             })
             .collect(),
         records_sent: done.report.records_sent,
@@ -326,6 +329,9 @@ fn run_session(
         store.join_space(planned.access.space.as_str())?;
     }
     let synced: Vec<&Planned> = plan.iter().filter(|p| p.access.access != Access::Denied).collect();
+    for planned in &synced {
+        rejoin_if_retired(store, &planned.access)?;
+    }
     // Everything written up to now goes out in this round (the delta is computed when the
     // server's Want arrives, later): once the round finishes, the server has it.
     let mut written: HashMap<SpaceId, u64> = HashMap::new();
@@ -385,6 +391,16 @@ fn run_session(
     let report = session.report().clone();
     let server = session.peer();
     drop(session);
+    // A space fetched again in this (or an interrupted earlier) round has all of the server's
+    // copy now: this store's own unsent writes go on top, and out in the next round.
+    let mut rejoined = HashMap::new();
+    for planned in &synced {
+        let space = &planned.access.space;
+        if !report.not_held_by_peer.contains(space) && store.rejoin_pending(space.as_str())? {
+            store.finish_rejoin(space.as_str())?;
+            rejoined.insert(space.clone(), true);
+        }
+    }
 
     let mut pending_in_round = HashMap::new();
     {
@@ -411,20 +427,51 @@ fn run_session(
                 > shared.memory().acked.get(space).copied().unwrap_or(0);
         pending_in_round.insert(space.clone(), pending);
     }
-    if let GarbageCollection::ServerStable { every } = shared.config.garbage_collection {
+    if let GarbageCollection::ServerStable { every, trash_retention } =
+        shared.config.garbage_collection
+    {
         for planned in &synced {
             if let Some(stable) = &planned.access.stable {
-                collect_garbage(shared, &planned.access.space, stable, every);
+                collect_garbage(shared, &planned.access.space, stable, every, trash_retention);
             }
         }
     }
     let received = received.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    Ok(WorkerDone { report, received, pending_in_round, pending: shared.pending_spaces()?, pushed })
+    Ok(WorkerDone {
+        report,
+        received,
+        pending_in_round,
+        pending: shared.pending_spaces()?,
+        pushed,
+        rejoined,
+    })
+}
+
+/// The server leaves a device that has been silent too long (or that an admin retired) out of
+/// a space's stable point, so the others may purge what it has not seen. The device notices
+/// when the stable point claims writes it lacks, and fetches the space again from scratch
+/// before this round; its own unsent writes wait aside and are written again once the fresh
+/// copy is in (`Store::rejoin_space`, decision 0025). A device holding nothing of the space
+/// yet has nothing to fetch again.
+fn rejoin_if_retired(store: &Store, access: &SpaceAccess) -> Result<()> {
+    let Some(stable) = &access.stable else { return Ok(()) };
+    let space = access.space.as_str();
+    let seen = store.version_vector(space)?;
+    if !seen.is_empty() && !seen.dominates(stable) {
+        store.rejoin_space(space)?;
+    }
+    Ok(())
 }
 
 /// Drops what every replica of the space has seen, at most once per `every` per space. A
 /// failure is left for the next time: the data synced either way.
-fn collect_garbage(shared: &Shared, space: &SpaceId, stable: &VersionVector, every: Duration) {
+fn collect_garbage(
+    shared: &Shared,
+    space: &SpaceId,
+    stable: &VersionVector,
+    every: Duration,
+    trash_retention: Duration,
+) {
     let due = shared.memory().collected.get(space).is_none_or(|at| at.elapsed() >= every);
     if !due {
         return;
@@ -439,7 +486,7 @@ fn collect_garbage(shared: &Shared, space: &SpaceId, stable: &VersionVector, eve
     if !seen.dominates(stable) {
         return;
     }
-    if store.collect_garbage(space.as_str(), stable, DEFAULT_TRASH_RETENTION).is_ok() {
+    if store.collect_garbage(space.as_str(), stable, trash_retention).is_ok() {
         shared.memory().collected.insert(space.clone(), Instant::now());
     }
 }

@@ -110,6 +110,10 @@ pub struct SpaceSummary {
     pub pending_local_changes: bool,
     /// Whether the space was joined by this round (named in `spaces_to_join`, not held before).
     pub joined: bool,
+    /// Whether this round fetched the space again from scratch because the server had retired
+    /// this device (left it out of the stable point after a long silence); this device's
+    /// unsent writes were written again on top and go out in the next round.
+    pub rejoined: bool,
 }
 
 /// What one round did.
@@ -228,6 +232,7 @@ mod tests {
             records_received: 0,
             pending_local_changes: pending,
             joined: false,
+            rejoined: false,
         };
         let summary = SyncSummary {
             spaces: vec![

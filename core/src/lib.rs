@@ -29,6 +29,7 @@ pub mod codec;
 pub mod crdt;
 mod error;
 mod gc;
+mod rejoin;
 pub mod replica;
 mod staging;
 pub mod storage;

@@ -405,9 +405,36 @@ impl Store {
             return Err(Error::SpaceNotHeld(space));
         };
         sqlite::drop_space(&tx, sid)?;
+        sqlite::rejoin::drop_stash(&tx, &space)?;
         tx.commit()?;
         guard.bookkeeping.spaces.remove(&sid);
         Ok(())
+    }
+
+    /// Fetches `space` again from scratch while keeping this store's own writes (what a device
+    /// does when the sync server has retired it: others may have purged what it has not
+    /// seen, decision 0025). In one transaction the space's records move to a stash and the
+    /// space is held again with nothing seen, so the next sync brings the whole of it;
+    /// [`Store::finish_rejoin`] then writes this store's unsent writes again on top. Returns
+    /// `false`, changing nothing, while an earlier stash of the space still waits (its
+    /// writes would be lost under a second one).
+    pub fn rejoin_space(&self, space: &str) -> Result<bool> {
+        let space = SpaceId::new(space)?;
+        let mut guard = lock(&self.writer);
+        let writer = &mut *guard;
+        let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(sid) = sqlite::space_sid(&tx, &space)? else {
+            return Err(Error::SpaceNotHeld(space));
+        };
+        if sqlite::rejoin::has_stash(&tx, &space)? {
+            return Ok(false);
+        }
+        sqlite::rejoin::stash(&tx, sid, &space, writer.bookkeeping.id)?;
+        sqlite::drop_space(&tx, sid)?;
+        sqlite::create_space(&tx, &space)?;
+        tx.commit()?;
+        writer.bookkeeping.spaces.clear();
+        Ok(true)
     }
 
     /// The live record at `collection`/`id` of `space`, or `None` if it does not exist or is

@@ -2,7 +2,7 @@
 //! accounts database directly (safe while the server runs: it reads access afresh at every
 //! `Open`). Each checks everything before changing anything.
 
-use almanac_core::SpaceId;
+use almanac_core::{ReplicaId, SpaceId};
 
 use crate::accounts::{ShareChange, UserName};
 use crate::backend::{ACCOUNTS_FILE, Location};
@@ -47,6 +47,23 @@ pub fn issue_token(location: &Location, user: &str, expires: &str) -> Result<Str
         return Err(Error::UnknownUser(user.to_owned()));
     }
     location.token_key()?.issue(user, valid_for)
+}
+
+/// `device retire --user <name> <replica id>`: returns the line to print.
+pub fn retire_device(location: &Location, user: &str, replica: &str) -> Result<String> {
+    let id: ReplicaId = replica.parse().map_err(|_| Error::InvalidReplicaId(replica.to_owned()))?;
+    if !has_accounts(location)? {
+        return Err(Error::UnknownUser(user.to_owned()));
+    }
+    let spaces = location.accounts()?.retire_device(user, id)?;
+    Ok(if spaces == 0 {
+        format!("{user} has no device {id} that ever synced; nothing changed")
+    } else {
+        format!(
+            "retired device {id} of {user} from {spaces} space(s): it no longer holds their \
+             stable point back, and fetches them again if it comes back"
+        )
+    })
 }
 
 /// `share <space> --with <user> [--read-only | --revoke]`: returns the line to print.

@@ -25,6 +25,11 @@ pub struct Limits {
     pub ping_interval: Duration,
     /// The most spaces one `Open` may name; more ends the connection. Default 1,000.
     pub max_spaces_per_open: usize,
+    /// A device whose last round in a space is older than this is retired from it: left out
+    /// of the space's stable point, so the others can purge what it has not seen (decision
+    /// 0025; when it comes back it fetches the space again, keeping its own writes). Default
+    /// 90 days.
+    pub retire_after: Duration,
 }
 
 impl Default for Limits {
@@ -36,6 +41,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(5 * 60),
             ping_interval: Duration::from_secs(30),
             max_spaces_per_open: 1_000,
+            retire_after: Duration::from_secs(90 * 24 * 60 * 60),
         }
     }
 }
@@ -64,6 +70,11 @@ impl Limits {
                     "{name} must be more than nothing and at most a year"
                 )));
             }
+        }
+        if self.retire_after.is_zero() || self.retire_after > 10 * YEAR {
+            return Err(Error::InvalidLimit(
+                "--retire-after must be more than nothing and at most ten years".into(),
+            ));
         }
         Ok(())
     }

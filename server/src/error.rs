@@ -85,6 +85,12 @@ pub enum Error {
     )]
     InvalidDuration(String),
 
+    /// A device's replica id on the command line is not 32 hexadecimal digits.
+    #[error(
+        "'{0}' is not a device's replica id (32 hexadecimal digits, as `almanac inspect` prints it)"
+    )]
+    InvalidReplicaId(String),
+
     /// A limit that would stop the server working (zero, or a duration beyond a year).
     #[error("invalid limit: {0}")]
     InvalidLimit(String),

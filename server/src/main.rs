@@ -51,6 +51,11 @@ struct Cli {
     /// How often to ping each connection.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     ping_interval: Duration,
+    /// Retire a device from a space after this long without a round there: it no longer holds
+    /// the space's stable point back (so the others can purge), and fetches the space again if
+    /// it comes back (90d, 26w, ...).
+    #[arg(long, value_name = "DURATION", default_value = "90d", value_parser = duration)]
+    retire_after: Duration,
     /// How long a shutdown waits for running rounds.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     shutdown_grace: Duration,
@@ -74,6 +79,11 @@ enum Command {
         #[arg(long, value_name = "DURATION", default_value = "30d")]
         expires: String,
     },
+    /// Manage devices.
+    Device {
+        #[command(subcommand)]
+        action: DeviceAction,
+    },
     /// Share a space with a user (read-write unless --read-only), or take it back (--revoke).
     Share {
         /// The space.
@@ -87,6 +97,19 @@ enum Command {
         /// Take the user's access away (from their devices' next round on).
         #[arg(long)]
         revoke: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DeviceAction {
+    /// Retire a device now (lost or replaced): it stops holding back the stable point of its
+    /// spaces; if it ever syncs again it fetches them again, keeping its own unsent writes.
+    Retire {
+        /// The user the device belongs to.
+        #[arg(long)]
+        user: String,
+        /// The device's replica id (32 hexadecimal digits; `almanac inspect` prints it).
+        replica: String,
     },
 }
 
@@ -134,6 +157,9 @@ fn run(cli: Cli) -> Result<()> {
             admin::add_user(&location, &name)?
         }
         Some(Command::Token { user, expires }) => admin::issue_token(&location, &user, &expires)?,
+        Some(Command::Device { action: DeviceAction::Retire { user, replica } }) => {
+            admin::retire_device(&location, &user, &replica)?
+        }
         Some(Command::Share { space, with, read_only, revoke }) => {
             let mode = match (read_only, revoke) {
                 (_, true) => ShareMode::Revoke,
@@ -153,6 +179,7 @@ fn run(cli: Cli) -> Result<()> {
                     idle_timeout: cli.idle_timeout,
                     ping_interval: cli.ping_interval,
                     max_spaces_per_open: cli.max_spaces_per_open,
+                    retire_after: cli.retire_after,
                 },
                 shutdown_grace: cli.shutdown_grace,
             };

@@ -177,7 +177,12 @@ impl Round<'_> {
     /// What every device of the space's members (as far as the server knows) and the server
     /// itself have seen; `None` while no device has said what it has seen.
     fn stable_point(&self, space: &SpaceId) -> Result<Option<VersionVector>> {
-        let seen = self.shared.accounts.seen_by_members(space)?;
+        let retire_after = self.shared.limits.retire_after;
+        let active_since = std::time::SystemTime::now()
+            .checked_sub(retire_after)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let seen = self.shared.accounts.seen_by_members(space, active_since)?;
         if seen.is_empty() {
             return Ok(None);
         }

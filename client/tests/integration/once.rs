@@ -172,7 +172,10 @@ async fn the_servers_stable_point_collects_removed_members_on_the_device(backend
         .expect("commit");
     // Collect after every round, not hourly, so the test sees it happen.
     let every_round = |config: &mut ClientConfig| {
-        config.garbage_collection = GarbageCollection::ServerStable { every: Duration::ZERO };
+        config.garbage_collection = GarbageCollection::ServerStable {
+            every: Duration::ZERO,
+            trash_retention: almanac_core::DEFAULT_TRASH_RETENTION,
+        };
     };
     let phone_client = phone.client_with(&server.url, &token, &[], every_round);
     let laptop_client = laptop.client_with(&server.url, &token, &["work"], every_round);
@@ -251,8 +254,93 @@ async fn a_store_copied_with_its_marker_renews_its_id_and_loses_nothing(backend:
     assert_eq!(titles, ["Standup (clone)", "Standup (phone)"]);
 }
 
+/// A laptop away for months is retired (here at once, with `device retire`, as for a lost
+/// device; a silence longer than `--retire-after` does the same): the phone's removals become
+/// stable without it and are purged. When the laptop comes back, the stable point claims what
+/// it has not seen, so it fetches the space again and writes its own offline edits again on
+/// top: nothing it wrote is lost, and the purged alarm does not come back on it.
+async fn a_retired_device_fetches_the_space_again_and_keeps_its_writes(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
+    let token = server.user("ada");
+    let (phone, laptop) = (Device::new(), Device::new());
+    phone
+        .store
+        .transaction("work")
+        .set("events", "standup", "title", "Standup")
+        .set_member("events", "standup", "alarms", "a1", "minutes", "10")
+        .set("events", "plan", "title", "Plan")
+        .commit()
+        .expect("commit");
+    let every_round = |config: &mut ClientConfig| {
+        config.garbage_collection = GarbageCollection::ServerStable {
+            every: Duration::ZERO,
+            trash_retention: Duration::ZERO,
+        };
+    };
+    let phone_client = phone.client_with(&server.url, &token, &[], every_round);
+    let laptop_client = laptop.client_with(&server.url, &token, &["work"], every_round);
+    phone_client.sync_once().await.expect("sync");
+    laptop_client.sync_once().await.expect("join");
+
+    // Offline on the laptop, including an edit of the plan the phone is about to delete.
+    laptop.write("work", "plan", "title", "Plan (edited on the plane)");
+    laptop.write("work", "standup", "title", "Standup (moved)");
+    laptop.write("work", "notes", "title", "Written on the plane");
+    let retired = server.admin(&[
+        "device",
+        "retire",
+        "--user",
+        "ada",
+        &laptop.store.replica_id().to_string(),
+    ]);
+    assert!(retired.starts_with("retired device"), "{retired}");
+    // Meanwhile the phone removes the alarm and deletes the plan; without the laptop holding
+    // the stable point back, the removal is purged within a round or two.
+    phone
+        .store
+        .transaction("work")
+        .remove_member("events", "standup", "alarms", "a1")
+        .delete("events", "plan")
+        .commit()
+        .expect("commit");
+    let kept = |device: &Device| -> usize {
+        let record = device.store.get("work", "events", "standup").expect("get").expect("event");
+        record.state.maps().get("alarms").map_or(0, |members| members.len())
+    };
+    for _ in 0..2 {
+        phone_client.sync_once().await.expect("sync");
+    }
+    assert_eq!(kept(&phone), 0, "purged without waiting for the retired laptop");
+    let plan = |device: &Device| device.store.get_any("work", "events", "plan").expect("get");
+    assert!(plan(&phone).is_none(), "the deleted plan left the phone's trash (retention 0)");
+
+    let summary = laptop_client.sync_once().await.expect("the laptop comes back");
+    assert!(summary.spaces[0].rejoined, "{summary:?}");
+    assert!(!laptop.store.rejoin_pending("work").expect("pending"));
+    phone_client.sync_once().await.expect("sync");
+    assert_eq!(laptop.events("work"), phone.events("work"));
+    assert_eq!(phone.field("work", "standup", "title").as_deref(), Some("Standup (moved)"));
+    assert_eq!(phone.field("work", "notes", "title").as_deref(), Some("Written on the plane"));
+    // The laptop's edit of the deleted plan is not lost, nor does it undo the deletion: the
+    // plan is back in the trash, with the edit. (Sent with its old dot, the phone would have
+    // refused it: a record it no longer has, and no lifecycle.)
+    for device in [&phone, &laptop] {
+        let plan = plan(device).expect("in the trash");
+        assert!(plan.state.is_deleted());
+        assert_eq!(
+            plan.value("title").and_then(|v| v.as_text()),
+            Some("Plan (edited on the plane)")
+        );
+    }
+    assert_eq!(kept(&laptop), 0, "the laptop's old copy of the alarm is gone");
+    // And it counts again: a further round on each side changes nothing.
+    let again = laptop_client.sync_once().await.expect("sync");
+    assert!(!again.spaces[0].rejoined, "{again:?}");
+}
+
 crate::on_both_backends!(
     a_store_copied_with_its_marker_renews_its_id_and_loses_nothing,
+    a_retired_device_fetches_the_space_again_and_keeps_its_writes,
     three_devices_with_offline_edits_converge,
     a_device_offline_for_weeks_catches_up,
     a_read_only_members_writes_stay_local_and_are_reported_pending,

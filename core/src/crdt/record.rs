@@ -154,6 +154,12 @@ impl RecordState {
         self.exists() && !self.is_deleted()
     }
 
+    /// The lifecycle register: `Live` entries are creations and restores, `Deleted` ones
+    /// deletions.
+    pub fn lifecycle(&self) -> &MvRegister<Lifecycle> {
+        &self.lifecycle
+    }
+
     /// The register fields.
     pub fn registers(&self) -> &BTreeMap<String, MvRegister<Value>> {
         &self.registers

@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use almanac_core::{
     ChangeEvent, DeviceMarker, Error, Incarnation, Origin, Store, StoreOptions, Value,
@@ -269,6 +270,73 @@ fn copies_that_meet_each_other_both_renew_and_lose_nothing() {
     assert_eq!(ids, ["a", "b", "n1"]);
     assert_eq!(titles(&first, "s"), titles(&second, "s"));
     assert_eq!(first.version_vector("s").expect("vv"), second.version_vector("s").expect("vv"));
+}
+
+/// A device the others stopped waiting for (the server retired it, decision 0025): while it
+/// was away they removed an alarm it had, deleted a record it then edited, and purged both
+/// once stable without it. It re-joins: fetches the space again and writes its own unsent
+/// writes again on top. Everyone ends identical; its edits survive (the one to the deleted
+/// record in the trash), and the purged alarm does not come back.
+#[test]
+fn a_retired_device_rejoins_and_keeps_its_unsent_writes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = store_at(&dir.path().join("server.almanac"));
+    let phone = store_at(&dir.path().join("phone.almanac"));
+    let laptop = store_at(&dir.path().join("laptop.almanac"));
+    let alarm = |store: &Store, key: &str, value: i64| {
+        store.transaction("s").set_member("notes", "e", "alarms", key, "minutes", value).commit()
+    };
+    write(&phone, "s", "e", "event");
+    alarm(&phone, "a1", 15).expect("alarm");
+    write(&phone, "s", "d", "to be deleted");
+    protocol_sync(&phone, &server, "s");
+    protocol_sync(&laptop, &server, "s");
+
+    // The laptop, offline for months: edits, a new alarm, a new note, an edit of `d`.
+    write(&laptop, "s", "e", "edited on the laptop");
+    alarm(&laptop, "a2", 5).expect("alarm");
+    write(&laptop, "s", "l1", "new on the laptop");
+    write(&laptop, "s", "d", "edited while deleted elsewhere");
+    // Meanwhile: a1 removed and d deleted, then purged everywhere the laptop is not waited for.
+    phone.transaction("s").remove_member("notes", "e", "alarms", "a1").commit().expect("remove");
+    phone.transaction("s").delete("notes", "d").commit().expect("delete");
+    protocol_sync(&phone, &server, "s");
+    let stable = server.version_vector("s").expect("vv");
+    for store in [&phone, &server] {
+        let report = store.collect_garbage("s", &stable, Duration::ZERO).expect("collect");
+        assert_eq!((report.members_purged, report.records_purged), (1, 1), "{report:?}");
+    }
+
+    // The laptop learns it was left out: the stable point claims what it has not seen.
+    assert!(!laptop.version_vector("s").expect("vv").dominates(&stable));
+    assert!(laptop.rejoin_space("s").expect("rejoin"));
+    assert!(laptop.rejoin_pending("s").expect("pending"));
+    assert!(!laptop.rejoin_space("s").expect("a second rejoin waits for the first"));
+    protocol_sync(&laptop, &server, "s");
+    laptop.finish_rejoin("s").expect("finish");
+    assert!(!laptop.rejoin_pending("s").expect("pending"));
+    protocol_sync(&laptop, &server, "s");
+    protocol_sync(&phone, &server, "s");
+
+    for store in [&phone, &laptop] {
+        assert_eq!(
+            titles(store, "s"),
+            [
+                ("e".to_owned(), "edited on the laptop".to_owned()),
+                ("l1".to_owned(), "new on the laptop".to_owned())
+            ]
+        );
+        let e = store.get("s", "notes", "e").expect("read").expect("live");
+        let alarms: Vec<&str> = e.members("alarms").keys().copied().collect();
+        assert_eq!(alarms, ["a2"], "the purged removal of a1 holds, a2 is kept");
+        let d = store.get_any("s", "notes", "d").expect("read").expect("in the trash");
+        assert!(d.state.is_deleted());
+        assert_eq!(
+            d.value("title").and_then(Value::as_text),
+            Some("edited while deleted elsewhere")
+        );
+        assert_eq!(store.version_vector("s").expect("vv"), server.version_vector("s").expect("vv"));
+    }
 }
 
 /// Finding 4: each space has its own version vector, so syncing one calendar never claims the

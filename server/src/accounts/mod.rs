@@ -90,8 +90,15 @@ pub trait Accounts: Send + Sync {
     ) -> Result<Option<VersionVector>>;
 
     /// The vectors last remembered for every device of `space` whose user still has access
-    /// (a revoked member's devices can no longer sync, so they no longer hold stability back).
-    fn seen_by_members(&self, space: &SpaceId) -> Result<Vec<VersionVector>>;
+    /// (a revoked member's devices can no longer sync, so they no longer hold stability back)
+    /// and whose last round is at or after `active_since` (Unix seconds): older ones are
+    /// retired (decision 0025).
+    fn seen_by_members(&self, space: &SpaceId, active_since: i64) -> Result<Vec<VersionVector>>;
+
+    /// Retires device `replica` of `user` from every space now (a lost or replaced phone): it
+    /// no longer holds any stable point back, and fetches its spaces again if it ever comes
+    /// back. Returns how many spaces it had synced.
+    fn retire_device(&self, user: &str, replica: ReplicaId) -> Result<usize>;
 
     /// Answers if the database is reachable (for `/healthz`).
     fn check(&self) -> Result<()>;

@@ -263,20 +263,32 @@ impl Accounts for SqliteAccounts {
         Ok(blob.map(|b| codec::decode(Kind::VersionVector, &b)).transpose()?)
     }
 
-    fn seen_by_members(&self, space: &SpaceId) -> Result<Vec<VersionVector>> {
+    fn seen_by_members(&self, space: &SpaceId, active_since: i64) -> Result<Vec<VersionVector>> {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(
             "SELECT s.vector FROM seen s JOIN spaces p ON p.name = s.space
-             WHERE s.space = ?1
+             WHERE s.space = ?1 AND s.updated_at >= ?2
                AND (s.user = p.owner
                     OR EXISTS (SELECT 1 FROM shares h WHERE h.space = s.space AND h.user = s.user))",
         )?;
-        let rows = statement.query_map([space.as_str()], |row| row.get::<_, Vec<u8>>(0))?;
+        let rows = statement
+            .query_map(params![space.as_str(), active_since], |row| row.get::<_, Vec<u8>>(0))?;
         let mut vectors = Vec::new();
         for row in rows {
             vectors.push(codec::decode(Kind::VersionVector, &row?)?);
         }
         Ok(vectors)
+    }
+
+    fn retire_device(&self, user: &str, replica: ReplicaId) -> Result<usize> {
+        let conn = self.conn();
+        let Some(uid) = user_id(&conn, user)? else {
+            return Err(Error::UnknownUser(user.to_owned()));
+        };
+        // As if its last round were at the epoch: older than any retirement period.
+        Ok(conn
+            .prepare_cached("UPDATE seen SET updated_at = 0 WHERE user = ?1 AND replica = ?2")?
+            .execute(params![uid, replica.to_bytes().to_vec()])?)
     }
 
     fn check(&self) -> Result<()> {
@@ -344,8 +356,8 @@ mod tests {
         accounts.record_seen("bob", b, &[(work.clone(), VersionVector::new())]).expect("seen");
         assert_eq!(accounts.last_seen(&work, "alice", a).expect("read"), Some(vector));
         assert_eq!(accounts.last_seen(&work, "bob", a).expect("read"), None);
-        assert_eq!(accounts.seen_by_members(&work).expect("seen").len(), 2);
+        assert_eq!(accounts.seen_by_members(&work, 0).expect("seen").len(), 2);
         accounts.revoke(&work, "bob").expect("revoke");
-        assert_eq!(accounts.seen_by_members(&work).expect("seen").len(), 1);
+        assert_eq!(accounts.seen_by_members(&work, 0).expect("seen").len(), 1);
     }
 }

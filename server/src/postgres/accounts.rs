@@ -199,15 +199,15 @@ impl Accounts for PgAccounts {
         Ok(blob.map(|b| codec::decode(Kind::VersionVector, &b)).transpose()?)
     }
 
-    fn seen_by_members(&self, space: &SpaceId) -> Result<Vec<VersionVector>> {
+    fn seen_by_members(&self, space: &SpaceId, active_since: i64) -> Result<Vec<VersionVector>> {
         let rows = self.transaction(|tx| {
             Ok(wait(tx.query(
                 "SELECT s.vector FROM seen s JOIN spaces p ON p.name = s.space
-                 WHERE s.space = $1
+                 WHERE s.space = $1 AND s.updated_at >= $2
                    AND (s.user_id = p.owner
                         OR EXISTS (SELECT 1 FROM shares h
                                    WHERE h.space = s.space AND h.user_id = s.user_id))",
-                &[&space.as_str()],
+                &[&space.as_str(), &active_since],
             ))?)
         })?;
         let mut vectors = Vec::with_capacity(rows.len());
@@ -215,6 +215,20 @@ impl Accounts for PgAccounts {
             vectors.push(codec::decode(Kind::VersionVector, &row.try_get::<_, Vec<u8>>(0)?)?);
         }
         Ok(vectors)
+    }
+
+    fn retire_device(&self, user: &str, replica: ReplicaId) -> Result<usize> {
+        self.transaction(|tx| {
+            let Some(uid) = user_id(tx, user)? else {
+                return Err(Error::UnknownUser(user.to_owned()));
+            };
+            // As if its last round were at the epoch: older than any retirement period.
+            let changed = wait(tx.execute(
+                "UPDATE seen SET updated_at = 0 WHERE user_id = $1 AND replica = $2",
+                &[&uid, &replica.to_bytes().to_vec()],
+            ))?;
+            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        })
     }
 
     fn check(&self) -> Result<()> {

@@ -9,6 +9,7 @@
 
 pub mod gc;
 pub mod incarnation;
+pub mod rejoin;
 pub mod renew;
 pub mod schema;
 pub mod sync_state;

@@ -102,7 +102,8 @@ const MIGRATIONS: &[Migration] = &[
     // 4: per space, the highest counter of this store's own id that ever left it in a delta,
     // so a peer holding more of this id's writes reveals a copy of the store that wrote under
     // the same id (decision 0025). A store that synced before this schema may have sent
-    // everything it has: its own seen counter is where it starts.
+    // everything it has: its own seen counter is where it starts. And the stash of a space
+    // being joined again from scratch (decision 0025, retired devices).
     Migration::Sql(
         "
     CREATE TABLE space_released (
@@ -115,6 +116,21 @@ const MIGRATIONS: &[Migration] = &[
         SELECT c.sid, c.replica, c.seen FROM space_clock c
         JOIN replicas r ON r.idx = c.replica
         JOIN meta m ON m.key = 'replica_id' AND m.value = r.replica;
+
+    -- A space being fetched again from scratch (a device the server retired): the old records
+    -- wait here, keyed by the space's name (its row is dropped and made anew), until the
+    -- fresh copy has arrived and this store's own unsent writes are written again on top.
+    CREATE TABLE rejoin_spaces (
+        space   TEXT PRIMARY KEY NOT NULL,
+        replica BLOB NOT NULL            -- the id this store wrote its unsent writes under
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE rejoin_records (
+        space      TEXT NOT NULL REFERENCES rejoin_spaces (space) ON DELETE CASCADE,
+        collection TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        state      BLOB NOT NULL,        -- codec blob of RecordState, as it was
+        PRIMARY KEY (space, collection, id)
+    ) STRICT, WITHOUT ROWID;
     ",
     ),
 ];
