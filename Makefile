@@ -40,12 +40,14 @@ test-swift:
 
 ## soak: the property tests with many more cases (release build): 30,000 on the in-memory
 ## engine (convergence and nothing lost), 1,500 on SQLite stores, 5,000 calendar rounds, 1,000
-## protocol runs with interrupted syncs and restored backups, 3,000 garbage-collection runs
+## protocol runs with interrupted syncs, restored backups and copied stores, 2,000 runs with
+## retired devices, 3,000 garbage-collection runs
 soak:
 	PROPTEST_CASES=30000 $(CARGO) test --release -p almanac-core --test integration convergence::replicas
 	PROPTEST_CASES=1500 $(CARGO) test --release -p almanac-core --test integration convergence::sqlite
 	PROPTEST_CASES=5000 $(CARGO) test --release -p almanac-core --test integration calendar_property
 	PROPTEST_CASES=1000 $(CARGO) test --release -p almanac-core --test integration sync::property
+	PROPTEST_CASES=2000 $(CARGO) test --release -p almanac-core --test integration sync::retirement
 	PROPTEST_CASES=3000 $(CARGO) test --release -p almanac-core --lib stability
 
 ## bench: the store, calendar and sync benchmarks, and W10 (the server under 1,000 live

@@ -13,7 +13,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime};
 
 use almanac_core::sync::{Access, Message, Session, SessionConfig, SpaceAccess, SyncReport};
-use almanac_core::{Origin, ReplicaId, SpaceId, Store, VersionVector};
+use almanac_core::{Incarnation, Origin, ReplicaId, SpaceId, Store, VersionVector};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -452,12 +452,19 @@ fn run_session(
 /// when the stable point claims writes it lacks, and fetches the space again from scratch
 /// before this round; its own unsent writes wait aside and are written again once the fresh
 /// copy is in (`Store::rejoin_space`, decision 0025). A device holding nothing of the space
-/// yet has nothing to fetch again.
+/// yet has nothing to fetch again. The entry of an id this store gave up (a copy of it wrote
+/// under it, decision 0025) is left out: the store lowered it on purpose, to receive the other
+/// copy's writes, not because it was left out.
 fn rejoin_if_retired(store: &Store, access: &SpaceAccess) -> Result<()> {
     let Some(stable) = &access.stable else { return Ok(()) };
     let space = access.space.as_str();
     let seen = store.version_vector(space)?;
-    if !seen.is_empty() && !seen.dominates(stable) {
+    let given_up = match store.incarnation() {
+        Incarnation::Renewed { previous } => Some(previous),
+        Incarnation::Continued => None,
+    };
+    let others: VersionVector = stable.iter().filter(|(r, _)| Some(*r) != given_up).collect();
+    if !seen.is_empty() && !seen.dominates(&others) {
         store.rejoin_space(space)?;
     }
     Ok(())

@@ -160,10 +160,17 @@ impl ReplicaState {
     /// been seen, it does not claim more of this replica's writes than the replica has, and it
     /// is well-formed. A delta applied in several transactions is checked once, whole.
     pub fn check_applicable(&self, delta: &Delta) -> Result<()> {
+        self.check_applicable_given_sent(delta, 0)
+    }
+
+    /// [`ReplicaState::check_applicable`] for a replica that knows it has sent its own writes
+    /// up to `sent` (decision 0025): a peer may hold those even when this replica does not
+    /// any more (it fetched a space again from scratch and has not received them back yet).
+    pub fn check_applicable_given_sent(&self, delta: &Delta, sent: u64) -> Result<()> {
         if !self.seen.dominates(&delta.since) {
             return Err(Error::DeltaNotApplicable);
         }
-        if delta.context.get(&self.id) > self.seen.get(&self.id) {
+        if delta.context.get(&self.id) > self.seen.get(&self.id).max(sent) {
             return Err(Error::ReplicaRewound);
         }
         validate_delta(delta)

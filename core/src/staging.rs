@@ -214,7 +214,7 @@ impl Store {
             hlc: Hlc::default(),
             seen: self.version_vector(space.as_str())?,
         };
-        replica.check_applicable(delta)?;
+        replica.check_applicable_given_sent(delta, self.released(space)?)?;
         let seen = replica.seen;
         self.read(|conn| {
             let sid = sqlite::held_space(conn, space)?;

@@ -351,8 +351,12 @@ impl Store {
     /// [`Store::join_space`]).
     pub fn apply(&self, delta: &Delta) -> Result<Changes> {
         let now = self.now_millis();
+        let sent = self.released(&delta.space)?;
         let changes = self.write_space(&delta.space, Origin::Remote, |replica, records| {
-            replica.apply(records, delta, now)
+            replica.check_applicable_given_sent(delta, sent)?;
+            let mut changes = replica.join_records(records, &delta.records, &delta.context)?;
+            changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
+            Ok(changes)
         });
         self.deliver();
         changes
@@ -429,9 +433,14 @@ impl Store {
         if sqlite::rejoin::has_stash(&tx, &space)? {
             return Ok(false);
         }
-        sqlite::rejoin::stash(&tx, sid, &space, writer.bookkeeping.id)?;
+        let own = writer.bookkeeping.id;
+        sqlite::rejoin::stash(&tx, sid, &space, own)?;
+        // What left this store stays known as sent, or the peers holding it would look like a
+        // copy of this store having written under its id.
+        let released = sqlite::sync_state::released(&tx, sid, own)?;
         sqlite::drop_space(&tx, sid)?;
-        sqlite::create_space(&tx, &space)?;
+        let sid = sqlite::create_space(&tx, &space)?;
+        sqlite::sync_state::mark_released(&tx, sid, own, released)?;
         tx.commit()?;
         writer.bookkeeping.spaces.clear();
         Ok(true)
