@@ -99,4 +99,4 @@ aar:
 
 clean:
 	$(CARGO) clean
-	rm -rf kotlin/target swift/.build
+	rm -rf kotlin/target kotlin/benchmarks/target .build swift/.build swift/Benchmarks/.build
