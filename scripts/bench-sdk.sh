@@ -58,8 +58,9 @@ command -v mvn >/dev/null || { echo "bench-sdk: mvn (Maven 3) not found; install
 "$root/scripts/generate-bindings.sh" kotlin "$root/kotlin/target/generated-sources/uniffi"
 mvn_flags=(-B --no-transfer-progress -q -Dstyle.color=never -Dalmanac.native.dir="$work/lib")
 (cd "$root/kotlin" && mvn "${mvn_flags[@]}" -DskipTests install)
+# Maven's exec output carries colour escapes even without a terminal: keep the result lines only.
 (cd "$root/kotlin/benchmarks" && mvn "${mvn_flags[@]}" -Dw9.store="$store" -Dw9.runs="$runs" \
-    package exec:exec) | tee -a "$results"
+    package exec:exec) | sed 's/\x1b\[[0-9;]*m//g' | grep -E '^kotlin(-ffi)? [0-9.]+ [0-9]+$' | tee -a "$results"
 
 # The overhead of each SDK call over the core call W4 times, and over the bindings' Rust call.
 awk '
