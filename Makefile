@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench fuzz bench-peers bench-peers-quick lint-bench-peers fixtures bindings xcframework aar deps clean
+.PHONY: demo server test lint test-rust test-kotlin test-swift soak bench bench-sdk fuzz bench-peers bench-peers-quick lint-bench-peers fixtures bindings xcframework aar deps clean
 
 ## demo: two stores on disk edit offline, sync, converge and print their conflicts
 demo:
@@ -50,14 +50,19 @@ soak:
 	PROPTEST_CASES=2000 $(CARGO) test --release -p almanac-core --test integration sync::retirement
 	PROPTEST_CASES=3000 $(CARGO) test --release -p almanac-core --lib stability
 
-## bench: the store, calendar and sync benchmarks, and W10 (the server under 1,000 live
-## devices); figures are recorded in docs/benchmarks.md
-bench:
+## bench: the store, calendar and sync benchmarks, W9 (the SDKs' overhead, bench-sdk) and W10
+## (the server under 1,000 live devices); figures are recorded in docs/benchmarks.md
+bench: bench-sdk
 	$(CARGO) bench -p almanac-core
 	$(CARGO) build --release -p almanac-server
 	# W10 on SQLite, then on a throwaway PostgreSQL (scripts/postgres.sh, stopped afterwards).
 	env_line="$$(scripts/postgres.sh start)" && export "$$env_line" && ulimit -n 20000 && \
 		$(CARGO) bench -p almanac-client --bench load; status=$$?; scripts/postgres.sh stop; exit $$status
+
+## bench-sdk: W9, the W4 month view (10,000 events) from Swift and Kotlin against the same Rust
+## call, release library, overhead in percent (scripts/bench-sdk.sh)
+bench-sdk:
+	scripts/bench-sdk.sh
 
 ## fuzz: the sync-frame fuzz targets for FUZZ_SECONDS each (nightly + cargo-fuzz); the corpus
 ## they grow in fuzz/corpus/ is replayed by `make test`
@@ -101,4 +106,4 @@ aar:
 
 clean:
 	$(CARGO) clean
-	rm -rf kotlin/target swift/.build
+	rm -rf kotlin/target kotlin/benchmarks/target .build swift/.build swift/Benchmarks/.build

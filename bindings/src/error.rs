@@ -61,6 +61,12 @@ pub enum AlmanacError {
         /// What happened and what to do.
         message: String,
     },
+    /// The server refused a sharing change: only a calendar's owner can share it.
+    #[error("{message}")]
+    Forbidden {
+        /// What happened and what to do.
+        message: String,
+    },
     /// The server could not be reached or the connection broke; retrying later can help.
     #[error("{message}")]
     Network {
@@ -162,7 +168,9 @@ impl AlmanacError {
         let message = error.to_string();
         match error {
             E::Unauthorized => AlmanacError::Unauthorized { message },
-            E::InvalidUrl { .. } => AlmanacError::InvalidInput { message },
+            E::NotOwner(_) => AlmanacError::Forbidden { message },
+            E::NotFound(_) => AlmanacError::NotFound { message },
+            E::InvalidUrl { .. } | E::Rejected(_) => AlmanacError::InvalidInput { message },
             E::Storage(_) => AlmanacError::Storage { message },
             other if other.is_retryable() => AlmanacError::Network { message },
             _ => AlmanacError::Sync { message },

@@ -7,6 +7,8 @@
 //! [`Subscription`] (cancels on drop), plain records for values and times ([`EventTime`]), and
 //! one error enum ([`AlmanacError`]).
 
+#[cfg(target_os = "android")]
+mod android;
 mod error;
 mod model;
 mod store;
@@ -22,7 +24,7 @@ pub use store::{
     SyncStatusListener,
 };
 pub use subscription::Subscription;
-pub use sync::{SyncConfig, SyncReport, SyncState, SyncStatusInfo};
+pub use sync::{CalendarShare, ShareOutcome, SyncConfig, SyncReport, SyncState, SyncStatusInfo};
 pub use time::{EventEnd, EventTime, tz_database_version};
 pub use value::{Field, FieldValue, RecordSnapshot};
 

@@ -11,7 +11,7 @@ use almanac_client::{Client, ClientConfig, LiveHandle};
 use almanac_core::calendar::api::{EventEdit, NewEvent};
 use almanac_core::calendar::event::{CALENDARS, EVENTS, Span};
 use almanac_core::calendar::time::{TimeValue, time_zone};
-use almanac_core::{ChangeEvent, Origin, SpaceId, Store, Value};
+use almanac_core::{ChangeEvent, DeviceMarker, Origin, SpaceId, Store, StoreOptions, Value};
 use tokio::sync::watch;
 
 use crate::error::{AlmanacError, guard};
@@ -22,7 +22,8 @@ use crate::model::{
 };
 use crate::subscription::Subscription;
 use crate::sync::{
-    SyncConfig, SyncReport, SyncState, SyncStatusInfo, epoch_millis, on_runtime, runtime,
+    CalendarShare, ShareOutcome, SyncConfig, SyncReport, SyncState, SyncStatusInfo, epoch_millis,
+    on_runtime, runtime,
 };
 use crate::time::{EventTime, instant};
 use crate::value::{FieldValue, RecordSnapshot};
@@ -124,6 +125,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AlmanacStore {
+    fn wrap(store: Store) -> Result<Arc<Self>, AlmanacError> {
+        Ok(Arc::new(Self {
+            replica_id: store.replica_id().to_string(),
+            inner: RwLock::new(Some(Arc::new(store))),
+            sync: Mutex::new(SyncSlot::default()),
+            status: watch::Sender::new(SyncStatusInfo::default()),
+        }))
+    }
+
     fn store(&self) -> Result<Arc<Store>, AlmanacError> {
         self.inner
             .read()
@@ -184,14 +194,27 @@ impl AlmanacStore {
     /// Opens the store at `path`, creating it if missing.
     #[uniffi::constructor]
     pub fn open(path: String) -> Result<Arc<Self>, AlmanacError> {
+        guard(|| Self::wrap(Store::open(path)?))
+    }
+
+    /// Opens the store at `path` with its device marker at `device_marker` (a file in storage
+    /// that backups and device transfers skip: iOS `isExcludedFromBackup`, Android
+    /// `getNoBackupFilesDir()`), so a store restored from a backup is told from the running
+    /// one (decision 0013). `open` keeps the marker beside the store (`<path>.device`).
+    #[uniffi::constructor]
+    pub fn open_with_device_marker(
+        path: String,
+        device_marker: String,
+    ) -> Result<Arc<Self>, AlmanacError> {
         guard(|| {
-            let store = Store::open(path)?;
-            Ok(Arc::new(Self {
-                replica_id: store.replica_id().to_string(),
-                inner: RwLock::new(Some(Arc::new(store))),
-                sync: Mutex::new(SyncSlot::default()),
-                status: watch::Sender::new(SyncStatusInfo::default()),
-            }))
+            if device_marker.is_empty() {
+                return Err(AlmanacError::invalid("the device marker path is empty"));
+            }
+            let options = StoreOptions {
+                device_marker: DeviceMarker::At(device_marker.into()),
+                ..StoreOptions::default()
+            };
+            Self::wrap(Store::open_with(path, options)?)
         })
     }
 
@@ -671,6 +694,43 @@ impl AlmanacStore {
 
 #[uniffi::export(async_runtime = "tokio")]
 impl AlmanacStore {
+    /// Shares calendar `id`, which this user owns, with `user` on the server (read-only or
+    /// read-write), or changes that user's access; their devices get it at their next sync
+    /// (after `join_calendar`). Needs `configure_sync`; `Forbidden` if this user does not own
+    /// the calendar, `NotFound` for an unknown user or a calendar never synced.
+    pub async fn share_calendar(
+        &self,
+        id: String,
+        user: String,
+        read_only: bool,
+    ) -> Result<ShareOutcome, AlmanacError> {
+        let client = self.client()?;
+        let space = SpaceId::new(&id)?;
+        on_runtime(async move { Ok(client.share(&space, &user, read_only).await?.into()) }).await
+    }
+
+    /// Stops sharing calendar `id` with `user`; `false` if it was not shared with them. Their
+    /// devices are refused it from their next sync on.
+    pub async fn unshare_calendar(&self, id: String, user: String) -> Result<bool, AlmanacError> {
+        let client = self.client()?;
+        let space = SpaceId::new(&id)?;
+        on_runtime(async move { Ok(client.unshare(&space, &user).await?) }).await
+    }
+
+    /// Who calendar `id` (owned by this user) is shared with, sorted by name.
+    pub async fn calendar_shares(&self, id: String) -> Result<Vec<CalendarShare>, AlmanacError> {
+        let client = self.client()?;
+        let space = SpaceId::new(&id)?;
+        on_runtime(async move {
+            let shares = client.shares(&space).await?;
+            Ok(shares
+                .into_iter()
+                .map(|s| CalendarShare { user: s.user, read_only: s.read_only })
+                .collect())
+        })
+        .await
+    }
+
     /// Connects, syncs every calendar once (and joins those asked for), and disconnects.
     pub async fn sync_once(&self) -> Result<SyncReport, AlmanacError> {
         let client = self.client()?;

@@ -19,6 +19,36 @@ pub struct SyncConfig {
     pub token: String,
 }
 
+/// Someone a calendar is shared with (what its owner sees).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct CalendarShare {
+    /// The user's name on the server.
+    pub user: String,
+    /// Whether the user only reads the calendar.
+    pub read_only: bool,
+}
+
+/// What `share_calendar` changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ShareOutcome {
+    /// The user had no access before.
+    Added,
+    /// The user's access changed (read-only to read-write or back).
+    Changed,
+    /// The user already had exactly this access.
+    Unchanged,
+}
+
+impl From<almanac_client::ShareChange> for ShareOutcome {
+    fn from(change: almanac_client::ShareChange) -> Self {
+        match change {
+            almanac_client::ShareChange::Added => ShareOutcome::Added,
+            almanac_client::ShareChange::Changed => ShareOutcome::Changed,
+            almanac_client::ShareChange::Unchanged => ShareOutcome::Unchanged,
+        }
+    }
+}
+
 /// Where sync stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncState {

@@ -89,15 +89,33 @@ impl TryFrom<&EventTime> for TimeValue {
 
 impl From<&TimeValue> for EventTime {
     fn from(value: &TimeValue) -> Self {
-        let wall = |local: &DateTime| local.strftime("%Y-%m-%dT%H:%M:%S").to_string();
         match value {
             TimeValue::Date(date) => EventTime::Date { date: date.to_string() },
-            TimeValue::Floating(local) => EventTime::Floating { local: wall(local) },
+            TimeValue::Floating(local) => EventTime::Floating { local: wall_time(local) },
             TimeValue::Zoned { local, zone } => {
-                EventTime::Zoned { local: wall(local), zone: zone.clone() }
+                EventTime::Zoned { local: wall_time(local), zone: zone.clone() }
             }
             TimeValue::Utc(instant) => EventTime::Utc { epoch_seconds: instant.as_second() },
         }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`. Every occurrence of a month view formats two of these, so the
+/// common years are written directly: `strftime` parses its pattern on every call, which made
+/// it a fifth of the bindings' cost on top of the core's query (W9, decision 0023).
+fn wall_time(local: &DateTime) -> String {
+    if (0..=9999).contains(&local.year()) {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            local.year(),
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute(),
+            local.second()
+        )
+    } else {
+        local.strftime("%Y-%m-%dT%H:%M:%S").to_string()
     }
 }
 
@@ -139,4 +157,24 @@ pub(crate) fn check_zone(zone: &str) -> Result<(), AlmanacError> {
 #[uniffi::export]
 pub fn tz_database_version() -> String {
     almanac_core::calendar::time::tzdb_version().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_times_are_written_as_strftime_writes_them() {
+        use jiff::civil::date;
+        for local in [
+            date(2026, 3, 29).at(9, 0, 0, 0),
+            date(0, 1, 1).at(0, 0, 0, 0),
+            date(9999, 12, 31).at(23, 59, 59, 0),
+            date(2026, 7, 4).at(5, 6, 7, 891_000_000),
+            date(-1, 6, 15).at(12, 0, 0, 0),
+        ] {
+            let expected = local.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            assert_eq!(wall_time(&local), expected, "{local}");
+        }
+    }
 }

@@ -523,6 +523,32 @@ fn opening_a_non_store_is_an_error_with_a_readable_message() {
     }
 }
 
+#[test]
+fn the_device_marker_lives_where_the_app_says_and_a_store_without_it_renews_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calendar.almanac").to_string_lossy().into_owned();
+    let no_backup = dir.path().join("no-backup");
+    std::fs::create_dir(&no_backup).unwrap();
+    let marker = no_backup.join("almanac.device").to_string_lossy().into_owned();
+    let first = AlmanacStore::open_with_device_marker(path.clone(), marker.clone()).unwrap();
+    let id = first.replica_id();
+    first.close_store().unwrap();
+    assert!(std::path::Path::new(&marker).exists(), "the marker is written where asked");
+    assert!(!dir.path().join("calendar.almanac.device").exists(), "and not beside the store");
+    let again = AlmanacStore::open_with_device_marker(path.clone(), marker).unwrap();
+    assert_eq!(again.replica_id(), id, "same marker: the same replica");
+    again.close_store().unwrap();
+    // A restored store comes back without its (not backed up) marker: a fresh replica id.
+    let elsewhere = no_backup.join("other.device").to_string_lossy().into_owned();
+    let restored = AlmanacStore::open_with_device_marker(path.clone(), elsewhere).unwrap();
+    assert_ne!(restored.replica_id(), id);
+    restored.close_store().unwrap();
+    match AlmanacStore::open_with_device_marker(path, String::new()) {
+        Err(AlmanacError::InvalidInput { message }) => assert!(message.contains("device marker")),
+        other => panic!("expected InvalidInput, got {:?}", other.map(|_| ())),
+    }
+}
+
 struct Panics;
 impl ChangeListener for Panics {
     fn on_change(&self, _: StoreChange) {

@@ -231,6 +231,42 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Watch(network::WatchArgs),
 
+    /// Share a calendar you own with another user of the sync server
+    ///
+    /// almanac share <STORE> --server <URL> --token <TOKEN> --calendar <ID> --with <USER>
+    ///     [--read-only]
+    ///
+    /// The token's user must own the calendar (its first device to sync it made them the
+    /// owner). The other user's devices get it at their next sync, once they join it
+    /// (`almanac sync --server ... --calendar ID`). Run again with or without --read-only to
+    /// change their access. Prints one line:
+    ///
+    ///   shared work with bob (read-only)
+    ///
+    /// Not the owner, an unknown user, a calendar never synced, a refused token or a server
+    /// that cannot be reached is an error (status 1).
+    #[command(verbatim_doc_comment)]
+    Share(network::ShareArgs),
+
+    /// Stop sharing a calendar you own with a user
+    ///
+    /// almanac unshare <STORE> --server <URL> --token <TOKEN> --calendar <ID> --with <USER>
+    ///
+    /// Their devices are refused the calendar from their next sync on (the copy they hold
+    /// stays until they leave it). Prints `stopped sharing work with bob`, or that it was not
+    /// shared with them.
+    #[command(verbatim_doc_comment)]
+    Unshare(network::UnshareArgs),
+
+    /// List who a calendar you own is shared with
+    ///
+    /// almanac shares <STORE> --server <URL> --token <TOKEN> --calendar <ID>
+    ///
+    /// One line per user, TAB-separated: the name, then read-only or read-write; or
+    /// `work is not shared`.
+    #[command(verbatim_doc_comment)]
+    Shares(network::SharingArgs),
+
     /// Print the calendar conflict log of a store, event by event
     ///
     /// For each event that has any: fields with concurrent values (the value shown, then the
@@ -277,6 +313,9 @@ fn run(command: Command, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Restore(args) => edit::restore(&args),
         Command::Sync(args) => sync::run(&args, out),
         Command::Watch(args) => network::watch(&args, out),
+        Command::Share(args) => network::share(&args, out),
+        Command::Unshare(args) => network::unshare(&args, out),
+        Command::Shares(args) => network::shares(&args, out),
         Command::Conflicts(args) => inspect::conflicts(&args.store, out),
         Command::Stats(args) => inspect::stats(&args.store, out),
     }

@@ -1,12 +1,13 @@
 //! `almanac sync <store> --server <url> --token <token>` and `almanac watch`: the store syncs
-//! with the sync server through `almanac-client`, once or live. What is printed is what the
+//! with the sync server through `almanac-client`, once or live. `almanac share`, `unshare`
+//! and `shares`: the owner of a calendar changes and lists who it is shared with. What is printed is what the
 //! client reports, so the commands double as a check of a server deployment.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use almanac_client::{Client, ClientConfig, Endpoint, LiveEvent, SyncSummary};
+use almanac_client::{Client, ClientConfig, Endpoint, LiveEvent, ShareChange, SyncSummary};
 use almanac_core::SpaceId;
 use almanac_core::sync::Access;
 use tokio::sync::broadcast::error::RecvError;
@@ -33,6 +34,105 @@ pub struct WatchArgs {
     /// A calendar to join besides those the store holds (repeatable).
     #[arg(long = "calendar", value_name = "ID")]
     calendars: Vec<String>,
+}
+
+/// The server, token and calendar every sharing command takes.
+#[derive(clap::Args, Debug)]
+pub struct SharingArgs {
+    /// The store (it must exist; its calendar must have been synced with the server once).
+    store: PathBuf,
+
+    /// The server: ws://host:port or wss://host:port.
+    #[arg(long, value_name = "URL")]
+    server: String,
+
+    /// The server's token for this user (the calendar's owner).
+    #[arg(long, value_name = "TOKEN")]
+    token: String,
+
+    /// The calendar.
+    #[arg(long, value_name = "ID")]
+    calendar: String,
+}
+
+/// Arguments of `almanac share`.
+#[derive(clap::Args, Debug)]
+pub struct ShareArgs {
+    #[command(flatten)]
+    sharing: SharingArgs,
+
+    /// The user to share it with.
+    #[arg(long = "with", value_name = "USER")]
+    user: String,
+
+    /// Read only: the user's changes stay on their devices.
+    #[arg(long)]
+    read_only: bool,
+}
+
+/// Arguments of `almanac unshare`.
+#[derive(clap::Args, Debug)]
+pub struct UnshareArgs {
+    #[command(flatten)]
+    sharing: SharingArgs,
+
+    /// The user to stop sharing it with.
+    #[arg(long = "with", value_name = "USER")]
+    user: String,
+}
+
+fn sharing_client(args: &SharingArgs) -> Result<(Client, SpaceId), Failure> {
+    let calendar = calendar_ids(std::slice::from_ref(&args.calendar))?
+        .pop()
+        .ok_or_else(|| Failure::new("name the calendar with --calendar"))?;
+    let (client, _) = client(&args.store, &args.server, &args.token, &[])?;
+    Ok((client, calendar))
+}
+
+/// `almanac share`: shares a calendar the token's user owns.
+pub fn share(args: &ShareArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let (client, calendar) = sharing_client(&args.sharing)?;
+    let change = runtime()?
+        .block_on(client.share(&calendar, &args.user, args.read_only))
+        .map_err(client_failure)?;
+    let (id, user) = (text::one_line(calendar.as_str()), text::one_line(&args.user));
+    let access = if args.read_only { "read-only" } else { "read-write" };
+    match change {
+        ShareChange::Added => writeln!(out, "shared {id} with {user} ({access})")?,
+        ShareChange::Changed => writeln!(out, "{user} now has {access} access to {id}")?,
+        ShareChange::Unchanged => {
+            writeln!(out, "{user} already has {access} access to {id}; nothing changed")?
+        }
+    }
+    Ok(())
+}
+
+/// `almanac unshare`: stops sharing a calendar the token's user owns.
+pub fn unshare(args: &UnshareArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let (client, calendar) = sharing_client(&args.sharing)?;
+    let removed =
+        runtime()?.block_on(client.unshare(&calendar, &args.user)).map_err(client_failure)?;
+    let (id, user) = (text::one_line(calendar.as_str()), text::one_line(&args.user));
+    if removed {
+        writeln!(out, "stopped sharing {id} with {user}")?;
+    } else {
+        writeln!(out, "{id} was not shared with {user}; nothing changed")?;
+    }
+    Ok(())
+}
+
+/// `almanac shares`: who a calendar the token's user owns is shared with.
+pub fn shares(args: &SharingArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let (client, calendar) = sharing_client(args)?;
+    let shares = runtime()?.block_on(client.shares(&calendar)).map_err(client_failure)?;
+    if shares.is_empty() {
+        writeln!(out, "{} is not shared", text::one_line(calendar.as_str()))?;
+    }
+    for share in shares {
+        let access = if share.read_only { "read-only" } else { "read-write" };
+        writeln!(out, "{}\t{access}", text::one_line(&share.user))?;
+    }
+    Ok(())
 }
 
 /// Syncs `path` with the server once and prints what happened.

@@ -69,7 +69,7 @@ pub(crate) async fn close(ws: &mut Ws) {
 
 /// A TLS configuration that trusts what the operating system trusts. Built per connection
 /// (cheap next to a handshake), so a certificate store updated by the system is used.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+pub(crate) fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
     use rustls_platform_verifier::BuilderVerifierExt;
     // The provider is named rather than taken from the process default, so an app that links
     // another rustls provider cannot make this fail.

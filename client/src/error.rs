@@ -69,6 +69,21 @@ pub enum Error {
     #[error("local storage error: {0}")]
     Storage(#[source] almanac_core::Error),
 
+    /// A sharing request about a calendar this user does not own (HTTP 403): only its owner
+    /// can see or change who it is shared with.
+    #[error("{0}")]
+    NotOwner(String),
+
+    /// A sharing request named a user the server does not know, or a calendar no device has
+    /// synced yet (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+
+    /// The server refused a sharing request as malformed (HTTP 400), e.g. sharing a calendar
+    /// with its own owner.
+    #[error("the server refused the request: {0}")]
+    Rejected(String),
+
     /// The live sync was stopped (its handle dropped or `stop` called).
     #[error("the live sync is stopped")]
     Stopped,
@@ -94,6 +109,9 @@ impl Error {
             Error::InvalidUrl { .. }
             | Error::Tls(_)
             | Error::Unauthorized
+            | Error::NotOwner(_)
+            | Error::NotFound(_)
+            | Error::Rejected(_)
             | Error::Stopped
             | Error::NoRuntime => false,
         }

@@ -38,6 +38,7 @@ mod endpoint;
 mod error;
 mod live;
 mod round;
+mod sharing;
 mod status;
 
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,7 @@ pub use backoff::Backoff;
 pub use endpoint::{Endpoint, SYNC_PATH};
 pub use error::{Error, Result};
 pub use live::LiveHandle;
+pub use sharing::{Share, ShareChange};
 pub use status::{ConnectionState, LiveEvent, SpaceSummary, SyncStatus, SyncSummary};
 
 use crate::round::{Memory, Shared};
@@ -211,6 +213,30 @@ impl Client {
     /// or dropped. Fails outside a tokio runtime.
     pub fn start(&self) -> Result<LiveHandle> {
         live::start(Arc::clone(&self.shared))
+    }
+
+    /// Who `space` is shared with (its owner only: others get [`Error::NotOwner`]), sorted by
+    /// name. One HTTP request with this client's URL and token (`docs/protocol.md`, "Sharing").
+    pub async fn shares(&self, space: &SpaceId) -> Result<Vec<Share>> {
+        let config = &self.shared.config;
+        sharing::shares(&self.shared.endpoint, &config.token, config.connect_timeout, space).await
+    }
+
+    /// Shares `space`, which this client's user owns, with `user` (read-only or read-write),
+    /// or changes that user's access. Their devices get it at their next round.
+    pub async fn share(&self, space: &SpaceId, user: &str, read_only: bool) -> Result<ShareChange> {
+        let config = &self.shared.config;
+        let (endpoint, token, timeout) =
+            (&self.shared.endpoint, &config.token, config.connect_timeout);
+        sharing::share(endpoint, token, timeout, space, user, read_only).await
+    }
+
+    /// Stops sharing `space` with `user`; `false` if it was not shared with them. Their
+    /// devices are denied it from their next round on (their copy stays until they leave it).
+    pub async fn unshare(&self, space: &SpaceId, user: &str) -> Result<bool> {
+        let config = &self.shared.config;
+        sharing::unshare(&self.shared.endpoint, &config.token, config.connect_timeout, space, user)
+            .await
     }
 
     /// Spaces with local changes the server is not known to have (reads the store:

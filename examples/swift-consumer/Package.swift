@@ -6,11 +6,13 @@ import PackageDescription
 let package = Package(
     name: "AlmanacConsumer",
     platforms: [.macOS(.v12)],
-    dependencies: [.package(path: "../../swift")],
+    // The repository root's manifest, the one an app gets from the repository URL. Named, because
+    // a path dependency's identity is otherwise its folder's name (the clone's, unknown here).
+    dependencies: [.package(name: "Almanac", path: "../..")],
     targets: [
         .executableTarget(
             name: "AlmanacConsumer",
-            dependencies: [.product(name: "Almanac", package: "swift")],
+            dependencies: [.product(name: "Almanac", package: "Almanac")],
             path: "Sources/AlmanacConsumer"),
     ]
 )

@@ -1,5 +1,6 @@
-//! The HTTP surface: `GET /v1/sync` (the WebSocket, after the bearer token is checked),
-//! `GET /healthz` and `GET /metrics`.
+//! The HTTP surface: `GET /v1/sync` (the WebSocket, after the bearer token is checked), the
+//! sharing API under `/v1/spaces/{space}/shares` (`shares.rs`), `GET /healthz` and
+//! `GET /metrics`.
 
 use std::sync::Arc;
 
@@ -8,11 +9,12 @@ use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 
 use crate::connection;
 use crate::metrics::Failure;
 use crate::server::Shared;
+use crate::shares;
 
 /// The one body of every refused token, whatever the reason (`docs/protocol.md`).
 pub const UNAUTHORIZED_BODY: &str = "invalid or expired token";
@@ -20,19 +22,21 @@ pub const UNAUTHORIZED_BODY: &str = "invalid or expired token";
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/sync", get(sync))
+        .route("/v1/spaces/{space}/shares", get(shares::list).post(shares::share))
+        .route("/v1/spaces/{space}/shares/{user}", delete(shares::revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(shared)
 }
 
-fn unauthorized(shared: &Shared) -> Response {
+pub(crate) fn unauthorized(shared: &Shared) -> Response {
     shared.metrics.failed(Failure::Unauthorized);
     (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], UNAUTHORIZED_BODY)
         .into_response()
 }
 
 /// The user a request's bearer token names, if the token is valid and the user exists.
-async fn authenticate(shared: &Arc<Shared>, headers: &HeaderMap) -> Option<String> {
+pub(crate) async fn authenticate(shared: &Arc<Shared>, headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {

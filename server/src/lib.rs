@@ -9,7 +9,7 @@
 //! [`postgres`] database; [`engine`] is what rounds sync against;
 //! [`server`] binds and serves `http` routes; `connection` runs one WebSocket (limits, pings,
 //! live push through `push`), `round` one sync round on a blocking thread; [`token`] signs and
-//! checks bearer tokens; [`admin`] holds the admin commands; `metrics` the Prometheus counters.
+//! checks bearer tokens; `shares` is the owners' sharing API over HTTP; [`admin`] holds the admin commands; `metrics` the Prometheus counters.
 
 pub mod accounts;
 pub mod admin;
@@ -24,6 +24,7 @@ pub mod postgres;
 mod push;
 mod round;
 pub mod server;
+mod shares;
 pub mod token;
 
 pub use backend::{Backend, Location, Peers};

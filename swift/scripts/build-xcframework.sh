@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Builds AlmanacFFI.xcframework (static libalmanac_ffi for iOS devices, the iOS simulator
+# Builds almanac_ffiFFI.xcframework (static libalmanac_ffi for iOS devices, the iOS simulator
 # and macOS) plus the generated Swift bindings, for consumption from Xcode / SwiftPM on Apple
-# platforms. Needs macOS with Xcode (xcodebuild, lipo) and rustup.
+# platforms, and zips it with its SwiftPM checksum for a remote binaryTarget. Needs macOS with
+# Xcode (xcodebuild, lipo) and rustup.
 #
 # Output (default swift/build/):
-#   AlmanacFFI.xcframework       static libraries + almanac_ffiFFI.h + module.modulemap
-#   AlmanacFFI/AlmanacFFI.swift  the generated Swift bindings (module AlmanacFFI)
+#   almanac_ffiFFI.xcframework      static libraries + almanac_ffiFFI.h + module.modulemap; the
+#                                   name is the root Package.swift's binaryTarget's (SwiftPM
+#                                   requires the two to match)
+#   almanac_ffiFFI.xcframework.zip  the same, zipped, for a release (swift/scripts/release.sh)
+#   almanac_ffiFFI.xcframework.zip.checksum  `swift package compute-checksum` of the zip
+#   AlmanacFFI/AlmanacFFI.swift     the generated Swift bindings (module AlmanacFFI)
 # Usage: swift/scripts/build-xcframework.sh [out-dir]
 set -euo pipefail
 
@@ -60,12 +65,18 @@ ios_lib="target/${ios_targets[0]}/release/$lib"
 sim_lib="$(fat ios-simulator "${sim_targets[@]}")"
 mac_lib="$(fat macos "${mac_targets[@]}")"
 
-rm -rf "$out/AlmanacFFI.xcframework"
+framework="almanac_ffiFFI.xcframework"
+rm -rf "${out:?}/$framework" "$out/$framework.zip"
 xcodebuild -create-xcframework \
     -library "$ios_lib" -headers "$gen/headers" \
     -library "$sim_lib" -headers "$gen/headers" \
     -library "$mac_lib" -headers "$gen/headers" \
-    -output "$out/AlmanacFFI.xcframework" >/dev/null
+    -output "$out/$framework" >/dev/null
 mkdir -p "$out/AlmanacFFI"
 cp "$gen"/*.swift "$out/AlmanacFFI/"
-echo "build-xcframework: wrote $out/AlmanacFFI.xcframework and $out/AlmanacFFI/" >&2
+# The zip holds the .xcframework folder at its top level, as SwiftPM expects; ditto keeps the
+# symlinks and permissions inside it.
+(cd "$out" && ditto -c -k --sequesterRsrc --keepParent "$framework" "$framework.zip")
+swift package compute-checksum "$out/$framework.zip" >"$out/$framework.zip.checksum"
+echo "build-xcframework: wrote $out/$framework, $out/$framework.zip (checksum \
+$(cat "$out/$framework.zip.checksum")) and $out/AlmanacFFI/" >&2

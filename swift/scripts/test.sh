@@ -4,7 +4,8 @@
 #  1. scripts/generate-bindings.sh swift: cargo builds target/debug/libalmanac_ffi.* on the
 #     host and uniffi-bindgen generates the Swift bindings, header and modulemap;
 #  2. the generated files are copied into the package's (gitignored) generated-source folders;
-#  3. `swift build` and `swift test` run, linking libalmanac_ffi from target/debug. Without a
+#  3. `swift build` and `swift test` run on the package manifest at the repository root
+#     (Package.swift, the one an app adds by URL), linking libalmanac_ffi from target/debug. Without a
 #     native `swift`, they run in the Debian Swift root of scripts/swift-toolchain.sh (made on
 #     first use; needs root).
 #
@@ -71,10 +72,10 @@ export ALMANAC_SWIFT_ENV="LIBRARY_PATH LD_LIBRARY_PATH ALMANAC_SERVER_BIN"
 link_flags=(-Xlinker -L -Xlinker "$lib_dir" -Xlinker -rpath -Xlinker "$lib_dir" -Xlinker -lalmanac_ffi)
 
 echo "test.sh: swift build" >&2
-"$toolchain" run "$swift_dir" swift build "${link_flags[@]}"
+"$toolchain" run "$repo" swift build "${link_flags[@]}"
 echo "test.sh: swift test" >&2
 # The tests are XCTest; without this flag Swift Testing adds a "0 tests passed" summary.
-"$toolchain" run "$swift_dir" swift test --disable-swift-testing "${link_flags[@]}" "$@"
+"$toolchain" run "$repo" swift test --disable-swift-testing "${link_flags[@]}" "$@"
 
 # The consumer check: a separate package depending on this one by path, running the README's
 # "Use from Swift" code (which must be its main.swift, verbatim). Skipped when a filter was

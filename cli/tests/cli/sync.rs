@@ -244,6 +244,49 @@ fn sync_with_a_refused_token_a_refused_calendar_or_a_stopped_server_fails() {
 }
 
 #[test]
+fn the_owner_shares_changes_lists_and_unshares_a_calendar_from_the_command_line() {
+    let server = TestServer::start();
+    let (ada, bob) = (server.user("ada"), server.user("bob"));
+    let fixture = Fixture::new();
+    let (phone, other) = (fixture.path("phone.almanac"), fixture.path("other.almanac"));
+    add(&phone, "work", "Review", "2026-03-10T09:00:00Z");
+    ok(&["sync", arg(&phone), "--server", &server.url, "--token", &ada]);
+    let sharing = |command: &str, token: &str, extra: &[&str]| {
+        let mut args = vec![command, arg(&phone), "--server", &server.url, "--token", token];
+        args.extend_from_slice(&["--calendar", "work"]);
+        args.extend_from_slice(extra);
+        almanac(&args)
+    };
+    let text = |output: std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    assert_eq!(text(sharing("shares", &ada, &[])), "work is not shared\n");
+    let shared = sharing("share", &ada, &["--with", "bob", "--read-only"]);
+    assert_eq!(text(shared), "shared work with bob (read-only)\n");
+    assert_eq!(text(sharing("shares", &ada, &[])), "bob\tread-only\n");
+    let out =
+        ok(&["sync", arg(&other), "--server", &server.url, "--token", &bob, "--calendar", "work"]);
+    assert!(out.contains("calendar work: read-only"), "{out}");
+    assert_eq!(
+        text(sharing("share", &ada, &["--with", "bob"])),
+        "bob now has read-write access to work\n"
+    );
+
+    // Only the owner: bob may not reshare; an unknown user is named.
+    let refused = sharing("share", &bob, &["--with", "ada"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr_of(&refused).contains("only the owner of \"work\""), "{}", stderr_of(&refused));
+    let unknown = sharing("share", &ada, &["--with", "zoe"]);
+    assert!(stderr_of(&unknown).contains("no user named \"zoe\""), "{}", stderr_of(&unknown));
+
+    assert_eq!(
+        text(sharing("unshare", &ada, &["--with", "bob"])),
+        "stopped sharing work with bob\n"
+    );
+    let out = almanac(&["sync", arg(&other), "--server", &server.url, "--token", &bob]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("calendar work: refused"), "{out:?}");
+}
+
+#[test]
 fn watch_prints_a_line_for_each_change_as_it_arrives() {
     let server = TestServer::start();
     let token = server.user("ada");

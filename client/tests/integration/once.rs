@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use almanac_client::{ClientConfig, Error, GarbageCollection};
+use almanac_client::{ClientConfig, Error, GarbageCollection, Share, ShareChange};
+use almanac_core::SpaceId;
 use almanac_core::sync::Access;
 
 use crate::Device;
@@ -338,6 +339,46 @@ async fn a_retired_device_fetches_the_space_again_and_keeps_its_writes(backend: 
     assert!(!again.spaces[0].rejoined, "{again:?}");
 }
 
+async fn the_owner_shares_from_a_device_and_revoking_stops_the_members_sync(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
+    let (ada, bob) = (server.user("ada"), server.user("bob"));
+    let (owner, member) = (Device::new(), Device::new());
+    owner.write("family", "dinner", "title", "Dinner");
+    let owner_client = owner.client(&server.url, &ada, &[]);
+    owner_client.sync_once().await.expect("owner sync");
+    let family = SpaceId::new("family").expect("space");
+
+    assert_eq!(owner_client.shares(&family).await.expect("list"), []);
+    assert_eq!(owner_client.share(&family, "bob", false).await.expect("share"), ShareChange::Added);
+    assert_eq!(
+        owner_client.shares(&family).await.expect("list"),
+        [Share { user: "bob".into(), read_only: false }]
+    );
+    let member_client = member.client(&server.url, &bob, &["family"]);
+    let joined = member_client.sync_once().await.expect("member joins");
+    assert_eq!(joined.spaces[0].access, Access::ReadWrite);
+    assert_eq!(member.field("family", "dinner", "title").as_deref(), Some("Dinner"));
+
+    // The member cannot reshare or list: only the owner can.
+    let refused = member_client.share(&family, "ada", true).await.unwrap_err();
+    assert!(matches!(refused, Error::NotOwner(_)), "{refused}");
+    assert!(refused.to_string().contains("only the owner"), "{refused}");
+    assert!(!refused.is_retryable());
+    let unknown = owner_client.share(&family, "zoe", true).await.unwrap_err();
+    assert!(matches!(unknown, Error::NotFound(_)), "{unknown}");
+    assert!(unknown.to_string().contains("no user named \"zoe\""), "{unknown}");
+
+    assert_eq!(
+        owner_client.share(&family, "bob", true).await.expect("read-only"),
+        ShareChange::Changed
+    );
+    assert_eq!(member_client.sync_once().await.expect("sync").spaces[0].access, Access::ReadOnly);
+    assert!(owner_client.unshare(&family, "bob").await.expect("revoke"));
+    assert!(!owner_client.unshare(&family, "bob").await.expect("again"));
+    let denied = member_client.sync_once().await.expect("sync");
+    assert_eq!(denied.spaces[0].access, Access::Denied);
+}
+
 crate::on_both_backends!(
     a_store_copied_with_its_marker_renews_its_id_and_loses_nothing,
     a_retired_device_fetches_the_space_again_and_keeps_its_writes,
@@ -348,4 +389,5 @@ crate::on_both_backends!(
     a_server_that_is_down_is_unreachable,
     the_servers_stable_point_collects_removed_members_on_the_device,
     a_certificate_the_platform_does_not_trust_is_refused,
+    the_owner_shares_from_a_device_and_revoking_stops_the_members_sync,
 );

@@ -47,6 +47,15 @@ pub enum ShareChange {
     Unchanged,
 }
 
+/// A user a space is shared with, as its owner sees it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Member {
+    /// The user's name.
+    pub user: String,
+    /// Whether the user only reads the space.
+    pub read_only: bool,
+}
+
 /// The accounts database (see the module documentation). Every method is one transaction;
 /// implementations are called from blocking threads, never from the async runtime.
 pub trait Accounts: Send + Sync {
@@ -70,6 +79,13 @@ pub trait Accounts: Send + Sync {
     /// Takes `user`'s share of `space` away; `false` if there was none. The next `Open` of any
     /// of the user's devices is denied the space.
     fn revoke(&self, space: &SpaceId, user: &str) -> Result<bool>;
+
+    /// The name of `space`'s owner (the user whose device opened it first), or `None` if no
+    /// device has opened it yet.
+    fn owner(&self, space: &SpaceId) -> Result<Option<String>>;
+
+    /// The users `space` is shared with (not its owner), sorted by name.
+    fn members(&self, space: &SpaceId) -> Result<Vec<Member>>;
 
     /// Remembers, per space, the version vector device `replica` of `user` sent in its `Want`
     /// (one transaction; it need not survive a power cut: a stale entry only holds the

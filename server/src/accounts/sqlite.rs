@@ -12,7 +12,7 @@ use almanac_core::sync::Access;
 use almanac_core::{ReplicaId, SpaceId, VersionVector};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Accounts, ShareChange, UserName};
+use super::{Accounts, Member, ShareChange, UserName};
 use crate::error::{Error, Result};
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -228,6 +228,28 @@ impl Accounts for SqliteAccounts {
             .execute(params![space.as_str(), uid])?;
         tx.commit()?;
         Ok(removed == 1)
+    }
+
+    fn owner(&self, space: &SpaceId) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT u.name FROM spaces s JOIN users u ON u.id = s.owner WHERE s.name = ?1",
+            )?
+            .query_row([space.as_str()], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn members(&self, space: &SpaceId) -> Result<Vec<Member>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT u.name, h.read_only FROM shares h JOIN users u ON u.id = h.user
+             WHERE h.space = ?1 ORDER BY u.name",
+        )?;
+        let rows = statement.query_map([space.as_str()], |row| {
+            Ok(Member { user: row.get(0)?, read_only: row.get(1)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn record_seen(

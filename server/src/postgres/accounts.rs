@@ -12,7 +12,7 @@ use tokio_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 
 use super::pool::{Pool, wait};
-use crate::accounts::{Accounts, ShareChange, UserName};
+use crate::accounts::{Accounts, Member, ShareChange, UserName};
 use crate::error::{Error, Result};
 
 fn now_secs() -> i64 {
@@ -155,6 +155,31 @@ impl Accounts for PgAccounts {
             ))?;
             Ok(removed == 1)
         })
+    }
+
+    fn owner(&self, space: &SpaceId) -> Result<Option<String>> {
+        self.transaction(|tx| {
+            one(
+                tx,
+                "SELECT u.name FROM spaces s JOIN users u ON u.id = s.owner WHERE s.name = $1",
+                &[&space.as_str()],
+            )
+        })
+    }
+
+    fn members(&self, space: &SpaceId) -> Result<Vec<Member>> {
+        let rows = self.transaction(|tx| {
+            Ok(wait(tx.query(
+                "SELECT u.name, h.read_only FROM shares h JOIN users u ON u.id = h.user_id
+                 WHERE h.space = $1 ORDER BY u.name COLLATE \"C\"",
+                &[&space.as_str()],
+            ))?)
+        })?;
+        let mut members = Vec::with_capacity(rows.len());
+        for row in rows {
+            members.push(Member { user: row.try_get(0)?, read_only: row.try_get(1)? });
+        }
+        Ok(members)
     }
 
     fn record_seen(

@@ -11,6 +11,7 @@ mod bad_input;
 mod crash;
 mod endpoints;
 mod instances;
+mod shares;
 mod shutdown;
 mod support;
 mod sync;

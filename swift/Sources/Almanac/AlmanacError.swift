@@ -21,6 +21,8 @@ public enum AlmanacError: Error, Hashable, Sendable {
     case closed(String)
     /// The sync server refused the token: sign in again and call `Store.setSyncToken(_:)`.
     case unauthorized(String)
+    /// The sync server refused a sharing change: only a calendar's owner can share it.
+    case forbidden(String)
     /// The sync server could not be reached or the connection broke; retrying later can help.
     case network(String)
     /// Sync cannot work as configured (certificate, protocol); retrying the same cannot help.
@@ -33,7 +35,7 @@ public enum AlmanacError: Error, Hashable, Sendable {
         switch self {
         case let .storage(m), let .corrupt(m), let .incompatibleVersion(m), let .invalidInput(m),
             let .recordDeleted(m), let .notFound(m), let .closed(m), let .unauthorized(m),
-            let .network(m), let .sync(m), let .internal(m):
+            let .forbidden(m), let .network(m), let .sync(m), let .internal(m):
             return m
         }
     }
@@ -65,6 +67,7 @@ extension AlmanacError {
         case let .NotFound(message): self = .notFound(message)
         case let .Closed(message): self = .closed(message)
         case let .Unauthorized(message): self = .unauthorized(message)
+        case let .Forbidden(message): self = .forbidden(message)
         case let .Network(message): self = .network(message)
         case let .Sync(message): self = .sync(message)
         case let .Internal(message): self = .internal(message)

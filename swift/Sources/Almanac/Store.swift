@@ -11,13 +11,30 @@ public final class Store: Sendable {
     private let inner: AlmanacStore
 
     /// Opens the database at `path`, creating the file if it does not exist.
-    public init(path: String) throws {
-        inner = try ffi { try AlmanacStore.open(path: path) }
+    ///
+    /// `deviceMarker` is where the small file that tells a restored store from the running one
+    /// lives (decision 0013): pass a path in storage that backups skip (a folder marked
+    /// `isExcludedFromBackup`); nil keeps it beside the store as `<path>.device`.
+    ///
+    /// On iOS, watchOS, tvOS and visionOS the store's folder, the database, its `-wal` and
+    /// `-shm` files and the marker get the file protection class
+    /// `completeUntilFirstUserAuthentication`, so background sync can open them while the
+    /// device is locked (see `FileProtection.swift`).
+    public init(path: String, deviceMarker: String? = nil) throws {
+        try FileProtection.prepare(store: path, deviceMarker: deviceMarker)
+        inner = try ffi {
+            if let deviceMarker {
+                return try AlmanacStore.openWithDeviceMarker(path: path, deviceMarker: deviceMarker)
+            }
+            return try AlmanacStore.open(path: path)
+        }
+        try FileProtection.apply(store: path, deviceMarker: deviceMarker)
     }
 
-    /// Opens the database at a file URL, creating the file if it does not exist.
-    public convenience init(url: URL) throws {
-        try self.init(path: url.path)
+    /// Opens the database at a file URL, creating the file if it does not exist (see
+    /// `init(path:deviceMarker:)`).
+    public convenience init(url: URL, deviceMarker: URL? = nil) throws {
+        try self.init(path: url.path, deviceMarker: deviceMarker?.path)
     }
 
     /// This replica's identifier (32 hex characters), stable for the life of the file.
@@ -74,6 +91,29 @@ public final class Store: Sendable {
     /// Stops following a calendar and drops its data from this device (the server keeps it).
     public func leaveCalendar(_ id: String) throws {
         try ffi { try inner.leaveCalendar(id: id) }
+    }
+
+    /// Shares calendar `id`, which this user owns, with `user` on the server (read-only or
+    /// read-write), or changes that user's access; their devices get it at their next sync
+    /// after `joinCalendar(_:)`. Needs `configureSync`. Throws `AlmanacError.forbidden` if this
+    /// user does not own the calendar, `.notFound` for an unknown user or a calendar no device
+    /// has synced yet.
+    @discardableResult
+    public func shareCalendar(_ id: String, with user: String, readOnly: Bool = false) async throws -> ShareOutcome {
+        ShareOutcome(try await ffiAsync { try await inner.shareCalendar(id: id, user: user, readOnly: readOnly) })
+    }
+
+    /// Stops sharing calendar `id` with `user`; false if it was not shared with them.
+    @discardableResult
+    public func unshareCalendar(_ id: String, with user: String) async throws -> Bool {
+        try await ffiAsync { try await inner.unshareCalendar(id: id, user: user) }
+    }
+
+    /// Who calendar `id` (owned by this user) is shared with, sorted by name.
+    public func calendarShares(_ id: String) async throws -> [CalendarShare] {
+        try await ffiAsync { try await inner.calendarShares(id: id) }.map {
+            CalendarShare(user: $0.user, readOnly: $0.readOnly)
+        }
     }
 
     // ---- events ----

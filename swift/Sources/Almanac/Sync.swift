@@ -24,6 +24,35 @@ public struct SyncStatus: Hashable, Sendable {
     public var hasPendingChanges: Bool { !pendingCalendars.isEmpty }
 }
 
+/// Someone a calendar is shared with, as its owner sees it (`Store.calendarShares(_:)`).
+public struct CalendarShare: Hashable, Sendable {
+    public let user: String
+    public let readOnly: Bool
+
+    public init(user: String, readOnly: Bool) {
+        self.user = user
+        self.readOnly = readOnly
+    }
+}
+
+/// What `Store.shareCalendar(_:with:readOnly:)` changed.
+public enum ShareOutcome: Hashable, Sendable {
+    /// The user had no access before.
+    case added
+    /// The user's access changed (read-only to read-write or back).
+    case changed
+    /// The user already had exactly this access.
+    case unchanged
+
+    init(_ outcome: AlmanacFFI.ShareOutcome) {
+        switch outcome {
+        case .added: self = .added
+        case .changed: self = .changed
+        case .unchanged: self = .unchanged
+        }
+    }
+}
+
 /// What one `Store.syncOnce()` did.
 public struct SyncReport: Hashable, Sendable {
     public let recordsSent: Int

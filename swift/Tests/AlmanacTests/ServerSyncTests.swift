@@ -134,4 +134,37 @@ final class ServerSyncTests: StoreTestCase {
         try phone.configureSync(serverURL: server.url, token: "not-a-token")
         await assertFailsAsync(AlmanacError.unauthorized, "sign in again") { try await phone.syncOnce() }
     }
+
+    func testOwnerSharesFromTheAppAndUnsharingStopsTheMembersSync() async throws {
+        let (alice, bob) = (try server.user("alice"), try server.user("bob"))
+        let owner = try openStore("alice")
+        let member = try openStore("bob")
+        try owner.createCalendar("family", name: "Family", timeZone: paris)
+        try owner.createEvent(weekly("dinner", "2026-03-23T19:00:00", calendar: "family"))
+        try owner.configureSync(serverURL: server.url, token: alice)
+        _ = try await owner.syncOnce()
+        let none = try await owner.calendarShares("family")
+        XCTAssertEqual(none, [])
+        let added = try await owner.shareCalendar("family", with: "bob", readOnly: true)
+        XCTAssertEqual(added, .added)
+        let shares = try await owner.calendarShares("family")
+        XCTAssertEqual(shares, [CalendarShare(user: "bob", readOnly: true)])
+
+        try member.configureSync(serverURL: server.url, token: bob)
+        try member.joinCalendar("family")
+        let joined = try await member.syncOnce()
+        XCTAssertEqual(joined.joinedCalendars, ["family"])
+        XCTAssertEqual(try member.event(id: "dinner")?.fields.title, "dinner")
+        await assertFailsAsync(AlmanacError.forbidden, "only the owner") {
+            try await member.shareCalendar("family", with: "alice")
+        }
+        await assertFailsAsync(AlmanacError.notFound, "zoe") { try await owner.shareCalendar("family", with: "zoe") }
+
+        let removed = try await owner.unshareCalendar("family", with: "bob")
+        XCTAssertTrue(removed)
+        let again = try await owner.unshareCalendar("family", with: "bob")
+        XCTAssertFalse(again)
+        let denied = try await member.syncOnce()
+        XCTAssertEqual(denied.deniedCalendars, ["family"])
+    }
 }

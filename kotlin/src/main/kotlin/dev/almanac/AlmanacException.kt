@@ -32,6 +32,9 @@ sealed class AlmanacException(message: String, cause: Throwable?) : Exception(me
     /** The sync server refused the token: sign in again and call [Store.setSyncToken]. */
     class Unauthorized(message: String, cause: Throwable? = null) : AlmanacException(message, cause)
 
+    /** The sync server refused a sharing change: only a calendar's owner can share it. */
+    class Forbidden(message: String, cause: Throwable? = null) : AlmanacException(message, cause)
+
     /** The sync server could not be reached or the connection broke; retrying later can help. */
     class Network(message: String, cause: Throwable? = null) : AlmanacException(message, cause)
 
@@ -62,6 +65,7 @@ internal fun FfiAlmanacException.toAlmanacException(): AlmanacException {
         is FfiAlmanacException.NotFound -> AlmanacException.NotFound(text, this)
         is FfiAlmanacException.Closed -> AlmanacException.Closed(text, this)
         is FfiAlmanacException.Unauthorized -> AlmanacException.Unauthorized(text, this)
+        is FfiAlmanacException.Forbidden -> AlmanacException.Forbidden(text, this)
         is FfiAlmanacException.Network -> AlmanacException.Network(text, this)
         is FfiAlmanacException.Sync -> AlmanacException.Sync(text, this)
         is FfiAlmanacException.Internal -> AlmanacException.Internal(text, this)

@@ -34,6 +34,15 @@ class Store private constructor(private val ffi: AlmanacStore) : AutoCloseable {
     /** Opens the database at [path], creating the file if it does not exist. */
     constructor(path: Path) : this(ffiCall { AlmanacStore.open(path.toString()) })
 
+    /**
+     * Opens the database at [path] with its device marker, the small file that tells a store
+     * restored from a backup from the running one (decision 0013), at [deviceMarker]: on
+     * Android a file under `context.noBackupFilesDir`, which backups and device transfers skip.
+     * (The one-argument constructor keeps it beside the store as `<path>.device`.)
+     */
+    constructor(path: Path, deviceMarker: Path) :
+        this(ffiCall { AlmanacStore.openWithDeviceMarker(path.toString(), deviceMarker.toString()) })
+
     /** This replica's identifier (32 hex characters), stable for the life of the file. */
     val replicaId: String get() = ffi.replicaId()
 
@@ -68,6 +77,23 @@ class Store private constructor(private val ffi: AlmanacStore) : AutoCloseable {
 
     /** Stops following a calendar and drops its data from this device (the server keeps it). */
     suspend fun leaveCalendar(id: String) = io { ffi.leaveCalendar(id) }
+
+    /**
+     * Shares calendar [id], which this user owns, with [user] on the server (read-only or
+     * read-write), or changes that user's access; their devices get it at their next sync
+     * after [joinCalendar]. Needs [configureSync]. Throws [AlmanacException.Forbidden] if this
+     * user does not own the calendar, [AlmanacException.NotFound] for an unknown user or a
+     * calendar no device has synced yet.
+     */
+    suspend fun shareCalendar(id: String, user: String, readOnly: Boolean = false): ShareOutcome =
+        ffiCall { ffi.shareCalendar(id, user, readOnly) }.toKotlin()
+
+    /** Stops sharing calendar [id] with [user]; false if it was not shared with them. */
+    suspend fun unshareCalendar(id: String, user: String): Boolean = ffiCall { ffi.unshareCalendar(id, user) }
+
+    /** Who calendar [id] (owned by this user) is shared with, sorted by name. */
+    suspend fun calendarShares(id: String): List<CalendarShare> =
+        ffiCall { ffi.calendarShares(id) }.map { CalendarShare(it.user, it.readOnly) }
 
     // ---- events ----
 

@@ -2,6 +2,7 @@ package dev.almanac
 
 import java.time.Instant
 import dev.almanac.ffi.ChangeOrigin
+import dev.almanac.ffi.ShareOutcome as FfiShareOutcome
 import dev.almanac.ffi.StoreChange
 import dev.almanac.ffi.SyncReport as FfiSyncReport
 import dev.almanac.ffi.SyncState as FfiSyncState
@@ -21,6 +22,27 @@ data class SyncStatus(
 ) {
     /** Whether this device holds changes the server has not acknowledged. */
     val hasPendingChanges: Boolean get() = pendingCalendars.isNotEmpty()
+}
+
+/** Someone a calendar is shared with, as its owner sees it ([Store.calendarShares]). */
+data class CalendarShare(val user: String, val readOnly: Boolean)
+
+/** What [Store.shareCalendar] changed. */
+enum class ShareOutcome {
+    /** The user had no access before. */
+    ADDED,
+
+    /** The user's access changed (read-only to read-write or back). */
+    CHANGED,
+
+    /** The user already had exactly this access. */
+    UNCHANGED,
+}
+
+internal fun FfiShareOutcome.toKotlin() = when (this) {
+    FfiShareOutcome.ADDED -> ShareOutcome.ADDED
+    FfiShareOutcome.CHANGED -> ShareOutcome.CHANGED
+    FfiShareOutcome.UNCHANGED -> ShareOutcome.UNCHANGED
 }
 
 /** What one [Store.syncOnce] did. */

@@ -64,4 +64,16 @@ class ErrorTest {
             assertTrue(store.syncStatus.lastError!!.contains("cannot reach"))
         }
     }
+
+    @Test
+    fun `the device marker lives where the app says, and a store without it takes a new replica id`(@TempDir dir: Path) {
+        val path = dir.resolve("calendar.almanac")
+        val noBackup = Files.createDirectories(dir.resolve("no-backup"))
+        val id = Store(path, noBackup.resolve("almanac.device")).use { it.replicaId }
+        assertTrue(Files.exists(noBackup.resolve("almanac.device")))
+        assertTrue(!Files.exists(dir.resolve("calendar.almanac.device")))
+        assertEquals(id, Store(path, noBackup.resolve("almanac.device")).use { it.replicaId })
+        // Restored from a backup, the store comes back without its marker: a fresh replica id.
+        assertTrue(id != Store(path, noBackup.resolve("other.device")).use { it.replicaId })
+    }
 }

@@ -115,4 +115,33 @@ class ServerSyncTest {
             assertTrue(error is AlmanacException.Unauthorized && "sign in again" in error.message.orEmpty(), error.toString())
         }
     }
+
+    @Test
+    fun `the owner shares a calendar from the app, and unsharing stops the member's sync`() = runBlocking {
+        val (alice, bob) = server.user("alice") to server.user("bob")
+        openStore(dir.resolve("alice")).use { owner ->
+            openStore(dir.resolve("bob")).use { member ->
+                owner.createCalendar("family", "Family", timeZone = paris)
+                owner.createEvent(weekly("dinner", "2026-03-23T19:00:00", calendar = "family"))
+                owner.configureSync(server.url, alice)
+                owner.syncOnce()
+                assertEquals(emptyList<CalendarShare>(), owner.calendarShares("family"))
+                assertEquals(ShareOutcome.ADDED, owner.shareCalendar("family", "bob", readOnly = true))
+                assertEquals(listOf(CalendarShare("bob", readOnly = true)), owner.calendarShares("family"))
+
+                member.configureSync(server.url, bob)
+                member.joinCalendar("family")
+                assertEquals(listOf("family"), member.syncOnce().joinedCalendars)
+                assertEquals("dinner", member.event("dinner")?.fields?.title)
+                val notOwner = runCatching { member.shareCalendar("family", "alice") }.exceptionOrNull()
+                assertTrue(notOwner is AlmanacException.Forbidden && "only the owner" in notOwner.message.orEmpty(), notOwner.toString())
+                val unknown = runCatching { owner.shareCalendar("family", "zoe") }.exceptionOrNull()
+                assertTrue(unknown is AlmanacException.NotFound && "zoe" in unknown.message.orEmpty(), unknown.toString())
+
+                assertEquals(true, owner.unshareCalendar("family", "bob"))
+                assertEquals(false, owner.unshareCalendar("family", "bob"))
+                assertEquals(listOf("family"), member.syncOnce().deniedCalendars)
+            }
+        }
+    }
 }
