@@ -547,8 +547,8 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        let mut guard = lock(&self.writer);
-        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let guard = lock(&self.writer);
+        let tx = sqlite::WriteTransaction::begin(&guard.conn)?;
         let result = work(&tx)?;
         tx.commit()?;
         Ok(result)
@@ -565,7 +565,7 @@ impl Store {
     ) -> Result<Changes> {
         let mut guard = lock(&self.writer);
         let writer = &mut *guard;
-        let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = sqlite::WriteTransaction::begin(&writer.conn)?;
         let version = data_version(&tx)?;
         if version != writer.data_version {
             writer.bookkeeping = Bookkeeping {

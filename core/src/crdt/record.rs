@@ -261,39 +261,53 @@ impl RecordState {
     }
 
     /// Merges a remote record delta. `local_seen` is this replica's version vector before the
-    /// merge, `remote_seen` the sender's.
+    /// merge, `remote_seen` the sender's. Returns whether the state changed (exactly when it
+    /// is no longer equal to what it was): storage rewrites only records that did.
     pub fn join(
         &mut self,
         delta: &RecordDelta,
         local_seen: &VersionVector,
         remote_seen: &VersionVector,
-    ) {
+    ) -> bool {
+        let mut changed = false;
         if let Some(lifecycle) = &delta.lifecycle {
-            self.lifecycle.join(lifecycle, local_seen, remote_seen);
+            changed |= self.lifecycle.join(lifecycle, local_seen, remote_seen);
         }
         for (name, remote) in &delta.registers {
             let local = self.registers.entry(name.clone()).or_default();
-            local.join(remote, local_seen, remote_seen);
+            // A register that was absent and stays empty is removed again: no change.
+            changed |= local.join(remote, local_seen, remote_seen);
             if local.is_empty() {
                 self.registers.remove(name);
             }
         }
         for (name, members) in &delta.maps {
+            // A map or member that was absent is kept even when the join leaves it empty, so
+            // adding it is a change.
+            changed |= !self.maps.contains_key(name);
             let local_members = self.maps.entry(name.clone()).or_default();
             for (key, remote) in members {
-                local_members.entry(key.clone()).or_default().join(remote, local_seen, remote_seen);
+                changed |= !local_members.contains_key(key);
+                changed |= local_members.entry(key.clone()).or_default().join(
+                    remote,
+                    local_seen,
+                    remote_seen,
+                );
             }
         }
         for (name, remote) in &delta.minimums {
             if let Some(entry) = remote.entry() {
-                self.minimums.entry(name.clone()).or_default().offer(entry, Direction::Min);
+                changed |=
+                    self.minimums.entry(name.clone()).or_default().offer(entry, Direction::Min);
             }
         }
         for (name, remote) in &delta.maximums {
             if let Some(entry) = remote.entry() {
-                self.maximums.entry(name.clone()).or_default().offer(entry, Direction::Max);
+                changed |=
+                    self.maximums.entry(name.clone()).or_default().offer(entry, Direction::Max);
             }
         }
+        changed
     }
 
     /// Every dot carried by an entry of this record.
