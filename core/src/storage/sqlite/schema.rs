@@ -99,6 +99,11 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 3: spaces, each with its own version vector; records belong to one space.
     Migration::Code(add_spaces),
+    // 4 (to follow the lead's migration 4 at merge time, becoming 5): `records_by_id
+    // (collection, id)` duplicated the unique `(sid, collection, id)` index at ~31 bytes per
+    // record; finding a record in any space now walks the few spaces and probes the unique
+    // index (decision 0024).
+    Migration::Sql("DROP INDEX records_by_id;"),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.
