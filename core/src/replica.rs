@@ -19,6 +19,18 @@ pub trait RecordStore {
     fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>>;
     /// Stores `state` at `key`, replacing what was there.
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()>;
+    /// Stores `state` at `key` where `before` is what [`RecordStore::load`] returned for `key`
+    /// in this transaction (`None`: the record did not exist). A backend may use it to write
+    /// only what changed; the default ignores it.
+    fn save_changed(
+        &mut self,
+        key: &RecordKey,
+        before: Option<&RecordState>,
+        state: &RecordState,
+    ) -> Result<()> {
+        let _ = before;
+        self.save(key, state)
+    }
     /// Every record holding an entry whose dot `since` does not contain. `local` is this
     /// replica's version vector (a backend may use it to skip replicas with nothing new).
     fn keys_with_unseen(
@@ -85,11 +97,12 @@ impl ReplicaState {
         seen.advance(dot.replica, dot.counter);
 
         // Load and change everything first, save only once every write was accepted.
-        let mut touched: BTreeMap<RecordKey, (RecordState, RecordState)> = BTreeMap::new();
+        let mut touched: BTreeMap<RecordKey, (Option<RecordState>, RecordState)> = BTreeMap::new();
         for operation in operations {
             if !touched.contains_key(&operation.key) {
-                let state = store.load(&operation.key)?.unwrap_or_default();
-                touched.insert(operation.key.clone(), (state.clone(), state));
+                let before = store.load(&operation.key)?;
+                let state = before.clone().unwrap_or_default();
+                touched.insert(operation.key.clone(), (before, state));
             }
             if let Some((_, state)) = touched.get_mut(&operation.key) {
                 state.apply_local(&operation.write, dot, hlc, &seen).map_err(|refusal| {
@@ -102,8 +115,12 @@ impl ReplicaState {
         }
         let mut changes = Changes::default();
         for (key, (before, after)) in touched {
-            if before != after {
-                store.save(&key, &after)?;
+            let changed = match &before {
+                Some(before) => *before != after,
+                None => after != RecordState::default(),
+            };
+            if changed {
+                store.save_changed(&key, before.as_ref(), &after)?;
                 changes.records.push(key);
             }
         }
@@ -179,10 +196,10 @@ impl ReplicaState {
     /// Joins some records of a delta whose version vector is `context`, without recording
     /// `context` as seen yet ([`ReplicaState::finish_apply`] does, once every record of the
     /// delta is in). Either every record is saved or, on an error, none.
-    pub fn join_records(
+    pub fn join_records<'r>(
         &self,
         store: &mut impl RecordStore,
-        records: &[(RecordKey, RecordDelta)],
+        records: impl IntoIterator<Item = &'r (RecordKey, RecordDelta)>,
         context: &VersionVector,
     ) -> Result<Changes> {
         let mut joined = Vec::new();
@@ -197,16 +214,17 @@ impl ReplicaState {
                     ),
                 });
             }
-            let before = before.unwrap_or_default();
-            let mut after = before.clone();
-            after.join(record, &self.seen, context);
-            if after != before {
-                joined.push((key, after));
+            // `join` says whether anything changed, so an unchanged record costs no comparison
+            // and no write. The state before is kept for the store (it rewrites only the
+            // clock-index rows that changed, and derived views compare against it).
+            let mut after = before.clone().unwrap_or_default();
+            if after.join(record, &self.seen, context) {
+                joined.push((key, before, after));
             }
         }
         let mut changes = Changes::default();
-        for (key, after) in joined {
-            store.save(key, &after)?;
+        for (key, before, after) in joined {
+            store.save_changed(key, before.as_ref(), &after)?;
             changes.records.push(key.clone());
         }
         Ok(changes)

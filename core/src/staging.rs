@@ -180,11 +180,10 @@ impl Store {
         let count = batches.len();
         for (n, batch) in batches.into_iter().enumerate() {
             let last = n + 1 == count;
-            let part: Vec<(RecordKey, RecordDelta)> =
-                batch.into_iter().map(|i| delta.records[i].clone()).collect();
             let now = self.now_millis();
             let changes = self.write_space(space, Origin::Remote, |replica, store| {
-                let mut changes = replica.join_records(store, &part, &delta.context)?;
+                let part = batch.iter().map(|&i| &delta.records[i]);
+                let mut changes = replica.join_records(store, part, &delta.context)?;
                 if last {
                     changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
                     if let Some(peer) = staged_from {

@@ -469,8 +469,11 @@ impl Store {
     pub fn find_any(&self, collection: &str, id: &str) -> Result<Vec<Record>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT s.name, r.state FROM records r JOIN spaces s ON s.sid = r.sid
-                 WHERE r.collection = ?1 AND r.id = ?2 ORDER BY r.deleted, s.name",
+                // Spaces first (a store holds few), then the unique (sid, collection, id)
+                // index: there is no index on (collection, id) alone.
+                "SELECT s.name, r.state FROM spaces s CROSS JOIN records r
+                 WHERE r.sid = s.sid AND r.collection = ?1 AND r.id = ?2
+                 ORDER BY r.deleted, s.name",
             )?;
             let rows = statement.query_map([collection, id], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
@@ -638,8 +641,8 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        let mut guard = lock(&self.writer);
-        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let guard = lock(&self.writer);
+        let tx = sqlite::WriteTransaction::begin(&guard.conn)?;
         let result = work(&tx)?;
         tx.commit()?;
         Ok(result)
@@ -656,7 +659,7 @@ impl Store {
     ) -> Result<Changes> {
         let mut guard = lock(&self.writer);
         let writer = &mut *guard;
-        let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = sqlite::WriteTransaction::begin(&writer.conn)?;
         let version = data_version(&tx)?;
         if version != writer.data_version {
             writer.bookkeeping = Bookkeeping {

@@ -54,24 +54,27 @@ impl Member {
         &self.fields
     }
 
-    /// Merges a whole remote member into this one (see [`MvRegister::join`]).
+    /// Merges a whole remote member into this one (see [`MvRegister::join`]). Returns whether
+    /// the member changed.
     pub fn join(
         &mut self,
         other: &Member,
         local_seen: &VersionVector,
         remote_seen: &VersionVector,
-    ) {
-        self.presence.join(&other.presence, local_seen, remote_seen);
+    ) -> bool {
+        let mut changed = self.presence.join(&other.presence, local_seen, remote_seen);
         let names: Vec<String> = self.fields.keys().chain(other.fields.keys()).cloned().collect();
         let empty = MvRegister::default();
         for name in names {
             let remote = other.fields.get(&name).unwrap_or(&empty);
             let local = self.fields.entry(name.clone()).or_default();
-            local.join(remote, local_seen, remote_seen);
+            // A register that was absent and stays empty is removed again: no change.
+            changed |= local.join(remote, local_seen, remote_seen);
             if local.is_empty() {
                 self.fields.remove(&name);
             }
         }
+        changed
     }
 
     /// Drops the `false` presence entries (removals) whose dots are in `stable`; returns

@@ -267,39 +267,53 @@ impl RecordState {
     }
 
     /// Merges a remote record delta. `local_seen` is this replica's version vector before the
-    /// merge, `remote_seen` the sender's.
+    /// merge, `remote_seen` the sender's. Returns whether the state changed (exactly when it
+    /// is no longer equal to what it was): storage rewrites only records that did.
     pub fn join(
         &mut self,
         delta: &RecordDelta,
         local_seen: &VersionVector,
         remote_seen: &VersionVector,
-    ) {
+    ) -> bool {
+        let mut changed = false;
         if let Some(lifecycle) = &delta.lifecycle {
-            self.lifecycle.join(lifecycle, local_seen, remote_seen);
+            changed |= self.lifecycle.join(lifecycle, local_seen, remote_seen);
         }
         for (name, remote) in &delta.registers {
             let local = self.registers.entry(name.clone()).or_default();
-            local.join(remote, local_seen, remote_seen);
+            // A register that was absent and stays empty is removed again: no change.
+            changed |= local.join(remote, local_seen, remote_seen);
             if local.is_empty() {
                 self.registers.remove(name);
             }
         }
         for (name, members) in &delta.maps {
+            // A map or member that was absent is kept even when the join leaves it empty, so
+            // adding it is a change.
+            changed |= !self.maps.contains_key(name);
             let local_members = self.maps.entry(name.clone()).or_default();
             for (key, remote) in members {
-                local_members.entry(key.clone()).or_default().join(remote, local_seen, remote_seen);
+                changed |= !local_members.contains_key(key);
+                changed |= local_members.entry(key.clone()).or_default().join(
+                    remote,
+                    local_seen,
+                    remote_seen,
+                );
             }
         }
         for (name, remote) in &delta.minimums {
             if let Some(entry) = remote.entry() {
-                self.minimums.entry(name.clone()).or_default().offer(entry, Direction::Min);
+                changed |=
+                    self.minimums.entry(name.clone()).or_default().offer(entry, Direction::Min);
             }
         }
         for (name, remote) in &delta.maximums {
             if let Some(entry) = remote.entry() {
-                self.maximums.entry(name.clone()).or_default().offer(entry, Direction::Max);
+                changed |=
+                    self.maximums.entry(name.clone()).or_default().offer(entry, Direction::Max);
             }
         }
+        changed
     }
 
     /// Every dot carried by an entry of this record.
@@ -454,4 +468,61 @@ fn unseen<T: Clone>(
     is_unseen: impl Fn(&T) -> bool,
 ) -> BTreeMap<String, T> {
     parts.iter().filter(|(_, part)| is_unseen(part)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::testing::{dot, vv};
+
+    fn set(state: &mut RecordState, field: &str, value: i64, d: Dot, seen: &VersionVector) {
+        let write = Write::Set { field: field.into(), value: Value::Int(value) };
+        assert!(state.apply_local(&write, d, Hlc { millis: d.counter, logical: 0 }, seen).is_ok());
+    }
+
+    /// Storage writes a joined record only when `join` reports a change, so the report must
+    /// agree with equality in every case, including the odd ones below.
+    #[test]
+    fn join_reports_a_change_exactly_when_the_state_changes() {
+        let mut base = RecordState::default();
+        set(&mut base, "title", 1, dot(1, 1), &vv(&[(1, 1)]));
+        let mut remote = base.clone();
+        set(&mut remote, "title", 2, dot(2, 1), &vv(&[(1, 1), (2, 1)]));
+        let delta = remote.delta(&vv(&[(1, 1)])).unwrap_or_default();
+
+        // A new entry: a change; the same delta again: none.
+        let mut state = base.clone();
+        assert!(state.join(&delta, &vv(&[(1, 1)]), &vv(&[(1, 1), (2, 1)])));
+        assert!(!state.join(&delta, &vv(&[(1, 1), (2, 1)]), &vv(&[(1, 1), (2, 1)])));
+
+        // Only a removal (the remote replaced an entry this replica holds): a change.
+        let mut state = base.clone();
+        let replaced = RecordDelta { registers: delta.registers.clone(), ..RecordDelta::default() };
+        assert!(state.join(&replaced, &vv(&[(1, 1), (2, 1)]), &vv(&[(1, 1), (2, 1)])));
+        assert_ne!(state, base);
+
+        // A member this replica lacks whose entries it has already seen (removed and purged
+        // here): the join leaves an empty member behind, which is a different state. The map
+        // itself exists already, so only the member is new.
+        let write = Write::SetMember {
+            field: "attendees".into(),
+            key: "b".into(),
+            member_field: "status".into(),
+            value: Value::Int(1),
+        };
+        assert!(base.apply_local(&write, dot(1, 2), Hlc::default(), &vv(&[(1, 2)])).is_ok());
+        let mut member = Member::default();
+        member.set("status", Value::Int(1), dot(2, 1), Hlc::default());
+        let delta = RecordDelta {
+            maps: BTreeMap::from([(
+                "attendees".to_owned(),
+                BTreeMap::from([("a".to_owned(), member)]),
+            )]),
+            ..RecordDelta::default()
+        };
+        let mut state = base.clone();
+        let changed = state.join(&delta, &vv(&[(1, 2), (2, 1)]), &vv(&[(1, 2), (2, 1)]));
+        assert_eq!(changed, state != base);
+        assert!(changed);
+    }
 }

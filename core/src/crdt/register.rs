@@ -65,18 +65,22 @@ impl<T: Clone> MvRegister<T> {
     /// An entry survives if both sides have it, or if the side lacking it has never seen its dot
     /// (so the lack is ignorance, not a replacement). This is the dot-kernel join of Almeida,
     /// Shoker and Baquero: commutative, associative and idempotent.
+    ///
+    /// Returns whether the register changed. Entries are kept sorted by stamp, so keeping every
+    /// entry and adding none leaves exactly the same list: storage skips such records.
     pub fn join(
         &mut self,
         other: &MvRegister<T>,
         local_seen: &VersionVector,
         remote_seen: &VersionVector,
-    ) {
+    ) -> bool {
         let mut merged: Vec<Entry<T>> = self
             .entries
             .iter()
             .filter(|e| other.has_dot(&e.dot) || !remote_seen.contains(&e.dot))
             .cloned()
             .collect();
+        let kept = merged.len();
         merged.extend(
             other
                 .entries
@@ -84,8 +88,12 @@ impl<T: Clone> MvRegister<T> {
                 .filter(|e| !self.has_dot(&e.dot) && !local_seen.contains(&e.dot))
                 .cloned(),
         );
+        if kept == self.entries.len() && merged.len() == kept {
+            return false;
+        }
         merged.sort_by_key(Entry::stamp);
         self.entries = merged;
+        true
     }
 
     /// Keeps only the entries `keep` accepts (garbage collection drops entries every replica has
@@ -188,8 +196,9 @@ impl<T: Clone + Ord> Extremum<T> {
         Self { entry }
     }
 
-    /// Offers a value; it is kept if it beats the current one in `direction`.
-    pub fn offer(&mut self, candidate: &Entry<T>, direction: Direction) {
+    /// Offers a value; it is kept if it beats the current one in `direction`. Returns whether
+    /// it was.
+    pub fn offer(&mut self, candidate: &Entry<T>, direction: Direction) -> bool {
         let better = match &self.entry {
             None => true,
             Some(current) => {
@@ -203,6 +212,7 @@ impl<T: Clone + Ord> Extremum<T> {
         if better {
             self.entry = Some(candidate.clone());
         }
+        better
     }
 
     /// Lets `change` rewrite the entry in place (see [`MvRegister::update_entries`]).

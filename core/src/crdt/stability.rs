@@ -127,7 +127,11 @@ mod tests {
         /// Joins what `from` has and this replica lacks, as `ReplicaState::apply` does.
         fn receive(&mut self, from: &Replica) {
             if let Some(delta) = from.state.delta(&self.seen) {
-                self.state.join(&delta, &self.seen, &from.seen);
+                // Storage skips records whose join reports no change, so the report must be
+                // exact: true exactly when the state differs afterwards.
+                let before = self.state.clone();
+                let changed = self.state.join(&delta, &self.seen, &from.seen);
+                assert_eq!(changed, self.state != before, "join misreported a change");
             }
             self.seen.join(&from.seen);
             self.clock = self.clock.max(from.clock);

@@ -280,6 +280,11 @@ fn a_version_3_store_opens_and_matches_a_fresh_schema() {
 }
 
 #[test]
+fn a_version_5_store_opens_and_matches_a_fresh_schema() {
+    open_golden_store("store-v5.almanac");
+}
+
+#[test]
 fn a_version_2_store_with_calendar_events_opens_and_answers_month_views() {
     let (_dir, _path, store) = open_golden_store("store-v2.almanac");
     // Each calendar became its own space; the rest went to the default space.

@@ -19,9 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::codec;
 use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector};
@@ -267,9 +265,51 @@ pub fn load_replica_state(conn: &Connection, sid: i64) -> Result<ReplicaState> {
     Ok(ReplicaState { id, hlc, seen })
 }
 
+/// A write transaction begun and ended with cached statements. `Connection::transaction`
+/// parses the text of `BEGIN IMMEDIATE` and `COMMIT` on every call, a tenth of the work of a
+/// one-field edit (`docs/decisions/0024-engine-performance.md`). Dropped without
+/// [`WriteTransaction::commit`] (an error, a panic), it rolls back.
+pub struct WriteTransaction<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> WriteTransaction<'c> {
+    /// Begins an immediate transaction (the writer's lock is taken now, not at the first write).
+    pub fn begin(conn: &'c Connection) -> Result<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    /// Commits; on an error the transaction is rolled back when `self` is dropped.
+    pub fn commit(mut self) -> Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTransaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for WriteTransaction<'_> {
+    fn drop(&mut self) {
+        // SQLite may have rolled back already (a full disk, say); then there is nothing to do
+        // and the error is expected.
+        if self.open && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Writes what changed between `before` and `after` of the bookkeeping of space `sid`.
 pub fn save_replica_state(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     sid: i64,
     before: &ReplicaState,
     after: &ReplicaState,
@@ -301,12 +341,14 @@ impl Replicas {
         if let Some(idx) = self.0.get(&replica) {
             return Ok(*idx);
         }
-        let bytes = replica.to_bytes().to_vec();
-        conn.prepare_cached("INSERT OR IGNORE INTO replicas (replica) VALUES (?1)")?
-            .execute([&bytes])?;
-        let idx = conn
-            .prepare_cached("SELECT idx FROM replicas WHERE replica = ?1")?
-            .query_row([&bytes], |row| row.get(0))?;
+        // Looked up first: the replica is nearly always known, and a lookup is cheaper than an
+        // `INSERT OR IGNORE` followed by the same lookup.
+        if let Some(idx) = self.lookup(conn, replica)? {
+            return Ok(idx);
+        }
+        conn.prepare_cached("INSERT INTO replicas (replica) VALUES (?1)")?
+            .execute([replica.to_bytes().to_vec()])?;
+        let idx = conn.last_insert_rowid();
         self.0.insert(replica, idx);
         Ok(idx)
     }
@@ -334,8 +376,9 @@ pub struct SqliteRecords<'c> {
     sid: i64,
     views: &'c [Arc<dyn DerivedView>],
     replicas: Replicas,
-    /// States read in this transaction, so views hear what a saved record was before.
-    loaded: HashMap<RecordKey, RecordState>,
+    /// Row ids of the records read in this transaction, so saving one of them is an update
+    /// by row id.
+    rids: HashMap<RecordKey, i64>,
 }
 
 impl<'c> SqliteRecords<'c> {
@@ -347,7 +390,7 @@ impl<'c> SqliteRecords<'c> {
         sid: i64,
         views: &'c [Arc<dyn DerivedView>],
     ) -> Self {
-        Self { conn, space, sid, views, replicas: Replicas::default(), loaded: HashMap::new() }
+        Self { conn, space, sid, views, replicas: Replicas::default(), rids: HashMap::new() }
     }
 
     /// Whether a record exists at `key` (live or deleted), without decoding it.
@@ -371,24 +414,53 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
     codec::decode(codec::Kind::Record, bytes)
 }
 
-impl RecordStore for SqliteRecords<'_> {
-    fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>> {
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached(
-                "SELECT state FROM records WHERE sid = ?1 AND collection = ?2 AND id = ?3",
-            )?
-            .query_row(params![self.sid, key.collection, key.id], |row| row.get(0))
-            .optional()?;
-        let state = bytes.map(|bytes| decode_record(&bytes)).transpose()?;
-        if let (Some(state), false) = (&state, self.views.is_empty()) {
-            self.loaded.insert(key.clone(), state.clone());
+impl SqliteRecords<'_> {
+    /// Writes the record row of `key` and returns its row id: an update by row id when the
+    /// record was loaded in this transaction, an insert when `before` says it does not exist.
+    fn write_row(
+        &mut self,
+        key: &RecordKey,
+        before: Option<&RecordState>,
+        state: &RecordState,
+        bytes: &[u8],
+    ) -> Result<i64> {
+        let (deleted, conflicted) = (state.is_deleted(), state.has_conflicts());
+        match (before, self.rids.get(key)) {
+            (Some(_), Some(&rid)) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE records SET state = ?2, deleted = ?3, conflicted = ?4
+                         WHERE rid = ?1",
+                    )?
+                    .execute(params![rid, bytes, deleted, conflicted])?;
+                Ok(rid)
+            }
+            (None, _) => {
+                // Not `INSERT .. RETURNING`: SQLite collects returned rows in a temporary
+                // table, which cost more than the insert itself.
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO records (sid, collection, id, state, deleted, conflicted)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        self.sid,
+                        key.collection,
+                        key.id,
+                        bytes,
+                        deleted,
+                        conflicted
+                    ])?;
+                let rid = self.conn.last_insert_rowid();
+                self.rids.insert(key.clone(), rid);
+                Ok(rid)
+            }
+            (Some(_), None) => self.upsert_row(key, state, bytes),
         }
-        Ok(state)
     }
 
-    fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
-        let bytes = codec::encode(codec::Kind::Record, state)?;
+    /// Inserts or replaces the record row of `key` whatever was there; returns its row id.
+    fn upsert_row(&mut self, key: &RecordKey, state: &RecordState, bytes: &[u8]) -> Result<i64> {
         let rid: i64 = self
             .conn
             .prepare_cached(
@@ -402,6 +474,11 @@ impl RecordStore for SqliteRecords<'_> {
                 params![self.sid, key.collection, key.id, bytes, state.is_deleted(), state.has_conflicts()],
                 |row| row.get(0),
             )?;
+        Ok(rid)
+    }
+
+    /// Rewrites every clock-index row of record `rid` from `state`.
+    fn write_all_clock_rows(&mut self, rid: i64, state: &RecordState) -> Result<()> {
         self.conn.prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?.execute([rid])?;
         for (replica, counter) in state.max_counters() {
             let idx = self.replicas.index(self.conn, replica)?;
@@ -411,13 +488,92 @@ impl RecordStore for SqliteRecords<'_> {
                 )?
                 .execute(params![rid, idx, counter as i64])?;
         }
+        Ok(())
+    }
+
+    /// Writes only the clock-index rows of record `rid` that differ between `before` and
+    /// `after` (a merged edit usually changes one writer's counter, or adds one writer).
+    fn write_changed_clock_rows(
+        &mut self,
+        rid: i64,
+        before: &RecordState,
+        after: &RecordState,
+    ) -> Result<()> {
+        let (old, new) = (before.max_counters(), after.max_counters());
+        for (replica, counter) in &new {
+            if old.get(replica) != Some(counter) {
+                let idx = self.replicas.index(self.conn, *replica)?;
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO record_clock (rid, replica, counter) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (rid, replica) DO UPDATE SET counter = excluded.counter",
+                    )?
+                    .execute(params![rid, idx, *counter as i64])?;
+            }
+        }
+        for replica in old.keys().filter(|replica| !new.contains_key(replica)) {
+            if let Some(idx) = self.replicas.lookup(self.conn, *replica)? {
+                self.conn
+                    .prepare_cached("DELETE FROM record_clock WHERE rid = ?1 AND replica = ?2")?
+                    .execute(params![rid, idx])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn notify_views(
+        &self,
+        rid: i64,
+        key: &RecordKey,
+        before: Option<&RecordState>,
+        state: &RecordState,
+    ) -> Result<()> {
         // Derived views change in the same transaction as the record they describe.
-        let saved =
-            SavedRecord { rid, space: self.space, key, state, before: self.loaded.get(key) };
+        let saved = SavedRecord { rid, space: self.space, key, state, before };
         for view in self.views {
             view.on_save(self.conn, &saved)?;
         }
         Ok(())
+    }
+}
+
+impl RecordStore for SqliteRecords<'_> {
+    fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT rid, state FROM records WHERE sid = ?1 AND collection = ?2 AND id = ?3",
+            )?
+            .query_row(params![self.sid, key.collection, key.id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let Some((rid, bytes)) = row else { return Ok(None) };
+        let state = decode_record(&bytes)?;
+        self.rids.insert(key.clone(), rid);
+        Ok(Some(state))
+    }
+
+    fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
+        let bytes = codec::encode(codec::Kind::Record, state)?;
+        let rid = self.upsert_row(key, state, &bytes)?;
+        self.write_all_clock_rows(rid, state)?;
+        self.notify_views(rid, key, None, state)
+    }
+
+    fn save_changed(
+        &mut self,
+        key: &RecordKey,
+        before: Option<&RecordState>,
+        state: &RecordState,
+    ) -> Result<()> {
+        let bytes = codec::encode(codec::Kind::Record, state)?;
+        let rid = self.write_row(key, before, state, &bytes)?;
+        match before {
+            Some(before) => self.write_changed_clock_rows(rid, before, state)?,
+            None => self.write_all_clock_rows(rid, state)?,
+        }
+        self.notify_views(rid, key, before, state)
     }
 
     fn keys_with_unseen(

@@ -133,6 +133,10 @@ const MIGRATIONS: &[Migration] = &[
     ) STRICT, WITHOUT ROWID;
     ",
     ),
+    // 5: `records_by_id (collection, id)` duplicated the unique `(sid, collection, id)` index at ~31 bytes per
+    // record; finding a record in any space now walks the few spaces and probes the unique
+    // index (decision 0024).
+    Migration::Sql("DROP INDEX records_by_id;"),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.
