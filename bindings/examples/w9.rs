@@ -20,19 +20,21 @@
 // A benchmark aborts loudly on any failure; that is what expect is for here.
 #![allow(clippy::expect_used)]
 
-use std::collections::BTreeMap;
+// The very generator W4 uses (`core/benches/calendar.rs`).
+#[path = "../../core/benches/support/w4_events.rs"]
+mod w4_events;
+
 use std::path::Path;
 use std::time::Instant;
 
-use almanac_core::calendar::api::{NewEvent, operations_for};
-use almanac_core::calendar::event::{End, Timing};
-use almanac_core::calendar::recurrence::RecurrenceRule;
-use almanac_core::calendar::time::{Duration, TimeValue, time_zone};
-use almanac_core::{Store, Value};
+use almanac_core::Store;
+use almanac_core::calendar::api::operations_for;
+use almanac_core::calendar::time::time_zone;
 use almanac_ffi::{AlmanacStore, OccurrenceQuery};
-use jiff::civil::{Date, date};
+use jiff::Timestamp;
+use jiff::civil::date;
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan};
+use w4_events::new_event;
 
 /// June 2026 in UTC, W4's month.
 const FROM: i64 = 1_780_272_000; // 2026-06-01T00:00:00Z
@@ -63,38 +65,6 @@ fn populate(path: &Path) {
         }
         store.commit("home", &home).expect("commit");
         store.commit("work", &work).expect("commit");
-    }
-}
-
-/// The W4 event generator (`core/benches/calendar.rs`, `new_event`), unchanged.
-fn new_event(i: usize, start: Date, days: i64) -> NewEvent {
-    let day = start.checked_add((i as i64 * days / 10_000 % days).days()).expect("day");
-    let day = day.checked_add(((i as i64 * 7919) % days).days()).unwrap_or(day);
-    let local = day.at(8 + (i % 10) as i8, 0, 0, 0);
-    let recurring = i % 10 == 0;
-    NewEvent {
-        id: format!("event-{i:06}"),
-        calendar: if i % 3 == 0 { "home".into() } else { "work".into() },
-        uid: None,
-        timing: Timing {
-            start: TimeValue::Zoned { local, zone: "Europe/Paris".into() },
-            end: End::After(Duration { seconds: 3600, ..Duration::default() }),
-        },
-        rule: recurring.then(|| RecurrenceRule::parse("FREQ=WEEKLY;COUNT=52").expect("rule")),
-        rdates: Vec::new(),
-        exdates: Vec::new(),
-        fields: BTreeMap::from([
-            ("title".into(), Value::from(format!("Meeting {i}"))),
-            ("location".into(), Value::from("Room 4")),
-            ("notes".into(), Value::from("Bring the quarterly numbers.")),
-            ("status".into(), Value::from("CONFIRMED")),
-            ("availability".into(), Value::from("OPAQUE")),
-            ("color".into(), Value::from("blue")),
-            ("organizer".into(), Value::from("mailto:me@example.com")),
-        ]),
-        attendees: Vec::new(),
-        alarms: Vec::new(),
-        unknown_properties: Vec::new(),
     }
 }
 
