@@ -49,6 +49,30 @@ pub fn issue_token(location: &Location, user: &str, expires: &str) -> Result<Str
     location.token_key()?.issue(user, valid_for)
 }
 
+/// `device list --user <name>`: one line per device and space, `<replica id> <space> <last
+/// round>` (RFC 3339, or `retired` after `device retire`), tab-separated; a note when none.
+pub fn list_devices(location: &Location, user: &str) -> Result<String> {
+    if !has_accounts(location)? {
+        return Err(Error::UnknownUser(user.to_owned()));
+    }
+    let devices = location.accounts()?.devices(user)?;
+    if devices.is_empty() {
+        return Ok(format!("{user} has no device that ever synced"));
+    }
+    let lines: Vec<String> = devices
+        .iter()
+        .map(|d| {
+            let when = match jiff::Timestamp::from_second(d.last_round) {
+                Ok(_) if d.last_round == 0 => "retired".to_owned(),
+                Ok(at) => at.to_string(),
+                Err(_) => format!("{} (Unix seconds)", d.last_round),
+            };
+            format!("{}\t{}\t{when}", d.replica, d.space)
+        })
+        .collect();
+    Ok(lines.join("\n"))
+}
+
 /// `device retire --user <name> <replica id>`: returns the line to print.
 pub fn retire_device(location: &Location, user: &str, replica: &str) -> Result<String> {
     let id: ReplicaId = replica.parse().map_err(|_| Error::InvalidReplicaId(replica.to_owned()))?;

@@ -102,6 +102,12 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum DeviceAction {
+    /// List a user's devices: replica id, space and last round (or "retired"), per line.
+    List {
+        /// The user.
+        #[arg(long)]
+        user: String,
+    },
     /// Retire a device now (lost or replaced): it stops holding back the stable point of its
     /// spaces; if it ever syncs again it fetches them again, keeping its own unsent writes.
     Retire {
@@ -157,6 +163,9 @@ fn run(cli: Cli) -> Result<()> {
             admin::add_user(&location, &name)?
         }
         Some(Command::Token { user, expires }) => admin::issue_token(&location, &user, &expires)?,
+        Some(Command::Device { action: DeviceAction::List { user } }) => {
+            admin::list_devices(&location, &user)?
+        }
         Some(Command::Device { action: DeviceAction::Retire { user, replica } }) => {
             admin::retire_device(&location, &user, &replica)?
         }

@@ -55,6 +55,16 @@ pub struct Member {
     /// Whether the user only reads the space.
     pub read_only: bool,
 }
+/// A device's last round in one space ([`Accounts::devices`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DeviceRound {
+    /// The device's replica id.
+    pub replica: ReplicaId,
+    /// The space.
+    pub space: SpaceId,
+    /// When its last round there was, in Unix seconds (0 once retired by an admin).
+    pub last_round: i64,
+}
 
 /// The accounts database (see the module documentation). Every method is one transaction;
 /// implementations are called from blocking threads, never from the async runtime.
@@ -111,6 +121,11 @@ pub trait Accounts: Send + Sync {
     /// retired (decision 0025).
     fn seen_by_members(&self, space: &SpaceId, active_since: i64) -> Result<Vec<VersionVector>>;
 
+    /// Every device of `user` that ever synced, per space: its replica id and when its last
+    /// round there was (Unix seconds; 0 once retired with [`Accounts::retire_device`]), by
+    /// replica then space.
+    fn devices(&self, user: &str) -> Result<Vec<DeviceRound>>;
+
     /// Retires device `replica` of `user` from every space now (a lost or replaced phone): it
     /// no longer holds any stable point back, and fetches its spaces again if it ever comes
     /// back. Returns how many spaces it had synced.
@@ -118,4 +133,19 @@ pub trait Accounts: Send + Sync {
 
     /// Answers if the database is reachable (for `/healthz`).
     fn check(&self) -> Result<()>;
+}
+
+/// A `seen` row read back as a [`DeviceRound`] (a row that is not one means damage).
+pub(crate) fn device_round(
+    replica: Vec<u8>,
+    space: String,
+    last_round: i64,
+) -> Result<DeviceRound> {
+    let replica: [u8; 16] = replica.try_into().map_err(|_| {
+        Error::Engine(almanac_core::Error::Corrupt(
+            "a stored device replica id is not 16 bytes".into(),
+        ))
+    })?;
+    let space = SpaceId::new(space).map_err(Error::Engine)?;
+    Ok(DeviceRound { replica: ReplicaId::from_bytes(replica), space, last_round })
 }

@@ -12,7 +12,7 @@ use almanac_core::sync::Access;
 use almanac_core::{ReplicaId, SpaceId, VersionVector};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Accounts, Member, ShareChange, UserName};
+use super::{Accounts, DeviceRound, Member, ShareChange, UserName, device_round};
 use crate::error::{Error, Result};
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -300,6 +300,25 @@ impl Accounts for SqliteAccounts {
             vectors.push(codec::decode(Kind::VersionVector, &row?)?);
         }
         Ok(vectors)
+    }
+
+    fn devices(&self, user: &str) -> Result<Vec<DeviceRound>> {
+        let conn = self.conn();
+        let Some(uid) = user_id(&conn, user)? else {
+            return Err(Error::UnknownUser(user.to_owned()));
+        };
+        let mut statement = conn.prepare_cached(
+            "SELECT replica, space, updated_at FROM seen WHERE user = ?1 ORDER BY replica, space",
+        )?;
+        let rows = statement.query_map([uid], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (replica, space, last_round) = row?;
+            out.push(device_round(replica, space, last_round)?);
+        }
+        Ok(out)
     }
 
     fn retire_device(&self, user: &str, replica: ReplicaId) -> Result<usize> {

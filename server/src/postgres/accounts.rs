@@ -12,7 +12,7 @@ use tokio_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 
 use super::pool::{Pool, wait};
-use crate::accounts::{Accounts, Member, ShareChange, UserName};
+use crate::accounts::{Accounts, DeviceRound, Member, ShareChange, UserName, device_round};
 use crate::error::{Error, Result};
 
 fn now_secs() -> i64 {
@@ -240,6 +240,24 @@ impl Accounts for PgAccounts {
             vectors.push(codec::decode(Kind::VersionVector, &row.try_get::<_, Vec<u8>>(0)?)?);
         }
         Ok(vectors)
+    }
+
+    fn devices(&self, user: &str) -> Result<Vec<DeviceRound>> {
+        let rows = self.transaction(|tx| {
+            let Some(uid) = user_id(tx, user)? else {
+                return Err(Error::UnknownUser(user.to_owned()));
+            };
+            Ok(wait(tx.query(
+                "SELECT replica, space, updated_at FROM seen WHERE user_id = $1
+                 ORDER BY replica, space",
+                &[&uid],
+            ))?)
+        })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(device_round(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)?);
+        }
+        Ok(out)
     }
 
     fn retire_device(&self, user: &str, replica: ReplicaId) -> Result<usize> {

@@ -116,6 +116,57 @@ fn users_tokens_and_shares_from_the_command_line(backend: Backend) {
 }
 
 #[test]
+fn devices_are_listed_and_retired_from_the_command_line_with_data() {
+    devices_are_listed_and_retired_from_the_command_line(Backend::Sqlite);
+}
+
+#[test]
+fn devices_are_listed_and_retired_from_the_command_line_with_postgres() {
+    if let Some(backend) = Backend::postgres() {
+        devices_are_listed_and_retired_from_the_command_line(backend);
+    }
+}
+
+/// `device list` shows which devices of a user synced which spaces and when; `device retire`
+/// takes one out of every stable point at once (decision 0025).
+fn devices_are_listed_and_retired_from_the_command_line(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let location = backend.location(dir.path());
+    let data = &location;
+    assert!(run(data, &["user", "add", "alice"]).status.success());
+    let none = run(data, &["device", "list", "--user", "alice"]);
+    assert_eq!(stdout(&none), "alice has no device that ever synced\n");
+    let accounts = location.accounts().expect("accounts");
+    let (work, home) = (space("work"), space("home"));
+    accounts.open_spaces("alice", &[work.clone(), home.clone()]).expect("open");
+    let phone = almanac_core::ReplicaId::from_bytes([0xab; 16]);
+    let seen = [(work.clone(), Default::default()), (home.clone(), Default::default())];
+    accounts.record_seen("alice", phone, &seen).expect("seen");
+
+    let listed = stdout(&run(data, &["device", "list", "--user", "alice"]));
+    let lines: Vec<Vec<&str>> = listed.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert_eq!((lines[0][0], lines[0][1]), (phone.to_string().as_str(), "home"));
+    assert_eq!(lines[1][1], "work");
+    assert!(lines[0][2].parse::<jiff::Timestamp>().is_ok(), "{listed}");
+
+    let retired = run(data, &["device", "retire", "--user", "alice", &phone.to_string()]);
+    assert!(retired.status.success(), "{}", stderr(&retired));
+    assert!(stdout(&retired).starts_with(&format!("retired device {phone} of alice from 2 space")));
+    let listed = stdout(&run(data, &["device", "list", "--user", "alice"]));
+    assert!(listed.lines().all(|l| l.ends_with("\tretired")), "{listed}");
+    assert!(accounts.seen_by_members(&work, 1).expect("seen").is_empty());
+
+    fails(&run(data, &["device", "retire", "--user", "alice", "not-an-id"]), "not a device");
+    fails(&run(data, &["device", "list", "--user", "mallory"]), "no user named \"mallory\"");
+    let unknown = run(data, &["device", "retire", "--user", "alice", &"cd".repeat(16)]);
+    assert_eq!(
+        stdout(&unknown),
+        format!("alice has no device {} that ever synced; nothing changed\n", "cd".repeat(16))
+    );
+}
+
+#[test]
 fn a_backend_is_required_and_an_unreachable_database_is_reported() {
     let neither = Command::new(env!("CARGO_BIN_EXE_almanac-server"))
         .args(["user", "add", "carol"])
