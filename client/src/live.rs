@@ -209,6 +209,9 @@ impl Live {
                     self.set(StatusEvent::Disconnected);
                     let _ = ack.send(());
                 }
+                // The store found a copy of itself writing under its id and moved to a fresh
+                // one, keeping its writes (decision 0025): nothing failed, reconnect at once.
+                Ended::Failed(Error::Storage(almanac_core::Error::ReplicaRenewed { .. })) => {}
                 Ended::Failed(error) => {
                     if matches!(self.after_failure(error).await, Next::Stop) {
                         return;

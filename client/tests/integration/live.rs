@@ -213,7 +213,37 @@ async fn too_many_connections_is_reported_and_retried(backend: Backend) {
     live.stop().await;
 }
 
+/// A copy of a store made with its marker goes live after the original synced its own writes
+/// under the shared id: the copy renews its id and reconnects at once, without reporting a
+/// failure (nothing failed), and its writes reach the server.
+async fn a_live_copy_renews_its_id_and_carries_on(backend: Backend) {
+    let server = TestServer::start_on(&backend, &[]);
+    let token = server.user("ada");
+    let phone = Device::new();
+    phone.write("work", "standup", "title", "Standup");
+    let phone_client = phone.client(&server.url, &token, &[]);
+    phone_client.sync_once().await.expect("sync");
+    let clone = phone.copy_with_marker();
+    phone.write("work", "review", "title", "Review");
+    clone.write("work", "retro", "title", "Retro");
+    phone_client.sync_once().await.expect("sync");
+    let live = clone.client(&server.url, &token, &[]).start().expect("start");
+    let mut events = live.events();
+    let status = up_to_date(&live).await;
+    assert!(status.last_error.is_none(), "{status:?}");
+    assert!(!status.has_pending_changes(), "{status:?}");
+    assert_ne!(clone.store.replica_id(), phone.store.replica_id());
+    while let Ok(event) = events.try_recv() {
+        assert!(!matches!(event, LiveEvent::Disconnected { .. }), "{event:?}");
+    }
+    live.stop().await;
+    phone_client.sync_once().await.expect("sync");
+    assert_eq!(phone.events("work"), clone.events("work"));
+    assert_eq!(phone.events("work").len(), 3);
+}
+
 crate::on_both_backends!(
+    a_live_copy_renews_its_id_and_carries_on,
     live_changes_arrive_without_polling_both_ways,
     a_killed_server_is_survived_and_nothing_is_lost,
     suspend_releases_the_connection_and_resume_catches_up,
