@@ -250,10 +250,10 @@ fn a_store_copied_with_its_marker_is_caught_by_sync_and_loses_nothing() {
 }
 
 /// The same when the copy is made before either copy ever synced, and the two copies then
-/// meet directly: each sees its own id on the other side, both renew, and the next session
-/// brings everything together.
+/// meet directly: the first to hear the other's `Hello` (its own id) renews, and the next
+/// session brings everything together.
 #[test]
-fn copies_that_meet_each_other_both_renew_and_lose_nothing() {
+fn copies_that_meet_each_other_renew_and_lose_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let first_path = dir.path().join("first.almanac");
     let first = store_at(&first_path);
