@@ -185,36 +185,57 @@ pub(crate) async fn run_round(
     // waiting for the thread while it waits for us to take its acknowledgements would
     // deadlock a long delta.
     let mut held: Option<Vec<u8>> = None;
-    loop {
-        tokio::select! {
-            out = from_worker.recv() => match out {
-                Some(FromWorker::Frame(frame)) => {
+    let network: Result<()> = async {
+        loop {
+            tokio::select! {
+                out = from_worker.recv() => match out {
+                    Some(FromWorker::Frame(frame)) => {
+                        deadline.as_mut().reset(after(stall));
+                        ws.send(WsMessage::Binary(frame.into())).await.map_err(lost)?;
+                    }
+                    Some(FromWorker::Pushed) => late_push = true,
+                    // The session is over (finished or failed): its result tells which.
+                    None => break,
+                },
+                permit = to_worker.reserve(), if held.is_some() => match (permit, held.take()) {
+                    (Ok(permit), Some(frame)) => permit.send(frame),
+                    // The session ended already: only a connection message can follow.
+                    (Err(_), Some(frame)) => late_push |= is_push(&frame)?,
+                    (_, None) => {}
+                },
+                incoming = next_binary(ws), if held.is_none() => {
                     deadline.as_mut().reset(after(stall));
-                    ws.send(WsMessage::Binary(frame.into())).await.map_err(lost)?;
+                    held = Some(incoming?);
                 }
-                Some(FromWorker::Pushed) => late_push = true,
-                // The session is over (finished or failed): its result tells which.
-                None => break,
-            },
-            permit = to_worker.reserve(), if held.is_some() => match (permit, held.take()) {
-                (Ok(permit), Some(frame)) => permit.send(frame),
-                // The session ended already: only a connection message can follow.
-                (Err(_), Some(frame)) => late_push |= is_push(&frame)?,
-                (_, None) => {}
-            },
-            incoming = next_binary(ws), if held.is_none() => {
-                deadline.as_mut().reset(after(stall));
-                held = Some(incoming?);
+                () = &mut deadline => return Err(Error::Timeout(stall)),
             }
-            () = &mut deadline => return Err(Error::Timeout(stall)),
         }
+        ws.flush().await.map_err(lost)?;
+        Ok(())
     }
-    ws.flush().await.map_err(lost)?;
-    let done = match worker.take() {
-        Some(handle) => handle.await.map_err(|e| {
-            Error::Storage(almanac_core::Error::Storage(format!("the sync thread failed: {e}")))
-        })??,
+    .await;
+    // However the network side ended, the session thread is told (its channels close) and
+    // waited for. When it failed on its own, its error says more than the connection's: a
+    // device renewing its replica id sends `Error`, and the server closing the connection
+    // behind it must not hide why.
+    drop(to_worker);
+    drop(from_worker);
+    // Awaited in place: a caller that drops this future meanwhile (to suspend) still finds the
+    // thread in `worker` and waits for it to let go of the store.
+    let finished = match worker.as_mut() {
+        Some(handle) => {
+            let joined = handle.await;
+            *worker = None;
+            joined.map_err(|e| {
+                Error::Storage(almanac_core::Error::Storage(format!("the sync thread failed: {e}")))
+            })?
+        }
         None => return Err(Error::Protocol("the sync thread is gone".into())),
+    };
+    let done = match (network, finished) {
+        (_, Err(own)) if !matches!(own, Error::ConnectionLost(_)) => return Err(own),
+        (Err(error), _) | (Ok(()), Err(error)) => return Err(error),
+        (Ok(()), Ok(done)) => done,
     };
     // Checked only now: after a failed session the held frame may be one of its own, and the
     // session's error is the one to report.
