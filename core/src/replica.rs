@@ -167,7 +167,19 @@ impl ReplicaState {
         delta: &Delta,
         physical_millis: u64,
     ) -> Result<Changes> {
-        self.check_applicable(delta)?;
+        self.apply_given_sent(store, delta, physical_millis, 0)
+    }
+
+    /// [`ReplicaState::apply`] for a replica that knows it has sent its own writes up to
+    /// `sent` (see [`ReplicaState::check_applicable_given_sent`]).
+    pub fn apply_given_sent(
+        &mut self,
+        store: &mut impl RecordStore,
+        delta: &Delta,
+        physical_millis: u64,
+        sent: u64,
+    ) -> Result<Changes> {
+        self.check_applicable_given_sent(delta, sent)?;
         let mut changes = self.join_records(store, &delta.records, &delta.context)?;
         changes.clock_skew = self.finish_apply(&delta.context, delta.hlc, physical_millis);
         Ok(changes)

@@ -353,10 +353,7 @@ impl Store {
         let now = self.now_millis();
         let sent = self.released(&delta.space)?;
         let changes = self.write_space(&delta.space, Origin::Remote, |replica, records| {
-            replica.check_applicable_given_sent(delta, sent)?;
-            let mut changes = replica.join_records(records, &delta.records, &delta.context)?;
-            changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
-            Ok(changes)
+            replica.apply_given_sent(records, delta, now, sent)
         });
         self.deliver();
         changes

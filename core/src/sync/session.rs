@@ -396,12 +396,13 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 }
             }
         };
-        self.check_own_writes(&space, &since)?;
+        let released = self.check_own_writes(&space, &since)?;
         self.store.set_peer_vector(&space, peer, Direction::Received, &since)?;
         let delta = self.store.delta_since(&space, &since)?;
         let own = delta.context.get(&self.store.replica_id());
-        if own > 0 {
+        if own > released {
             // Durably before any of it leaves: a peer holding more than this is a copy's doing.
+            // (Nothing to write in a round that sends no new writes of this store.)
             self.store.mark_released(&space, own)?;
         }
         let mut records = delta.records;
@@ -505,13 +506,13 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
     /// Refuses to go on when the peer holds writes of this store's id that the store never
     /// sent (`peer_has` is what the peer has seen): a copy of the store wrote under the same
     /// id. The store moves to a fresh id keeping its writes, and this session ends so the
-    /// next one starts under the new id.
-    fn check_own_writes(&mut self, space: &SpaceId, peer_has: &VersionVector) -> Result<()> {
-        let claimed = peer_has.get(&self.store.replica_id());
-        if claimed == 0 || claimed <= self.store.released(space)? {
-            return Ok(());
+    /// next one starts under the new id. Returns how far this store has sent its own writes.
+    fn check_own_writes(&mut self, space: &SpaceId, peer_has: &VersionVector) -> Result<u64> {
+        let released = self.store.released(space)?;
+        if peer_has.get(&self.store.replica_id()) > released {
+            return Err(self.renew_replica_id());
         }
-        Err(self.renew_replica_id())
+        Ok(released)
     }
 
     /// The error that ends a session which found this store's id in use by a copy, after the
