@@ -160,6 +160,15 @@ async fn a_server_that_is_down_is_unreachable(backend: Backend) {
     assert!(error.to_string().contains("connection refused"), "{error}");
 }
 
+/// Client settings that collect garbage after every round, not hourly, with this trash
+/// retention, so a test sees collection happen.
+fn collecting_every_round(trash_retention: Duration) -> impl Fn(&mut ClientConfig) + Copy {
+    move |config: &mut ClientConfig| {
+        config.garbage_collection =
+            GarbageCollection::ServerStable { every: Duration::ZERO, trash_retention };
+    }
+}
+
 async fn the_servers_stable_point_collects_removed_members_on_the_device(backend: Backend) {
     let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");
@@ -171,13 +180,7 @@ async fn the_servers_stable_point_collects_removed_members_on_the_device(backend
         .set_member("events", "standup", "alarms", "a1", "minutes", "10")
         .commit()
         .expect("commit");
-    // Collect after every round, not hourly, so the test sees it happen.
-    let every_round = |config: &mut ClientConfig| {
-        config.garbage_collection = GarbageCollection::ServerStable {
-            every: Duration::ZERO,
-            trash_retention: almanac_core::DEFAULT_TRASH_RETENTION,
-        };
-    };
+    let every_round = collecting_every_round(almanac_core::DEFAULT_TRASH_RETENTION);
     let phone_client = phone.client_with(&server.url, &token, &[], every_round);
     let laptop_client = laptop.client_with(&server.url, &token, &["work"], every_round);
     phone_client.sync_once().await.expect("sync");
@@ -272,12 +275,7 @@ async fn a_retired_device_fetches_the_space_again_and_keeps_its_writes(backend: 
         .set("events", "plan", "title", "Plan")
         .commit()
         .expect("commit");
-    let every_round = |config: &mut ClientConfig| {
-        config.garbage_collection = GarbageCollection::ServerStable {
-            every: Duration::ZERO,
-            trash_retention: Duration::ZERO,
-        };
-    };
+    let every_round = collecting_every_round(Duration::ZERO);
     let phone_client = phone.client_with(&server.url, &token, &[], every_round);
     let laptop_client = laptop.client_with(&server.url, &token, &["work"], every_round);
     phone_client.sync_once().await.expect("sync");
