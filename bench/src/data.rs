@@ -72,9 +72,11 @@ pub fn events(count: usize, years: i16) -> Vec<Event> {
 pub fn event(i: usize, count: usize, years: i16) -> Event {
     let start = date(2027 - years, 1, 1);
     let days = i64::from(years) * 365;
-    let base = (i as i64 * days / count as i64) % days;
-    let day = add_days(start, base);
-    let day = add_days(day, (i as i64 * 7919) % days).min(date(2026, 12, 31));
+    // A spread position plus a scatter, wrapped into the range. (Until 2026-12-01 the sum was
+    // clamped to 2026-12-31 instead, which put about half of all events on that one day: the
+    // large calendar's December view then held 55,000 occurrences.)
+    let base = i as i64 * days / count as i64;
+    let day = add_days(start, (base + i as i64 * 7919) % days);
     Event {
         id: format!("event-{i:06}"),
         local_start: day.at(8 + (i % 10) as i8, 0, 0, 0),

@@ -27,7 +27,7 @@ fn main() {
         Some("run") | None => run(&args),
         Some(other) => {
             eprintln!(
-                "usage: almanac-bench-peers run [--quick] [--only W1,W3] [--systems almanac,loro] [--out FILE]\n       almanac-bench-peers profile <commits|batch|overwrites|merge|join> <system>\n       (unknown command '{other}')"
+                "usage: almanac-bench-peers run [--quick] [--only W1,W3] [--systems almanac,loro] [--out FILE]\n       almanac-bench-peers profile <commits|batch|overwrites|merge|join|view> <system>\n       (unknown command '{other}')"
             );
             std::process::exit(2);
         }

@@ -53,7 +53,15 @@ fn scenarios<C: Calendar>(scenario: &str) {
             let mut b = C::create(dir.path(), "b", 2, Persist::Written);
             profile_join(&mut a, &mut b);
         }
-        other => panic!("unknown scenario {other} (commits, batch, overwrites, merge, join)"),
+        "view" => {
+            // W4's warm month view on the standard 10,000-event calendar.
+            let mut c = C::create(dir.path(), "v", 1, Persist::Written);
+            c.add_events(&data::events(10_000, 1));
+            let (from, to) = data::month(2026, 6);
+            c.occurrences(from, to);
+            profile_view(&mut c, from, to);
+        }
+        other => panic!("unknown scenario {other} (commits, batch, overwrites, merge, join, view)"),
     }
     println!("{} {scenario}: done", C::NAME);
 }
@@ -85,4 +93,11 @@ fn profile_merge<C: Calendar>(a: &mut C, b: &mut C) {
 #[inline(never)]
 fn profile_join<C: Calendar>(a: &mut C, b: &mut C) {
     C::sync(a, b);
+}
+
+#[inline(never)]
+fn profile_view<C: Calendar>(c: &mut C, from: jiff::Timestamp, to: jiff::Timestamp) {
+    for _ in 0..5 {
+        c.occurrences(from, to);
+    }
 }

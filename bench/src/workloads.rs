@@ -16,23 +16,50 @@ use crate::systems::{Calendar, Persist};
 const EVENTS: usize = 10_000;
 const LARGE: usize = 100_000;
 /// Per-event commits that wait for the disk: an fdatasync costs milliseconds on these virtual
-/// disks, so this figure is taken over the first 1,000 events of the calendar.
+/// disks, so this figure is taken over the first 1,000 events of the calendar (200 in quick mode).
 const SYNCED_EVENTS: usize = 1_000;
 const OVERWRITES: usize = 100_000;
+/// Quick mode's counts: its W1 and W2 repeat the same per-commit step fewer times.
+const QUICK_SYNCED_EVENTS: usize = 200;
+const QUICK_OVERWRITES: usize = 20_000;
 const CATCH_UP_EDITS: usize = 5_000;
 const WRITERS: usize = 1_000;
 
 pub struct Settings {
     pub runs: usize,
     pub query_runs: usize,
+    /// Timed repetitions of a query at the least (a 100,000-event scan takes seconds on some
+    /// peers, so quick mode takes one).
+    min_query_runs: usize,
+    synced_events: usize,
+    overwrites: usize,
     only: Vec<String>,
     systems: Vec<String>,
 }
 
 impl Settings {
     pub fn new(quick: bool, only: Vec<String>, systems: Vec<String>) -> Settings {
-        let (runs, query_runs) = if quick { (1, 3) } else { (3, 11) };
-        Settings { runs, query_runs, only, systems }
+        if quick {
+            Settings {
+                runs: 1,
+                query_runs: 3,
+                min_query_runs: 1,
+                synced_events: QUICK_SYNCED_EVENTS,
+                overwrites: QUICK_OVERWRITES,
+                only,
+                systems,
+            }
+        } else {
+            Settings {
+                runs: 3,
+                query_runs: 11,
+                min_query_runs: 3,
+                synced_events: SYNCED_EVENTS,
+                overwrites: OVERWRITES,
+                only,
+                systems,
+            }
+        }
     }
 
     fn wants(&self, workload: &str) -> bool {
@@ -92,6 +119,19 @@ pub fn all(s: &Settings, r: &mut Report) {
     }
 }
 
+/// `100000` as "100,000", as the figures' names write counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn micros(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
 }
@@ -131,7 +171,7 @@ fn w1<C: Calendar>(s: &Settings, r: &mut Report, dir: &Path, events: &[Event]) {
         (vec![], vec![], vec![], vec![], vec![]);
     for run in 0..s.runs {
         let mut c = C::create(dir, &format!("w1-synced-{}-{run}", C::NAME), 1, Persist::Synced);
-        let lat: Vec<f64> = events[..SYNCED_EVENTS]
+        let lat: Vec<f64> = events[..s.synced_events]
             .iter()
             .map(|e| {
                 let t = Instant::now();
@@ -165,8 +205,21 @@ fn w1<C: Calendar>(s: &Settings, r: &mut Report, dir: &Path, events: &[Event]) {
         batch.push(micros(t) / events.len() as f64);
     }
     let n = C::NAME;
-    r.add("W1", n, "commit per event, fsync each (first 1,000 events), median", "µs", synced);
-    r.add("W1", n, "commit per event, fsync each (first 1,000 events), p99", "µs", synced_p99);
+    let first = thousands(s.synced_events);
+    r.add(
+        "W1",
+        n,
+        &format!("commit per event, fsync each (first {first} events), median"),
+        "µs",
+        synced,
+    );
+    r.add(
+        "W1",
+        n,
+        &format!("commit per event, fsync each (first {first} events), p99"),
+        "µs",
+        synced_p99,
+    );
     r.add("W1", n, "commit per event, written (no fsync), median", "µs", written);
     r.add("W1", n, "commit per event, written (no fsync), p99", "µs", written_p99);
     r.add("W1", n, "one batch of 10,000 events, fsync once, per event", "µs", batch);
@@ -221,16 +274,18 @@ fn sizes<C: Calendar>(r: &mut Report, c: &mut C, dir: &Path, events: &[Event]) {
 }
 
 /// W2: 100,000 one-field overwrites on random events, one commit each; growth of the store.
-/// One pass (100,000 edits is the repetition): the median and p99 are over the edits.
-fn w2<C: Calendar>(_s: &Settings, r: &mut Report, dir: &Path, events: &[Event]) {
+/// One pass (100,000 edits is the repetition; 20,000 in quick mode): the median and p99 are over
+/// the edits.
+fn w2<C: Calendar>(s: &Settings, r: &mut Report, dir: &Path, events: &[Event]) {
     let mut c: C = calendar(dir, &format!("w2-{}", C::NAME), events);
     c.compact();
     let before = c.disk_bytes() as f64;
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let fields = ["title", "location", "notes"];
-    let mut latencies = Vec::with_capacity(OVERWRITES);
+    let overwrites = s.overwrites;
+    let mut latencies = Vec::with_capacity(overwrites);
     let t = Instant::now();
-    for n in 0..OVERWRITES {
+    for n in 0..overwrites {
         // xorshift: the same random sequence for every system.
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -240,29 +295,33 @@ fn w2<C: Calendar>(_s: &Settings, r: &mut Report, dir: &Path, events: &[Event]) 
         c.set_field(id, fields[n % 3], &format!("value {n}"));
         latencies.push(micros(edit));
     }
-    let mean = micros(t) / OVERWRITES as f64;
-    let growth_log = (c.disk_bytes() as f64 - before) / OVERWRITES as f64;
+    let mean = micros(t) / overwrites as f64;
+    let growth_log = (c.disk_bytes() as f64 - before) / overwrites as f64;
     c.compact();
-    let growth_compact = (c.disk_bytes() as f64 - before) / OVERWRITES as f64;
+    let growth_compact = (c.disk_bytes() as f64 - before) / overwrites as f64;
+    let count = thousands(overwrites);
     let n = C::NAME;
     let (median_edit, p99) = (median(&latencies), percentile(&latencies, 0.99));
     r.add(
         "W2",
         n,
-        "overwrite, one commit each (written), median of 100,000 edits",
+        &format!("overwrite, one commit each (written), median of {count} edits"),
         "µs",
         vec![median_edit],
     );
-    r.add("W2", n, "overwrite, p99 of 100,000", "µs", vec![p99]);
-    r.add("W2", n, "overwrite, mean (total time / 100,000)", "µs", vec![mean]);
+    r.add("W2", n, &format!("overwrite, p99 of {count}"), "µs", vec![p99]);
+    r.add("W2", n, &format!("overwrite, mean (total time / {count})"), "µs", vec![mean]);
     r.add(
         "W2",
         n,
-        "growth per overwrite before compaction (Almanac: file + WAL)",
+        &format!(
+            "growth per overwrite before compaction, {count} overwrites (Almanac: file + WAL)"
+        ),
         "B",
         vec![growth_log],
     );
-    r.add("W2", n, "growth per overwrite after compaction", "B", vec![growth_compact]);
+    let label = format!("growth per overwrite after compaction, {count} overwrites");
+    r.add("W2", n, &label, "B", vec![growth_compact]);
 }
 
 /// W3: a fresh process opens the compacted 10,000-event calendar and answers a month view.
@@ -292,10 +351,12 @@ fn views<C: Calendar>(s: &Settings, r: &mut Report, c: &mut C, label: &str) {
     for (what, (from, to)) in [("month", data::month(2026, 6)), ("week", data::week(2026, 6))] {
         let count = c.occurrences(from, to);
         // A scan of 100,000 events takes seconds for some peers: repeat until the runs are
-        // done or 5 s are spent, but at least three times.
+        // done or 5 s are spent, but at least `min_query_runs` times.
         let started = Instant::now();
         let mut times = Vec::new();
-        while times.len() < 3 || (times.len() < s.query_runs && started.elapsed().as_secs() < 5) {
+        while times.len() < s.min_query_runs
+            || (times.len() < s.query_runs && started.elapsed().as_secs() < 5)
+        {
             let t = Instant::now();
             c.occurrences(from, to);
             times.push(millis(t));

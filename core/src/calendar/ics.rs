@@ -1011,7 +1011,7 @@ fn import_group(
         Ok(Some(event)) => Some(Master {
             id: event.id.clone(),
             timing: event.timing.clone(),
-            fields: event.fields.clone(),
+            fields: BTreeMap::clone(&event.fields),
             set: RecurrenceSet {
                 start: event.timing.start.clone(),
                 rule: event.rule.clone(),
@@ -1369,7 +1369,7 @@ fn export_event(event: &Event, state: &RecordState) -> Result<Vec<Component>> {
     let mut out = Vec::new();
     for (uid, from_key, to_key) in parts {
         let (fields, timing) = match from_key {
-            None => (event.fields.clone(), event.timing.clone()),
+            None => (BTreeMap::clone(&event.fields), event.timing.clone()),
             Some(from_key) => {
                 let (fields, base, start) = event.inherited_at(&event.original(from_key)?)?;
                 (fields, natural_timing(&base, &start)?)

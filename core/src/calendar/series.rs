@@ -108,10 +108,57 @@ fn basic_date_time(local: DateTime) -> String {
     key
 }
 
+/// `value` zero-padded to `width` digits. Written by hand: a month view makes a key per
+/// occurrence, and the formatting machinery was a tenth of its time.
 fn push_digits(out: &mut String, value: i64, width: usize) {
-    use std::fmt::Write;
-    // Years before 1 are outside iCalendar; write them as-is rather than fail.
-    let _ = write!(out, "{value:0width$}");
+    if value < 0 {
+        // Years before 1 are outside iCalendar; write them as-is rather than fail.
+        use std::fmt::Write;
+        let _ = write!(out, "{value:0width$}");
+        return;
+    }
+    let mut digits = [b'0'; 20];
+    let mut rest = value;
+    let mut used = 0;
+    while rest > 0 || used == 0 {
+        digits[19 - used] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        used += 1;
+    }
+    for _ in used..width {
+        out.push('0');
+    }
+    out.extend(digits[20 - used..].iter().map(|d| char::from(*d)));
+}
+
+/// The number written by `digits` (ASCII digits only, at most 9 of them).
+fn parse_digits(digits: &[u8]) -> Option<i32> {
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    digits.iter().try_fold(0i32, |n, d| d.is_ascii_digit().then(|| n * 10 + i32::from(d - b'0')))
+}
+
+/// `YYYYMMDD` as a date.
+fn parse_basic_date(text: &[u8]) -> Option<jiff::civil::Date> {
+    if text.len() != 8 {
+        return None;
+    }
+    let year = i16::try_from(parse_digits(&text[..4])?).ok()?;
+    let month = i8::try_from(parse_digits(&text[4..6])?).ok()?;
+    let day = i8::try_from(parse_digits(&text[6..])?).ok()?;
+    jiff::civil::Date::new(year, month, day).ok()
+}
+
+/// `YYYYMMDDTHHMMSS` as a wall time.
+fn parse_basic_date_time(text: &[u8]) -> Option<DateTime> {
+    if text.len() != 15 || text[8] != b'T' {
+        return None;
+    }
+    let date = parse_basic_date(&text[..8])?;
+    let part = |at: usize| i8::try_from(parse_digits(&text[at..at + 2])?).ok();
+    let time = jiff::civil::Time::new(part(9)?, part(11)?, part(13)?, 0).ok()?;
+    Some(date.to_datetime(time))
 }
 
 /// A sparse set of field values for some occurrences.
@@ -152,8 +199,9 @@ pub struct Event {
     pub rdates: Vec<TimeValue>,
     /// Excluded occurrences.
     pub exdates: Vec<TimeValue>,
-    /// Scalar fields (title, location, notes, url, status, availability, color, organizer).
-    pub fields: BTreeMap<String, Value>,
+    /// Scalar fields (title, location, notes, url, status, availability, color, organizer),
+    /// shared with the occurrences that show them unpatched (a month view makes thousands).
+    pub fields: Arc<BTreeMap<String, Value>>,
     /// Attendees by normalised address.
     pub attendees: Vec<Attendee>,
     /// Alarms by id.
@@ -385,7 +433,7 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
         rule,
         rdates,
         exdates: dates(fields::EXDATES)?,
-        fields: scalar,
+        fields: Arc::new(scalar),
         attendees,
         alarms,
         overrides,
@@ -627,8 +675,8 @@ impl Event {
     ) -> Result<Vec<Occurrence>> {
         let ranges = self.live_range_patches()?;
         let cut = self.truncate_at.as_deref().map(|cut| self.position(cut)).transpose()?;
-        // Most occurrences show the series' fields unchanged: share one copy.
-        let shared = Arc::new(self.fields.clone());
+        // Most occurrences show the series' fields unchanged: they share the event's.
+        let shared = &self.fields;
         let mut out = Vec::new();
         for original in originals {
             let at = place(&original, &self.timing.start)?;
@@ -640,7 +688,7 @@ impl Event {
             if occurrence_override.is_some_and(|o| o.cancelled) {
                 continue;
             }
-            let mut fields = Arc::clone(&shared);
+            let mut fields = Arc::clone(shared);
             let mut start_value = original.clone();
             let mut base = self.timing.clone();
             // Series, then range patches in ascending position, then the occurrence's own
@@ -685,7 +733,7 @@ impl Event {
         original: &TimeValue,
     ) -> Result<(BTreeMap<String, Value>, Timing, TimeValue)> {
         let at = place(original, &self.timing.start)?;
-        let mut fields = self.fields.clone();
+        let mut fields = BTreeMap::clone(&self.fields);
         let (mut base, mut start) = (self.timing.clone(), original.clone());
         for range in self.live_range_patches()?.iter().take_while(|r| r.at <= at) {
             range.patch.apply_to(&mut fields);
@@ -802,17 +850,62 @@ impl Event {
 pub fn occurrence_local(key: &str, series_start: &TimeValue) -> Result<DateTime> {
     let invalid = || Error::InvalidInput(format!("'{key}' is not an occurrence key"));
     if let Some(utc) = key.strip_suffix('Z') {
-        let local = DateTime::strptime("%Y%m%dT%H%M%S", utc).map_err(|_| invalid())?;
+        let local = parse_basic_date_time(utc.as_bytes()).ok_or_else(invalid)?;
         let instant = TimeZone::UTC.to_timestamp(local).map_err(|_| invalid())?;
         let zone = series_start.zone(&TimeZone::UTC)?;
         return Ok(zone.to_datetime(instant));
     }
     if key.len() == 8 {
-        let date = jiff::civil::Date::strptime("%Y%m%d", key).map_err(|_| invalid())?;
+        let date = parse_basic_date(key.as_bytes()).ok_or_else(invalid)?;
         return Ok(date.to_datetime(series_start.local().time()));
     }
-    DateTime::strptime("%Y%m%dT%H%M%S", key).map_err(|_| invalid())
+    parse_basic_date_time(key.as_bytes()).ok_or_else(invalid)
 }
 
 /// The duration type re-exported for callers building timings.
 pub type EventDuration = Duration;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_written_and_read_back_digit_by_digit() {
+        let zone = TimeValue::Zoned {
+            local: jiff::civil::date(2026, 6, 3).at(8, 0, 0, 0),
+            zone: "Europe/Paris".into(),
+        };
+        for local in [
+            jiff::civil::date(2026, 6, 3).at(8, 0, 0, 0),
+            jiff::civil::date(987, 12, 31).at(23, 59, 58, 0),
+            jiff::civil::date(2026, 1, 9).at(0, 5, 0, 0),
+        ] {
+            let key = key_at(local, &zone);
+            assert_eq!(occurrence_local(&key, &zone).ok(), Some(local), "{key}");
+        }
+        assert_eq!(key_at(jiff::civil::date(2026, 6, 10).at(8, 0, 0, 0), &zone), "20260610");
+        assert_eq!(basic_date_time(jiff::civil::date(7, 2, 3).at(4, 5, 6, 0)), "00070203T040506");
+    }
+
+    #[test]
+    fn malformed_keys_are_errors() {
+        let zone = TimeValue::Floating(jiff::civil::date(2026, 6, 3).at(8, 0, 0, 0));
+        for key in [
+            "",
+            "2026061",
+            "2026063X",
+            "20261301",
+            "20260231",
+            "20260603T2500000",
+            "20260603T250000",
+            "20260603X080000",
+            "20260603T08000Z",
+            "+0260603",
+            "２０２６０６０３",
+            "2026060:",
+            "20260603T0800:0",
+        ] {
+            assert!(occurrence_local(key, &zone).is_err(), "{key:?} was accepted");
+        }
+    }
+}
