@@ -78,7 +78,7 @@ BENCH_PEERS_OUT = $(CURDIR)/target/bench-peers/results.json
 bench-peers: lint-bench-peers
 	$(BENCH_PEERS) run --out $(BENCH_PEERS_OUT)
 
-## bench-peers-quick: every workload of bench-peers once (a few minutes after the build)
+## bench-peers-quick: every workload of bench-peers once, W1 and W2 with fewer commits (a few minutes after the build)
 bench-peers-quick: lint-bench-peers
 	$(BENCH_PEERS) run --quick --out $(BENCH_PEERS_OUT)
 
