@@ -22,6 +22,9 @@ use super::{
 
 type Stamped<T> = Vec<(u32, T)>;
 
+/// The members of one keyed map, by key.
+type Members<N> = Vec<(String, MemberWire<N>)>;
+
 /// The field names format-3 records write as one byte: code `i + 1` is `NAMES[i]`, code 0 a
 /// name written out. Field names of the calendar domain (events, their attendees, alarms and
 /// patches, calendars), so a record needs no store state to be read.
@@ -148,7 +151,7 @@ pub struct RecordWire<N = String> {
     stamps: Vec<(Dot, Hlc)>,
     lifecycle: Option<Stamped<Lifecycle>>,
     registers: Vec<(N, Stamped<Value>)>,
-    maps: Vec<(N, Vec<(String, MemberWire<N>)>)>,
+    maps: Vec<(N, Members<N>)>,
     minimums: Vec<(N, Option<(u32, Value)>)>,
     maximums: Vec<(N, Option<(u32, Value)>)>,
 }
