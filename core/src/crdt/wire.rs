@@ -72,16 +72,21 @@ pub const NAMES: [&str; 33] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Name {
     /// `NAMES[code - 1]`.
-    Known(u32),
+    Known {
+        /// Its code, from 1.
+        code: u32,
+        /// `NAMES[code - 1]`.
+        name: &'static str,
+    },
     /// Any other name.
     Written(String),
 }
 
 impl Name {
-    fn new(name: &str) -> Name {
-        match NAMES.iter().position(|known| *known == name) {
-            Some(index) => Name::Known(index as u32 + 1),
-            None => Name::Written(name.to_owned()),
+    fn new(written: &str) -> Name {
+        match (1..).zip(NAMES).find(|(_, name)| *name == written) {
+            Some((code, name)) => Name::Known { code, name },
+            None => Name::Written(written.to_owned()),
         }
     }
 }
@@ -95,8 +100,7 @@ impl From<&String> for Name {
 impl From<Name> for String {
     fn from(name: Name) -> String {
         match name {
-            // Deserialisation accepts only codes of the table.
-            Name::Known(code) => NAMES.get(code as usize - 1).copied().unwrap_or_default().into(),
+            Name::Known { name, .. } => name.to_owned(),
             Name::Written(name) => name,
         }
     }
@@ -107,7 +111,7 @@ impl From<Name> for String {
 impl Serialize for Name {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Name::Known(code) => serializer.serialize_unit_variant("Name", *code, "known"),
+            Name::Known { code, .. } => serializer.serialize_unit_variant("Name", *code, "known"),
             Name::Written(name) => serializer.serialize_newtype_variant("Name", 0, "written", name),
         }
     }
@@ -126,17 +130,21 @@ impl<'de> Deserialize<'de> for Name {
 
             fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Name, A::Error> {
                 let (code, variant) = data.variant::<u32>()?;
-                match code {
-                    0 => Ok(Name::Written(variant.newtype_variant()?)),
-                    code if code as usize <= NAMES.len() => {
-                        variant.unit_variant()?;
-                        Ok(Name::Known(code))
-                    }
-                    code => Err(de::Error::custom(format!(
-                        "field name code {code} does not exist (format 3 knows {})",
-                        NAMES.len()
-                    ))),
+                if code == 0 {
+                    return Ok(Name::Written(variant.newtype_variant()?));
                 }
+                let name = usize::try_from(code)
+                    .ok()
+                    .and_then(|code| code.checked_sub(1))
+                    .and_then(|index| NAMES.get(index))
+                    .ok_or_else(|| {
+                        de::Error::custom(format!(
+                            "field name code {code} does not exist (format 3 knows 1 to {})",
+                            NAMES.len()
+                        ))
+                    })?;
+                variant.unit_variant()?;
+                Ok(Name::Known { code, name })
             }
         }
 
