@@ -9,7 +9,7 @@ use almanac_core::calendar::conflicts::{EventConflicts, Shadow};
 use almanac_core::calendar::event::{End, Participation, Role, Timing};
 use almanac_core::calendar::recurrence::RecurrenceRule;
 use almanac_core::calendar::time::{Duration, TimeValue, tzdb_version};
-use almanac_core::codec::FORMAT_VERSION;
+use almanac_core::codec::RECORD_FORMAT_VERSION;
 use almanac_core::crdt::{FieldPath, ShadowedEdit};
 use almanac_core::storage::sqlite::schema::CURRENT_VERSION;
 use almanac_core::{Conflicts, Value, VersionVector};
@@ -57,7 +57,7 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
         // Opening a store migrates it to the newest schema (or refuses a newer one), so an
         // open store is always at the version this build writes.
         ("schema version", CURRENT_VERSION.to_string()),
-        ("record encoding", FORMAT_VERSION.to_string()),
+        ("record encoding", RECORD_FORMAT_VERSION.to_string()),
         ("tz database", tzdb_version().to_owned()),
         ("calendars", live_and_deleted(CALENDARS)?),
         ("events", live_and_deleted(EVENTS)?),

@@ -9,14 +9,25 @@
 //! Format 1 had no checksum. Records and structured values of format 1 sit in users' stores, so
 //! they stay readable; deltas and version vectors only travel between devices, so format 1 is
 //! refused for them and an outdated peer is told to update (`docs/decisions/0012-…`).
+//!
+//! Format 3 exists for records only ([`encode_record`], [`decode_record`]): the envelope of
+//! format 2 around a record whose field names are one-byte codes of a built-in table
+//! (`docs/decisions/0026-…`). Deltas and sync messages keep format 2, so devices running an
+//! older version still sync with this one.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::crdt::RecordState;
+use crate::crdt::wire::{Name, RecordWire};
 use crate::error::{Error, Result};
 
-/// The encoding format this library writes and the newest it reads.
+/// The encoding format this library writes for every kind but records, and the newest it reads
+/// for them.
 pub const FORMAT_VERSION: u8 = 2;
+
+/// The format records are written in ([`encode_record`]) and the newest read for them.
+pub const RECORD_FORMAT_VERSION: u8 = 3;
 
 /// The first format, without a checksum: still read for kinds kept on disk.
 const UNCHECKED_VERSION: u8 = 1;
@@ -79,6 +90,10 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>> {
     // A structured value only ever travels inside a record or a delta, whose checksum covers
     // it: it keeps format 1, so it costs no extra bytes and an unchanged value keeps its bytes.
     let version = if kind == Kind::Structured { UNCHECKED_VERSION } else { FORMAT_VERSION };
+    enveloped(version, kind, value)
+}
+
+fn enveloped<T: Serialize>(version: u8, kind: Kind, value: &T) -> Result<Vec<u8>> {
     let mut bytes = vec![version, kind as u8];
     bincode::serde::encode_into_std_write(value, &mut bytes, config())
         .map_err(|e| Error::InvalidInput(format!("cannot encode {}: {e}", kind.name())))?;
@@ -88,6 +103,23 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>> {
     let checksum = crc32c::crc32c(&bytes);
     bytes.extend_from_slice(&checksum.to_le_bytes());
     Ok(bytes)
+}
+
+/// Encodes a record as stores keep it: format 3, field names coded (`docs/encoding.md`).
+pub fn encode_record(state: &RecordState) -> Result<Vec<u8>> {
+    enveloped(RECORD_FORMAT_VERSION, Kind::Record, &state.to_named_wire())
+}
+
+/// Decodes a stored record of any format: 3 ([`encode_record`]), or 1 and 2 written by earlier
+/// versions (or by [`encode`]).
+pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
+    if bytes.first() != Some(&RECORD_FORMAT_VERSION) {
+        return decode(Kind::Record, bytes);
+    }
+    let what = Kind::Record.name();
+    let payload = checked_payload(what, Kind::Record, verified(what, bytes)?)?;
+    let wire: RecordWire<Name> = decode_payload(what, payload)?;
+    RecordState::try_from(wire).map_err(|detail| Error::Decode { what, detail })
 }
 
 /// Encodes `value` as a bare bincode payload (no envelope), for parts of a blob that are
@@ -130,12 +162,23 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
             });
         }
         FORMAT_VERSION => verified(what, bytes)?,
+        RECORD_FORMAT_VERSION if kind == Kind::Record => {
+            return Err(Error::Decode {
+                what,
+                detail: "it is in record format 3, which only codec::decode_record reads".into(),
+            });
+        }
         newer => {
             return Err(Error::UnsupportedFormat { what, found: newer, supported: FORMAT_VERSION });
         }
     };
+    decode_payload(what, checked_payload(what, kind, body)?)
+}
+
+/// The payload of `body` (a blob without its checksum), once its kind is the one asked for.
+fn checked_payload<'a>(what: &'static str, kind: Kind, body: &'a [u8]) -> Result<&'a [u8]> {
     let [_, found_kind, payload @ ..] = body else {
-        return Err(Error::Decode { what, detail: format!("only {} bytes", bytes.len()) });
+        return Err(Error::Decode { what, detail: format!("only {} bytes", body.len()) });
     };
     if *found_kind != kind as u8 {
         return Err(Error::Decode {
@@ -143,7 +186,7 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
             detail: format!("the data is of kind {found_kind}, not {}", kind as u8),
         });
     }
-    decode_payload(what, payload)
+    Ok(payload)
 }
 
 /// The blob without its checksum, once the checksum matches. Checked before anything else is

@@ -565,3 +565,45 @@ fn sorted_by_start(occurrences: Vec<Occurrence>) -> Vec<Occurrence> {
     let mut slots: Vec<Option<Occurrence>> = occurrences.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SCALARS, fields};
+    use crate::crdt::FIELD_NAMES;
+
+    /// Every field name the calendar writes is one byte in a stored record (decision 0026): a
+    /// new name missing from the table would be written out in every event.
+    #[test]
+    fn every_field_name_the_calendar_writes_has_a_one_byte_code() {
+        let registers = [
+            fields::CALENDAR,
+            fields::UID,
+            fields::TIMING,
+            fields::RULE,
+            fields::DETACHED,
+            fields::UNKNOWN,
+            fields::TRUNCATE_AT,
+        ];
+        let maps = [
+            fields::RDATES,
+            fields::EXDATES,
+            fields::ATTENDEES,
+            fields::ALARMS,
+            fields::OVERRIDES,
+            fields::RANGE_PATCHES,
+        ];
+        let members = [fields::ACKNOWLEDGED, fields::CANCELLED, fields::VALUE, fields::CANCEL_SEEN];
+        let attendees_and_alarms = ["role", "participation", "name", "params", "trigger"];
+        let calendars = ["name", "color", "time_zone", "description"];
+        let all = registers
+            .iter()
+            .chain(&maps)
+            .chain(&members)
+            .chain(SCALARS)
+            .chain(&attendees_and_alarms)
+            .chain(&calendars);
+        for name in all {
+            assert!(FIELD_NAMES.contains(name), "'{name}' has no code");
+        }
+    }
+}

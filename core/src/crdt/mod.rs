@@ -23,7 +23,7 @@ mod stability;
 mod validate;
 mod value;
 mod version_vector;
-mod wire;
+pub(crate) mod wire;
 
 pub use delta::{Delta, RecordKey};
 pub use hlc::{ClockSkew, Hlc, MAX_FORWARD_SKEW_MILLIS, Observed};
@@ -36,6 +36,7 @@ pub use space::{MAX_SPACE_ID_BYTES, SpaceId};
 pub use validate::validate_delta;
 pub use value::Value;
 pub use version_vector::{Dot, VersionVector};
+pub use wire::NAMES as FIELD_NAMES;
 
 /// Shorthands for unit tests: replica `n` is sixteen bytes of `n`.
 #[cfg(test)]

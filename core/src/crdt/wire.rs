@@ -4,10 +4,16 @@
 //! few distinct stamps. Each record therefore lists its stamps once and entries refer to them by
 //! index: a typical event written in one transaction spends 27 bytes on stamps instead of 27
 //! bytes per field. Decoding checks every index, so damaged data is an error, not a panic.
+//!
+//! Field names are written as strings in deltas, sync messages and format-1/2 records
+//! (`RecordWire<String>`), and as [`Name`]s in format-3 records (`RecordWire<Name>`, decision
+//! 0026): one byte for a name of the built-in table [`NAMES`], the name itself otherwise.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, EnumAccess, VariantAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::record::Parts;
 use super::{
@@ -16,21 +22,152 @@ use super::{
 
 type Stamped<T> = Vec<(u32, T)>;
 
-/// A record or record delta as encoded. `lifecycle` is `None` only in deltas that omit it.
+/// The members of one keyed map, by key.
+type Members<N> = Vec<(String, MemberWire<N>)>;
+
+/// The field names format-3 records write as one byte: code `i + 1` is `NAMES[i]`, code 0 a
+/// name written out. Field names of the calendar domain (events, their attendees, alarms and
+/// patches, calendars), so a record needs no store state to be read.
+///
+/// Frozen with format 3: a reader of format 3 knows exactly these codes, so a name added here
+/// would be unreadable by the versions already shipped. New names are written out until the
+/// next record format extends the table.
+pub const NAMES: [&str; 33] = [
+    "calendar",
+    "uid",
+    "timing",
+    "rule",
+    "rdates",
+    "exdates",
+    "attendees",
+    "alarms",
+    "overrides",
+    "range_patches",
+    "truncate_at",
+    "detached_timing",
+    "unknown_properties",
+    "acknowledged",
+    "cancelled",
+    "value",
+    "cancel_seen",
+    "title",
+    "location",
+    "notes",
+    "url",
+    "status",
+    "availability",
+    "color",
+    "organizer",
+    "organizer_name",
+    "role",
+    "participation",
+    "name",
+    "params",
+    "trigger",
+    "description",
+    "time_zone",
+];
+
+/// A field name in a format-3 record: the code of a built-in name, or the name written out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Name {
+    /// `NAMES[code - 1]`.
+    Known {
+        /// Its code, from 1.
+        code: u32,
+        /// `NAMES[code - 1]`.
+        name: &'static str,
+    },
+    /// Any other name.
+    Written(String),
+}
+
+impl Name {
+    fn new(written: &str) -> Name {
+        match (1..).zip(NAMES).find(|(_, name)| *name == written) {
+            Some((code, name)) => Name::Known { code, name },
+            None => Name::Written(written.to_owned()),
+        }
+    }
+}
+
+impl From<&String> for Name {
+    fn from(name: &String) -> Name {
+        Name::new(name)
+    }
+}
+
+impl From<Name> for String {
+    fn from(name: Name) -> String {
+        match name {
+            Name::Known { name, .. } => name.to_owned(),
+            Name::Written(name) => name,
+        }
+    }
+}
+
+/// An enum whose variant index is the code: bincode writes it as one varint byte, followed by
+/// the string for code 0.
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Name::Known { code, .. } => serializer.serialize_unit_variant("Name", *code, "known"),
+            Name::Written(name) => serializer.serialize_newtype_variant("Name", 0, "written", name),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+        struct NameVisitor;
+
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name code")
+            }
+
+            fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Name, A::Error> {
+                let (code, variant) = data.variant::<u32>()?;
+                if code == 0 {
+                    return Ok(Name::Written(variant.newtype_variant()?));
+                }
+                let name = usize::try_from(code)
+                    .ok()
+                    .and_then(|code| code.checked_sub(1))
+                    .and_then(|index| NAMES.get(index))
+                    .ok_or_else(|| {
+                        de::Error::custom(format!(
+                            "field name code {code} does not exist (format 3 knows 1 to {})",
+                            NAMES.len()
+                        ))
+                    })?;
+                variant.unit_variant()?;
+                Ok(Name::Known { code, name })
+            }
+        }
+
+        deserializer.deserialize_enum("Name", &["written", "known"], NameVisitor)
+    }
+}
+
+/// A record or record delta as encoded, its field names as `N` (`String`, or [`Name`] in
+/// format-3 records). `lifecycle` is `None` only in deltas that omit it.
 #[derive(Clone, Serialize, Deserialize)]
-pub struct RecordWire {
+pub struct RecordWire<N = String> {
     stamps: Vec<(Dot, Hlc)>,
     lifecycle: Option<Stamped<Lifecycle>>,
-    registers: Vec<(String, Stamped<Value>)>,
-    maps: Vec<(String, Vec<(String, MemberWire)>)>,
-    minimums: Vec<(String, Option<(u32, Value)>)>,
-    maximums: Vec<(String, Option<(u32, Value)>)>,
+    registers: Vec<(N, Stamped<Value>)>,
+    maps: Vec<(N, Members<N>)>,
+    minimums: Vec<(N, Option<(u32, Value)>)>,
+    maximums: Vec<(N, Option<(u32, Value)>)>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
-struct MemberWire {
+struct MemberWire<N> {
     presence: Stamped<bool>,
-    fields: Vec<(String, Stamped<Value>)>,
+    fields: Vec<(N, Stamped<Value>)>,
 }
 
 /// Collects the distinct stamps while encoding.
@@ -56,34 +193,34 @@ impl StampTable {
         register.entry().map(|e| (self.index_of(e.dot, e.hlc), e.value.clone()))
     }
 
-    fn member(&mut self, member: &Member) -> MemberWire {
+    fn member<N: for<'a> From<&'a String>>(&mut self, member: &Member) -> MemberWire<N> {
         MemberWire {
             presence: self.register(member.presence()),
             fields: member
                 .fields()
                 .iter()
-                .map(|(name, r)| (name.clone(), self.register(r)))
+                .map(|(name, r)| (N::from(name), self.register(r)))
                 .collect(),
         }
     }
 }
 
-fn encode(parts: Parts<'_>) -> RecordWire {
+fn encode<N: for<'a> From<&'a String>>(parts: Parts<'_>) -> RecordWire<N> {
     let mut table = StampTable::default();
     let lifecycle = parts.lifecycle.map(|r| table.register(r));
     let registers =
-        parts.registers.iter().map(|(name, r)| (name.clone(), table.register(r))).collect();
+        parts.registers.iter().map(|(name, r)| (N::from(name), table.register(r))).collect();
     let maps = parts
         .maps
         .iter()
         .map(|(name, members)| {
-            (name.clone(), members.iter().map(|(key, m)| (key.clone(), table.member(m))).collect())
+            (N::from(name), members.iter().map(|(key, m)| (key.clone(), table.member(m))).collect())
         })
         .collect();
     let minimums =
-        parts.minimums.iter().map(|(name, r)| (name.clone(), table.extremum(r))).collect();
+        parts.minimums.iter().map(|(name, r)| (N::from(name), table.extremum(r))).collect();
     let maximums =
-        parts.maximums.iter().map(|(name, r)| (name.clone(), table.extremum(r))).collect();
+        parts.maximums.iter().map(|(name, r)| (N::from(name), table.extremum(r))).collect();
     RecordWire { stamps: table.stamps, lifecycle, registers, maps, minimums, maximums }
 }
 
@@ -108,24 +245,26 @@ fn register<T: Clone>(stamps: &[(Dot, Hlc)], entries: Stamped<T>) -> Result<MvRe
     Ok(MvRegister::from_entries(entries))
 }
 
-fn registers(
+fn registers<N: Into<String>>(
     stamps: &[(Dot, Hlc)],
-    named: Vec<(String, Stamped<Value>)>,
+    named: Vec<(N, Stamped<Value>)>,
 ) -> Result<BTreeMap<String, MvRegister<Value>>, String> {
-    named.into_iter().map(|(name, entries)| Ok((name, register(stamps, entries)?))).collect()
+    named.into_iter().map(|(name, entries)| Ok((name.into(), register(stamps, entries)?))).collect()
 }
 
-fn extrema(
+fn extrema<N: Into<String>>(
     stamps: &[(Dot, Hlc)],
-    named: Vec<(String, Option<(u32, Value)>)>,
+    named: Vec<(N, Option<(u32, Value)>)>,
 ) -> Result<BTreeMap<String, Extremum<Value>>, String> {
     named
         .into_iter()
-        .map(|(name, e)| Ok((name, Extremum::from_entry(e.map(|e| entry(stamps, e)).transpose()?))))
+        .map(|(name, e)| {
+            Ok((name.into(), Extremum::from_entry(e.map(|e| entry(stamps, e)).transpose()?)))
+        })
         .collect()
 }
 
-fn decode(wire: RecordWire) -> Result<Decoded, String> {
+fn decode<N: Into<String>>(wire: RecordWire<N>) -> Result<Decoded, String> {
     let stamps = &wire.stamps;
     let lifecycle = wire.lifecycle.map(|entries| register(stamps, entries)).transpose()?;
     let mut maps = BTreeMap::new();
@@ -135,7 +274,7 @@ fn decode(wire: RecordWire) -> Result<Decoded, String> {
             let presence = register(stamps, member.presence)?;
             decoded.insert(key, Member::from_parts(presence, registers(stamps, member.fields)?));
         }
-        maps.insert(name, decoded);
+        maps.insert(name.into(), decoded);
     }
     Ok(Decoded {
         lifecycle,
@@ -152,10 +291,17 @@ impl From<RecordState> for RecordWire {
     }
 }
 
-impl TryFrom<RecordWire> for RecordState {
+impl RecordState {
+    /// The record with its field names coded, as format-3 records store it.
+    pub(crate) fn to_named_wire(&self) -> RecordWire<Name> {
+        encode(self.parts())
+    }
+}
+
+impl<N: Into<String>> TryFrom<RecordWire<N>> for RecordState {
     type Error = String;
 
-    fn try_from(wire: RecordWire) -> Result<Self, String> {
+    fn try_from(wire: RecordWire<N>) -> Result<Self, String> {
         let d = decode(wire)?;
         let lifecycle = d.lifecycle.ok_or("a stored record has no lifecycle")?;
         Ok(RecordState {

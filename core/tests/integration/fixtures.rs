@@ -5,7 +5,9 @@
 //!
 //! The `-v1` files are format 1 (no checksum): records and structured values of format 1 must
 //! still decode, deltas and version vectors of format 1 must be refused (peers must update). The
-//! `-v2` files pin the current, checksummed format (`docs/decisions/0012-checksummed-encoding.md`).
+//! `-v2` files pin the checksummed format (`docs/decisions/0012-checksummed-encoding.md`), still
+//! written for every kind but records. `record-v3.bin` pins the records stores write now, with
+//! coded field names (`docs/decisions/0026-compact-records.md`).
 
 use std::path::PathBuf;
 
@@ -128,6 +130,62 @@ fn a_format_1_record_still_decodes() {
         codec::decode(Kind::Record, &read_fixture("record-v1.bin")).expect("decode");
     // Structured values inside records kept format 1, so the whole record reads back equal.
     assert_eq!(decoded, golden_record());
+}
+
+/// What stores write since decision 0026: format 3, field names of the built-in table as one
+/// byte, others (`priority`, `weight`, …) written out.
+#[test]
+fn golden_record_encoding_format_3() {
+    let state = golden_record();
+    let encoded = codec::encode_record(&state).expect("encode");
+    assert_eq!(encoded[..2], [3, Kind::Record as u8]);
+    check_fixture("record-v3.bin", &encoded);
+    assert_eq!(codec::decode_record(&read_fixture("record-v3.bin")).expect("decode"), state);
+    let older = codec::encode(Kind::Record, &state).expect("format 2");
+    assert!(encoded.len() < older.len(), "{} bytes, format 2: {}", encoded.len(), older.len());
+}
+
+/// Records of every earlier format are read by the one function stores read records with.
+#[test]
+fn stores_read_records_of_formats_1_2_and_3() {
+    for name in ["record-v1.bin", "record-v2.bin", "record-v3.bin"] {
+        let decoded = codec::decode_record(&read_fixture(name)).expect(name);
+        assert_eq!(decoded, golden_record(), "{name}");
+    }
+}
+
+#[test]
+fn every_single_byte_change_of_a_format_3_record_is_refused() {
+    let bytes = codec::encode_record(&golden_record()).expect("encode");
+    assert_all_damage_is_refused(&bytes, |b| codec::decode_record(b).is_ok());
+}
+
+/// A name code beyond the table (a newer format's name, or damage that kept the checksum
+/// right) is an error that says so, not an empty or wrong field name.
+#[test]
+fn an_unknown_field_name_code_is_refused() {
+    let mut state = RecordState::default();
+    let hlc = Hlc { millis: 1_764_000_000_000, logical: 0 };
+    let dot = almanac_core::crdt::Dot { replica: ReplicaId::from_bytes([0xAA; 16]), counter: 1 };
+    let mut seen = VersionVector::new();
+    seen.advance(dot.replica, dot.counter);
+    let write = Write::Set { field: "title".into(), value: Value::Int(1) };
+    state.apply_local(&write, dot, hlc, &seen).expect("write");
+    let bytes = codec::encode_record(&state).expect("encode");
+    // The one register's name is the only byte equal to the code of "title" after the stamp.
+    let title =
+        1 + almanac_core::crdt::FIELD_NAMES.iter().position(|n| *n == "title").expect("known");
+    let body = &bytes[..bytes.len() - 4];
+    let at = body.iter().rposition(|b| usize::from(*b) == title).expect("code in the blob");
+    let mut renamed = body.to_vec();
+    renamed[at] = u8::try_from(almanac_core::crdt::FIELD_NAMES.len() + 1).expect("small");
+    renamed.extend_from_slice(&crc32c::crc32c(&renamed).to_le_bytes());
+    match codec::decode_record(&renamed) {
+        Err(almanac_core::Error::Decode { detail, .. }) => {
+            assert!(detail.contains("field name code"), "{detail}");
+        }
+        other => panic!("an unknown code must be refused, got {other:?}"),
+    }
 }
 
 #[test]

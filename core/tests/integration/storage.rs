@@ -284,6 +284,42 @@ fn a_version_5_store_opens_and_matches_a_fresh_schema() {
     open_golden_store("store-v5.almanac");
 }
 
+/// The record format of each stored record (its first byte), by record id.
+fn record_formats(path: &Path) -> Vec<(String, u8)> {
+    let conn = Connection::open(path).expect("raw");
+    let mut statement = conn.prepare("SELECT id, state FROM records ORDER BY id").expect("sql");
+    let rows = statement
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?[0])))
+        .expect("query");
+    rows.collect::<Result<_, _>>().expect("rows")
+}
+
+/// Opening a store of earlier record formats rewrites nothing; a record that changes is written
+/// in format 3 and reads back, next to records still in the older formats (decision 0026).
+#[test]
+fn records_of_older_formats_are_rewritten_in_format_3_only_when_they_change() {
+    let (_dir, path, store) = open_golden_store("store-v5.almanac");
+    drop(store);
+    let before = record_formats(&path);
+    assert!(before.iter().all(|(_, format)| *format < 3), "{before:?}");
+    let store = Store::open(&path).expect("reopen");
+    store
+        .transaction("default")
+        .set("events", "e1", "title", "Golden, again")
+        .commit()
+        .expect("tx");
+    drop(store);
+    let after = record_formats(&path);
+    for ((id, old), (_, new)) in before.iter().zip(&after) {
+        assert_eq!(*new, if id == "e1" { 3 } else { *old }, "{id}");
+    }
+    let store = Store::open(&path).expect("reopen");
+    let e1 = store.get("default", "events", "e1").expect("read").expect("e1");
+    assert_eq!(e1.value("title"), Some(&Value::from("Golden, again")));
+    assert_eq!(e1.value("count"), Some(&Value::Int(3)));
+    assert_eq!(e1.members("attendees").len(), 1);
+}
+
 #[test]
 fn a_version_2_store_with_calendar_events_opens_and_answers_month_views() {
     let (_dir, _path, store) = open_golden_store("store-v2.almanac");

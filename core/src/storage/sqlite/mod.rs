@@ -409,9 +409,9 @@ impl<'c> SqliteRecords<'c> {
     }
 }
 
-/// Decodes a stored record blob.
+/// Decodes a stored record blob (any record format).
 pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
-    codec::decode(codec::Kind::Record, bytes)
+    codec::decode_record(bytes)
 }
 
 impl SqliteRecords<'_> {
@@ -555,7 +555,7 @@ impl RecordStore for SqliteRecords<'_> {
     }
 
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
-        let bytes = codec::encode(codec::Kind::Record, state)?;
+        let bytes = codec::encode_record(state)?;
         let rid = self.upsert_row(key, state, &bytes)?;
         self.write_all_clock_rows(rid, state)?;
         self.notify_views(rid, key, None, state)
@@ -567,7 +567,7 @@ impl RecordStore for SqliteRecords<'_> {
         before: Option<&RecordState>,
         state: &RecordState,
     ) -> Result<()> {
-        let bytes = codec::encode(codec::Kind::Record, state)?;
+        let bytes = codec::encode_record(state)?;
         let rid = self.write_row(key, before, state, &bytes)?;
         match before {
             Some(before) => self.write_changed_clock_rows(rid, before, state)?,
