@@ -6,9 +6,9 @@ use std::path::Path;
 
 use almanac_core::crdt::{RecordDelta, Write};
 use almanac_core::storage::memory::MemoryStore;
-use almanac_core::sync::message::{Chunk, ChunkStart, Records};
+use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records, Want};
 use almanac_core::sync::transport::{sync_in_process, sync_over_stream};
-use almanac_core::sync::{ErrorCode, Message, Session, SessionConfig};
+use almanac_core::sync::{ErrorCode, MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig};
 use almanac_core::{Error, Operation, RecordKey, ReplicaId, SpaceId, Store, Value, VersionVector};
 
 fn space(id: &str) -> SpaceId {
@@ -235,6 +235,7 @@ fn no_common_protocol_version_is_a_clear_error_on_both_sides() {
         max_version: 9,
         replica: ReplicaId::from_bytes([9; 16]),
         wants: 0,
+        with: Vec::new(),
     };
     let error = session.receive(&future.encode().expect("encode")).expect_err("refused");
     assert!(error.to_string().contains("no common protocol version"), "{error}");
@@ -324,15 +325,20 @@ fn a_hostile_chunk_is_refused_whole() {
     target.join_space("s").expect("join");
     let delta = a.delta_since("s", &VersionVector::new()).expect("delta");
     let mut session = Session::new(&target, config(&["s"])).expect("session");
-    let hello =
-        Message::Hello { min_version: 1, max_version: 1, replica: a.replica_id(), wants: 0 };
+    let hello = Message::Hello {
+        min_version: MIN_VERSION,
+        max_version: MAX_VERSION,
+        replica: a.replica_id(),
+        wants: 0,
+        with: Vec::new(),
+    };
     session.receive(&hello.encode().expect("hello")).expect("hello accepted");
     // The context says A has written once; the records carry A's second write too.
     let chunk = Message::Chunk(Chunk {
         space: space("s"),
         seq: 0,
         start: Some(ChunkStart {
-            context: vec![(a.replica_id(), 1)],
+            context: vec![(Party::Sender, 1)],
             hlc: delta.hlc,
             resumed: false,
         }),
@@ -352,13 +358,19 @@ fn a_want_for_a_space_not_shared_gets_not_held_and_no_data() {
     write(&a, "private", "n", "title", "secret");
     let mut session = Session::new(&a, config(&[])).expect("session");
     let peer = ReplicaId::from_bytes([3; 16]);
-    let hello = Message::Hello { min_version: 1, max_version: 1, replica: peer, wants: 1 };
+    let hello = Message::Hello {
+        min_version: MIN_VERSION,
+        max_version: MAX_VERSION,
+        replica: peer,
+        wants: 1,
+        with: Vec::new(),
+    };
     session.receive(&hello.encode().expect("hello")).expect("hello");
-    let want = Message::Want {
+    let want = Message::Want(Want {
         space: space("private"),
         vector: almanac_core::sync::message::Vector::Full(VersionVector::new()),
         resume: None,
-    };
+    });
     session.receive(&want.encode().expect("want")).expect("want");
     let replies: Vec<Message> = std::iter::from_fn(|| session.poll_transmit())
         .map(|f| Message::decode(&f).expect("decode"))
