@@ -324,7 +324,6 @@ fn message_name(message: &Message) -> &'static str {
         Message::NotHeld { .. } => "NotHeld",
         Message::Chunk(_) => "a Chunk",
         Message::Ack { .. } => "Ack",
-        Message::Done => "Done",
         Message::Error { .. } => "Error",
         Message::Open { .. } => "Open",
         Message::Opened { .. } => "Opened",

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use almanac_core::sync::message::{Chunk, Records, Vector};
+use almanac_core::sync::message::{Chunk, Party, Records, Vector, Want};
 use almanac_core::sync::{ErrorCode, MAX_VERSION, MIN_VERSION, Message};
 use almanac_core::{ReplicaId, SpaceId, VersionVector};
 use almanac_server::Limits;
@@ -31,6 +31,7 @@ fn hello() -> Message {
         max_version: MAX_VERSION,
         replica: ReplicaId::random().expect("replica"),
         wants: 1,
+        with: Vec::new(),
     }
 }
 
@@ -78,7 +79,7 @@ async fn hostile_frames_get_an_error_and_a_close_and_change_nothing(backend: Bac
     // Session and server frames outside a round.
     for frame in [
         hello(),
-        Message::Done,
+        Message::NotHeld { space: space("team") },
         Message::Opened { spaces: vec![] },
         Message::Changed { spaces: vec![space("team")] },
     ] {
@@ -87,10 +88,8 @@ async fn hostile_frames_get_an_error_and_a_close_and_change_nothing(backend: Bac
     }
 
     // Inside a round: a space not opened, absurd vectors, frames out of order.
-    let want = |space: SpaceId, vector: VersionVector| Message::Want {
-        space,
-        vector: Vector::Full(vector),
-        resume: None,
+    let want = |space: SpaceId, vector: VersionVector| {
+        Message::Want(Want { space, vector: Vector::Full(vector), resume: None })
     };
     assert_eq!(
         refused_in_round(&server, want(space("team"), VersionVector::new())).await,
@@ -104,12 +103,14 @@ async fn hostile_frames_get_an_error_and_a_close_and_change_nothing(backend: Bac
         (ErrorCode::Refused, Some(1008)),
         "an absurd version vector"
     );
-    let changes =
-        Vector::Changed { base: 1, changes: vec![(ReplicaId::random().expect("r"), 1 << 60)] };
+    let changes = Vector::Changed {
+        base: 1,
+        changes: vec![(Party::Other(ReplicaId::random().expect("r")), 1 << 60)],
+    };
     assert_eq!(
         refused_in_round(
             &server,
-            Message::Want { space: space("mine"), vector: changes, resume: None }
+            Message::Want(Want { space: space("mine"), vector: changes, resume: None })
         )
         .await,
         (ErrorCode::Refused, Some(1008)),
