@@ -34,6 +34,9 @@ pub enum Message {
         replica: ReplicaId,
         /// How many `Want`s the sender sends in this session, those in `with` included.
         wants: u32,
+        /// Whether the sender wants every delta it sends acknowledged, also one in a single
+        /// chunk (`SessionConfig::confirm_delivery`).
+        confirm: bool,
         /// The `Want`s sent with this `Hello`.
         with: Vec<Want>,
     },
@@ -52,8 +55,9 @@ pub enum Message {
     },
     /// Part of the delta answering a `Want`.
     Chunk(Chunk),
-    /// Chunk `seq` of `space` is staged durably (only chunks of a delta that is staged, one
-    /// in several chunks or resumed, are acknowledged; see [`Chunk::staged`]).
+    /// Chunk `seq` of `space` is staged durably, or applied when it was the whole delta. Only
+    /// chunks of a staged delta ([`Chunk::staged`]) are acknowledged, and a delta in one chunk
+    /// when the sender's `Hello` asked for it (`confirm`).
     Ack {
         /// The space.
         space: SpaceId,

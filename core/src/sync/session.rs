@@ -42,6 +42,11 @@ pub struct SessionConfig {
     /// peer's `Want` for them and sends no `Want` of its own (a server serving a read-only
     /// member).
     pub read_only: Vec<SpaceId>,
+    /// Have the peer acknowledge every delta this side sends, also one that fits a single
+    /// chunk (which is otherwise applied without a word), and finish only once it has: for a
+    /// device that must know what the server took (the client's pending changes). Costs one
+    /// small frame per space with something to send.
+    pub confirm_delivery: bool,
 }
 
 impl SessionConfig {
@@ -53,6 +58,7 @@ impl SessionConfig {
             max_frame_bytes: 8 << 20,
             expected_peer: None,
             read_only: Vec::new(),
+            confirm_delivery: false,
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct Session<'s, S: SyncStore + ?Sized = Store> {
     config: SessionConfig,
     peer: Option<ReplicaId>,
     wants_expected: Option<u32>,
+    /// The peer asked for every delta it sends to be acknowledged.
+    peer_confirms: bool,
     /// The vector sent in each `Want`, by space: a chunk's context is relative to it.
     wanted: BTreeMap<SpaceId, VersionVector>,
     incoming: BTreeMap<SpaceId, Incoming>,
@@ -134,6 +142,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             config: SessionConfig { spaces, ..config },
             peer: None,
             wants_expected: None,
+            peer_confirms: false,
             wanted: BTreeMap::new(),
             incoming: BTreeMap::new(),
             outgoing: BTreeMap::new(),
@@ -164,6 +173,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             max_version: MAX_VERSION,
             replica: store.replica_id(),
             wants,
+            confirm: session.config.confirm_delivery,
             with,
         })?;
         Ok(session)
@@ -257,7 +267,8 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             return Err(unexpected("a frame before Hello"));
         }
         match message {
-            Message::Hello { min_version, max_version, replica, wants, with } => {
+            Message::Hello { min_version, max_version, replica, wants, confirm, with } => {
+                self.peer_confirms = confirm;
                 self.on_hello(min_version, max_version, replica, wants, with)?
             }
             Message::Want(want) => self.on_want(want)?,
@@ -473,7 +484,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 records: Records::pack(part)?,
                 last: n + 1 == count,
             };
-            staged |= chunk.staged();
+            staged |= chunk.staged() || self.config.confirm_delivery;
             self.send(&Message::Chunk(chunk))?;
         }
         self.outgoing
@@ -509,7 +520,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                     let changes = self.store.apply_delta(&delta)?;
                     self.report.records_changed += changes.records.len();
                     self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
-                    self.incoming.insert(space, Incoming::Finished);
+                    self.incoming.insert(space.clone(), Incoming::Finished);
+                    if self.peer_confirms {
+                        self.send(&Message::Ack { space, seq: chunk.seq })?;
+                    }
                     return Ok(());
                 }
                 if start.resumed {

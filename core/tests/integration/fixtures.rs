@@ -324,12 +324,13 @@ fn golden_sync_messages_encoding() {
         .collect();
     let full = Want { space: space.clone(), vector: Vector::Full(delta.context.clone()), resume: None };
     let messages = vec![
-        Message::Hello { min_version: 2, max_version: 2, replica, wants: 1, with: vec![] },
+        Message::Hello { min_version: 2, max_version: 2, replica, wants: 1, confirm: false, with: vec![] },
         Message::Hello {
             min_version: 2,
             max_version: 2,
             replica,
             wants: 1,
+            confirm: true,
             with: vec![Want {
                 space: space.clone(),
                 vector: Vector::Changed {

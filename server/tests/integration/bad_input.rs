@@ -31,6 +31,7 @@ fn hello() -> Message {
         max_version: MAX_VERSION,
         replica: ReplicaId::random().expect("replica"),
         wants: 1,
+        confirm: true,
         with: Vec::new(),
     }
 }

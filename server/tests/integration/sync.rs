@@ -96,6 +96,7 @@ async fn an_open_right_behind_the_last_frame_of_a_round_starts_the_next_round(ba
             max_version: MAX_VERSION,
             replica: ReplicaId::random().expect("replica"),
             wants: 0,
+            confirm: true,
             with: Vec::new(),
         })
         .await;
