@@ -12,9 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use almanac_core::sync::message::{
-    Vector, Want, digest, from_parties, rebuild, version_1_hello,
-};
+use almanac_core::sync::message::{Vector, Want, digest, from_parties, rebuild};
 use almanac_core::sync::{
     Access, ErrorCode, MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig, SpaceAccess,
 };
@@ -235,7 +233,7 @@ impl Round<'_> {
             if let Err(error) = session.receive(&frame) {
                 // The session queued its Error frame (unless the device sent one).
                 self.flush(&mut session);
-                let failure = classify(&error, message.as_ref(), &frame);
+                let failure = classify(&error, message.as_ref());
                 match failure {
                     Failure::Storage => tracing::error!(%error, "round failed"),
                     _ => tracing::info!(%error, "round failed"),
@@ -366,11 +364,9 @@ fn plausible<R>(entries: &[(R, u64)]) -> bool {
 }
 
 /// The failure kind of a session error, for metrics and the close code.
-fn classify(error: &almanac_core::Error, message: Option<&Message>, frame: &[u8]) -> Failure {
+fn classify(error: &almanac_core::Error, message: Option<&Message>) -> Failure {
     use almanac_core::Error;
     match (error, message) {
-        // A device still on protocol 1 (decision 0027).
-        (Error::Protocol(_), None) if version_1_hello(frame).is_some() => Failure::NoCommonVersion,
         (Error::Decode { .. } | Error::UnsupportedFormat { .. }, _) => Failure::Malformed,
         (Error::Protocol(_), Some(Message::Error { .. })) => Failure::DeviceError,
         (Error::Protocol(_), Some(Message::Hello { min_version, max_version, .. }))

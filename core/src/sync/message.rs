@@ -165,7 +165,11 @@ pub fn to_parties(
 }
 
 /// The replicas of `entries`, from a frame `sender` sent to `receiver`.
-pub fn from_parties(entries: &[(Party, u64)], sender: ReplicaId, receiver: ReplicaId) -> Vec<(ReplicaId, u64)> {
+pub fn from_parties(
+    entries: &[(Party, u64)],
+    sender: ReplicaId,
+    receiver: ReplicaId,
+) -> Vec<(ReplicaId, u64)> {
     entries
         .iter()
         .map(|(party, counter)| {

@@ -322,9 +322,17 @@ fn golden_sync_messages_encoding() {
     let big: Vec<_> = (0..40)
         .map(|i| (RecordKey::new("events", format!("e{i:02}")), delta.records[0].1.clone()))
         .collect();
-    let full = Want { space: space.clone(), vector: Vector::Full(delta.context.clone()), resume: None };
+    let full =
+        Want { space: space.clone(), vector: Vector::Full(delta.context.clone()), resume: None };
     let messages = vec![
-        Message::Hello { min_version: 2, max_version: 2, replica, wants: 1, confirm: false, with: vec![] },
+        Message::Hello {
+            min_version: 2,
+            max_version: 2,
+            replica,
+            wants: 1,
+            confirm: false,
+            with: vec![],
+        },
         Message::Hello {
             min_version: 2,
             max_version: 2,
@@ -457,7 +465,10 @@ fn protocol_1_frames_are_refused_with_an_update_message() {
     let _hello = session.poll_transmit().expect("hello");
     let reply = Message::decode(&session.poll_transmit().expect("error frame")).expect("decode");
     assert!(
-        matches!(reply, Message::Error { code: almanac_core::sync::ErrorCode::NoCommonVersion, .. }),
+        matches!(
+            reply,
+            Message::Error { code: almanac_core::sync::ErrorCode::NoCommonVersion, .. }
+        ),
         "{reply:?}"
     );
 }
