@@ -163,8 +163,9 @@ async fn every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed(b
     let mut link = server.connect("alice").await;
     link.round(&device.store, &["team"]).await;
     device.write("team", "n2", "title", "pending");
-    // The device's frames of a round (protocol 2): Hello, Want, Chunk; each damaged at its
-    // start, middle and end.
+    // The device's frames of a round (protocol 2): Hello, Want, Chunk (and a full Want first
+    // when the server asks for one, after a refused round); each damaged at its start, middle
+    // and end.
     let mut frames = 0;
     for target in 0..3 {
         for place in 0..3 {
@@ -209,7 +210,7 @@ async fn every_frame_of_a_real_round_damaged_in_flight_is_refused_as_malformed(b
             assert_eq!(close, Some(1002), "frame {target}, place {place}");
         }
     }
-    assert_eq!(frames, 3, "the device sent other frames than Hello, Want, Chunk");
+    assert!(frames >= 3, "the device sent {frames} frames, not even Hello, Want, Chunk");
     // Nothing is broken: an undamaged round converges.
     link.round(&device.store, &["team"]).await;
     assert_eq!(server.state("team"), state(&device.store, "team"));
