@@ -324,7 +324,6 @@ fn message_name(message: &Message) -> &'static str {
         Message::NotHeld { .. } => "NotHeld",
         Message::Chunk(_) => "a Chunk",
         Message::Ack { .. } => "Ack",
-        Message::Done => "Done",
         Message::Error { .. } => "Error",
         Message::Open { .. } => "Open",
         Message::Opened { .. } => "Opened",
@@ -370,6 +369,8 @@ fn run_session(
         }
     });
     let mut config = SessionConfig::new(synced.iter().map(|p| p.access.space.clone()).collect());
+    // Pending changes count as taken only once the server has said so.
+    config.confirm_delivery = true;
     config.max_frame_bytes = shared.config.max_frame_bytes;
     config.expected_peer = shared.memory().server;
     let mut session = Session::new(store, config)?;

@@ -12,8 +12,9 @@
 //!
 //! Format 3 exists for records only ([`encode_record`], [`decode_record`]): the envelope of
 //! format 2 around a record whose field names are one-byte codes of a built-in table
-//! (`docs/decisions/0026-…`). Deltas and sync messages keep format 2, so devices running an
-//! older version still sync with this one.
+//! (`docs/decisions/0026-…`). Deltas keep format 2. Sync frames have an envelope of their own
+//! ([`encode_frame`], frame format 3, decision 0027): the same number, a different envelope
+//! (no kind byte), never read by the same function.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +29,11 @@ pub const FORMAT_VERSION: u8 = 2;
 
 /// The format records are written in ([`encode_record`]) and the newest read for them.
 pub const RECORD_FORMAT_VERSION: u8 = 3;
+
+/// The envelope of sync-protocol frames since protocol 2: `[3][bincode 2 payload][CRC-32C]`,
+/// the kind implied (a frame is only ever a `sync::Message`), so a frame costs five bytes
+/// around its payload instead of six. Readers of formats 1 and 2 refuse it as newer.
+pub const FRAME_FORMAT: u8 = 3;
 
 /// The first format, without a checksum: still read for kinds kept on disk.
 const UNCHECKED_VERSION: u8 = 1;
@@ -189,17 +195,55 @@ fn checked_payload<'a>(what: &'static str, kind: Kind, body: &'a [u8]) -> Result
     Ok(payload)
 }
 
-/// The blob without its checksum, once the checksum matches. Checked before anything else is
-/// read, so damage anywhere (the kind byte included) is reported as damage.
-fn verified<'a>(what: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
+/// Encodes `value` as a sync frame (format [`FRAME_FORMAT`]).
+pub fn encode_frame<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let mut bytes = vec![FRAME_FORMAT];
+    bincode::serde::encode_into_std_write(value, &mut bytes, config())
+        .map_err(|e| Error::InvalidInput(format!("cannot encode {}: {e}", Kind::Message.name())))?;
+    let checksum = crc32c::crc32c(&bytes);
+    bytes.extend_from_slice(&checksum.to_le_bytes());
+    Ok(bytes)
+}
+
+/// Decodes a sync frame written by [`encode_frame`], refusing frames of protocol 1 (blobs of
+/// format 1 or 2) with an update message, newer formats, checksum mismatches, trailing bytes
+/// and damage.
+pub fn decode_frame<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let what = Kind::Message.name();
+    let [format, ..] = bytes else {
+        return Err(Error::Decode { what, detail: "the data is empty".into() });
+    };
+    match *format {
+        FRAME_FORMAT => {}
+        UNCHECKED_VERSION | FORMAT_VERSION => {
+            return Err(Error::Decode {
+                what,
+                detail: format!(
+                    "it is in format {format}, a frame of sync protocol 1 sent by an older \
+                     version of Almanac; the other device must update the app before it can sync"
+                ),
+            });
+        }
+        newer if newer > FRAME_FORMAT => {
+            return Err(Error::UnsupportedFormat { what, found: newer, supported: FRAME_FORMAT });
+        }
+        other => {
+            return Err(Error::Decode { what, detail: format!("format {other} does not exist") });
+        }
+    }
     let Some((body, checksum)) =
         bytes.split_last_chunk::<CHECKSUM_BYTES>().filter(|(body, _)| body.len() >= 2)
     else {
         return Err(Error::Decode {
             what,
-            detail: format!("only {} bytes, too short for a checksummed blob", bytes.len()),
+            detail: format!("only {} bytes, too short for a frame", bytes.len()),
         });
     };
+    check_crc(what, body, checksum)?;
+    decode_payload(what, &body[1..])
+}
+
+fn check_crc(what: &'static str, body: &[u8], checksum: &[u8; CHECKSUM_BYTES]) -> Result<()> {
     let expected = u32::from_le_bytes(*checksum);
     let actual = crc32c::crc32c(body);
     if actual != expected {
@@ -211,6 +255,21 @@ fn verified<'a>(what: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
             ),
         });
     }
+    Ok(())
+}
+
+/// The blob without its checksum, once the checksum matches. Checked before anything else is
+/// read, so damage anywhere (the kind byte included) is reported as damage.
+fn verified<'a>(what: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
+    let Some((body, checksum)) =
+        bytes.split_last_chunk::<CHECKSUM_BYTES>().filter(|(body, _)| body.len() >= 2)
+    else {
+        return Err(Error::Decode {
+            what,
+            detail: format!("only {} bytes, too short for a checksummed blob", bytes.len()),
+        });
+    };
+    check_crc(what, body, checksum)?;
     Ok(body)
 }
 

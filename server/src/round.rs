@@ -12,7 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use almanac_core::sync::message::{Vector, digest, rebuild};
+use almanac_core::sync::message::{Vector, Want, digest, from_parties, rebuild};
 use almanac_core::sync::{
     Access, ErrorCode, MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig, SpaceAccess,
 };
@@ -240,10 +240,10 @@ impl Round<'_> {
                 }
                 return Ok(RoundEnd::Failed(failure));
             }
-            if let (Some(Message::Want { space, vector, .. }), Some(peer)) =
-                (&message, session.peer())
-            {
-                self.remember_seen(space, peer, vector);
+            if let (Some(message), Some(peer)) = (&message, session.peer()) {
+                for want in wants(message) {
+                    self.remember_seen(&want.space, peer, &want.vector);
+                }
             }
             self.flush(&mut session);
         }
@@ -266,32 +266,29 @@ impl Round<'_> {
     /// Refuses a frame that names a space not opened in this round, or carries an implausible
     /// version vector: sends the device an `Error` and says why.
     fn refuse(&self, message: &Message, opened: &[SpaceId]) -> Option<Failure> {
-        let named = match message {
-            Message::Want { space, .. }
-            | Message::NeedFullVector { space }
+        let mut named: Vec<&SpaceId> = wants(message).map(|want| &want.space).collect();
+        match message {
+            Message::NeedFullVector { space }
             | Message::NotHeld { space }
-            | Message::Ack { space, .. } => Some(space),
-            Message::Chunk(chunk) => Some(&chunk.space),
-            _ => None,
-        };
-        if named.is_some_and(|space| !opened.contains(space)) {
+            | Message::Ack { space, .. } => named.push(space),
+            Message::Chunk(chunk) => named.push(&chunk.space),
+            _ => {}
+        }
+        if named.iter().any(|space| !opened.contains(space)) {
             self.send_error(
                 ErrorCode::Unexpected,
                 "unexpected message: a frame names a space not opened in this round",
             );
             return Some(Failure::SpaceNotOpened);
         }
-        let plausible = match message {
-            Message::Want { vector, resume, .. } => {
-                let entries: Vec<(ReplicaId, u64)> = match vector {
-                    Vector::Full(vector) => vector.iter().collect(),
-                    Vector::Changed { changes, .. } => changes.clone(),
-                };
-                plausible(&entries)
-                    && resume
-                        .as_ref()
-                        .is_none_or(|r| plausible(&r.context.iter().collect::<Vec<_>>()))
-            }
+        let plausible = wants(message).all(|Want { vector, resume, .. }| {
+            let vector_plausible = match vector {
+                Vector::Full(vector) => plausible(&vector.iter().collect::<Vec<_>>()),
+                Vector::Changed { changes, .. } => plausible(changes),
+            };
+            vector_plausible
+                && resume.as_ref().is_none_or(|r| plausible(&r.context.iter().collect::<Vec<_>>()))
+        }) && match message {
             Message::Chunk(chunk) => chunk.start.as_ref().is_none_or(|s| plausible(&s.context)),
             _ => true,
         };
@@ -312,8 +309,9 @@ impl Round<'_> {
         let full = match vector {
             Vector::Full(full) => Ok(Some(full.clone())),
             Vector::Changed { base, changes } => {
+                let changes = from_parties(changes, peer, self.shared.engine.replica_id());
                 accounts.last_seen(space, self.user, peer).map(|last| {
-                    last.filter(|last| digest(last) == *base).map(|last| rebuild(&last, changes))
+                    last.filter(|last| digest(last) == *base).map(|last| rebuild(&last, &changes))
                 })
             }
         };
@@ -350,7 +348,17 @@ impl Round<'_> {
     }
 }
 
-fn plausible(entries: &[(ReplicaId, u64)]) -> bool {
+/// The `Want`s a frame carries: a `Want`'s own, or those sent with a `Hello`.
+fn wants(message: &Message) -> impl Iterator<Item = &Want> {
+    let wants: &[Want] = match message {
+        Message::Hello { with, .. } => with,
+        Message::Want(want) => std::slice::from_ref(want),
+        _ => &[],
+    };
+    wants.iter()
+}
+
+fn plausible<R>(entries: &[(R, u64)]) -> bool {
     entries.len() <= MAX_PLAUSIBLE_REPLICAS
         && entries.iter().all(|(_, counter)| *counter <= MAX_PLAUSIBLE_COUNTER)
 }

@@ -125,7 +125,7 @@ pub async fn start(backend: Backend, config: ServerConfig) -> Result<RunningServ
         stopping,
     });
     let app = http::router(Arc::clone(&shared)).into_make_service();
-    // Small frames (Opened, Hello, Want, Ack, Done) go out at once: with Nagle's algorithm a
+    // Small frames (Opened, Hello, Want, Ack) go out at once: with Nagle's algorithm a
     // round trip could wait for the peer's delayed acknowledgement.
     let handle = Handle::new();
     let listen_error = |e| Error::io(format!("cannot listen on {addr}"), e);

@@ -1,8 +1,10 @@
 //! The messages of the sync protocol and their bytes (`docs/protocol.md`).
 //!
-//! Every frame is one [`Message`] in Almanac's checksummed envelope (`codec::Kind::Message`), so
-//! a damaged frame is refused before anything in it is looked at. Chunks of records are
-//! compressed with DEFLATE when that makes them smaller (decision 0015).
+//! Every frame is one [`Message`] in the sync-frame envelope (`codec::encode_frame`: a format
+//! byte, the payload, a CRC-32C), so a damaged frame is refused before anything in it is looked
+//! at. Chunks of records are compressed with DEFLATE when that makes them smaller (decision
+//! 0015). Protocol 2 (decision 0027) folds the `Want`s into `Hello` and ends a session without
+//! `Ack`/`Done` frames where nothing was staged; protocol 1 peers are refused.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,15 +13,18 @@ use crate::crdt::{Hlc, RecordDelta, RecordKey, ReplicaId, SpaceId, VersionVector
 use crate::error::{Error, Result};
 
 /// The oldest protocol version this library speaks.
-pub const MIN_VERSION: u16 = 1;
+pub const MIN_VERSION: u16 = 2;
 /// The newest protocol version this library speaks.
-pub const MAX_VERSION: u16 = 1;
+pub const MAX_VERSION: u16 = 2;
 
 /// One frame of the protocol.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub enum Message {
-    /// First frame of each side: the versions it speaks, who it is, and how many `Want`s
-    /// follow (so the other side knows when it has heard them all).
+    /// First frame of each side: the versions it speaks, who it is, how many `Want`s it sends
+    /// in all (so the other side knows when it has heard them all), and those it sends at once
+    /// (all of them when it knows its peer in advance, else none: they follow as `Want`
+    /// frames once the peer's `Hello` arrived). Every later protocol version keeps `Hello` the
+    /// first variant, starting with the two versions.
     Hello {
         /// The oldest version spoken.
         min_version: u16,
@@ -27,18 +32,16 @@ pub enum Message {
         max_version: u16,
         /// The sender's replica id.
         replica: ReplicaId,
-        /// How many `Want` frames the sender sends in this session.
+        /// How many `Want`s the sender sends in this session, those in `with` included.
         wants: u32,
+        /// Whether the sender wants every delta it sends acknowledged, also one in a single
+        /// chunk (`SessionConfig::confirm_delivery`).
+        confirm: bool,
+        /// The `Want`s sent with this `Hello`.
+        with: Vec<Want>,
     },
-    /// "Send me what I lack of this space": the sender's version vector of it.
-    Want {
-        /// The space.
-        space: SpaceId,
-        /// What the sender has seen of it.
-        vector: Vector,
-        /// Set when the sender holds part of an earlier, interrupted delta from the receiver.
-        resume: Option<Resume>,
-    },
+    /// A `Want` on its own (after the peer's `Hello`, or repeated in full on `NeedFullVector`).
+    Want(Want),
     /// The receiver of a `Want` could not rebuild its vector from the base it names: send it
     /// again in full.
     NeedFullVector {
@@ -52,15 +55,15 @@ pub enum Message {
     },
     /// Part of the delta answering a `Want`.
     Chunk(Chunk),
-    /// Chunk `seq` of `space` is staged durably.
+    /// Chunk `seq` of `space` is staged durably, or applied when it was the whole delta. Only
+    /// chunks of a staged delta ([`Chunk::staged`]) are acknowledged, and a delta in one chunk
+    /// when the sender's `Hello` asked for it (`confirm`).
     Ack {
         /// The space.
         space: SpaceId,
         /// The chunk.
         seq: u32,
     },
-    /// Everything the sender wanted has arrived and everything it sent was acknowledged.
-    Done,
     /// The sender gives up the session.
     Error {
         /// What kind of failure.
@@ -112,6 +115,74 @@ pub enum Access {
     ReadWrite,
 }
 
+/// "Send me what I lack of this space": the sender's version vector of it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Want {
+    /// The space.
+    pub space: SpaceId,
+    /// What the sender has seen of it.
+    pub vector: Vector,
+    /// Set when the sender holds part of an earlier, interrupted delta from the receiver.
+    pub resume: Option<Resume>,
+}
+
+/// A replica named in the entries of a `Want` or a chunk's context. Most entries of a steady
+/// session are the two ends' own counters, so those take one byte instead of seventeen.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+pub enum Party {
+    /// The replica that sent the frame (named in its `Hello`).
+    Sender,
+    /// The replica the frame is for. Only a side that has heard the receiver's `Hello` uses
+    /// it: `Want`s sent early to an expected peer name every replica in full, since the peer
+    /// may turn out to be another.
+    Receiver,
+    /// Any other replica.
+    Other(ReplicaId),
+}
+
+/// Version-vector entries as a frame carries them.
+pub type Entries = Vec<(Party, u64)>;
+
+/// `entries` for a frame from `sender` to `receiver` (`None`: not known for sure yet).
+pub fn to_parties(
+    entries: Vec<(ReplicaId, u64)>,
+    sender: ReplicaId,
+    receiver: Option<ReplicaId>,
+) -> Entries {
+    entries
+        .into_iter()
+        .map(|(replica, counter)| {
+            let party = if replica == sender {
+                Party::Sender
+            } else if Some(replica) == receiver {
+                Party::Receiver
+            } else {
+                Party::Other(replica)
+            };
+            (party, counter)
+        })
+        .collect()
+}
+
+/// The replicas of `entries`, from a frame `sender` sent to `receiver`.
+pub fn from_parties(
+    entries: &[(Party, u64)],
+    sender: ReplicaId,
+    receiver: ReplicaId,
+) -> Vec<(ReplicaId, u64)> {
+    entries
+        .iter()
+        .map(|(party, counter)| {
+            let replica = match party {
+                Party::Sender => sender,
+                Party::Receiver => receiver,
+                Party::Other(replica) => *replica,
+            };
+            (replica, *counter)
+        })
+        .collect()
+}
+
 /// A version vector in a `Want`.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum Vector {
@@ -124,7 +195,7 @@ pub enum Vector {
         /// The digest of the base vector.
         base: u64,
         /// The entries that differ from the base (0 for a replica no longer in the vector).
-        changes: Vec<(ReplicaId, u64)>,
+        changes: Entries,
     },
 }
 
@@ -154,13 +225,22 @@ pub struct Chunk {
     pub last: bool,
 }
 
+impl Chunk {
+    /// Whether the receiver stages this chunk's delta (and acknowledges each chunk): a delta
+    /// in several chunks, or a resumed one. A delta in one chunk is applied at once and not
+    /// acknowledged: a session cut off before it arrived simply asks again.
+    pub fn staged(&self) -> bool {
+        !(self.last && self.start.as_ref().is_some_and(|start| !start.resumed))
+    }
+}
+
 /// What the first chunk of a delta says about the whole delta.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct ChunkStart {
     /// The sender's version vector, as the entries in which it differs from the vector the
     /// receiver sent in its `Want` (0 for a replica the sender has not seen). It must be the
     /// sender's exact vector: merging treats what the sender has seen but lacks as removed.
-    pub context: Vec<(ReplicaId, u64)>,
+    pub context: Entries,
     /// The sender's clock.
     pub hlc: Hlc,
     /// Whether this continues an interrupted delta (records staged earlier are kept).
@@ -246,13 +326,23 @@ fn malformed(detail: String) -> Error {
 impl Message {
     /// The frame's bytes.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode(Kind::Message, self)
+        codec::encode_frame(self)
     }
 
-    /// Reads a frame, refusing damaged, truncated, newer or foreign data.
+    /// Reads a frame, refusing damaged, truncated, newer, older or foreign data.
     pub fn decode(bytes: &[u8]) -> Result<Message> {
-        codec::decode(Kind::Message, bytes)
+        codec::decode_frame(bytes)
     }
+}
+
+/// The versions a protocol-1 `Hello` names, when `frame` is one (a checksummed blob of kind
+/// "sync message" whose payload is `Hello`), so a peer still on protocol 1 is told there is no
+/// common version rather than that its frame is malformed.
+pub fn version_1_hello(frame: &[u8]) -> Option<(u16, u16)> {
+    // Protocol 1's Hello: variant 0, min_version, max_version, replica, wants.
+    let (variant, min, max, _, _): (u32, u16, u16, ReplicaId, u32) =
+        codec::decode(Kind::Message, frame).ok()?;
+    (variant == 0).then_some((min, max))
 }
 
 /// A digest of a version vector, so a `Want` can name the base of its changes in 8 bytes.

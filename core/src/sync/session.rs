@@ -5,15 +5,19 @@
 //!
 //! The flow (details and bytes: `docs/protocol.md`): each side sends `Hello` and, per space it
 //! syncs, a `Want` with its version vector (only the entries that changed since the last
-//! session with this peer, in steady state). Each side answers each `Want` with the delta the
-//! other lacks, in chunks; the receiver stages chunks durably, acknowledges them, and applies
-//! the delta once complete (in several short transactions, see `staging.rs`). A session cut
-//! short resumes from the last staged chunk next time.
+//! session with this peer, in steady state), inside the `Hello` when it knows its peer in
+//! advance. Each side answers each `Want` with the delta the other lacks, in chunks. A delta in
+//! one chunk is applied at once; a longer one is staged durably chunk by chunk, each chunk
+//! acknowledged, and applied once complete (in several short transactions, see `staging.rs`).
+//! A session cut short resumes from the last staged chunk next time. A side is finished when it
+//! has answered every `Want` of the peer (and heard the `Ack`s of what it staged there) and
+//! received everything it asked for; no frame says so (protocol 2, decision 0027).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::message::{
     self, Chunk, ChunkStart, ErrorCode, MAX_VERSION, MIN_VERSION, Message, Records, Resume, Vector,
+    Want,
 };
 use super::replica::{Direction, SyncStore};
 use crate::Store;
@@ -38,6 +42,11 @@ pub struct SessionConfig {
     /// peer's `Want` for them and sends no `Want` of its own (a server serving a read-only
     /// member).
     pub read_only: Vec<SpaceId>,
+    /// Have the peer acknowledge every delta this side sends, also one that fits a single
+    /// chunk (which is otherwise applied without a word), and finish only once it has: for a
+    /// device that must know what the server took (the client's pending changes). Costs one
+    /// small frame per space with something to send.
+    pub confirm_delivery: bool,
 }
 
 impl SessionConfig {
@@ -49,6 +58,7 @@ impl SessionConfig {
             max_frame_bytes: 8 << 20,
             expected_peer: None,
             read_only: Vec::new(),
+            confirm_delivery: false,
         }
     }
 }
@@ -88,7 +98,7 @@ enum Incoming {
 struct Outgoing {
     /// The seq of the last chunk sent.
     last_seq: u32,
-    /// Whether every chunk was acknowledged.
+    /// Whether every chunk that is acknowledged was (a delta in one chunk is not).
     acknowledged: bool,
 }
 
@@ -99,13 +109,15 @@ pub struct Session<'s, S: SyncStore + ?Sized = Store> {
     config: SessionConfig,
     peer: Option<ReplicaId>,
     wants_expected: Option<u32>,
+    /// The peer asked for every delta it sends to be acknowledged.
+    peer_confirms: bool,
     /// The vector sent in each `Want`, by space: a chunk's context is relative to it.
     wanted: BTreeMap<SpaceId, VersionVector>,
     incoming: BTreeMap<SpaceId, Incoming>,
     outgoing: BTreeMap<SpaceId, Outgoing>,
     outbox: VecDeque<Vec<u8>>,
-    sent_done: bool,
-    peer_done: bool,
+    /// Everything the peer asked for was answered and everything asked for arrived.
+    done: bool,
     failed: bool,
     /// Keeps checkpoints out of commits while a delta arrives in several chunks.
     quiet: Option<Receiving<'s, S>>,
@@ -130,12 +142,12 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             config: SessionConfig { spaces, ..config },
             peer: None,
             wants_expected: None,
+            peer_confirms: false,
             wanted: BTreeMap::new(),
             incoming: BTreeMap::new(),
             outgoing: BTreeMap::new(),
             outbox: VecDeque::new(),
-            sent_done: false,
-            peer_done: false,
+            done: false,
             failed: false,
             quiet: None,
             peer_failed: false,
@@ -144,12 +156,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         };
         let wants = u32::try_from(session.wanted_spaces().count())
             .map_err(|_| Error::InvalidInput("too many spaces for one session".into()))?;
-        session.send(&Message::Hello {
-            min_version: MIN_VERSION,
-            max_version: MAX_VERSION,
-            replica: store.replica_id(),
-            wants,
-        })?;
+        let mut with = Vec::new();
         if let Some(peer) = session.config.expected_peer {
             // Resuming needs to know the peer for sure, so a session with something to resume
             // waits for the peer's Hello.
@@ -158,9 +165,17 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 resumable |= store.inbound(space, peer)?.is_some();
             }
             if !resumable {
-                session.send_wants(peer)?;
+                with = session.wants(peer)?;
             }
         }
+        session.send(&Message::Hello {
+            min_version: MIN_VERSION,
+            max_version: MAX_VERSION,
+            replica: store.replica_id(),
+            wants,
+            confirm: session.config.confirm_delivery,
+            with,
+        })?;
         Ok(session)
     }
 
@@ -175,7 +190,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
     /// Whether the session ended: both sides have everything, or it failed. Send what
     /// [`Session::poll_transmit`] still has before closing the channel.
     pub fn is_finished(&self) -> bool {
-        self.failed || (self.sent_done && self.peer_done)
+        self.failed || self.done
     }
 
     /// What the session did so far.
@@ -243,16 +258,20 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 ),
             });
         }
+        if let Some((min, max)) = message::version_1_hello(frame) {
+            return Err(self.no_common_version(min, max));
+        }
         let message = Message::decode(frame)?;
         if self.peer.is_none() && !matches!(message, Message::Hello { .. } | Message::Error { .. })
         {
             return Err(unexpected("a frame before Hello"));
         }
         match message {
-            Message::Hello { min_version, max_version, replica, wants } => {
-                self.on_hello(min_version, max_version, replica, wants)?
+            Message::Hello { min_version, max_version, replica, wants, confirm, with } => {
+                self.peer_confirms = confirm;
+                self.on_hello(min_version, max_version, replica, wants, with)?
             }
-            Message::Want { space, vector, resume } => self.on_want(space, vector, resume)?,
+            Message::Want(want) => self.on_want(want)?,
             Message::NeedFullVector { space } => self.on_need_full_vector(&space)?,
             Message::NotHeld { space } => {
                 if self.incoming.get(&space) != Some(&Incoming::Waiting) {
@@ -266,16 +285,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 let Some(outgoing) = self.outgoing.get_mut(&space) else {
                     return Err(unexpected("Ack for a space not sent"));
                 };
-                if seq > outgoing.last_seq {
-                    return Err(unexpected("Ack for a chunk not sent"));
+                if seq > outgoing.last_seq || outgoing.acknowledged {
+                    return Err(unexpected("Ack for a chunk not sent or not staged"));
                 }
-                outgoing.acknowledged |= seq == outgoing.last_seq;
-            }
-            Message::Done => {
-                if self.peer_done {
-                    return Err(unexpected("a second Done"));
-                }
-                self.peer_done = true;
+                outgoing.acknowledged = seq == outgoing.last_seq;
             }
             Message::Open { .. } | Message::Opened { .. } | Message::Changed { .. } => {
                 return Err(unexpected("a connection message inside a session"));
@@ -290,16 +303,30 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         self.maybe_done()
     }
 
-    fn on_hello(&mut self, min: u16, max: u16, replica: ReplicaId, wants: u32) -> Result<()> {
+    fn no_common_version(&mut self, min: u16, max: u16) -> Error {
+        self.no_common_version = true;
+        Error::Protocol(format!(
+            "no common protocol version: the peer speaks {min} to {max}, this device \
+             {MIN_VERSION} to {MAX_VERSION}; update the older side"
+        ))
+    }
+
+    fn on_hello(
+        &mut self,
+        min: u16,
+        max: u16,
+        replica: ReplicaId,
+        wants: u32,
+        with: Vec<Want>,
+    ) -> Result<()> {
         if self.wants_expected.is_some() {
             return Err(unexpected("a second Hello"));
         }
         if min > max || max < MIN_VERSION || min > MAX_VERSION {
-            self.no_common_version = true;
-            return Err(Error::Protocol(format!(
-                "no common protocol version: the peer speaks {min} to {max}, this device \
-                 {MIN_VERSION} to {MAX_VERSION}; update the older side"
-            )));
+            return Err(self.no_common_version(min, max));
+        }
+        if with.len() > wants as usize {
+            return Err(unexpected("more Wants than announced"));
         }
         if replica == self.store.replica_id() {
             // Two stores with one id: one is a copy of the other, made with its marker.
@@ -313,7 +340,12 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         self.peer = Some(replica);
         self.wants_expected = Some(wants);
         if self.wanted.is_empty() && self.wanted_spaces().next().is_some() {
-            self.send_wants(replica)?;
+            for want in self.wants(replica)? {
+                self.send(&Message::Want(want))?;
+            }
+        }
+        for want in with {
+            self.on_want(want)?;
         }
         Ok(())
     }
@@ -323,8 +355,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         self.config.spaces.iter().filter(|s| !self.config.read_only.contains(s))
     }
 
-    fn send_wants(&mut self, peer: ReplicaId) -> Result<()> {
+    /// The `Want`s of this side, recorded as sent.
+    fn wants(&mut self, peer: ReplicaId) -> Result<Vec<Want>> {
         let spaces: Vec<SpaceId> = self.wanted_spaces().cloned().collect();
+        let mut wants = Vec::with_capacity(spaces.len());
         for space in spaces {
             // A delta staged completely but not applied (a crash) is applied first, so the
             // vector sent says what this store really has.
@@ -333,20 +367,25 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                     self.apply_staged(&space, peer)?;
                 }
             }
-            self.send_want(&space, peer, false)?;
+            wants.push(self.want(&space, peer, false)?);
             self.incoming.insert(space, Incoming::Waiting);
         }
-        Ok(())
+        Ok(wants)
     }
 
-    fn send_want(&mut self, space: &SpaceId, peer: ReplicaId, full: bool) -> Result<()> {
+    fn want(&mut self, space: &SpaceId, peer: ReplicaId, full: bool) -> Result<Want> {
         let vector = self.store.version_vector(space)?;
         let base =
             if full { None } else { self.store.peer_vector(space, peer, Direction::Sent)? };
         let wire = match base {
             Some(base) => Vector::Changed {
                 base: message::digest(&base),
-                changes: message::difference(&base, &vector),
+                // `peer` is only the expected one until its Hello came.
+                changes: message::to_parties(
+                    message::difference(&base, &vector),
+                    self.store.replica_id(),
+                    self.peer,
+                ),
             },
             None => Vector::Full(vector.clone()),
         };
@@ -362,7 +401,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         };
         self.store.set_peer_vector(space, peer, Direction::Sent, &vector)?;
         self.wanted.insert(space.clone(), vector);
-        self.send(&Message::Want { space: space.clone(), vector: wire, resume })
+        Ok(Want { space: space.clone(), vector: wire, resume })
     }
 
     fn on_need_full_vector(&mut self, space: &SpaceId) -> Result<()> {
@@ -370,10 +409,12 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             return Err(unexpected("NeedFullVector for a space not asked for"));
         }
         let peer = self.peer.ok_or_else(|| unexpected("a frame before Hello"))?;
-        self.send_want(space, peer, true)
+        let want = self.want(space, peer, true)?;
+        self.send(&Message::Want(want))
     }
 
-    fn on_want(&mut self, space: SpaceId, vector: Vector, resume: Option<Resume>) -> Result<()> {
+    fn on_want(&mut self, want: Want) -> Result<()> {
+        let Want { space, vector, resume } = want;
         let peer = self.peer.ok_or_else(|| unexpected("a frame before Hello"))?;
         if self.outgoing.contains_key(&space) {
             return Err(unexpected("a second Want for one space"));
@@ -391,7 +432,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             Vector::Changed { base, changes } => {
                 let known = self.store.peer_vector(&space, peer, Direction::Received)?;
                 match known.filter(|known| message::digest(known) == base) {
-                    Some(known) => message::rebuild(&known, &changes),
+                    Some(known) => message::rebuild(
+                        &known,
+                        &message::from_parties(&changes, peer, self.store.replica_id()),
+                    ),
                     None => return self.send(&Message::NeedFullVector { space }),
                 }
             }
@@ -420,11 +464,16 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             records.retain(|(key, _)| *key > resume.after || changed.contains(key));
             first_seq = resume.next_seq;
         }
-        let context = message::difference(&since, &delta.context);
+        let context = message::to_parties(
+            message::difference(&since, &delta.context),
+            self.store.replica_id(),
+            Some(peer),
+        );
         self.report.records_sent += records.len();
         let chunks = split(records, self.config.chunk_bytes)?;
         let count = u32::try_from(chunks.len())
             .map_err(|_| Error::InvalidInput("too many chunks".into()))?;
+        let mut staged = false;
         for (n, part) in (0u32..).zip(chunks) {
             let start =
                 (n == 0).then(|| ChunkStart { context: context.clone(), hlc: delta.hlc, resumed });
@@ -435,10 +484,11 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 records: Records::pack(part)?,
                 last: n + 1 == count,
             };
+            staged |= chunk.staged() || self.config.confirm_delivery;
             self.send(&Message::Chunk(chunk))?;
         }
         self.outgoing
-            .insert(space, Outgoing { last_seq: first_seq + count - 1, acknowledged: false });
+            .insert(space, Outgoing { last_seq: first_seq + count - 1, acknowledged: !staged });
         Ok(())
     }
 
@@ -456,7 +506,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         match (expected, &chunk.start) {
             (None, Some(start)) => {
                 let since = self.wanted.get(&space).cloned().unwrap_or_default();
-                let context = message::rebuild(&since, &start.context);
+                let context = message::rebuild(
+                    &since,
+                    &message::from_parties(&start.context, peer, self.store.replica_id()),
+                );
                 self.check_own_writes(&space, &context)?;
                 if chunk.last && !start.resumed {
                     // The whole delta in one frame: nothing to stage, since a session cut off now
@@ -468,7 +521,10 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                     self.report.records_changed += changes.records.len();
                     self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
                     self.incoming.insert(space.clone(), Incoming::Finished);
-                    return self.send(&Message::Ack { space, seq: chunk.seq });
+                    if self.peer_confirms {
+                        self.send(&Message::Ack { space, seq: chunk.seq })?;
+                    }
+                    return Ok(());
                 }
                 if start.resumed {
                     let staged = self.store.inbound(&space, peer)?;
@@ -541,10 +597,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         let received = self.incoming.values().all(|i| *i == Incoming::Finished);
         let sent = self.outgoing.values().all(|o| o.acknowledged);
         let asked = self.wanted_spaces().all(|s| self.incoming.contains_key(s));
-        if !self.sent_done && heard_all_wants && received && sent && asked {
-            self.sent_done = true;
-            self.send(&Message::Done)?;
-        }
+        self.done = heard_all_wants && received && sent && asked;
         Ok(())
     }
 

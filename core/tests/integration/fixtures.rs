@@ -366,11 +366,11 @@ fn golden_imported_zone_rule_encoding() {
     }
 }
 
-/// One of each sync message, as frames with a 4-byte length in front (the stream framing of
-/// `sync::transport`), pins the protocol's bytes (`docs/protocol.md`).
+/// One of each sync message of protocol 2, as frames with a 4-byte length in front (the
+/// stream framing of `sync::transport`), pins the protocol's bytes (`docs/protocol.md`).
 #[test]
 fn golden_sync_messages_encoding() {
-    use almanac_core::sync::message::{Chunk, ChunkStart, Records, Resume, Vector};
+    use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records, Resume, Vector, Want};
     use almanac_core::sync::{ErrorCode, Message};
 
     let space = golden_space();
@@ -380,28 +380,55 @@ fn golden_sync_messages_encoding() {
     let big: Vec<_> = (0..40)
         .map(|i| (RecordKey::new("events", format!("e{i:02}")), delta.records[0].1.clone()))
         .collect();
+    let full =
+        Want { space: space.clone(), vector: Vector::Full(delta.context.clone()), resume: None };
     let messages = vec![
-        Message::Hello { min_version: 1, max_version: 1, replica, wants: 1 },
-        Message::Want {
-            space: space.clone(),
-            vector: Vector::Full(delta.context.clone()),
-            resume: None,
+        Message::Hello {
+            min_version: 2,
+            max_version: 2,
+            replica,
+            wants: 1,
+            confirm: false,
+            with: vec![],
         },
-        Message::Want {
+        Message::Hello {
+            min_version: 2,
+            max_version: 2,
+            replica,
+            wants: 1,
+            confirm: true,
+            with: vec![Want {
+                space: space.clone(),
+                vector: Vector::Changed {
+                    base: 0x0123_4567_89AB_CDEF,
+                    changes: vec![(Party::Sender, 7), (Party::Receiver, 0)],
+                },
+                resume: None,
+            }],
+        },
+        Message::Want(full),
+        Message::Want(Want {
             space: space.clone(),
-            vector: Vector::Changed { base: 0x0123_4567_89AB_CDEF, changes: vec![(replica, 3)] },
+            vector: Vector::Changed {
+                base: 0x0123_4567_89AB_CDEF,
+                changes: vec![(Party::Other(replica), 3)],
+            },
             resume: Some(Resume {
                 context: delta.context.clone(),
                 after: RecordKey::new("events", "e07"),
                 next_seq: 4,
             }),
-        },
+        }),
         Message::NeedFullVector { space: space.clone() },
         Message::NotHeld { space: space.clone() },
         Message::Chunk(Chunk {
             space: space.clone(),
             seq: 0,
-            start: Some(ChunkStart { context: vec![(replica, 2)], hlc: delta.hlc, resumed: false }),
+            start: Some(ChunkStart {
+                context: vec![(Party::Sender, 2), (Party::Other(replica), 2)],
+                hlc: delta.hlc,
+                resumed: false,
+            }),
             records: Records::Plain(delta.records.clone()),
             last: false,
         }),
@@ -413,24 +440,22 @@ fn golden_sync_messages_encoding() {
             last: true,
         }),
         Message::Ack { space: space.clone(), seq: 1 },
-        Message::Done,
         Message::Error { code: ErrorCode::NoCommonVersion, message: "update the app".into() },
     ];
     assert!(matches!(
-        &messages[6],
+        &messages[7],
         Message::Chunk(Chunk { records: Records::Deflated { .. }, .. })
     ));
     let encoded = length_prefixed(&messages);
-    check_fixture("sync-messages-v1.bin", &encoded);
-    let decoded = read_frames(&read_fixture("sync-messages-v1.bin"));
+    check_fixture("sync-messages-v2.bin", &encoded);
+    let decoded = read_frames(&read_fixture("sync-messages-v2.bin"));
     assert_eq!(decoded, messages);
-    let Message::Chunk(chunk) = decoded[6].clone() else { panic!("chunk") };
+    let Message::Chunk(chunk) = decoded[7].clone() else { panic!("chunk") };
     assert_eq!(chunk.records.unpack(1 << 20).expect("unpack"), big);
 }
 
 /// The connection-level messages of the WebSocket binding (`Open`, `Opened`, `Changed`), as
-/// length-prefixed frames: appended to the protocol's message list, so version 1 frames keep
-/// their bytes.
+/// length-prefixed frames of protocol 2.
 #[test]
 fn golden_connection_messages_encoding() {
     use almanac_core::sync::{Access, Message, SpaceAccess};
@@ -459,9 +484,51 @@ fn golden_connection_messages_encoding() {
         Message::Changed { spaces: vec![other] },
     ];
     let encoded = length_prefixed(&messages);
-    check_fixture("sync-connection-v1.bin", &encoded);
-    let decoded = read_frames(&read_fixture("sync-connection-v1.bin"));
+    check_fixture("sync-connection-v2.bin", &encoded);
+    let decoded = read_frames(&read_fixture("sync-connection-v2.bin"));
     assert_eq!(decoded, messages);
+}
+
+/// Protocol 1's frames (the goldens `sync-messages-v1.bin`, `sync-connection-v1.bin`) are
+/// refused with a message saying the other device must update, and a session that hears a
+/// protocol-1 `Hello` ends with `NoCommonVersion` (decision 0027).
+#[test]
+fn protocol_1_frames_are_refused_with_an_update_message() {
+    use almanac_core::sync::message::version_1_hello;
+    use almanac_core::sync::{Message, Session, SessionConfig};
+
+    let mut frames = Vec::new();
+    for name in ["sync-messages-v1.bin", "sync-connection-v1.bin"] {
+        let bytes = read_fixture(name);
+        let mut rest = &bytes[..];
+        while let Some(frame) =
+            almanac_core::sync::transport::read_frame(&mut rest, 1 << 20).expect("frame")
+        {
+            frames.push(frame);
+        }
+    }
+    assert_eq!(frames.len(), 13);
+    for frame in &frames {
+        let error = Message::decode(frame).expect_err("a protocol 1 frame");
+        assert!(error.to_string().contains("must update"), "{error}");
+    }
+    assert_eq!(version_1_hello(&frames[0]), Some((1, 1)));
+    assert!(frames[1..].iter().all(|frame| version_1_hello(frame).is_none()));
+
+    let dir = tempfile::tempdir().expect("dir");
+    let store = almanac_core::Store::open(dir.path().join("s.almanac")).expect("open");
+    let mut session = Session::new(&store, SessionConfig::new(vec![])).expect("session");
+    let error = session.receive(&frames[0]).expect_err("no common version");
+    assert!(error.to_string().contains("no common protocol version"), "{error}");
+    let _hello = session.poll_transmit().expect("hello");
+    let reply = Message::decode(&session.poll_transmit().expect("error frame")).expect("decode");
+    assert!(
+        matches!(
+            reply,
+            Message::Error { code: almanac_core::sync::ErrorCode::NoCommonVersion, .. }
+        ),
+        "{reply:?}"
+    );
 }
 
 /// Messages as frames with their length in front (the stream framing of `sync::transport`).

@@ -23,9 +23,9 @@ fn corpus(target: &str) -> Vec<PathBuf> {
     files
 }
 
-/// The `frame_payload` target's input as a frame: format 2, kind "sync message", CRC-32C.
+/// The `frame_payload` target's input as a frame: format 3 (sync frames), CRC-32C.
 fn sealed(payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![2, 5];
+    let mut frame = vec![almanac_core::codec::FRAME_FORMAT];
     frame.extend_from_slice(payload);
     let checksum = crc32c::crc32c(&frame);
     frame.extend_from_slice(&checksum.to_le_bytes());

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use almanac_core::crdt::{RecordDelta, Write};
 use almanac_core::storage::memory::MemoryStore;
-use almanac_core::sync::message::{Chunk, ChunkStart, Records};
+use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records, Want};
 use almanac_core::sync::transport::{sync_in_process, sync_over_stream};
-use almanac_core::sync::{ErrorCode, Message, Session, SessionConfig};
+use almanac_core::sync::{ErrorCode, MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig};
 use almanac_core::{Error, Operation, RecordKey, ReplicaId, SpaceId, Store, Value, VersionVector};
 
 fn space(id: &str) -> SpaceId {
@@ -96,11 +96,56 @@ fn a_one_field_change_costs_under_512_bytes_with_1000_writers() {
     let (to_b, to_a) = sync_in_process(&a, a_config, &b, b_config).expect("sync");
     let total = to_b.bytes_sent + to_a.bytes_sent;
     assert!(total < 512, "{total} bytes on the wire ({to_b:?} / {to_a:?})");
+    // Hello with the Want, and the delta, each way (decision 0027).
+    assert_eq!(to_b.frames_sent + to_a.frames_sent, 4, "{to_b:?} / {to_a:?}");
     assert_eq!(
         b.get("team", "notes", "by-7").expect("read").expect("record").value("title"),
         Some(&Value::from("changed"))
     );
     assert_eq!(a.version_vector("team").expect("vv").len(), 1001);
+}
+
+/// A delta in one chunk is applied without an answer, unless its sender asked for every delta
+/// to be confirmed (a device tracking what the server took); then the sender finishes only once
+/// the `Ack` came.
+#[test]
+fn a_single_chunk_delta_is_acknowledged_only_when_its_sender_asks() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = (open(dir.path(), "a"), open(dir.path(), "b"));
+    b.join_space("s").expect("join");
+    write(&a, "s", "n1", "title", "first");
+    sync(&a, &b, &["s"]);
+    for confirm in [false, true] {
+        write(&a, "s", "n1", "title", &format!("confirm {confirm}"));
+        let mut a_config = config(&["s"]);
+        a_config.expected_peer = Some(b.replica_id());
+        a_config.confirm_delivery = confirm;
+        let mut b_config = config(&["s"]);
+        b_config.expected_peer = Some(a.replica_id());
+        let mut left = Session::new(&a, a_config).expect("session");
+        let mut right = Session::new(&b, b_config).expect("session");
+        let hello_a = left.poll_transmit().expect("A's Hello");
+        let hello_b = right.poll_transmit().expect("B's Hello");
+        right.receive(&hello_a).expect("B hears A");
+        let delta_b = right.poll_transmit().expect("B's delta");
+        left.receive(&hello_b).expect("A hears B");
+        let delta_a = left.poll_transmit().expect("A's delta");
+        left.receive(&delta_b).expect("A applies B's delta");
+        assert_eq!(left.is_finished(), !confirm, "confirm {confirm}");
+        right.receive(&delta_a).expect("B applies A's delta");
+        assert!(right.is_finished());
+        assert_eq!(state(&a, "s"), state(&b, "s"));
+        match right.poll_transmit() {
+            Some(ack) if confirm => {
+                assert!(matches!(Message::decode(&ack), Ok(Message::Ack { .. })));
+                left.receive(&ack).expect("A hears the Ack");
+                assert!(left.is_finished());
+            }
+            Some(frame) => panic!("unasked frame {:?}", Message::decode(&frame)),
+            None => assert!(!confirm, "no Ack although A asked for it"),
+        }
+        assert!(left.poll_transmit().is_none() && right.poll_transmit().is_none());
+    }
 }
 
 /// A chunked initial sync cut short resumes from what was staged; until it completes, the
@@ -235,6 +280,8 @@ fn no_common_protocol_version_is_a_clear_error_on_both_sides() {
         max_version: 9,
         replica: ReplicaId::from_bytes([9; 16]),
         wants: 0,
+        confirm: false,
+        with: Vec::new(),
     };
     let error = session.receive(&future.encode().expect("encode")).expect_err("refused");
     assert!(error.to_string().contains("no common protocol version"), "{error}");
@@ -324,15 +371,21 @@ fn a_hostile_chunk_is_refused_whole() {
     target.join_space("s").expect("join");
     let delta = a.delta_since("s", &VersionVector::new()).expect("delta");
     let mut session = Session::new(&target, config(&["s"])).expect("session");
-    let hello =
-        Message::Hello { min_version: 1, max_version: 1, replica: a.replica_id(), wants: 0 };
+    let hello = Message::Hello {
+        min_version: MIN_VERSION,
+        max_version: MAX_VERSION,
+        replica: a.replica_id(),
+        wants: 0,
+        confirm: false,
+        with: Vec::new(),
+    };
     session.receive(&hello.encode().expect("hello")).expect("hello accepted");
     // The context says A has written once; the records carry A's second write too.
     let chunk = Message::Chunk(Chunk {
         space: space("s"),
         seq: 0,
         start: Some(ChunkStart {
-            context: vec![(a.replica_id(), 1)],
+            context: vec![(Party::Sender, 1)],
             hlc: delta.hlc,
             resumed: false,
         }),
@@ -352,13 +405,20 @@ fn a_want_for_a_space_not_shared_gets_not_held_and_no_data() {
     write(&a, "private", "n", "title", "secret");
     let mut session = Session::new(&a, config(&[])).expect("session");
     let peer = ReplicaId::from_bytes([3; 16]);
-    let hello = Message::Hello { min_version: 1, max_version: 1, replica: peer, wants: 1 };
+    let hello = Message::Hello {
+        min_version: MIN_VERSION,
+        max_version: MAX_VERSION,
+        replica: peer,
+        wants: 1,
+        confirm: false,
+        with: Vec::new(),
+    };
     session.receive(&hello.encode().expect("hello")).expect("hello");
-    let want = Message::Want {
+    let want = Message::Want(Want {
         space: space("private"),
         vector: almanac_core::sync::message::Vector::Full(VersionVector::new()),
         resume: None,
-    };
+    });
     session.receive(&want.encode().expect("want")).expect("want");
     let replies: Vec<Message> = std::iter::from_fn(|| session.poll_transmit())
         .map(|f| Message::decode(&f).expect("decode"))

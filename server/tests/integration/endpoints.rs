@@ -46,7 +46,8 @@ async fn health_and_metrics_answer_over_http(backend: Backend) {
     assert_eq!(value(&metrics, "almanac_records_sent_total"), 1);
     assert_eq!(value(&metrics, "almanac_live_pushes_total"), 1);
     assert_eq!(value(&metrics, "almanac_round_duration_seconds_count"), 3);
-    assert!(value(&metrics, "almanac_frames_in_total") >= 12);
+    // Each round brings at least Open, Hello and a Want from the device (protocol 2).
+    assert!(value(&metrics, "almanac_frames_in_total") >= 9);
     assert!(value(&metrics, "almanac_bytes_out_total") > 0);
     assert_eq!(value(&metrics, "almanac_errors_total{kind=\"unauthorized\"}"), 0);
     assert_eq!(get(&server, "/nowhere").await.0, "HTTP/1.1 404 Not Found");

@@ -362,6 +362,9 @@ impl Link {
             }
         }
         let mut config = SessionConfig::new(allowed);
+        // As the client does: the round ends only once the server has said it took what this
+        // device sent, so the test can look at the server right after.
+        config.confirm_delivery = true;
         tune(&mut config);
         let mut session = Session::new(store, config).map_err(|e| e.to_string())?;
         loop {
