@@ -669,6 +669,57 @@ mod property {
         Ok(())
     }
 
+    // Three cases the property test finds at 200 cases (2026-12-01), failing since decision
+    // 0025 at least (also on ea3b355): a copy's write that has the same counter as one the
+    // original released is never told apart, so both stores keep their own record under one
+    // dot and never exchange them. Kept here, ignored, until a fix lands; see "Known failing
+    // cases" in docs/decisions/0025-copied-stores-and-retired-devices.md.
+    #[test]
+    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
+    fn known_failing_copy_then_relay() {
+        use Step::*;
+        let steps = [
+            Copy { from: 0, to: 1 },
+            Copy { from: 0, to: 2 },
+            Write { store: 0, space: 0 },
+            Write { store: 1, space: 0 },
+            Sync { a: 0, b: 2, cut: None },
+            Sync { a: 2, b: 1, cut: Some(2) },
+            Sync { a: 2, b: 0, cut: None },
+        ];
+        run(&steps).expect("copy then relay");
+    }
+
+    #[test]
+    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
+    fn known_failing_copy_then_restore() {
+        use Step::*;
+        let steps = [
+            Copy { from: 0, to: 2 },
+            Write { store: 2, space: 0 },
+            Write { store: 0, space: 0 },
+            Backup { store: 2 },
+            Write { store: 2, space: 0 },
+            Restore { store: 2 },
+        ];
+        run(&steps).expect("copy then restore");
+    }
+
+    #[test]
+    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
+    fn known_failing_copy_back() {
+        use Step::*;
+        let steps = [
+            Copy { from: 0, to: 1 },
+            Write { store: 0, space: 0 },
+            Sync { a: 2, b: 0, cut: None },
+            Copy { from: 1, to: 0 },
+            Sync { a: 1, b: 0, cut: None },
+            Write { store: 1, space: 0 },
+        ];
+        run(&steps).expect("copy back");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
