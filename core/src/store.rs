@@ -232,7 +232,8 @@ impl Store {
         let mut conn =
             sqlite::open_writer(&path, options.durability, options.max_size_bytes, &options.views)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (incarnation, marker) = incarnation::check(&tx, &path, &options.device_marker)?;
+        let (incarnation, marker) =
+            incarnation::check(&tx, &path, &options.device_marker, &options.views)?;
         let mut stale_views = Vec::new();
         for view in &options.views {
             if view.prepare(&tx)? {

@@ -15,8 +15,11 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use super::view::DerivedView;
 
 use crate::crdt::{Hlc, ReplicaId};
 use crate::error::{Error, Result};
@@ -170,9 +173,10 @@ fn random_bytes() -> Result<[u8; 16]> {
 /// not the one the marker last saw. Returns the outcome and the open marker (none when
 /// disabled).
 pub fn check(
-    tx: &Connection,
+    tx: &Transaction<'_>,
     store: &Path,
     marker: &DeviceMarker,
+    views: &[Arc<dyn DerivedView>],
 ) -> Result<(Incarnation, Option<Marker>)> {
     let Some(marker_path) = marker.path(store) else { return Ok((Incarnation::Continued, None)) };
     let replica = super::replica_id(tx)?;
@@ -208,10 +212,11 @@ pub fn check(
         )?;
     }
     if let Incarnation::Renewed { .. } = outcome {
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'replica_id'",
-            [replica.to_bytes().to_vec()],
-        )?;
+        // Like a renewal found by sync: the old id's writes this store never sent move to the
+        // new id. A restored store may also be a copy whose original used the same counters;
+        // left under the old id, such a write could never be told from the original's
+        // (decision 0025, "copy, then restore").
+        super::renew::renew_to(tx, views, replica)?;
     }
     let file = OpenOptions::new().write(true).open(&marker_path)?;
     Ok((outcome, Some(Marker { file, replica, incarnation })))

@@ -18,8 +18,19 @@ use crate::replica::RecordStore;
 /// exchanged and deltas half received were about the old id's writes), so the next session
 /// starts with full vectors.
 pub fn renew(tx: &Transaction<'_>, views: &[Arc<dyn DerivedView>]) -> Result<ReplicaId> {
-    let old = super::replica_id(tx)?;
     let new = ReplicaId::random()?;
+    renew_to(tx, views, new)?;
+    Ok(new)
+}
+
+/// [`renew`] to the id `new` chosen by the caller (opening a restored store names it in the
+/// device marker first).
+pub fn renew_to(
+    tx: &Transaction<'_>,
+    views: &[Arc<dyn DerivedView>],
+    new: ReplicaId,
+) -> Result<()> {
+    let old = super::replica_id(tx)?;
     let mut replicas = Replicas::default();
     if let Some(old_idx) = replicas.lookup(tx, old)? {
         let new_idx = replicas.index(tx, new)?;
@@ -82,5 +93,5 @@ pub fn renew(tx: &Transaction<'_>, views: &[Arc<dyn DerivedView>]) -> Result<Rep
     tx.execute("DELETE FROM sync_peers", [])?;
     tx.execute("DELETE FROM sync_inbound", [])?;
     tx.execute("UPDATE meta SET value = ?1 WHERE key = 'replica_id'", [new.to_bytes().to_vec()])?;
-    Ok(new)
+    Ok(())
 }
