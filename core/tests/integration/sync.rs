@@ -672,7 +672,7 @@ mod property {
     // Cases the property test finds at 200 cases (2026-12-01), failing since decision 0025 at
     // least (also on ea3b355): a copy's write that has the same counter as one the original
     // released is never told apart, so both stores keep their own record under one dot and
-    // never exchange them. The two still failing are kept here, ignored, until a fix lands;
+    // never exchange them. The ones still failing are kept here, ignored, until a fix lands;
     // see "Known failing cases" in docs/decisions/0025-copied-stores-and-retired-devices.md.
     #[test]
     #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
@@ -705,6 +705,26 @@ mod property {
             Restore { store: 2 },
         ];
         run(&steps).expect("a copy, then restored");
+    }
+
+    #[test]
+    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
+    fn known_failing_copy_relay_cut() {
+        use Step::*;
+        let steps = [
+            Write { store: 1, space: 1 },
+            Copy { from: 1, to: 0 },
+            Write { store: 0, space: 1 },
+            Write { store: 2, space: 1 },
+            Write { store: 2, space: 1 },
+            Sync { a: 0, b: 2, cut: None },
+            Write { store: 2, space: 1 },
+            Write { store: 1, space: 0 },
+            Write { store: 2, space: 1 },
+            Sync { a: 1, b: 2, cut: None },
+            Sync { a: 2, b: 1, cut: Some(5) },
+        ];
+        run(&steps).expect("copy, relay, cut");
     }
 
     #[test]
