@@ -100,12 +100,24 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>> {
 }
 
 fn enveloped<T: Serialize>(version: u8, kind: Kind, value: &T) -> Result<Vec<u8>> {
-    let mut bytes = vec![version, kind as u8];
+    let header = [version, kind as u8];
+    if version == UNCHECKED_VERSION {
+        return headed(&header, kind, value);
+    }
+    sealed(&header, kind, value)
+}
+
+/// `header` followed by `value`'s bincode payload.
+fn headed<T: Serialize>(header: &[u8], kind: Kind, value: &T) -> Result<Vec<u8>> {
+    let mut bytes = header.to_vec();
     bincode::serde::encode_into_std_write(value, &mut bytes, config())
         .map_err(|e| Error::InvalidInput(format!("cannot encode {}: {e}", kind.name())))?;
-    if version == UNCHECKED_VERSION {
-        return Ok(bytes);
-    }
+    Ok(bytes)
+}
+
+/// [`headed`], then the CRC-32C of all of it (blobs of format 2 and 3, frames).
+fn sealed<T: Serialize>(header: &[u8], kind: Kind, value: &T) -> Result<Vec<u8>> {
+    let mut bytes = headed(header, kind, value)?;
     let checksum = crc32c::crc32c(&bytes);
     bytes.extend_from_slice(&checksum.to_le_bytes());
     Ok(bytes)
@@ -123,7 +135,8 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
         return decode(Kind::Record, bytes);
     }
     let what = Kind::Record.name();
-    let payload = checked_payload(what, Kind::Record, verified(what, bytes)?)?;
+    let payload =
+        checked_payload(what, Kind::Record, verified(what, "a checksummed blob", bytes)?)?;
     let wire: RecordWire<Name> = decode_payload(what, payload)?;
     RecordState::try_from(wire).map_err(|detail| Error::Decode { what, detail })
 }
@@ -167,7 +180,7 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
                     .into(),
             });
         }
-        FORMAT_VERSION => verified(what, bytes)?,
+        FORMAT_VERSION => verified(what, "a checksummed blob", bytes)?,
         RECORD_FORMAT_VERSION if kind == Kind::Record => {
             return Err(Error::Decode {
                 what,
@@ -197,12 +210,7 @@ fn checked_payload<'a>(what: &'static str, kind: Kind, body: &'a [u8]) -> Result
 
 /// Encodes `value` as a sync frame (format [`FRAME_FORMAT`]).
 pub fn encode_frame<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let mut bytes = vec![FRAME_FORMAT];
-    bincode::serde::encode_into_std_write(value, &mut bytes, config())
-        .map_err(|e| Error::InvalidInput(format!("cannot encode {}: {e}", Kind::Message.name())))?;
-    let checksum = crc32c::crc32c(&bytes);
-    bytes.extend_from_slice(&checksum.to_le_bytes());
-    Ok(bytes)
+    sealed(&[FRAME_FORMAT], Kind::Message, value)
 }
 
 /// Decodes a sync frame written by [`encode_frame`], refusing frames of protocol 1 (blobs of
@@ -231,19 +239,22 @@ pub fn decode_frame<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             return Err(Error::Decode { what, detail: format!("format {other} does not exist") });
         }
     }
+    let body = verified(what, "a frame", bytes)?;
+    decode_payload(what, &body[1..])
+}
+
+/// The blob (or frame: `unit` names it in the error) without its checksum, once the checksum
+/// matches. Checked before anything else is read, so damage anywhere (the kind byte included)
+/// is reported as damage.
+fn verified<'a>(what: &'static str, unit: &str, bytes: &'a [u8]) -> Result<&'a [u8]> {
     let Some((body, checksum)) =
         bytes.split_last_chunk::<CHECKSUM_BYTES>().filter(|(body, _)| body.len() >= 2)
     else {
         return Err(Error::Decode {
             what,
-            detail: format!("only {} bytes, too short for a frame", bytes.len()),
+            detail: format!("only {} bytes, too short for {unit}", bytes.len()),
         });
     };
-    check_crc(what, body, checksum)?;
-    decode_payload(what, &body[1..])
-}
-
-fn check_crc(what: &'static str, body: &[u8], checksum: &[u8; CHECKSUM_BYTES]) -> Result<()> {
     let expected = u32::from_le_bytes(*checksum);
     let actual = crc32c::crc32c(body);
     if actual != expected {
@@ -255,21 +266,6 @@ fn check_crc(what: &'static str, body: &[u8], checksum: &[u8; CHECKSUM_BYTES]) -
             ),
         });
     }
-    Ok(())
-}
-
-/// The blob without its checksum, once the checksum matches. Checked before anything else is
-/// read, so damage anywhere (the kind byte included) is reported as damage.
-fn verified<'a>(what: &'static str, bytes: &'a [u8]) -> Result<&'a [u8]> {
-    let Some((body, checksum)) =
-        bytes.split_last_chunk::<CHECKSUM_BYTES>().filter(|(body, _)| body.len() >= 2)
-    else {
-        return Err(Error::Decode {
-            what,
-            detail: format!("only {} bytes, too short for a checksummed blob", bytes.len()),
-        });
-    };
-    check_crc(what, body, checksum)?;
     Ok(body)
 }
 
