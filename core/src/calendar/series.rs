@@ -131,32 +131,24 @@ fn push_digits(out: &mut String, value: i64, width: usize) {
     out.extend(digits[20 - used..].iter().map(|d| char::from(*d)));
 }
 
-/// The number written by `digits` (ASCII digits only, at most 9 of them).
-fn parse_digits(digits: &[u8]) -> Option<i32> {
-    if digits.is_empty() || digits.len() > 9 {
-        return None;
-    }
-    digits.iter().try_fold(0i32, |n, d| d.is_ascii_digit().then(|| n * 10 + i32::from(d - b'0')))
-}
-
-/// `YYYYMMDD` as a date.
-fn parse_basic_date(text: &[u8]) -> Option<jiff::civil::Date> {
+/// `YYYYMMDD` as a date (the iCalendar DATE reader, given exactly eight bytes).
+fn parse_basic_date(text: &str) -> Option<jiff::civil::Date> {
     if text.len() != 8 {
         return None;
     }
-    let year = i16::try_from(parse_digits(&text[..4])?).ok()?;
-    let month = i8::try_from(parse_digits(&text[4..6])?).ok()?;
-    let day = i8::try_from(parse_digits(&text[6..])?).ok()?;
-    jiff::civil::Date::new(year, month, day).ok()
+    super::ical::parse_date(text).ok()
 }
 
-/// `YYYYMMDDTHHMMSS` as a wall time.
-fn parse_basic_date_time(text: &[u8]) -> Option<DateTime> {
-    if text.len() != 15 || text[8] != b'T' {
+/// `YYYYMMDDTHHMMSS` as a wall time (strictly: keys are only ever written this way).
+fn parse_basic_date_time(text: &str) -> Option<DateTime> {
+    if text.len() != 15 || text.as_bytes().get(8) != Some(&b'T') {
         return None;
     }
-    let date = parse_basic_date(&text[..8])?;
-    let part = |at: usize| i8::try_from(parse_digits(&text[at..at + 2])?).ok();
+    let date = parse_basic_date(text.get(..8)?)?;
+    let part = |at: usize| {
+        let n = text.get(at..at + 2).and_then(super::ical::values::digits)?;
+        i8::try_from(n).ok()
+    };
     let time = jiff::civil::Time::new(part(9)?, part(11)?, part(13)?, 0).ok()?;
     Some(date.to_datetime(time))
 }
@@ -850,16 +842,16 @@ impl Event {
 pub fn occurrence_local(key: &str, series_start: &TimeValue) -> Result<DateTime> {
     let invalid = || Error::InvalidInput(format!("'{key}' is not an occurrence key"));
     if let Some(utc) = key.strip_suffix('Z') {
-        let local = parse_basic_date_time(utc.as_bytes()).ok_or_else(invalid)?;
+        let local = parse_basic_date_time(utc).ok_or_else(invalid)?;
         let instant = TimeZone::UTC.to_timestamp(local).map_err(|_| invalid())?;
         let zone = series_start.zone(&TimeZone::UTC)?;
         return Ok(zone.to_datetime(instant));
     }
     if key.len() == 8 {
-        let date = parse_basic_date(key.as_bytes()).ok_or_else(invalid)?;
+        let date = parse_basic_date(key).ok_or_else(invalid)?;
         return Ok(date.to_datetime(series_start.local().time()));
     }
-    parse_basic_date_time(key.as_bytes()).ok_or_else(invalid)
+    parse_basic_date_time(key).ok_or_else(invalid)
 }
 
 /// The duration type re-exported for callers building timings.

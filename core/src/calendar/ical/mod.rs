@@ -13,7 +13,7 @@
 
 mod component;
 mod content;
-mod values;
+pub(crate) mod values;
 mod vtimezone;
 mod zones;
 

@@ -226,7 +226,8 @@ fn read_period(item: &str, zone: &Option<String>) -> std::result::Result<Period,
     Ok(Period { start, end })
 }
 
-fn digits(text: &str) -> Option<i64> {
+/// The number written by `text`, if it is ASCII digits only.
+pub(crate) fn digits(text: &str) -> Option<i64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
