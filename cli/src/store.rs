@@ -8,7 +8,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use almanac_core::{Error, Store};
+use almanac_core::{Error, Incarnation, Store};
 
 use crate::fail::Failure;
 
@@ -46,9 +46,20 @@ pub fn open_or_create(path: &Path) -> Result<Store, Failure> {
 }
 
 fn open(path: &Path) -> Result<Store, Failure> {
-    Store::open(path).map_err(|error| match error {
+    let store = Store::open(path).map_err(|error| match error {
         // These already name the file.
         Error::NotAStore { .. } | Error::IncompatibleVersion { .. } => Failure::from(error),
         other => Failure::new(format!("cannot open the store {}: {other}", path.display())),
-    })
+    })?;
+    // Said once, when it happens: a developer who copied a store to inspect it should know
+    // the copy now writes as another device (decisions 0013 and 0028).
+    if let Incarnation::Renewed { previous } = store.incarnation() {
+        eprintln!(
+            "note: {} is a copy or a restored backup (it does not match its device marker); \
+             it now writes as replica {} instead of {previous}, keeping all its writes",
+            path.display(),
+            store.replica_id()
+        );
+    }
+    Ok(store)
 }

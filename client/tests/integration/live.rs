@@ -213,9 +213,9 @@ async fn too_many_connections_is_reported_and_retried(backend: Backend) {
     live.stop().await;
 }
 
-/// A copy of a store made with its marker goes live after the original synced its own writes
-/// under the shared id: the copy renews its id and reconnects at once, without reporting a
-/// failure (nothing failed), and its writes reach the server.
+/// A block-level copy of a store made with its marker (a cloned disk) goes live after the
+/// original synced its own writes under the shared id: the copy renews its id and reconnects
+/// at once, without reporting a failure (nothing failed), and its writes reach the server.
 async fn a_live_copy_renews_its_id_and_carries_on(backend: Backend) {
     let server = TestServer::start_on(&backend, &[]);
     let token = server.user("ada");

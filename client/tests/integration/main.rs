@@ -38,16 +38,15 @@ impl Device {
         Device { _dir: dir, store: Arc::new(store) }
     }
 
-    /// A second device whose store is a copy of this one's made together with its device
-    /// marker (a phone cloned to a new phone): it opens under the same replica id.
+    /// A second device whose store is a block-level copy of this one's, device marker
+    /// included (a disk image cloned): it opens under the same replica id, and only sync can
+    /// tell the two apart. (A file-level copy is caught when it opens, decision 0028.)
     pub fn copy_with_marker(&self) -> Device {
         self.store.checkpoint().expect("checkpoint");
         let dir = tempfile::tempdir().expect("temp dir");
-        let from = self.store.path().to_owned();
         let to = dir.path().join("device.almanac");
-        std::fs::copy(&from, &to).expect("copy the store");
-        let marker = |p: &std::path::Path| format!("{}.device", p.display());
-        std::fs::copy(marker(&from), marker(&to)).expect("copy the marker");
+        almanac_core::storage::sqlite::incarnation::copy_like_a_disk_clone(self.store.path(), &to)
+            .expect("clone the store");
         let store = Store::open(&to).expect("open the copy");
         assert_eq!(store.replica_id(), self.store.replica_id());
         Device { _dir: dir, store: Arc::new(store) }

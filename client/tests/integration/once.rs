@@ -225,7 +225,8 @@ async fn a_certificate_the_platform_does_not_trust_is_refused(backend: Backend) 
     assert!(error.to_string().contains("certificate"), "{error}");
 }
 
-/// A phone cloned to a new phone with its store and device marker: both write under one id.
+/// A phone's disk cloned block by block, store and device marker included (a file-level copy
+/// is caught when it opens, decision 0028): both write under one id.
 /// The copy that syncs second finds the server holding writes of its id it never sent, moves
 /// its own to a fresh id, and its `sync_once` runs the round again: nothing either wrote is
 /// lost, and the two edits of one field end as a conflict.

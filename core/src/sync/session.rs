@@ -453,7 +453,12 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         let mut first_seq = 0;
         let resumed = resume.is_some();
         if let Some(resume) = resume {
-            // Keep what the peer has staged, except records that changed since.
+            // Keep what the peer has staged, except records that changed since: those replace
+            // their staged copies. A staged copy is applied under this delta's context, so the
+            // copy replacing it must hold every write that context claims the peer may lack,
+            // also when the peer has meanwhile seen all of the record elsewhere (left staged,
+            // the old copy would then drop the writes it lacks). Hence records relative to
+            // what both the peer has now and the interrupted delta's sender had.
             let changed: BTreeSet<RecordKey> = self
                 .store
                 .delta_since(&space, &resume.context)?
@@ -461,6 +466,9 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 .into_iter()
                 .map(|(key, _)| key)
                 .collect();
+            if !changed.is_empty() {
+                records = self.store.delta_since(&space, &since.meet(&resume.context))?.records;
+            }
             records.retain(|(key, _)| *key > resume.after || changed.contains(key));
             first_seq = resume.next_seq;
         }

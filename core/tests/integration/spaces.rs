@@ -189,17 +189,51 @@ fn protocol_sync(a: &Store, b: &Store, space: &str) -> usize {
     panic!("sync kept renewing");
 }
 
-/// Copies a store and its device marker (a phone cloned to a new one, a folder copied between
-/// computers): the copy cannot tell itself from the original when it opens.
+/// Copies a store and its device marker block by block, as cloning a whole disk does (a
+/// virtual machine cloned, a disk image written to a second computer): the copy cannot tell
+/// itself from the original when it opens, and only sync can (decision 0028).
 fn copy_with_marker(from: &Store, from_path: &Path, to_path: &Path) -> Store {
     from.checkpoint().expect("checkpoint");
-    fs::copy(from_path, to_path).expect("copy the store");
-    let marker = |p: &Path| PathBuf::from(format!("{}.device", p.display()));
-    fs::copy(marker(from_path), marker(to_path)).expect("copy the marker");
+    almanac_core::storage::sqlite::incarnation::copy_like_a_disk_clone(from_path, to_path)
+        .expect("clone");
     let copy = store_at(to_path);
     assert_eq!(copy.incarnation(), Incarnation::Continued);
     assert_eq!(copy.replica_id(), from.replica_id());
     copy
+}
+
+/// A store copied file by file together with its device marker (`cp -r`, a folder synced
+/// between computers, app data restored with a marker that should have stayed out of
+/// backups) is a new file: it finds out when it opens, before writing anything, and both
+/// copies keep everything (decision 0028). The original carries on as it was.
+#[test]
+fn a_store_file_copied_with_its_marker_is_caught_when_it_opens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first_path = dir.path().join("first.almanac");
+    let server = store_at(&dir.path().join("server.almanac"));
+    let first = store_at(&first_path);
+    write(&first, "s", "n1", "before the copy");
+    first.checkpoint().expect("checkpoint");
+    let second_path = dir.path().join("second.almanac");
+    fs::copy(&first_path, &second_path).expect("copy the store");
+    let marker = |p: &Path| PathBuf::from(format!("{}.device", p.display()));
+    fs::copy(marker(&first_path), marker(&second_path)).expect("copy the marker");
+    let second = store_at(&second_path);
+    assert_eq!(second.incarnation(), Incarnation::Renewed { previous: first.replica_id() });
+    assert_ne!(second.replica_id(), first.replica_id());
+    write(&first, "s", "a", "by the first");
+    write(&second, "s", "b", "by the second");
+    assert_eq!(protocol_sync(&first, &server, "s"), 1);
+    assert_eq!(protocol_sync(&second, &server, "s"), 1, "nothing left for sync to find");
+    assert_eq!(protocol_sync(&first, &server, "s"), 1);
+    let ids: Vec<String> = titles(&server, "s").into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["a", "b", "n1"]);
+    assert_eq!(titles(&first, "s"), titles(&server, "s"));
+    assert_eq!(titles(&second, "s"), titles(&server, "s"));
+    // The original, opened again, is still the file its marker names.
+    drop(first);
+    let first = store_at(&first_path);
+    assert_eq!(first.incarnation(), Incarnation::Continued);
 }
 
 /// A store copied together with its marker, after it synced: both copies write (to new records

@@ -437,6 +437,7 @@ mod property {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::PathBuf;
 
+    use almanac_core::storage::sqlite::incarnation::copy_like_a_disk_clone;
     use proptest::prelude::*;
 
     use super::*;
@@ -465,9 +466,15 @@ mod property {
         Restore {
             store: usize,
         },
-        /// `to` becomes a copy of `from` made with its device marker (a phone cloned to a new
-        /// one): both then write under one replica id until sync notices.
+        /// `to` becomes a file copy of `from` made with its device marker (`cp -r`, app data
+        /// restored with its marker): a new file, which renews its id when it opens.
         Copy {
+            from: usize,
+            to: usize,
+        },
+        /// `to` becomes a block-level clone of `from` (a cloned disk image): both then write
+        /// under one replica id until sync notices.
+        Clone {
             from: usize,
             to: usize,
         },
@@ -483,7 +490,8 @@ mod property {
                 .prop_map(|(a, b, cut)| Step::Sync { a, b, cut }),
             1 => store.clone().prop_map(|store| Step::Backup { store }),
             1 => store.clone().prop_map(|store| Step::Restore { store }),
-            1 => (store.clone(), store).prop_map(|(from, to)| Step::Copy { from, to }),
+            1 => (store.clone(), store.clone()).prop_map(|(from, to)| Step::Copy { from, to }),
+            1 => (store.clone(), store).prop_map(|(from, to)| Step::Clone { from, to }),
         ]
     }
 
@@ -599,23 +607,34 @@ mod property {
                         .expect("backup");
                     backups.insert(*store, holds[*store].clone());
                 }
-                Step::Copy { from, to } => {
+                Step::Copy { from, to } | Step::Clone { from, to } => {
                     if from == to {
                         continue;
                     }
+                    let cloned = matches!(step, Step::Clone { .. });
                     stores[*from].as_ref().expect("open").checkpoint().expect("checkpoint");
                     stores[*to] = None;
-                    for suffix in ["", ".device"] {
-                        let name = |i: usize| dir.path().join(format!("store{i}.almanac{suffix}"));
-                        std::fs::copy(name(*from), name(*to)).expect("copy");
+                    if cloned {
+                        copy_like_a_disk_clone(&path(*from), &path(*to)).expect("clone");
+                    } else {
+                        for suffix in ["", ".device"] {
+                            let name =
+                                |i: usize| dir.path().join(format!("store{i}.almanac{suffix}"));
+                            std::fs::copy(name(*from), name(*to)).expect("copy");
+                        }
                     }
                     stores[*to] = Some(open(dir.path(), &format!("store{to}.almanac")));
                     let copy = stores[*to].as_ref().expect("open");
-                    prop_assert_eq!(
-                        copy.replica_id(),
-                        stores[*from].as_ref().expect("open").replica_id(),
-                        "a copy made with its marker cannot tell itself from the original"
-                    );
+                    let original = stores[*from].as_ref().expect("open").replica_id();
+                    if cloned {
+                        prop_assert_eq!(
+                            copy.replica_id(),
+                            original,
+                            "a disk clone cannot tell itself from the original"
+                        );
+                    } else {
+                        prop_assert_ne!(copy.replica_id(), original, "a file copy is a new file");
+                    }
                     holds[*to] = holds[*from].clone();
                 }
                 Step::Restore { store } => {
@@ -672,15 +691,17 @@ mod property {
     // Cases the property test finds at 200 cases (2026-12-01), failing since decision 0025 at
     // least (also on ea3b355): a copy's write that has the same counter as one the original
     // released is never told apart, so both stores keep their own record under one dot and
-    // never exchange them. The ones still failing are kept here, ignored, until a fix lands;
-    // see "Known failing cases" in docs/decisions/0025-copied-stores-and-retired-devices.md.
+    // never exchange them. Found with file copies; since decision 0028 a file copy renews its
+    // id when it opens, so they remain only for block-level disk clones. The ones still
+    // failing are kept here, ignored, until a fix lands; see "Known failing cases" in
+    // docs/decisions/0025-copied-stores-and-retired-devices.md.
     #[test]
-    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
+    #[ignore = "known failing: disk-cloned stores (decisions 0025 and 0028)"]
     fn known_failing_copy_then_relay() {
         use Step::*;
         let steps = [
-            Copy { from: 0, to: 1 },
-            Copy { from: 0, to: 2 },
+            Clone { from: 0, to: 1 },
+            Clone { from: 0, to: 2 },
             Write { store: 0, space: 0 },
             Write { store: 1, space: 0 },
             Sync { a: 0, b: 2, cut: None },
@@ -697,7 +718,7 @@ mod property {
     fn a_copy_restored_from_a_backup_keeps_its_unsent_write_apart() {
         use Step::*;
         let steps = [
-            Copy { from: 0, to: 2 },
+            Clone { from: 0, to: 2 },
             Write { store: 2, space: 0 },
             Write { store: 0, space: 0 },
             Backup { store: 2 },
@@ -707,13 +728,14 @@ mod property {
         run(&steps).expect("a copy, then restored");
     }
 
+    /// Found by this property test: kept failing as a copied-store case until it turned out
+    /// to be a stale staged record applied by a resumed delta (decision 0028).
     #[test]
-    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
-    fn known_failing_copy_relay_cut() {
+    fn a_clone_relayed_then_cut_loses_nothing() {
         use Step::*;
         let steps = [
             Write { store: 1, space: 1 },
-            Copy { from: 1, to: 0 },
+            Clone { from: 1, to: 0 },
             Write { store: 0, space: 1 },
             Write { store: 2, space: 1 },
             Write { store: 2, space: 1 },
@@ -728,18 +750,60 @@ mod property {
     }
 
     #[test]
-    #[ignore = "known failing: copied stores (decision 0025, known failing cases)"]
+    #[ignore = "known failing: disk-cloned stores (decisions 0025 and 0028)"]
     fn known_failing_copy_back() {
         use Step::*;
         let steps = [
-            Copy { from: 0, to: 1 },
+            Clone { from: 0, to: 1 },
             Write { store: 0, space: 0 },
             Sync { a: 2, b: 0, cut: None },
-            Copy { from: 1, to: 0 },
+            Clone { from: 1, to: 0 },
             Sync { a: 1, b: 0, cut: None },
             Write { store: 1, space: 0 },
         ];
         run(&steps).expect("copy back");
+    }
+
+    /// A record staged from a session cut short, then received whole from a third store, is
+    /// not applied in its stale form when the delta resumes: the resumed delta's context
+    /// claims this store's concurrent write, which the stale copy lacks, so applying it
+    /// dropped the store's own write (found by this property test through copied stores,
+    /// whose re-stamped records are the only ones it writes twice; stores that write one
+    /// record concurrently meet it the same way).
+    #[test]
+    fn a_resumed_delta_does_not_apply_a_stale_staged_record() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (s, r, t) = (open(dir.path(), "s"), open(dir.path(), "r"), open(dir.path(), "t"));
+        for store in [&s, &r, &t] {
+            store.join_space("s0").expect("join");
+        }
+        write(&s, "s0", "k", "title", "by s");
+        // A second record, so the delta from `s` is two chunks and the first one is staged.
+        write(&s, "s0", "z", "title", "by s too");
+        assert!(session(&t, &s, None));
+        write(&r, "s0", "k", "title", "by r");
+        // `r` stages `k` as `s` had it; `s` receives `r`'s write whole.
+        assert!(!session(&s, &r, Some(3)));
+        let k_on_s = s.get("s0", "notes", "k").expect("read").expect("live");
+        assert_eq!(k_on_s.conflicts("title").len(), 1, "`s` has both titles of `k`");
+        assert_eq!(state(&r, "s0").len(), 1, "nothing of the cut delta is applied yet");
+        // `r` gets all of `k` from `t`, then the delta from `s` resumes.
+        assert!(session(&t, &r, None));
+        assert!(session(&s, &r, None));
+        for store in [&s, &r] {
+            assert!(session(store, &t, None));
+        }
+        let k = r.get("s0", "notes", "k").expect("read").expect("live");
+        let mut titles: Vec<String> = k
+            .conflicts("title")
+            .into_iter()
+            .chain(k.value("title"))
+            .filter_map(|v| v.as_text().map(str::to_owned))
+            .collect();
+        titles.sort();
+        assert_eq!(titles, ["by r", "by s"], "both concurrent titles are kept");
+        assert_eq!(state(&r, "s0"), state(&s, "s0"));
+        assert_eq!(state(&t, "s0"), state(&s, "s0"));
     }
 
     proptest! {
