@@ -451,6 +451,13 @@ mod property {
             store: usize,
             space: usize,
         },
+        /// Writes a record written before (by any store), so stores write one record
+        /// concurrently: its title then has entries of several ids.
+        Edit {
+            store: usize,
+            space: usize,
+            pick: usize,
+        },
         Join {
             store: usize,
             space: usize,
@@ -485,6 +492,8 @@ mod property {
         let space = 0..SPACES.len();
         prop_oneof![
             5 => (store.clone(), space.clone()).prop_map(|(store, space)| Step::Write { store, space }),
+            2 => (store.clone(), space.clone(), 0..30usize)
+                .prop_map(|(store, space, pick)| Step::Edit { store, space, pick }),
             1 => (store.clone(), space).prop_map(|(store, space)| Step::Join { store, space }),
             4 => (store.clone(), store.clone(), prop::option::weighted(0.4, 1usize..12))
                 .prop_map(|(a, b, cut)| Step::Sync { a, b, cut }),
@@ -568,6 +577,15 @@ mod property {
                     next += 1;
                     let s = stores[*store].as_ref().expect("open");
                     write(s, SPACES[*space], &id, "title", &format!("written on {store}"));
+                    holds[*store].insert((*space, id));
+                }
+                Step::Edit { store, space, pick } => {
+                    if next == 0 {
+                        continue;
+                    }
+                    let id = format!("r{:03}", ((pick % next) * 37) % 1000);
+                    let s = stores[*store].as_ref().expect("open");
+                    write(s, SPACES[*space], &id, "title", &format!("edited on {store}"));
                     holds[*store].insert((*space, id));
                 }
                 Step::Join { store, space } => {
