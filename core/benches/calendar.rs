@@ -31,6 +31,10 @@ fn main() {
         child(&args[i + 1], &args[i + 2]);
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        profile(Path::new(&args[i + 1]));
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     println!("almanac-core calendar benchmark (median of {RUNS} runs where repeated)\n");
     let small = dir.path().join("10k.almanac");
@@ -158,6 +162,31 @@ fn child(what: &str, path: &str) {
             );
         }
     }
+}
+
+/// `--profile <store>`: fills `<store>` with the 100,000-event calendar if it does not exist,
+/// then runs the warm June month view five times inside `profile_month_view`, for callgrind:
+/// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*profile_month_view*'
+/// <bench binary> --profile /tmp/100k.almanac` (fill it first without valgrind).
+fn profile(path: &Path) {
+    if !path.exists() {
+        populate(path, 100_000, 10);
+        return;
+    }
+    let store = Store::open(path).expect("open");
+    let (from, to) = month(2026, 6);
+    store.occurrences(from, to, &[], &TimeZone::UTC).expect("warm up");
+    let n = profile_month_view(&store, from, to);
+    println!("{n} occurrences per month view");
+}
+
+#[inline(never)]
+fn profile_month_view(store: &Store, from: Timestamp, to: Timestamp) -> usize {
+    let mut n = 0;
+    for _ in 0..5 {
+        n = store.occurrences(from, to, &[], &TimeZone::UTC).expect("month").len();
+    }
+    n
 }
 
 fn import(dir: &Path) {

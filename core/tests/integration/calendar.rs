@@ -86,6 +86,49 @@ fn monday(day: i8) -> TimeValue {
     paris(date(2026, 1, day).at(9, 0, 0, 0))
 }
 
+/// A month view lists occurrences by start; occurrences that start together come in the order
+/// of their event's id (then key), whatever order they were created in, so every device
+/// lists them alike.
+#[test]
+fn occurrences_that_start_together_are_ordered_by_event_id() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    for id in ["zeta", "alpha", "stand", "standup-2"] {
+        let event = NewEvent {
+            id: id.into(),
+            calendar: "work".into(),
+            uid: None,
+            timing: Timing {
+                start: monday(12),
+                end: End::After(Duration { seconds: 1800, ..Duration::default() }),
+            },
+            rule: None,
+            rdates: Vec::new(),
+            exdates: Vec::new(),
+            fields: BTreeMap::from([("title".into(), Value::from(id))]),
+            attendees: Vec::new(),
+            alarms: Vec::new(),
+            unknown_properties: Vec::new(),
+        };
+        d.a.create_event(&event).expect("create");
+    }
+    let listed: Vec<(String, String)> =
+        january(&d.a).into_iter().map(|o| (o.event_id, o.key)).collect();
+    let expected = [
+        ("standup", "20260105"),
+        ("alpha", "20260112"),
+        ("stand", "20260112"),
+        ("standup", "20260112"),
+        ("standup-2", "20260112"),
+        ("zeta", "20260112"),
+        ("standup", "20260119"),
+        ("standup", "20260126"),
+    ];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(e, k)| ((*e).to_owned(), (*k).to_owned())).collect();
+    assert_eq!(listed, expected);
+}
+
 #[test]
 fn a_weekly_series_expands_in_a_month_view() {
     let d = devices();
