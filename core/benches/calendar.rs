@@ -167,7 +167,9 @@ fn child(what: &str, path: &str) {
 /// `--profile <store>`: fills `<store>` with the 100,000-event calendar if it does not exist,
 /// then runs the warm June month view five times inside `profile_month_view`, for callgrind:
 /// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*profile_month_view*'
-/// <bench binary> --profile /tmp/100k.almanac` (fill it first without valgrind).
+/// <bench binary> --profile /tmp/100k.almanac` (fill it first without valgrind; build with
+/// `CARGO_PROFILE_BENCH_STRIP=none CARGO_PROFILE_BENCH_DEBUG=line-tables-only`, since the
+/// release profile strips symbols).
 fn profile(path: &Path) {
     if !path.exists() {
         populate(path, 100_000, 10);
