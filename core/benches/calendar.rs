@@ -32,7 +32,8 @@ fn main() {
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
-        profile(Path::new(&args[i + 1]));
+        let events = args.get(i + 2).map_or(100_000, |n| n.parse().expect("event count"));
+        profile(Path::new(&args[i + 1]), events);
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -164,15 +165,16 @@ fn child(what: &str, path: &str) {
     }
 }
 
-/// `--profile <store>`: fills `<store>` with the 100,000-event calendar if it does not exist,
+/// `--profile <store> [events]`: fills `<store>` with the calendar of `events` events (100,000
+/// unless given; over ten years, or one year for 10,000 or fewer) if it does not exist,
 /// then runs the warm June month view five times inside `profile_month_view`, for callgrind:
 /// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*profile_month_view*'
 /// <bench binary> --profile /tmp/100k.almanac` (fill it first without valgrind; build with
 /// `CARGO_PROFILE_BENCH_STRIP=none CARGO_PROFILE_BENCH_DEBUG=line-tables-only`, since the
 /// release profile strips symbols).
-fn profile(path: &Path) {
+fn profile(path: &Path, events: usize) {
     if !path.exists() {
-        populate(path, 100_000, 10);
+        populate(path, events, if events > 10_000 { 10 } else { 1 });
         return;
     }
     let store = Store::open(path).expect("open");
