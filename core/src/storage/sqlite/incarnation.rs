@@ -256,21 +256,19 @@ pub fn check(
     let found = read_marker(&marker_path)?;
     let store_file = FileIdentity::of(store);
     let found_file = found.and_then(|found| found.file);
-    let seen = match (stored, found) {
+    let outcome = match (stored, found) {
         // A new store, or one from before markers existed: nothing to compare with yet.
-        (None, _) => Seen::Same,
-        // The store is the one the marker saw last, at its clock or later...
+        (None, _) => Incarnation::Continued,
+        // The store is the one the marker saw last, at its clock or later, in the same file.
         (Some(stored), Some(found))
-            if found.replica == replica && found.incarnation == stored && hlc >= found.hlc =>
+            if found.replica == replica
+                && found.incarnation == stored
+                && hlc >= found.hlc
+                && same_file(found_file, store_file) =>
         {
-            // ...in the same file, or in a copy of it.
-            if same_file(found_file, store_file) { Seen::Same } else { Seen::CopiedFile }
+            Incarnation::Continued
         }
-        _ => Seen::Other,
-    };
-    let outcome = match seen {
-        Seen::Same => Incarnation::Continued,
-        Seen::CopiedFile | Seen::Other => Incarnation::Renewed { previous: replica },
+        _ => Incarnation::Renewed { previous: replica },
     };
     let replica = match outcome {
         Incarnation::Continued => replica,
@@ -293,32 +291,16 @@ pub fn check(
             [incarnation.to_vec()],
         )?;
     }
-    match seen {
-        Seen::Same => {}
-        // A faithful copy of the store as its marker last saw it: every write of the old id it
-        // holds is the original's, same dot, same content. The copy only stops writing under
-        // the old id; nothing needs re-stamping, which keeps opening a copy of a large store
-        // that never synced instant (re-stamping 100,000 events took seconds).
-        Seen::CopiedFile => super::renew::adopt(tx, replica)?,
+    if let Incarnation::Renewed { .. } = outcome {
         // Like a renewal found by sync: the old id's writes this store never sent move to the
-        // new id. A restored store may also be a copy whose original used the same counters;
-        // left under the old id, such a write could never be told from the original's
-        // (decision 0025, "copy, then restore").
-        Seen::Other => super::renew::renew_to(tx, views, replica)?,
+        // new id. A restored or copied store may also be a copy whose original used the same
+        // counters; left under the old id, such a write could never be told from the
+        // original's (decision 0025, "copy, then restore"). For a file copy of a store whose
+        // twin is a disk clone this matters too (decision 0028), so copies re-stamp as well.
+        super::renew::renew_to(tx, views, replica)?;
     }
     let file = OpenOptions::new().write(true).open(&marker_path)?;
     Ok((outcome, Some(Marker { file, replica, incarnation, store_file })))
-}
-
-/// How the store compares with its marker.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Seen {
-    /// The store the marker saw last (or a store with nothing to compare yet).
-    Same,
-    /// Its content, in another file: a file-level copy made with the marker.
-    CopiedFile,
-    /// Behind the marker, another incarnation, or no marker: restored or copied without it.
-    Other,
 }
 
 /// Whether the marker's file may be the store's file. Unknown on either side (a format-1

@@ -23,21 +23,6 @@ pub fn renew(tx: &Transaction<'_>, views: &[Arc<dyn DerivedView>]) -> Result<Rep
     Ok(new)
 }
 
-/// Gives the store of `tx` the id `new` without moving any write: for a faithful copy of a
-/// store, whose writes under the old id are all the original's (decision 0028). The old id
-/// becomes another replica's, its writes kept as they are. What sync remembered per peer is
-/// forgotten as in [`renew_to`] (it was exchanged under the old id).
-pub fn adopt(tx: &Transaction<'_>, new: ReplicaId) -> Result<()> {
-    forget_peers_and_set_id(tx, new)
-}
-
-fn forget_peers_and_set_id(tx: &Transaction<'_>, new: ReplicaId) -> Result<()> {
-    tx.execute("DELETE FROM sync_peers", [])?;
-    tx.execute("DELETE FROM sync_inbound", [])?;
-    tx.execute("UPDATE meta SET value = ?1 WHERE key = 'replica_id'", [new.to_bytes().to_vec()])?;
-    Ok(())
-}
-
 /// [`renew`] to the id `new` chosen by the caller (opening a restored store names it in the
 /// device marker first).
 pub fn renew_to(
@@ -105,5 +90,8 @@ pub fn renew_to(
             )?;
         }
     }
-    forget_peers_and_set_id(tx, new)
+    tx.execute("DELETE FROM sync_peers", [])?;
+    tx.execute("DELETE FROM sync_inbound", [])?;
+    tx.execute("UPDATE meta SET value = ?1 WHERE key = 'replica_id'", [new.to_bytes().to_vec()])?;
+    Ok(())
 }
