@@ -5,7 +5,9 @@
 //!   events always have their row. Recurring series have rows only for the months that have been
 //!   queried (`indexed_months`), materialised on first use like Android's `Instances` table, so
 //!   an endless daily series costs rows only for the months someone looks at.
-//! - `recurring_events(rid)`: the series to expand when a new month is materialised.
+//! - `recurring_series(rid, first, last)`: the series to expand when a new month is
+//!   materialised, with bounds on their occurrences (`Event::span`, UTC seconds; `last` NULL
+//!   when the series has no known end), so a month skips the series that cannot reach it.
 //!
 //! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
 //! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
@@ -42,8 +44,13 @@ const TABLES: &str = "
         PRIMARY KEY (rid, key)
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS occurrence_index_by_start ON occurrence_index (start, end);
-    CREATE TABLE IF NOT EXISTS recurring_events (
-        rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
+    -- Replaced by recurring_series (spans); the index version changed with it, so the
+    -- index is rebuilt from the records.
+    DROP TABLE IF EXISTS recurring_events;
+    CREATE TABLE IF NOT EXISTS recurring_series (
+        rid   INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE,
+        first INTEGER NOT NULL,  -- UTC seconds: no occurrence starts before
+        last  INTEGER            -- UTC seconds: no occurrence ends after (NULL: no known end)
     ) STRICT;
     CREATE TABLE IF NOT EXISTS indexed_months (
         month INTEGER PRIMARY KEY  -- year * 12 + month - 1, UTC
@@ -157,8 +164,11 @@ fn write_rows(
             .execute([rid])?;
     }
     let windows = if event.is_recurring() {
-        conn.prepare_cached("INSERT OR IGNORE INTO recurring_events (rid) VALUES (?1)")?
-            .execute([rid])?;
+        let (first, last) = event.span(&TimeZone::UTC)?;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO recurring_series (rid, first, last) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![rid, seconds(first), last.map(seconds)])?;
         ranges(months)?
     } else {
         vec![(Timestamp::MIN, Timestamp::MAX)]
@@ -199,7 +209,7 @@ fn on_save(conn: &Connection, rid: i64, key: &RecordKey, state: &RecordState) ->
         return Ok(());
     }
     conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
-    conn.prepare_cached("DELETE FROM recurring_events WHERE rid = ?1")?.execute([rid])?;
+    conn.prepare_cached("DELETE FROM recurring_series WHERE rid = ?1")?.execute([rid])?;
     conn.prepare_cached("DELETE FROM calendar_attention WHERE rid = ?1")?.execute([rid])?;
     if state.is_deleted() {
         return Ok(());
@@ -231,10 +241,17 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
     if missing.is_empty() {
         return Ok(());
     }
+    // Only the series whose span reaches the missing months (all of them between the first
+    // and the last: a superset when the missing months are not contiguous).
+    let (Some(&first_month), Some(&last_month)) = (missing.first(), missing.last()) else {
+        return Ok(());
+    };
+    let (from, to) = (seconds(month_start(first_month)?), seconds(month_start(last_month + 1)?));
     let mut statement = conn.prepare_cached(
-        "SELECT r.rid, r.id, r.state FROM recurring_events e JOIN records r ON r.rid = e.rid WHERE r.deleted = 0",
+        "SELECT r.rid, r.id, r.state FROM recurring_series e JOIN records r ON r.rid = e.rid
+         WHERE r.deleted = 0 AND e.first < ?2 AND (e.last IS NULL OR e.last > ?1)",
     )?;
-    let rows = statement.query_map([], |row| {
+    let rows = statement.query_map(params![from, to], |row| {
         Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))
     })?;
     let series: Vec<_> = rows.collect::<Result<_, _>>()?;
@@ -249,7 +266,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
 
 /// Clears and rebuilds the whole index (single events now, series lazily by month).
 fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_events; DELETE FROM indexed_months; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
+    conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_months; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
     let mut statement =
         conn.prepare("SELECT rid, id, state FROM records WHERE collection = ?1 AND deleted = 0")?;
     let rows = statement.query_map([EVENTS], |row| {
@@ -289,7 +306,8 @@ impl Store {
 /// What the index rows depend on besides the records: the bundled tz database and the form of
 /// occurrence keys (2: decision 0016's keys in the series' own clock).
 fn index_version() -> String {
-    format!("{}/keys-2", tzdb_version())
+    // `spans-1`: recurring series carry their spans (`recurring_series`).
+    format!("{}/keys-2/spans-1", tzdb_version())
 }
 
 /// Whether the index was built with the bundled tz database and today's occurrence keys (else

@@ -174,6 +174,10 @@ impl Patch {
     }
 }
 
+/// The largest COUNT whose series [`Event::span`] expands to find its end (about 40 years of a
+/// weekly meeting); a series with a larger COUNT is treated as endless, which is only slower.
+pub(crate) const SPAN_COUNT_LIMIT: u32 = 2_000;
+
 /// An event as the app sees it: the shown value of every field.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Event {
@@ -506,6 +510,38 @@ impl Event {
     /// Whether the event repeats.
     pub fn is_recurring(&self) -> bool {
         self.rule.is_some() || !self.rdates.is_empty()
+    }
+
+    /// Bounds on this event's occurrences: none starts before the first, none ends after the
+    /// second (`None`: no end is known, a rule without COUNT or UNTIL, or with a COUNT above
+    /// [`SPAN_COUNT_LIMIT`]). Widened by the same reach as [`Event::occurrences`] (moves by
+    /// overrides and patches, the longest occurrence, a day), so a window query outside them
+    /// finds nothing. The occurrence index uses them to skip series a month cannot show.
+    pub(crate) fn span(&self, viewer: &TimeZone) -> Result<(Timestamp, Option<Timestamp>)> {
+        let reach =
+            self.max_length(viewer)? + self.max_move(viewer)? + SignedDuration::from_hours(28);
+        let start = self.timing.start.instant(viewer)?;
+        let (mut first, mut last) = (start, Some(start));
+        for rdate in &self.rdates {
+            let at = rdate.instant(viewer)?;
+            first = first.min(at);
+            last = last.map(|last| last.max(at));
+        }
+        if let Some(rule) = &self.rule {
+            // A rule's instances all come at or after the series start (RFC 5545 §3.8.5.3).
+            let rule_last = match (&rule.until, rule.count) {
+                (Some(until), _) => Some(until.instant(viewer)?),
+                (None, Some(count)) if count <= SPAN_COUNT_LIMIT => self
+                    .recurrence_set()
+                    .first(None, count as usize, viewer)?
+                    .last()
+                    .map(|o| o.instant),
+                _ => None,
+            };
+            last = last.zip(rule_last).map(|(a, b)| a.max(b));
+        }
+        let first = first.checked_sub(reach).unwrap_or(Timestamp::MIN);
+        Ok((first, last.map(|last| last.checked_add(reach).unwrap_or(Timestamp::MAX))))
     }
 
     fn recurrence_set(&self) -> RecurrenceSet {

@@ -86,6 +86,65 @@ fn monday(day: i8) -> TimeValue {
     paris(date(2026, 1, day).at(9, 0, 0, 0))
 }
 
+/// A month materialises only the series that can reach it (their spans), and a span covers
+/// every occurrence: one moved by an override far from the rest, and the last ones of COUNT
+/// and UNTIL series. A series that started later or ended earlier shows nothing.
+#[test]
+fn a_month_finds_every_series_that_reaches_it_and_only_those() {
+    let d = devices();
+    let series = |id: &str, start: TimeValue, rule: &str| NewEvent {
+        id: id.into(),
+        calendar: "work".into(),
+        uid: None,
+        timing: Timing {
+            start,
+            end: End::After(Duration { seconds: 3600, ..Duration::default() }),
+        },
+        rule: Some(RecurrenceRule::parse(rule).expect("rule")),
+        rdates: Vec::new(),
+        exdates: Vec::new(),
+        fields: BTreeMap::from([("title".into(), Value::from(id))]),
+        attendees: Vec::new(),
+        alarms: Vec::new(),
+        unknown_properties: Vec::new(),
+    };
+    // October 2025 (months before the ones January's view indexes): two weeks, the second
+    // moved to 2026-01-20.
+    let october = paris(date(2025, 10, 6).at(9, 0, 0, 0));
+    d.a.create_event(&series("moved", october.clone(), "FREQ=WEEKLY;COUNT=2")).expect("create");
+    let moved = Timing {
+        start: paris(date(2026, 1, 20).at(15, 0, 0, 0)),
+        end: End::After(Duration { seconds: 3600, ..Duration::default() }),
+    };
+    let second = paris(date(2025, 10, 13).at(9, 0, 0, 0));
+    let edit = EventEdit { timing: Some(moved), ..EventEdit::default() };
+    d.a.edit_event("moved", &Span::This(second), &edit).expect("move");
+    // Daily from October until 2026-01-05 (its last occurrence on that day).
+    let until = paris(date(2025, 10, 27).at(8, 0, 0, 0));
+    d.a.create_event(&series("until", until, "FREQ=DAILY;UNTIL=20260105T070000Z")).expect("until");
+    // Ended in October; starting in February: neither shows in January.
+    d.a.create_event(&series("ended", october, "FREQ=DAILY;COUNT=3")).expect("ended");
+    let february = paris(date(2026, 2, 2).at(9, 0, 0, 0));
+    d.a.create_event(&series("later", february, "FREQ=WEEKLY")).expect("later");
+    let shown: Vec<(String, String)> =
+        january(&d.a).iter().map(|o| (o.event_id.clone(), o.start.to_string())).collect();
+    let expected = [
+        ("until", "2026-01-01T07:00:00Z"),
+        ("until", "2026-01-02T07:00:00Z"),
+        ("until", "2026-01-03T07:00:00Z"),
+        ("until", "2026-01-04T07:00:00Z"),
+        ("until", "2026-01-05T07:00:00Z"),
+        ("moved", "2026-01-20T14:00:00Z"),
+    ];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|(e, t)| ((*e).to_owned(), (*t).to_owned())).collect();
+    assert_eq!(shown, expected);
+    // The same on a device that receives the events after indexing January.
+    assert!(january(&d.b).is_empty());
+    sync(&d);
+    assert_eq!(january(&d.b).len(), expected.len());
+}
+
 /// A month view lists occurrences by start; occurrences that start together come in the order
 /// of their event's id (then key), whatever order they were created in, so every device
 /// lists them alike.
@@ -438,7 +497,7 @@ fn the_occurrence_index_is_rebuilt_when_the_tz_database_changes_and_on_request()
     {
         // Pretend the index was built with another tz database, and damage it.
         let conn = rusqlite::Connection::open(&path).expect("raw");
-        conn.execute_batch("UPDATE meta SET value = '1999z' WHERE key = 'index_tzdb'; DELETE FROM occurrence_index; DELETE FROM recurring_events;").expect("tamper");
+        conn.execute_batch("UPDATE meta SET value = '1999z' WHERE key = 'index_tzdb'; DELETE FROM occurrence_index; DELETE FROM recurring_series;").expect("tamper");
     }
     let store = Store::open(&path).expect("reopen rebuilds");
     assert_eq!(january(&store).len(), 4);
