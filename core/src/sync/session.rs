@@ -121,6 +121,11 @@ pub struct Session<'s, S: SyncStore + ?Sized = Store> {
     failed: bool,
     /// Keeps checkpoints out of commits while a delta arrives in several chunks.
     quiet: Option<Receiving<'s, S>>,
+    /// The records of each delta this session has staged from its first chunk on, in key
+    /// order: applied from here after the last chunk instead of being read back and decoded
+    /// again. A resumed delta (part of it staged by an earlier session), or chunks whose keys
+    /// do not follow each other, are read back as staged.
+    received: BTreeMap<SpaceId, Vec<(RecordKey, RecordDelta)>>,
     /// The session failed because the peer sent `Error`.
     peer_failed: bool,
     /// The session failed on version negotiation.
@@ -150,6 +155,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             done: false,
             failed: false,
             quiet: None,
+            received: BTreeMap::new(),
             peer_failed: false,
             no_common_version: false,
             report: SyncReport::default(),
@@ -364,7 +370,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             // vector sent says what this store really has.
             if let Some(inbound) = self.store.inbound(&space, peer)? {
                 if inbound.complete {
-                    self.apply_staged(&space, peer)?;
+                    self.apply_staged(&space, peer, None)?;
                 }
             }
             wants.push(self.want(&space, peer, false)?);
@@ -545,15 +551,33 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 if self.quiet.is_none() {
                     self.quiet = Some(Receiving::start(self.store)?);
                 }
+                if start.resumed {
+                    self.received.remove(&space);
+                } else {
+                    self.received.insert(space.clone(), Vec::new());
+                }
             }
             (Some(next), None) if next == chunk.seq => {}
             _ => return Err(unexpected("a chunk out of order")),
         }
         self.store.stage_chunk(&space, peer, chunk.seq, &records, chunk.last)?;
+        // Kept only while the chunks continue each other's key order, so that what is kept is
+        // exactly what was staged (staging replaces a key it already holds).
+        let follows = |kept: &[(RecordKey, RecordDelta)]| match (kept.last(), records.first()) {
+            (Some((last, _)), Some((first, _))) => last < first,
+            _ => true,
+        };
+        match self.received.get_mut(&space) {
+            Some(kept) if follows(kept) => kept.extend(records),
+            _ => {
+                self.received.remove(&space);
+            }
+        }
         self.incoming.insert(space.clone(), Incoming::Receiving { next_seq: chunk.seq + 1 });
         self.send(&Message::Ack { space: space.clone(), seq: chunk.seq })?;
         if chunk.last {
-            self.apply_staged(&space, peer)?;
+            let received = self.received.remove(&space);
+            self.apply_staged(&space, peer, received)?;
             self.incoming.insert(space, Incoming::Finished);
         }
         Ok(())
@@ -581,8 +605,18 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         }
     }
 
-    fn apply_staged(&mut self, space: &SpaceId, peer: ReplicaId) -> Result<()> {
-        let changes = self.store.apply_staged(space, peer)?;
+    /// Applies the complete delta staged from `peer` for `space`: `received` are its records
+    /// if this session staged all of them (see `Session::received`), else they are read back.
+    fn apply_staged(
+        &mut self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        received: Option<Vec<(RecordKey, RecordDelta)>>,
+    ) -> Result<()> {
+        let changes = match received {
+            Some(records) => self.store.apply_received(space, peer, records)?,
+            None => self.store.apply_staged(space, peer)?,
+        };
         self.report.records_changed += changes.records.len();
         self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
         Ok(())

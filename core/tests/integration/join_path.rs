@@ -11,9 +11,10 @@ use almanac_core::calendar::api::{EventEdit, NewEvent};
 use almanac_core::calendar::event::{Attendee, End, Participation, Role, Span, Timing};
 use almanac_core::calendar::recurrence::RecurrenceRule;
 use almanac_core::calendar::time::{Duration, TimeValue};
-use almanac_core::sync::SessionConfig;
+use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records};
 use almanac_core::sync::transport::sync_in_process;
-use almanac_core::{SpaceId, Store, Value};
+use almanac_core::sync::{MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig};
+use almanac_core::{SpaceId, Store, Value, VersionVector};
 use jiff::Timestamp;
 use jiff::civil::{DateTime, date};
 use jiff::tz::TimeZone;
@@ -209,4 +210,55 @@ fn a_joining_device_stores_exactly_the_rows_the_general_path_gives() {
     }
     source.rebuild_occurrence_index().expect("rebuild the source");
     assert_eq!(rows(&source), expected, "the source's own index, rebuilt");
+}
+
+/// A receiver applies a delta it staged in this session from the records it still holds. The
+/// staged copy replaces keys and is read back in key order, so chunks whose keys go back are
+/// applied as staged (as before the shortcut), not refused as an unordered delta.
+#[test]
+fn chunks_whose_keys_go_back_are_applied_as_staged() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, target) = (
+        Store::open(dir.path().join("a.almanac")).expect("a"),
+        Store::open(dir.path().join("target.almanac")).expect("target"),
+    );
+    for id in ["n1", "n2"] {
+        a.transaction("s").set("notes", id, "title", id).commit().expect("write");
+    }
+    target.join_space("s").expect("join");
+    let delta = a.delta_since("s", &VersionVector::new()).expect("delta");
+    let mut session = Session::new(&target, SessionConfig::new(vec![space("s")])).expect("session");
+    let hello = Message::Hello {
+        min_version: MIN_VERSION,
+        max_version: MAX_VERSION,
+        replica: a.replica_id(),
+        wants: 0,
+        confirm: false,
+        with: Vec::new(),
+    };
+    session.receive(&hello.encode().expect("hello")).expect("hello");
+    let (first, second) = (delta.records[1].clone(), delta.records[0].clone());
+    for (seq, record) in [(0, first), (1, second)] {
+        let chunk = Message::Chunk(Chunk {
+            space: space("s"),
+            seq,
+            start: (seq == 0).then(|| ChunkStart {
+                context: vec![(Party::Sender, 2)],
+                hlc: delta.hlc,
+                resumed: false,
+            }),
+            records: Records::Plain(vec![record]),
+            last: seq == 1,
+        });
+        session.receive(&chunk.encode().expect("chunk")).expect("chunk");
+    }
+    assert_eq!(
+        target.delta_since("s", &VersionVector::new()).expect("delta").records,
+        delta.records
+    );
+    assert_eq!(target.version_vector("s").expect("vv"), a.version_vector("s").expect("vv"));
+}
+
+fn space(id: &str) -> SpaceId {
+    SpaceId::new(id).expect("space")
 }
