@@ -142,7 +142,7 @@ impl ReplicaState {
     ) -> Result<Delta> {
         let mut records = Vec::new();
         for key in store.keys_with_unseen(since, &self.seen)? {
-            if let Some(delta) = store.load(&key)?.and_then(|state| state.delta(since)) {
+            if let Some(delta) = store.load(&key)?.and_then(|state| state.into_delta(since)) {
                 records.push((key, delta));
             }
         }

@@ -133,10 +133,26 @@ impl Store {
     /// [`BATCH_RECORDS`] records. A delta that cannot be applied is dropped and its error
     /// returned; nothing of it is applied.
     pub(crate) fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes> {
+        self.apply_staged_from(space, peer, None)
+    }
+
+    /// [`Store::apply_staged`], with the staged records given (`received`, see
+    /// [`SyncStore::apply_received`]) or read back. Given, they are not decoded a second time:
+    /// a joining device's staged delta was a tenth of its join.
+    fn apply_staged_from(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        received: Option<Vec<(RecordKey, RecordDelta)>>,
+    ) -> Result<Changes> {
         let (inbound, records) = self.read(|conn| {
             let sid = sqlite::held_space(conn, space)?;
             let inbound = sync_state::inbound(conn, peer, sid)?;
-            Ok((inbound, sync_state::staged(conn, peer, sid)?))
+            let records = match received {
+                Some(records) => records,
+                None => sync_state::staged(conn, peer, sid)?,
+            };
+            Ok((inbound, records))
         })?;
         let Some(inbound) = inbound.filter(|i| i.complete) else {
             return Err(Error::InvalidInput(format!(
@@ -325,6 +341,15 @@ impl SyncStore for Store {
 
     fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes> {
         Store::apply_staged(self, space, peer)
+    }
+
+    fn apply_received(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        records: Vec<(RecordKey, RecordDelta)>,
+    ) -> Result<Changes> {
+        self.apply_staged_from(space, peer, Some(records))
     }
 
     fn released(&self, space: &SpaceId) -> Result<u64> {

@@ -84,7 +84,7 @@ impl DerivedView for CalendarView {
             // A title or location edit: the rows would come out the same.
             return Ok(());
         }
-        on_save(conn, saved.rid, saved.key, saved.state)
+        on_save(conn, saved.rid, saved.key, saved.state, saved.inserted)
     }
 
     /// Before spaces, every calendar and event lived in one store-wide space; now each
@@ -156,7 +156,7 @@ fn write_rows(
     rid: i64,
     id: &str,
     state: &RecordState,
-    months: &BTreeSet<i64>,
+    months: Option<&BTreeSet<i64>>,
 ) -> Result<()> {
     let Some(event) = read_event(id, state)? else { return Ok(()) };
     if !super::conflicts::occurrence_conflicts(&event)?.is_empty() {
@@ -169,7 +169,10 @@ fn write_rows(
             "INSERT OR REPLACE INTO recurring_series (rid, first, last) VALUES (?1, ?2, ?3)",
         )?
         .execute(params![rid, seconds(first), last.map(seconds)])?;
-        ranges(months)?
+        match months {
+            Some(months) => ranges(months)?,
+            None => ranges(&indexed_months(conn)?)?,
+        }
     } else {
         vec![(Timestamp::MIN, Timestamp::MAX)]
     };
@@ -203,29 +206,40 @@ fn same_index_inputs(before: &RecordState, after: &RecordState) -> bool {
 }
 
 /// Keeps the index rows of one record in step with its new state (called by the SQLite store
-/// inside the write transaction that saves the record).
-fn on_save(conn: &Connection, rid: i64, key: &RecordKey, state: &RecordState) -> Result<()> {
+/// inside the write transaction that saves the record). `inserted`: the record's row is new,
+/// so it has no rows to clear (`SavedRecord::inserted`); the three deletes cost a joining
+/// device about as much as writing the rows.
+fn on_save(
+    conn: &Connection,
+    rid: i64,
+    key: &RecordKey,
+    state: &RecordState,
+    inserted: bool,
+) -> Result<()> {
     if key.collection != EVENTS {
         return Ok(());
     }
-    conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
-    conn.prepare_cached("DELETE FROM recurring_series WHERE rid = ?1")?.execute([rid])?;
-    conn.prepare_cached("DELETE FROM calendar_attention WHERE rid = ?1")?.execute([rid])?;
+    if !inserted {
+        conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
+        conn.prepare_cached("DELETE FROM recurring_series WHERE rid = ?1")?.execute([rid])?;
+        conn.prepare_cached("DELETE FROM calendar_attention WHERE rid = ?1")?.execute([rid])?;
+    }
     if state.is_deleted() {
         return Ok(());
     }
-    index_event(conn, rid, &key.id, state, &indexed_months(conn)?)
+    index_event(conn, rid, &key.id, state, None)
 }
 
-/// Writes an event's index rows. An event whose fields cannot be read (written by a newer
-/// version, say) is left out of the index rather than failing the write or sync that delivered
-/// it; reading the event reports the problem.
+/// Writes an event's index rows; a recurring one for `months` (`None`: the months indexed so
+/// far, read only for a recurring event). An event whose fields cannot be read (written by a
+/// newer version, say) is left out of the index rather than failing the write or sync that
+/// delivered it; reading the event reports the problem.
 fn index_event(
     conn: &Connection,
     rid: i64,
     id: &str,
     state: &RecordState,
-    months: &BTreeSet<i64>,
+    months: Option<&BTreeSet<i64>>,
 ) -> Result<()> {
     match write_rows(conn, rid, id, state, months) {
         Err(Error::Corrupt(_) | Error::InvalidInput(_)) => Ok(()),
@@ -256,7 +270,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
     })?;
     let series: Vec<_> = rows.collect::<Result<_, _>>()?;
     for (rid, id, bytes) in series {
-        index_event(conn, rid, &id, &decode_record(&bytes)?, &missing)?;
+        index_event(conn, rid, &id, &decode_record(&bytes)?, Some(&missing))?;
     }
     for month in missing {
         conn.prepare_cached("INSERT INTO indexed_months (month) VALUES (?1)")?.execute([month])?;
@@ -274,7 +288,7 @@ fn rebuild(conn: &Connection) -> Result<()> {
     })?;
     let events: Vec<_> = rows.collect::<Result<_, _>>()?;
     for (rid, id, bytes) in events {
-        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(&bytes)?)?;
+        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(&bytes)?, false)?;
     }
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('index_tzdb', ?1)",

@@ -110,9 +110,10 @@ pub enum FieldPath {
     Max(String),
 }
 
-/// The replicated state of one record.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(into = "RecordWire", try_from = "RecordWire")]
+/// The replicated state of one record. Encoded as a `RecordWire` (`wire.rs`, which implements
+/// `Serialize` from a borrow).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
+#[serde(try_from = "RecordWire")]
 pub struct RecordState {
     pub(super) lifecycle: MvRegister<Lifecycle>,
     pub(super) registers: BTreeMap<String, MvRegister<Value>>,
@@ -122,9 +123,10 @@ pub struct RecordState {
 }
 
 /// The parts of one record another replica lacks. Each part is sent whole, so the receiver can
-/// also drop entries the sender has replaced; parts not sent are left alone.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(into = "RecordWire", try_from = "RecordWire")]
+/// also drop entries the sender has replaced; parts not sent are left alone. Encoded as a
+/// `RecordWire`, like [`RecordState`].
+#[derive(Clone, PartialEq, Eq, Debug, Default, Deserialize)]
+#[serde(try_from = "RecordWire")]
 pub struct RecordDelta {
     /// The lifecycle register, if the receiver lacks some of it.
     pub lifecycle: Option<MvRegister<Lifecycle>>,
@@ -262,6 +264,31 @@ impl RecordState {
                 .collect(),
             minimums: unseen(&self.minimums, |r| r.has_unseen(since)),
             maximums: unseen(&self.maximums, |r| r.has_unseen(since)),
+        };
+        (delta != RecordDelta::default()).then_some(delta)
+    }
+
+    /// [`RecordState::delta`] of a state not needed any more (a sender's freshly loaded
+    /// record): the parts are moved into the delta instead of copied.
+    pub fn into_delta(self, since: &VersionVector) -> Option<RecordDelta> {
+        let RecordState { lifecycle, mut registers, maps, mut minimums, mut maximums } = self;
+        registers.retain(|_, r| r.has_unseen(since));
+        minimums.retain(|_, r| r.has_unseen(since));
+        maximums.retain(|_, r| r.has_unseen(since));
+        let maps = maps
+            .into_iter()
+            .map(|(name, mut members)| {
+                members.retain(|_, m| m.has_unseen(since));
+                (name, members)
+            })
+            .filter(|(_, members)| !members.is_empty())
+            .collect();
+        let delta = RecordDelta {
+            lifecycle: lifecycle.has_unseen(since).then_some(lifecycle),
+            registers,
+            maps,
+            minimums,
+            maximums,
         };
         (delta != RecordDelta::default()).then_some(delta)
     }

@@ -126,7 +126,10 @@ mod tests {
 
         /// Joins what `from` has and this replica lacks, as `ReplicaState::apply` does.
         fn receive(&mut self, from: &Replica) {
-            if let Some(delta) = from.state.delta(&self.seen) {
+            let delta = from.state.delta(&self.seen);
+            // The sender's shortcut (moving parts out of a loaded state) gives the same delta.
+            assert_eq!(from.state.clone().into_delta(&self.seen), delta, "into_delta differs");
+            if let Some(delta) = delta {
                 // Storage skips records whose join reports no change, so the report must be
                 // exact: true exactly when the state differs afterwards.
                 let before = self.state.clone();

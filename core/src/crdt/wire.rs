@@ -285,9 +285,11 @@ fn decode<N: Into<String>>(wire: RecordWire<N>) -> Result<Decoded, String> {
     })
 }
 
-impl From<RecordState> for RecordWire {
-    fn from(state: RecordState) -> Self {
-        encode(state.parts())
+/// Encoded from a borrow: `#[serde(into = ..)]` would clone the whole record before
+/// converting it (a second copy of every value, for every record a sender encodes).
+impl Serialize for RecordState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        encode::<String>(self.parts()).serialize(serializer)
     }
 }
 
@@ -314,9 +316,9 @@ impl<N: Into<String>> TryFrom<RecordWire<N>> for RecordState {
     }
 }
 
-impl From<RecordDelta> for RecordWire {
-    fn from(delta: RecordDelta) -> Self {
-        encode(delta.parts())
+impl Serialize for RecordDelta {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        encode::<String>(self.parts()).serialize(serializer)
     }
 }
 

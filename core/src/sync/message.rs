@@ -283,6 +283,21 @@ impl Records {
     /// `records`, compressed when that is smaller.
     pub fn pack(records: Vec<(RecordKey, RecordDelta)>) -> Result<Records> {
         let raw = codec::encode_payload(&records)?;
+        Self::pack_raw(records, raw)
+    }
+
+    /// [`Records::pack`] for records already encoded one by one: `encoded` holds each record's
+    /// `codec::encode_payload`, one after the other (as the sender measured them to fill its
+    /// chunks), so no record is encoded twice. The bytes are the same: bincode writes a list
+    /// as its length followed by its items.
+    pub fn pack_encoded(records: Vec<(RecordKey, RecordDelta)>, encoded: &[u8]) -> Result<Records> {
+        let mut raw = codec::encode_payload(&(records.len() as u64))?;
+        raw.extend_from_slice(encoded);
+        Self::pack_raw(records, raw)
+    }
+
+    /// `raw` is the encoding of `records`.
+    fn pack_raw(records: Vec<(RecordKey, RecordDelta)>, raw: Vec<u8>) -> Result<Records> {
         if raw.len() < COMPRESS_FROM_BYTES {
             return Ok(Records::Plain(records));
         }

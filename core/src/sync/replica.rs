@@ -110,6 +110,20 @@ pub trait SyncStore {
     /// cannot be applied is dropped and its error returned; nothing of it is applied.
     fn apply_staged(&self, space: &SpaceId, peer: ReplicaId) -> Result<Changes>;
 
+    /// [`SyncStore::apply_staged`] for a caller that still holds what was staged: `records`
+    /// are exactly the records staged for this delta, every chunk from the first, in key
+    /// order. A store may apply them instead of reading them back; by default they are read
+    /// back.
+    fn apply_received(
+        &self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        records: Vec<(RecordKey, RecordDelta)>,
+    ) -> Result<Changes> {
+        let _ = records;
+        self.apply_staged(space, peer)
+    }
+
     /// The highest counter of this replica's own writes in `space` that ever left it in a
     /// delta ([`SyncStore::mark_released`]): a peer can hold more of them only if a copy of
     /// this replica wrote under the same id. By default everything the replica has seen of its

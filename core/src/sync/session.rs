@@ -121,6 +121,11 @@ pub struct Session<'s, S: SyncStore + ?Sized = Store> {
     failed: bool,
     /// Keeps checkpoints out of commits while a delta arrives in several chunks.
     quiet: Option<Receiving<'s, S>>,
+    /// The records of each delta this session has staged from its first chunk on, in key
+    /// order: applied from here after the last chunk instead of being read back and decoded
+    /// again. A resumed delta (part of it staged by an earlier session), or chunks whose keys
+    /// do not follow each other, are read back as staged.
+    received: BTreeMap<SpaceId, Vec<(RecordKey, RecordDelta)>>,
     /// The session failed because the peer sent `Error`.
     peer_failed: bool,
     /// The session failed on version negotiation.
@@ -150,6 +155,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             done: false,
             failed: false,
             quiet: None,
+            received: BTreeMap::new(),
             peer_failed: false,
             no_common_version: false,
             report: SyncReport::default(),
@@ -364,7 +370,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             // vector sent says what this store really has.
             if let Some(inbound) = self.store.inbound(&space, peer)? {
                 if inbound.complete {
-                    self.apply_staged(&space, peer)?;
+                    self.apply_staged(&space, peer, None)?;
                 }
             }
             wants.push(self.want(&space, peer, false)?);
@@ -482,14 +488,14 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         let count = u32::try_from(chunks.len())
             .map_err(|_| Error::InvalidInput("too many chunks".into()))?;
         let mut staged = false;
-        for (n, part) in (0u32..).zip(chunks) {
+        for (n, (part, encoded)) in (0u32..).zip(chunks) {
             let start =
                 (n == 0).then(|| ChunkStart { context: context.clone(), hlc: delta.hlc, resumed });
             let chunk = Chunk {
                 space: space.clone(),
                 seq: first_seq + n,
                 start,
-                records: Records::pack(part)?,
+                records: Records::pack_encoded(part, &encoded)?,
                 last: n + 1 == count,
             };
             staged |= chunk.staged() || self.config.confirm_delivery;
@@ -553,15 +559,33 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 if self.quiet.is_none() {
                     self.quiet = Some(Receiving::start(self.store)?);
                 }
+                if start.resumed {
+                    self.received.remove(&space);
+                } else {
+                    self.received.insert(space.clone(), Vec::new());
+                }
             }
             (Some(next), None) if next == chunk.seq => {}
             _ => return Err(unexpected("a chunk out of order")),
         }
         self.store.stage_chunk(&space, peer, chunk.seq, &records, chunk.last)?;
+        // Kept only while the chunks continue each other's key order, so that what is kept is
+        // exactly what was staged (staging replaces a key it already holds).
+        let follows = |kept: &[(RecordKey, RecordDelta)]| match (kept.last(), records.first()) {
+            (Some((last, _)), Some((first, _))) => last < first,
+            _ => true,
+        };
+        match self.received.get_mut(&space) {
+            Some(kept) if follows(kept) => kept.extend(records),
+            _ => {
+                self.received.remove(&space);
+            }
+        }
         self.incoming.insert(space.clone(), Incoming::Receiving { next_seq: chunk.seq + 1 });
         self.send(&Message::Ack { space: space.clone(), seq: chunk.seq })?;
         if chunk.last {
-            self.apply_staged(&space, peer)?;
+            let received = self.received.remove(&space);
+            self.apply_staged(&space, peer, received)?;
             self.incoming.insert(space, Incoming::Finished);
         }
         Ok(())
@@ -589,8 +613,18 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         }
     }
 
-    fn apply_staged(&mut self, space: &SpaceId, peer: ReplicaId) -> Result<()> {
-        let changes = self.store.apply_staged(space, peer)?;
+    /// Applies the complete delta staged from `peer` for `space`: `received` are its records
+    /// if this session staged all of them (see `Session::received`), else they are read back.
+    fn apply_staged(
+        &mut self,
+        space: &SpaceId,
+        peer: ReplicaId,
+        received: Option<Vec<(RecordKey, RecordDelta)>>,
+    ) -> Result<()> {
+        let changes = match received {
+            Some(records) => self.store.apply_received(space, peer, records)?,
+            None => self.store.apply_staged(space, peer)?,
+        };
         self.report.records_changed += changes.records.len();
         self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
         Ok(())
@@ -649,24 +683,65 @@ fn check_order(records: &[(RecordKey, RecordDelta)]) -> Result<()> {
     }
 }
 
+/// One chunk's records, with their encodings one after the other.
+type Part = (Vec<(RecordKey, RecordDelta)>, Vec<u8>);
+
 /// Splits records into chunks of about `limit` bytes each (a record larger than the limit
-/// travels alone). Always at least one chunk, so an empty delta still says "nothing".
-fn split(
-    records: Vec<(RecordKey, RecordDelta)>,
-    limit: usize,
-) -> Result<Vec<Vec<(RecordKey, RecordDelta)>>> {
-    let mut chunks: Vec<Vec<(RecordKey, RecordDelta)>> = vec![Vec::new()];
-    let mut size = 0;
+/// travels alone). Always at least one chunk, so an empty delta still says "nothing". Each
+/// record is encoded here once, to be measured; the chunk keeps the bytes for
+/// [`Records::pack_encoded`].
+fn split(records: Vec<(RecordKey, RecordDelta)>, limit: usize) -> Result<Vec<Part>> {
+    let mut chunks: Vec<Part> = vec![(Vec::new(), Vec::new())];
     for record in records {
-        let bytes = crate::codec::encode_payload(&record)?.len();
-        if size + bytes > limit && chunks.last().is_some_and(|c| !c.is_empty()) {
-            chunks.push(Vec::new());
-            size = 0;
+        let bytes = crate::codec::encode_payload(&record)?;
+        if chunks.last().is_some_and(|(records, encoded)| {
+            !records.is_empty() && encoded.len() + bytes.len() > limit
+        }) {
+            chunks.push((Vec::new(), Vec::new()));
         }
-        size += bytes;
-        if let Some(chunk) = chunks.last_mut() {
-            chunk.push(record);
+        if let Some((records, encoded)) = chunks.last_mut() {
+            records.push(record);
+            encoded.extend_from_slice(&bytes);
         }
     }
     Ok(chunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::testing::{dot, vv};
+    use crate::crdt::{Hlc, RecordState, Write};
+
+    /// `count` records whose notes grow with their number, so chunks fill unevenly.
+    fn records(count: usize) -> Vec<(RecordKey, RecordDelta)> {
+        (0..count)
+            .map(|n| {
+                let mut state = RecordState::default();
+                let write = Write::Set { field: "notes".into(), value: "x".repeat(n % 300).into() };
+                let hlc = Hlc { millis: n as u64 + 1, logical: 0 };
+                state.apply_local(&write, dot(1, 1), hlc, &vv(&[(1, 1)])).expect("write");
+                let delta = state.delta(&VersionVector::new()).expect("delta");
+                (RecordKey::new("events", format!("event-{n:04}")), delta)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_packed_from_the_measured_bytes_are_the_chunks_packed_from_the_records() {
+        // 0 and 1 records (one chunk, plain), and lists long enough for a multi-byte length.
+        for (count, limit) in [(0, 1_000), (1, 1_000), (300, 1 << 20), (600, 20_000)] {
+            let all = records(count);
+            let chunks = split(all.clone(), limit).expect("split");
+            let mut rejoined = Vec::new();
+            for (part, encoded) in chunks.iter().cloned() {
+                assert!(part.len() == 1 || encoded.len() <= limit, "a chunk over the limit");
+                let packed = Records::pack_encoded(part.clone(), &encoded).expect("packed");
+                assert_eq!(packed, Records::pack(part.clone()).expect("pack"), "{count} records");
+                rejoined.extend(part);
+            }
+            assert_eq!(rejoined, all);
+            assert!(count < 600 || chunks.len() > 1, "the limit splits long lists");
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod gc;
 mod ics;
 mod ics_lenient;
 mod intents;
+mod join_path;
 mod kill;
 mod layering;
 mod notifications;

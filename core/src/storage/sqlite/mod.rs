@@ -415,15 +415,16 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
 }
 
 impl SqliteRecords<'_> {
-    /// Writes the record row of `key` and returns its row id: an update by row id when the
-    /// record was loaded in this transaction, an insert when `before` says it does not exist.
+    /// Writes the record row of `key` and returns its row id and whether the row was inserted:
+    /// an update by row id when the record was loaded in this transaction, an insert when
+    /// `before` says it does not exist.
     fn write_row(
         &mut self,
         key: &RecordKey,
         before: Option<&RecordState>,
         state: &RecordState,
         bytes: &[u8],
-    ) -> Result<i64> {
+    ) -> Result<(i64, bool)> {
         let (deleted, conflicted) = (state.is_deleted(), state.has_conflicts());
         match (before, self.rids.get(key)) {
             (Some(_), Some(&rid)) => {
@@ -433,7 +434,7 @@ impl SqliteRecords<'_> {
                          WHERE rid = ?1",
                     )?
                     .execute(params![rid, bytes, deleted, conflicted])?;
-                Ok(rid)
+                Ok((rid, false))
             }
             (None, _) => {
                 // Not `INSERT .. RETURNING`: SQLite collects returned rows in a temporary
@@ -453,9 +454,9 @@ impl SqliteRecords<'_> {
                     ])?;
                 let rid = self.conn.last_insert_rowid();
                 self.rids.insert(key.clone(), rid);
-                Ok(rid)
+                Ok((rid, true))
             }
-            (Some(_), None) => self.upsert_row(key, state, bytes),
+            (Some(_), None) => Ok((self.upsert_row(key, state, bytes)?, false)),
         }
     }
 
@@ -477,9 +478,18 @@ impl SqliteRecords<'_> {
         Ok(rid)
     }
 
-    /// Rewrites every clock-index row of record `rid` from `state`.
-    fn write_all_clock_rows(&mut self, rid: i64, state: &RecordState) -> Result<()> {
-        self.conn.prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?.execute([rid])?;
+    /// Rewrites every clock-index row of record `rid` from `state`. `inserted`: the record's row
+    /// was just inserted, so it has no clock rows to delete (see `SavedRecord::inserted`); the
+    /// delete is a tenth of the work of saving a record a joining device receives.
+    fn write_all_clock_rows(
+        &mut self,
+        rid: i64,
+        state: &RecordState,
+        inserted: bool,
+    ) -> Result<()> {
+        if !inserted {
+            self.conn.prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?.execute([rid])?;
+        }
         for (replica, counter) in state.max_counters() {
             let idx = self.replicas.index(self.conn, replica)?;
             self.conn
@@ -523,13 +533,13 @@ impl SqliteRecords<'_> {
 
     fn notify_views(
         &self,
-        rid: i64,
+        (rid, inserted): (i64, bool),
         key: &RecordKey,
         before: Option<&RecordState>,
         state: &RecordState,
     ) -> Result<()> {
         // Derived views change in the same transaction as the record they describe.
-        let saved = SavedRecord { rid, space: self.space, key, state, before };
+        let saved = SavedRecord { rid, space: self.space, key, state, before, inserted };
         for view in self.views {
             view.on_save(self.conn, &saved)?;
         }
@@ -557,8 +567,8 @@ impl RecordStore for SqliteRecords<'_> {
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
         let bytes = codec::encode_record(state)?;
         let rid = self.upsert_row(key, state, &bytes)?;
-        self.write_all_clock_rows(rid, state)?;
-        self.notify_views(rid, key, None, state)
+        self.write_all_clock_rows(rid, state, false)?;
+        self.notify_views((rid, false), key, None, state)
     }
 
     fn save_changed(
@@ -568,12 +578,12 @@ impl RecordStore for SqliteRecords<'_> {
         state: &RecordState,
     ) -> Result<()> {
         let bytes = codec::encode_record(state)?;
-        let rid = self.write_row(key, before, state, &bytes)?;
+        let (rid, inserted) = self.write_row(key, before, state, &bytes)?;
         match before {
             Some(before) => self.write_changed_clock_rows(rid, before, state)?,
-            None => self.write_all_clock_rows(rid, state)?,
+            None => self.write_all_clock_rows(rid, state, inserted)?,
         }
-        self.notify_views(rid, key, before, state)
+        self.notify_views((rid, inserted), key, before, state)
     }
 
     fn keys_with_unseen(

@@ -27,6 +27,10 @@ pub struct SavedRecord<'a> {
     /// when the previous state is not known): a view may skip work when nothing it derives
     /// from changed.
     pub before: Option<&'a RecordState>,
+    /// The record's row was inserted by this save: no derived row can refer to its row id yet
+    /// (the rows of a removed record go with it, `ON DELETE CASCADE`, and a new row id is never
+    /// one still in use), so a view has nothing to clear before writing its rows.
+    pub inserted: bool,
 }
 
 /// A derived view registered with a store (see `StoreOptions::views`).
