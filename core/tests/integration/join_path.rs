@@ -88,7 +88,7 @@ fn rows(store: &Store) -> Rows {
         clock,
         occurrences,
         recurring: keys(
-            "SELECT r.collection, r.id FROM recurring_events e JOIN records r ON r.rid = e.rid",
+            "SELECT r.collection, r.id FROM recurring_series e JOIN records r ON r.rid = e.rid",
         ),
         attention: keys(
             "SELECT r.collection, r.id FROM calendar_attention a JOIN records r ON r.rid = a.rid",
