@@ -86,28 +86,34 @@ fn monday(day: i8) -> TimeValue {
     paris(date(2026, 1, day).at(9, 0, 0, 0))
 }
 
-/// A month materialises only the series that can reach it (their spans), and a span covers
-/// every occurrence: one moved by an override far from the rest, and the last ones of COUNT
-/// and UNTIL series. A series that started later or ended earlier shows nothing.
-#[test]
-fn a_month_finds_every_series_that_reaches_it_and_only_those() {
-    let d = devices();
-    let series = |id: &str, start: TimeValue, rule: &str| NewEvent {
+/// An event titled with its id, `seconds` long, repeating by `rule` if given.
+fn titled_event(id: &str, start: TimeValue, seconds: i64, rule: Option<&str>) -> NewEvent {
+    NewEvent {
         id: id.into(),
         calendar: "work".into(),
         uid: None,
-        timing: Timing {
-            start,
-            end: End::After(Duration { seconds: 3600, ..Duration::default() }),
-        },
-        rule: Some(RecurrenceRule::parse(rule).expect("rule")),
+        timing: Timing { start, end: End::After(Duration { seconds, ..Duration::default() }) },
+        rule: rule.map(|rule| RecurrenceRule::parse(rule).expect("rule")),
         rdates: Vec::new(),
         exdates: Vec::new(),
         fields: BTreeMap::from([("title".into(), Value::from(id))]),
         attendees: Vec::new(),
         alarms: Vec::new(),
         unknown_properties: Vec::new(),
-    };
+    }
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+}
+
+/// A month materialises only the series that can reach it (their spans), and a span covers
+/// every occurrence: one moved by an override far from the rest, and the last ones of COUNT
+/// and UNTIL series. A series that started later or ended earlier shows nothing.
+#[test]
+fn a_month_finds_every_series_that_reaches_it_and_only_those() {
+    let d = devices();
+    let series = |id: &str, start: TimeValue, rule: &str| titled_event(id, start, 3600, Some(rule));
     // October 2025 (months before the ones January's view indexes): two weeks, the second
     // moved to 2026-01-20.
     let october = paris(date(2025, 10, 6).at(9, 0, 0, 0));
@@ -128,16 +134,14 @@ fn a_month_finds_every_series_that_reaches_it_and_only_those() {
     d.a.create_event(&series("later", february, "FREQ=WEEKLY")).expect("later");
     let shown: Vec<(String, String)> =
         january(&d.a).iter().map(|o| (o.event_id.clone(), o.start.to_string())).collect();
-    let expected = [
+    let expected = owned(&[
         ("until", "2026-01-01T07:00:00Z"),
         ("until", "2026-01-02T07:00:00Z"),
         ("until", "2026-01-03T07:00:00Z"),
         ("until", "2026-01-04T07:00:00Z"),
         ("until", "2026-01-05T07:00:00Z"),
         ("moved", "2026-01-20T14:00:00Z"),
-    ];
-    let expected: Vec<(String, String)> =
-        expected.iter().map(|(e, t)| ((*e).to_owned(), (*t).to_owned())).collect();
+    ]);
     assert_eq!(shown, expected);
     // The same on a device that receives the events after indexing January.
     assert!(january(&d.b).is_empty());
@@ -153,27 +157,11 @@ fn occurrences_that_start_together_are_ordered_by_event_id() {
     let d = devices();
     weekly(&d, "FREQ=WEEKLY");
     for id in ["zeta", "alpha", "stand", "standup-2"] {
-        let event = NewEvent {
-            id: id.into(),
-            calendar: "work".into(),
-            uid: None,
-            timing: Timing {
-                start: monday(12),
-                end: End::After(Duration { seconds: 1800, ..Duration::default() }),
-            },
-            rule: None,
-            rdates: Vec::new(),
-            exdates: Vec::new(),
-            fields: BTreeMap::from([("title".into(), Value::from(id))]),
-            attendees: Vec::new(),
-            alarms: Vec::new(),
-            unknown_properties: Vec::new(),
-        };
-        d.a.create_event(&event).expect("create");
+        d.a.create_event(&titled_event(id, monday(12), 1800, None)).expect("create");
     }
     let listed: Vec<(String, String)> =
         january(&d.a).into_iter().map(|o| (o.event_id, o.key)).collect();
-    let expected = [
+    let expected = owned(&[
         ("standup", "20260105"),
         ("alpha", "20260112"),
         ("stand", "20260112"),
@@ -182,9 +170,7 @@ fn occurrences_that_start_together_are_ordered_by_event_id() {
         ("zeta", "20260112"),
         ("standup", "20260119"),
         ("standup", "20260126"),
-    ];
-    let expected: Vec<(String, String)> =
-        expected.iter().map(|(e, k)| ((*e).to_owned(), (*k).to_owned())).collect();
+    ]);
     assert_eq!(listed, expected);
 }
 
