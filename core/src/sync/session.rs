@@ -448,7 +448,27 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         };
         let released = self.check_own_writes(&space, &since)?;
         self.store.set_peer_vector(&space, peer, Direction::Received, &since)?;
-        let delta = self.store.delta_since(&space, &since)?;
+        // Keep what the peer has staged of a resumed delta, except records that changed since:
+        // those replace their staged copies. A staged copy is applied under this delta's
+        // context, so the copy replacing it must hold every write that context claims the peer
+        // may lack, also when the peer has meanwhile seen all of the record elsewhere (left
+        // staged, the old copy would then drop the writes it lacks). Hence records relative to
+        // what both the peer has now and the interrupted delta's sender had.
+        let changed: BTreeSet<RecordKey> = match &resume {
+            Some(resume) => self
+                .store
+                .delta_since(&space, &resume.context)?
+                .records
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let base = match &resume {
+            Some(resume) if !changed.is_empty() => since.meet(&resume.context),
+            _ => since.clone(),
+        };
+        let delta = self.store.delta_since(&space, &base)?;
         let own = delta.context.get(&self.store.replica_id());
         if own > released {
             // Durably before any of it leaves: a peer holding more than this is a copy's doing.
@@ -459,22 +479,6 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         let mut first_seq = 0;
         let resumed = resume.is_some();
         if let Some(resume) = resume {
-            // Keep what the peer has staged, except records that changed since: those replace
-            // their staged copies. A staged copy is applied under this delta's context, so the
-            // copy replacing it must hold every write that context claims the peer may lack,
-            // also when the peer has meanwhile seen all of the record elsewhere (left staged,
-            // the old copy would then drop the writes it lacks). Hence records relative to
-            // what both the peer has now and the interrupted delta's sender had.
-            let changed: BTreeSet<RecordKey> = self
-                .store
-                .delta_since(&space, &resume.context)?
-                .records
-                .into_iter()
-                .map(|(key, _)| key)
-                .collect();
-            if !changed.is_empty() {
-                records = self.store.delta_since(&space, &since.meet(&resume.context))?.records;
-            }
             records.retain(|(key, _)| *key > resume.after || changed.contains(key));
             first_seq = resume.next_seq;
         }
