@@ -255,7 +255,6 @@ pub fn check(
     let stored = stored_incarnation(tx)?;
     let found = read_marker(&marker_path)?;
     let store_file = FileIdentity::of(store);
-    let found_file = found.and_then(|found| found.file);
     let outcome = match (stored, found) {
         // A new store, or one from before markers existed: nothing to compare with yet.
         (None, _) => Incarnation::Continued,
@@ -264,7 +263,7 @@ pub fn check(
             if found.replica == replica
                 && found.incarnation == stored
                 && hlc >= found.hlc
-                && same_file(found_file, store_file) =>
+                && same_file(found.file, store_file) =>
         {
             Incarnation::Continued
         }
