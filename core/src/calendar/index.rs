@@ -252,11 +252,9 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
     let known = indexed_months(conn)?;
     let missing: BTreeSet<i64> =
         (month_of(from)..=month_of(to)).filter(|m| !known.contains(m)).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
     // Only the series whose span reaches the missing months (all of them between the first
-    // and the last: a superset when the missing months are not contiguous).
+    // and the last: a superset when the missing months are not contiguous). None missing:
+    // nothing to do.
     let (Some(&first_month), Some(&last_month)) = (missing.first(), missing.last()) else {
         return Ok(());
     };

@@ -514,12 +514,11 @@ impl Event {
 
     /// Bounds on this event's occurrences: none starts before the first, none ends after the
     /// second (`None`: no end is known, a rule without COUNT or UNTIL, or with a COUNT above
-    /// [`SPAN_COUNT_LIMIT`]). Widened by the same reach as [`Event::occurrences`] (moves by
-    /// overrides and patches, the longest occurrence, a day), so a window query outside them
-    /// finds nothing. The occurrence index uses them to skip series a month cannot show.
+    /// [`SPAN_COUNT_LIMIT`]). Widened by the reach [`Event::occurrences`] searches with, so a
+    /// window query outside them finds nothing. The occurrence index uses them to skip series
+    /// a month cannot show.
     pub(crate) fn span(&self, viewer: &TimeZone) -> Result<(Timestamp, Option<Timestamp>)> {
-        let reach =
-            self.max_length(viewer)? + self.max_move(viewer)? + SignedDuration::from_hours(28);
+        let reach = self.reach(viewer)?;
         let start = self.timing.start.instant(viewer)?;
         let (mut first, mut last) = (start, Some(start));
         for rdate in &self.rdates {
@@ -630,6 +629,13 @@ impl Event {
         Ok(out)
     }
 
+    /// How far an occurrence may lie from its original start: the largest move by an override
+    /// or range patch, the longest occurrence, and a day for wall-clock and zone shifts. A
+    /// window widened by it finds every occurrence that overlaps the window.
+    fn reach(&self, viewer: &TimeZone) -> Result<SignedDuration> {
+        Ok(self.max_length(viewer)? + self.max_move(viewer)? + SignedDuration::from_hours(28))
+    }
+
     /// The longest an occurrence lasts, as an upper bound for window queries.
     fn max_length(&self, viewer: &TimeZone) -> Result<SignedDuration> {
         let mut longest = SignedDuration::ZERO;
@@ -658,8 +664,7 @@ impl Event {
     ) -> Result<Vec<Occurrence>> {
         // Overrides and range patches may move occurrences; widen the search by the largest
         // move and the longest occurrence, then filter on the real times.
-        let reach =
-            self.max_length(viewer)? + self.max_move(viewer)? + SignedDuration::from_hours(28);
+        let reach = self.reach(viewer)?;
         let search_from = from.checked_sub(reach).unwrap_or(Timestamp::MIN);
         let search_to = to.checked_add(reach).unwrap_or(Timestamp::MAX);
         let originals = if self.is_recurring() {
