@@ -11,8 +11,10 @@ use almanac_core::calendar::series::Occurrence;
 use almanac_core::calendar::time::{Duration, TimeValue, time_zone};
 use almanac_core::{Store, Value};
 use jiff::Timestamp;
-use jiff::civil::{DateTime, date};
+use jiff::civil::date;
 use jiff::tz::TimeZone;
+
+use crate::support::{paris, titled_event};
 
 struct Devices {
     a: Store,
@@ -30,10 +32,6 @@ fn devices() -> Devices {
 fn sync(d: &Devices) {
     crate::support::sync_spaces(&d.a, &d.b);
     crate::support::sync_spaces(&d.b, &d.a);
-}
-
-fn paris(local: DateTime) -> TimeValue {
-    TimeValue::Zoned { local, zone: "Europe/Paris".into() }
 }
 
 /// A weekly Monday 09:00–10:00 Paris meeting from 2026-01-05, synced to both devices.
@@ -84,23 +82,6 @@ fn edit(fields: &[(&str, &str)]) -> EventEdit {
 
 fn monday(day: i8) -> TimeValue {
     paris(date(2026, 1, day).at(9, 0, 0, 0))
-}
-
-/// An event titled with its id, `seconds` long, repeating by `rule` if given.
-fn titled_event(id: &str, start: TimeValue, seconds: i64, rule: Option<&str>) -> NewEvent {
-    NewEvent {
-        id: id.into(),
-        calendar: "work".into(),
-        uid: None,
-        timing: Timing { start, end: End::After(Duration { seconds, ..Duration::default() }) },
-        rule: rule.map(|rule| RecurrenceRule::parse(rule).expect("rule")),
-        rdates: Vec::new(),
-        exdates: Vec::new(),
-        fields: BTreeMap::from([("title".into(), Value::from(id))]),
-        attendees: Vec::new(),
-        alarms: Vec::new(),
-        unknown_properties: Vec::new(),
-    }
 }
 
 fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

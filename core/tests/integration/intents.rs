@@ -22,8 +22,10 @@ use almanac_core::calendar::series::Occurrence;
 use almanac_core::calendar::time::{Duration, TimeValue};
 use almanac_core::{FieldConflict, Store, Value};
 use jiff::Timestamp;
-use jiff::civil::{DateTime, date};
+use jiff::civil::date;
 use jiff::tz::TimeZone;
+
+use crate::support::paris;
 
 const ID: &str = "standup";
 
@@ -132,10 +134,6 @@ fn on_one_device_and_concurrently(
         &check,
     );
     concurrently(first, second, check);
-}
-
-fn paris(local: DateTime) -> TimeValue {
-    TimeValue::Zoned { local, zone: "Europe/Paris".into() }
 }
 
 fn monday(day: i8) -> TimeValue {

@@ -9,17 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use almanac_core::calendar::api::{EventEdit, NewEvent};
 use almanac_core::calendar::event::{Attendee, End, Participation, Role, Span, Timing};
-use almanac_core::calendar::recurrence::RecurrenceRule;
-use almanac_core::calendar::time::{Duration, TimeValue};
+use almanac_core::calendar::time::Duration;
 use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records};
 use almanac_core::sync::transport::sync_in_process;
-use almanac_core::sync::{MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig};
+use almanac_core::sync::{Message, Session, SessionConfig};
 use almanac_core::{SpaceId, Store, Value, VersionVector};
 use jiff::Timestamp;
 use jiff::civil::{DateTime, date};
 use jiff::tz::TimeZone;
 
-use crate::support::assert_clock_index_matches;
+use crate::support::{assert_clock_index_matches, hello_from, paris, titled_event};
 
 const CALENDAR: &str = "work";
 
@@ -97,27 +96,8 @@ fn rows(store: &Store) -> Rows {
     }
 }
 
-fn paris(local: DateTime) -> TimeValue {
-    TimeValue::Zoned { local, zone: "Europe/Paris".into() }
-}
-
 fn event(id: &str, start: DateTime, rule: Option<&str>) -> NewEvent {
-    NewEvent {
-        id: id.into(),
-        calendar: CALENDAR.into(),
-        uid: None,
-        timing: Timing {
-            start: paris(start),
-            end: End::After(Duration { seconds: 3600, ..Duration::default() }),
-        },
-        rule: rule.map(|r| RecurrenceRule::parse(r).expect("rule")),
-        rdates: Vec::new(),
-        exdates: Vec::new(),
-        fields: BTreeMap::from([("title".into(), Value::from(id))]),
-        attendees: Vec::new(),
-        alarms: Vec::new(),
-        unknown_properties: Vec::new(),
-    }
+    titled_event(id, paris(start), 3600, rule)
 }
 
 fn edit(field: &str, value: &str) -> EventEdit {
@@ -228,15 +208,7 @@ fn chunks_whose_keys_go_back_are_applied_as_staged() {
     target.join_space("s").expect("join");
     let delta = a.delta_since("s", &VersionVector::new()).expect("delta");
     let mut session = Session::new(&target, SessionConfig::new(vec![space("s")])).expect("session");
-    let hello = Message::Hello {
-        min_version: MIN_VERSION,
-        max_version: MAX_VERSION,
-        replica: a.replica_id(),
-        wants: 0,
-        confirm: false,
-        with: Vec::new(),
-    };
-    session.receive(&hello.encode().expect("hello")).expect("hello");
+    session.receive(&hello_from(a.replica_id(), 0)).expect("hello");
     let (first, second) = (delta.records[1].clone(), delta.records[0].clone());
     for (seq, record) in [(0, first), (1, second)] {
         let chunk = Message::Chunk(Chunk {

@@ -256,3 +256,49 @@ pub fn sync_spaces(from: &Store, to: &Store) {
         to.apply(&from.delta_since(space.as_str(), &since).expect("delta")).expect("apply");
     }
 }
+
+/// `local` on the Paris wall clock.
+pub fn paris(local: jiff::civil::DateTime) -> almanac_core::calendar::time::TimeValue {
+    almanac_core::calendar::time::TimeValue::Zoned { local, zone: "Europe/Paris".into() }
+}
+
+/// An event of calendar "work" titled with its id, `seconds` long, repeating by `rule` if
+/// given.
+pub fn titled_event(
+    id: &str,
+    start: almanac_core::calendar::time::TimeValue,
+    seconds: i64,
+    rule: Option<&str>,
+) -> almanac_core::calendar::api::NewEvent {
+    use almanac_core::calendar::event::{End, Timing};
+    use almanac_core::calendar::recurrence::RecurrenceRule;
+    use almanac_core::calendar::time::Duration;
+    almanac_core::calendar::api::NewEvent {
+        id: id.into(),
+        calendar: "work".into(),
+        uid: None,
+        timing: Timing { start, end: End::After(Duration { seconds, ..Duration::default() }) },
+        rule: rule.map(|rule| RecurrenceRule::parse(rule).expect("rule")),
+        rdates: Vec::new(),
+        exdates: Vec::new(),
+        fields: std::collections::BTreeMap::from([("title".into(), Value::from(id))]),
+        attendees: Vec::new(),
+        alarms: Vec::new(),
+        unknown_properties: Vec::new(),
+    }
+}
+
+/// The bytes of a `Hello` from `replica` announcing `wants` `Want`s, none sent with it: what a
+/// test feeds a session to stand for a peer.
+pub fn hello_from(replica: ReplicaId, wants: u32) -> Vec<u8> {
+    use almanac_core::sync::{MAX_VERSION, MIN_VERSION, Message};
+    let hello = Message::Hello {
+        min_version: MIN_VERSION,
+        max_version: MAX_VERSION,
+        replica,
+        wants,
+        confirm: false,
+        with: Vec::new(),
+    };
+    hello.encode().expect("hello")
+}

@@ -8,7 +8,7 @@ use almanac_core::crdt::{RecordDelta, Write};
 use almanac_core::storage::memory::MemoryStore;
 use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records, Want};
 use almanac_core::sync::transport::{sync_in_process, sync_over_stream};
-use almanac_core::sync::{ErrorCode, MAX_VERSION, MIN_VERSION, Message, Session, SessionConfig};
+use almanac_core::sync::{ErrorCode, Message, Session, SessionConfig};
 use almanac_core::{Error, Operation, RecordKey, ReplicaId, SpaceId, Store, Value, VersionVector};
 
 fn space(id: &str) -> SpaceId {
@@ -371,15 +371,7 @@ fn a_hostile_chunk_is_refused_whole() {
     target.join_space("s").expect("join");
     let delta = a.delta_since("s", &VersionVector::new()).expect("delta");
     let mut session = Session::new(&target, config(&["s"])).expect("session");
-    let hello = Message::Hello {
-        min_version: MIN_VERSION,
-        max_version: MAX_VERSION,
-        replica: a.replica_id(),
-        wants: 0,
-        confirm: false,
-        with: Vec::new(),
-    };
-    session.receive(&hello.encode().expect("hello")).expect("hello accepted");
+    session.receive(&crate::support::hello_from(a.replica_id(), 0)).expect("hello accepted");
     // The context says A has written once; the records carry A's second write too.
     let chunk = Message::Chunk(Chunk {
         space: space("s"),
@@ -405,15 +397,7 @@ fn a_want_for_a_space_not_shared_gets_not_held_and_no_data() {
     write(&a, "private", "n", "title", "secret");
     let mut session = Session::new(&a, config(&[])).expect("session");
     let peer = ReplicaId::from_bytes([3; 16]);
-    let hello = Message::Hello {
-        min_version: MIN_VERSION,
-        max_version: MAX_VERSION,
-        replica: peer,
-        wants: 1,
-        confirm: false,
-        with: Vec::new(),
-    };
-    session.receive(&hello.encode().expect("hello")).expect("hello");
+    session.receive(&crate::support::hello_from(peer, 1)).expect("hello");
     let want = Message::Want(Want {
         space: space("private"),
         vector: almanac_core::sync::message::Vector::Full(VersionVector::new()),
