@@ -150,10 +150,14 @@ struct Writer {
     data_version: i64,
     /// The device marker, told the clock after every commit (see `incarnation.rs`).
     marker: Option<Marker>,
+    /// Replica indexes looked up by earlier commits: the own replica's is needed by every
+    /// commit, and looking it up each time was 4.6% of a one-field edit's instructions.
+    replicas: sqlite::Replicas,
 }
 
 fn data_version(conn: &Connection) -> Result<i64> {
-    Ok(conn.pragma_query_value(None, "data_version", |row| row.get(0))?)
+    // Prepared once: `pragma_query_value` prepares the statement on every commit.
+    Ok(conn.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?)
 }
 
 /// A replica persisted on disk: any number of spaces in one SQLite file.
@@ -251,7 +255,13 @@ impl Store {
             path,
             options,
             incarnation: Mutex::new(incarnation),
-            writer: Mutex::new(Writer { conn, bookkeeping, data_version, marker }),
+            writer: Mutex::new(Writer {
+                conn,
+                bookkeeping,
+                data_version,
+                marker,
+                replicas: sqlite::Replicas::default(),
+            }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
             pending: Mutex::default(),
@@ -680,10 +690,14 @@ impl Store {
         // memory stays equal to what is on disk.
         let before = ReplicaState { id: writer.bookkeeping.id, hlc: writer.bookkeeping.hlc, seen };
         let mut replica = before.clone();
-        let changes =
-            work(&mut replica, &mut SqliteRecords::new(&tx, space, sid, &self.options.views))?;
-        sqlite::save_replica_state(&tx, sid, &before, &replica)?;
+        let mut records = SqliteRecords::new(&tx, space, sid, &self.options.views)
+            .with_replicas(std::mem::take(&mut writer.replicas));
+        let changes = work(&mut replica, &mut records)?;
+        sqlite::save_replica_state(&tx, sid, &before, &replica, records.replicas())?;
+        let replicas = records.into_replicas();
         tx.commit()?;
+        // Kept only now: a failed transaction drops its look-ups (see `sqlite::Replicas`).
+        writer.replicas = replicas;
         if replica.hlc != writer.bookkeeping.hlc {
             if let Some(marker) = &mut writer.marker {
                 marker.record(replica.hlc);

@@ -203,15 +203,29 @@ impl Marker {
     /// behind after a crash only makes detection a little less eager, never wrong (a store is
     /// renewed only when its clock is behind the marker). Failing to write it must not fail
     /// the commit, which is durable already, so errors are ignored.
+    ///
+    /// Only the clock's digits are written, in place: the rest of the marker is what `check`
+    /// or `renew` wrote, and formatting the two ids on every commit cost 7% of a one-field
+    /// edit's instructions.
     pub fn record(&mut self, hlc: Hlc) {
-        let text = marker_text(&Marked {
-            replica: self.replica,
-            incarnation: self.incarnation,
-            hlc,
-            file: self.store_file,
-        });
-        let _ =
-            self.file.seek(SeekFrom::Start(0)).and_then(|_| self.file.write_all(text.as_bytes()));
+        let mut field = [b' '; CLOCK_LEN];
+        write_digits(&mut field[..20], hlc.millis);
+        write_digits(&mut field[21..], u64::from(hlc.logical));
+        let _ = self.file.seek(SeekFrom::Start(CLOCK_AT)).and_then(|_| self.file.write_all(&field));
+    }
+}
+
+/// Where the clock (`{millis:020} {logical:010}`) is in a marker's text, in both formats: after
+/// the header line and the two 32-digit ids. Fixed, because the fields are fixed width.
+const CLOCK_AT: u64 = (HEADER.len() + 1 + 32 + 1 + 32 + 1) as u64;
+const CLOCK_LEN: usize = 20 + 1 + 10;
+
+/// Writes `n` in decimal right-aligned into `out`, padded with zeros (`out` is wide enough for
+/// the numbers the marker holds: 20 digits for a u64, 10 for a u32).
+fn write_digits(out: &mut [u8], mut n: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -221,7 +235,14 @@ impl Marker {
     /// an id nobody wrote under, which is safe; so errors are ignored here too.
     pub fn renew(&mut self, replica: ReplicaId, hlc: Hlc) {
         self.replica = replica;
-        self.record(hlc);
+        let text = marker_text(&Marked {
+            replica,
+            incarnation: self.incarnation,
+            hlc,
+            file: self.store_file,
+        });
+        let _ =
+            self.file.seek(SeekFrom::Start(0)).and_then(|_| self.file.write_all(text.as_bytes()));
         let _ = self.file.sync_all();
     }
 }
@@ -363,6 +384,35 @@ mod tests {
         assert_eq!(parse_marker(V1), Some(fixture_marked(None)));
         // No identity is written as zeros and read back as none.
         assert_eq!(parse_marker(&marker_text(&fixture_marked(None))), Some(fixture_marked(None)));
+    }
+
+    /// A commit rewrites only the clock's digits: the result must be the marker `check` would
+    /// write with the new clock, in both formats (a format-1 marker is rewritten as format 2
+    /// when a store opens, but the field sits at the same place in both).
+    #[test]
+    fn a_commit_rewrites_the_clock_in_place() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("marker");
+        let hlc = Hlc { millis: 1_896_099_237_561, logical: 4_294_967_295 };
+        for (text, file) in [
+            (V2, Some(FileIdentity { inode: 131_075, created: 1_796_099_100_123_456_789 })),
+            (V1, None),
+        ] {
+            fs::write(&path, text).expect("write");
+            let marked = fixture_marked(file);
+            let mut marker = Marker {
+                file: OpenOptions::new().write(true).open(&path).expect("open"),
+                replica: marked.replica,
+                incarnation: marked.incarnation,
+                store_file: file,
+            };
+            marker.record(hlc);
+            let written = fs::read_to_string(&path).expect("read");
+            assert_eq!(parse_marker(&written), Some(Marked { hlc, ..marked }));
+            if file.is_some() {
+                assert_eq!(written, marker_text(&Marked { hlc, ..marked }));
+            }
+        }
     }
 
     #[test]

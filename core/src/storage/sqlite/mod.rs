@@ -313,11 +313,11 @@ pub fn save_replica_state(
     sid: i64,
     before: &ReplicaState,
     after: &ReplicaState,
+    replicas: &mut Replicas,
 ) -> Result<()> {
     if before.hlc != after.hlc {
         save_hlc(tx, after.hlc)?;
     }
-    let mut replicas = Replicas::default();
     for (replica, counter) in after.seen.iter() {
         if before.seen.get(&replica) != counter {
             let idx = replicas.index(tx, replica)?;
@@ -331,16 +331,16 @@ pub fn save_replica_state(
     Ok(())
 }
 
-/// Replica ids are stored once and referred to by a small integer; this caches the lookups of
-/// one transaction (never longer: a rolled-back insert must not leave a stale index behind).
+/// Replica ids are stored once and referred to by a small integer; this caches the look-ups.
+/// Rows of `replicas` are never changed or deleted, so the look-ups of a transaction that
+/// committed stay true for as long as the file lives, and the writer keeps them for the next
+/// transactions (`Store::write_space`). Those of a transaction that rolled back are dropped
+/// with it: an index it inserted would name no row, or another one.
 #[derive(Default)]
-struct Replicas(HashMap<ReplicaId, i64>);
+pub struct Replicas(HashMap<ReplicaId, i64>);
 
 impl Replicas {
     fn index(&mut self, conn: &Connection, replica: ReplicaId) -> Result<i64> {
-        if let Some(idx) = self.0.get(&replica) {
-            return Ok(*idx);
-        }
         // Looked up first: the replica is nearly always known, and a lookup is cheaper than an
         // `INSERT OR IGNORE` followed by the same lookup.
         if let Some(idx) = self.lookup(conn, replica)? {
@@ -391,6 +391,23 @@ impl<'c> SqliteRecords<'c> {
         views: &'c [Arc<dyn DerivedView>],
     ) -> Self {
         Self { conn, space, sid, views, replicas: Replicas::default(), rids: HashMap::new() }
+    }
+
+    /// Starts from the replica look-ups of earlier transactions (see [`Replicas`]).
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    /// The replica look-ups made so far, for the rest of the transaction.
+    pub fn replicas(&mut self) -> &mut Replicas {
+        &mut self.replicas
+    }
+
+    /// Ends the records' use, handing back the replica look-ups (to keep only once the
+    /// transaction has committed, see [`Replicas`]).
+    pub fn into_replicas(self) -> Replicas {
+        self.replicas
     }
 
     /// Whether a record exists at `key` (live or deleted), without decoding it.
