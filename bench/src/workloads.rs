@@ -241,7 +241,7 @@ fn sizes<C: Calendar>(r: &mut Report, c: &mut C, dir: &Path, events: &[Event]) {
     r.add(
         "W1",
         n,
-        "on disk after compaction (Almanac: checkpoint, index included), per event",
+        "on disk after compaction (Almanac: compact(), index included), per event",
         "B",
         vec![per_event(on_disk)],
     );

@@ -576,3 +576,35 @@ fn a_panic_inside_a_call_is_an_internal_error_and_the_store_stays_usable() {
     store.create_event(event("e", zoned("2026-03-23T09:00:00"), None)).unwrap();
     assert!(store.event("e".into()).unwrap().is_some());
 }
+
+/// `compact` shrinks a store whose events were deleted and changes nothing anyone sees; on a
+/// closed store it is the `Closed` error like every other call.
+#[test]
+fn compacting_shrinks_the_file_and_keeps_what_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a");
+    let path = dir.path().join("a");
+    store.create_calendar("work".into(), "Work".into(), None, Some("Europe/Paris".into())).unwrap();
+    for i in 0..200 {
+        let mut e = event(&format!("e{i}"), zoned("2026-03-23T09:00:00"), Some("FREQ=WEEKLY"));
+        e.fields.notes = Some("n".repeat(500));
+        store.create_event(e).unwrap();
+    }
+    for i in 1..200 {
+        store.edit_event(format!("e{i}"), EditSpan::All, title("short")).unwrap();
+        store.delete_event(format!("e{i}"), EditSpan::All).unwrap();
+    }
+    let seen = store.occurrences(around_dst()).unwrap();
+    let replica = store.replica_id();
+    let on_disk = || {
+        let wal = std::fs::metadata(dir.path().join("a-wal")).map_or(0, |m| m.len());
+        std::fs::metadata(&path).unwrap().len() + wal
+    };
+    let before = on_disk();
+    store.compact().unwrap();
+    assert!(on_disk() < before, "{} of {before} bytes", on_disk());
+    assert_eq!(store.occurrences(around_dst()).unwrap(), seen);
+    store.close_store().unwrap();
+    assert!(matches!(store.compact(), Err(AlmanacError::Closed { .. })));
+    assert_eq!(open(&dir, "a").replica_id(), replica);
+}

@@ -74,6 +74,22 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Runs `almanac compact`.
+pub fn compact(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+    let store = open_existing(path)?;
+    let on_disk = || -> Result<u64, Failure> {
+        let file = fs::metadata(path)
+            .map(|m| m.len())
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
+        Ok(file + fs::metadata(wal_path(path)).map_or(0, |m| m.len()))
+    };
+    let before = on_disk()?;
+    store.compact()?;
+    writeln!(out, "before: {before} bytes")?;
+    writeln!(out, "after:  {} bytes", on_disk()?)?;
+    Ok(())
+}
+
 /// Runs `almanac conflicts`.
 pub fn conflicts(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     let store = open_existing(path)?;

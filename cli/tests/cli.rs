@@ -256,6 +256,7 @@ fn help_works_for_the_tool_and_every_command() {
         "watch",
         "conflicts",
         "stats",
+        "compact",
     ] {
         assert!(top.contains(command), "{command} missing from --help");
         let help = ok(&[command, "--help"]);
@@ -344,6 +345,44 @@ fn title(value: &str) -> EventEdit {
         fields: BTreeMap::from([("title".to_owned(), Value::from(value))]),
         ..EventEdit::default()
     }
+}
+
+#[test]
+fn compact_shrinks_a_store_with_deleted_events_and_keeps_the_rest() {
+    let fixture = Fixture::new();
+    let path = fixture.path("compact.almanac");
+    {
+        let store = fixture.store("compact.almanac");
+        let mut ids = Vec::new();
+        for i in 0..300 {
+            let trip = event(
+                &format!("trip{i}"),
+                "home",
+                Timing::all_day(date(2026, 1, 10), 2),
+                &"A long trip title ".repeat(8),
+            );
+            store.create_event(&trip).expect("trip");
+            ids.push(trip.id);
+        }
+        for id in ids.iter().skip(1) {
+            store.delete_event(id, &Span::All).expect("delete");
+        }
+        store.checkpoint().expect("checkpoint");
+    }
+    let agenda =
+        ["agenda", arg(&path), "--from", "2026-01-01", "--to", "2026-01-31", "--zone", "UTC"];
+    let listed = ok(&agenda);
+    let stats = ok(&["stats", arg(&path)]);
+    let out = ok(&["compact", arg(&path)]);
+    let bytes = |name: &str| -> u64 {
+        let line = out.lines().find(|l| l.starts_with(name)).expect(name);
+        line[name.len()..].trim().trim_end_matches(" bytes").parse().expect("bytes")
+    };
+    assert!(bytes("after:") < bytes("before:"), "{out}");
+    assert_eq!(ok(&agenda), listed);
+    let replica =
+        |stats: &str| stats.lines().find(|l| l.starts_with("replica id")).map(str::to_owned);
+    assert_eq!(replica(&ok(&["stats", arg(&path)])), replica(&stats));
 }
 
 #[test]
@@ -529,6 +568,7 @@ fn store_commands_refuse_what_is_not_a_store_and_create_nothing() {
         for command in [
             vec!["stats", arg(path)],
             vec!["conflicts", arg(path)],
+            vec!["compact", arg(path)],
             vec!["export", arg(path)],
             vec!["agenda", arg(path), "--from", "2026-01-01", "--to", "2026-01-02"],
         ] {

@@ -112,7 +112,7 @@ impl Calendar for Almanac {
     }
 
     fn compact(&mut self) -> PathBuf {
-        self.store.checkpoint().expect("checkpoint");
+        self.store.compact().expect("compact");
         self.path.clone()
     }
 
@@ -171,7 +171,7 @@ impl Calendar for Almanac {
         let store = Store::open_with(&path, StoreOptions::engine_only()).expect("open");
         store.join_space(CALENDAR).expect("join");
         store.commit(CALENDAR, &operations(events)).expect("commit");
-        store.checkpoint().expect("checkpoint");
+        store.compact().expect("compact");
         Some(file_bytes(&path))
     }
 

@@ -53,8 +53,9 @@ pub trait Calendar: Sized {
     /// Everything a device that has nothing downloads, uncompressed by us (a peer's own encoding
     /// may already compress: Automerge's does).
     fn full_state(&mut self) -> Vec<u8>;
-    /// Brings the on-disk form to its compact steady state (Almanac: WAL checkpoint; a peer: its
-    /// full save written over the log) and returns the path `open` takes.
+    /// Brings the on-disk form to its compact steady state (Almanac: `Store::compact`, the file
+    /// rewritten without free pages and the log folded in; a peer: its full save written over
+    /// the log) and returns the path `open` takes.
     fn compact(&mut self) -> PathBuf;
     /// Bytes the calendar occupies on disk now (every file of it).
     fn disk_bytes(&self) -> u64;

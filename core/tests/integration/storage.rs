@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use almanac_core::storage::sqlite::incarnation::Incarnation;
 use almanac_core::storage::sqlite::schema;
 use almanac_core::{Error, RecordKey, Store, StoreOptions, Value, VersionVector};
 use rusqlite::Connection;
@@ -542,4 +543,51 @@ fn the_write_ahead_log_stays_short_while_an_app_writes() {
     }
     // Without any checkpoint these commits append ~30 MB of log.
     assert!(largest < 12 << 20, "the write-ahead log grew to {largest} bytes");
+}
+
+/// `compact` gives back the pages that edits and deletes left free, and changes nothing else:
+/// the same records, the same replica id, the same file (the device marker still knows it, so
+/// the next open does not take it for a copy), and writes keep their clock going forward.
+#[test]
+fn compacting_gives_back_free_pages_and_keeps_everything_else() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).expect("open");
+    let mut tx = store.transaction("s");
+    for i in 0..2_000 {
+        tx.set("events", &format!("e{i}"), "notes", "n".repeat(200));
+    }
+    tx.commit().expect("add");
+    let mut tx = store.transaction("s");
+    for i in 0..2_000 {
+        if i % 4 != 0 {
+            tx.set("events", &format!("e{i}"), "notes", "short");
+        }
+    }
+    tx.commit().expect("shorten");
+    store.checkpoint().expect("checkpoint");
+    let before = fs::metadata(&path).expect("size").len();
+    let (state, replica) = (full_state(&store), store.replica_id());
+
+    store.compact().expect("compact");
+
+    let after = fs::metadata(&path).expect("size").len();
+    assert!(after * 4 < before * 3, "compacting left {after} of {before} bytes");
+    assert_eq!(fs::metadata(wal_of(&path)).map_or(0, |m| m.len()), 0, "the log is folded in");
+    assert_eq!(full_state(&store), state);
+    store.transaction("s").set("events", "e1", "title", "after").commit().expect("write");
+    assert!(full_state(&store).hlc > state.hlc);
+    drop(store);
+    let reopened = Store::open(&path).expect("reopen");
+    assert_eq!(reopened.replica_id(), replica, "a compacted store is not taken for a copy");
+    assert_eq!(reopened.incarnation(), Incarnation::Continued);
+    assert_eq!(
+        reopened.get("s", "events", "e1").expect("read").expect("e1").value("title"),
+        Some(&Value::from("after"))
+    );
+}
+
+fn wal_of(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }

@@ -240,6 +240,15 @@ public final class Store: Sendable {
         try ffi { try inner.exportIcs(calendar: calendar) }
     }
 
+    // ---- maintenance ----
+
+    /// Gives back the space edits and deletes left free inside the store file. The file is
+    /// rewritten once, so call it when the app is idle (a `BGProcessingTask`, say), not after
+    /// every edit. Events, sync state and the replica id are unchanged.
+    public func compact() throws {
+        try ffi { try inner.compact() }
+    }
+
     // ---- changes ----
 
     /// Every committed change, local or synced, from the moment this property is read until

@@ -25,4 +25,28 @@ final class StoreFileTests: StoreTestCase {
         XCTAssertNotEqual(restored.replicaID, id)
         try restored.close()
     }
+
+    /// `compact` gives back the space deleted events left and changes nothing that is seen.
+    func testCompactShrinksTheFileAndKeepsWhatIsSeen() throws {
+        let store = try openStore()
+        let file = directory.appendingPathComponent("almanac.db")
+        func onDisk() throws -> Int {
+            let size = { (path: String) -> Int in
+                ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+            }
+            return size(file.path) + size(file.path + "-wal")
+        }
+        for i in 0..<200 {
+            var event = weekly("e\(i)", "2026-03-23T09:00:00")
+            event.fields.notes = String(repeating: "n", count: 500)
+            try store.createEvent(event)
+        }
+        for i in 1..<200 { try store.deleteEvent("e\(i)") }
+        let seen = try store.occurrences(in: aroundDST, viewer: paris)
+        let before = try onDisk()
+        try store.compact()
+        XCTAssertLessThan(try onDisk(), before)
+        XCTAssertEqual(try store.occurrences(in: aroundDST, viewer: paris), seen)
+        try store.close()
+    }
 }

@@ -176,6 +176,15 @@ class Store private constructor(private val ffi: AlmanacStore) : AutoCloseable {
     /** Exports [calendar] (all calendars when null) as iCalendar text. */
     suspend fun exportIcs(calendar: String? = null): String = io { ffi.exportIcs(calendar) }
 
+    // ---- maintenance ----
+
+    /**
+     * Gives back the space edits and deletes left free inside the store file. The file is
+     * rewritten once, so call it when the app is idle (a WorkManager job, say), not after every
+     * edit. Events, sync state and the replica id are unchanged.
+     */
+    suspend fun compact() = io { ffi.compact() }
+
     // ---- changes ----
 
     /** Every committed change, local or synced, while collected. */
