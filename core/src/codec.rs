@@ -10,9 +10,10 @@
 //! they stay readable; deltas and version vectors only travel between devices, so format 1 is
 //! refused for them and an outdated peer is told to update (`docs/decisions/0012-…`).
 //!
-//! Format 3 exists for records only ([`encode_record`], [`decode_record`]): the envelope of
-//! format 2 around a record whose field names are one-byte codes of a built-in table
-//! (`docs/decisions/0026-…`). Deltas keep format 2. Sync frames have an envelope of their own
+//! Formats 3 and 4 exist for records only ([`encode_record`], [`decode_record`]): the envelope
+//! of format 2 around a record whose field names are one-byte codes of a built-in table
+//! (`docs/decisions/0026-…`); format 4 also writes its stamps compactly (each replica id once,
+//! clocks as differences; decision 0031). Deltas keep format 2. Sync frames have an envelope of their own
 //! ([`encode_frame`], frame format 3, decision 0027): the same number, a different envelope
 //! (no kind byte), never read by the same function.
 
@@ -20,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::crdt::RecordState;
-use crate::crdt::wire::{Name, RecordWire};
+use crate::crdt::wire::{CompactStamps, Name, RecordWire};
 use crate::error::{Error, Result};
 
 /// The encoding format this library writes for every kind but records, and the newest it reads
@@ -28,7 +29,11 @@ use crate::error::{Error, Result};
 pub const FORMAT_VERSION: u8 = 2;
 
 /// The format records are written in ([`encode_record`]) and the newest read for them.
-pub const RECORD_FORMAT_VERSION: u8 = 3;
+pub const RECORD_FORMAT_VERSION: u8 = 4;
+
+/// The record format with coded field names but stamps listed whole (decision 0026), written
+/// until decision 0031 and still read.
+const NAMED_RECORD_FORMAT: u8 = 3;
 
 /// The envelope of sync-protocol frames since protocol 2: `[3][bincode 2 payload][CRC-32C]`,
 /// the kind implied (a frame is only ever a `sync::Message`), so a frame costs five bytes
@@ -123,22 +128,32 @@ fn sealed<T: Serialize>(header: &[u8], kind: Kind, value: &T) -> Result<Vec<u8>>
     Ok(bytes)
 }
 
-/// Encodes a record as stores keep it: format 3, field names coded (`docs/encoding.md`).
+/// Encodes a record as stores keep it: format 4, field names coded and stamps compact
+/// (`docs/encoding.md`).
 pub fn encode_record(state: &RecordState) -> Result<Vec<u8>> {
-    enveloped(RECORD_FORMAT_VERSION, Kind::Record, &state.to_named_wire())
+    enveloped(RECORD_FORMAT_VERSION, Kind::Record, &state.to_named_wire().with_compact_stamps())
 }
 
-/// Decodes a stored record of any format: 3 ([`encode_record`]), or 1 and 2 written by earlier
-/// versions (or by [`encode`]).
+/// Decodes a stored record of any format: 4 ([`encode_record`]), or 1, 2 and 3 written by
+/// earlier versions (or 2 by [`encode`]).
 pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
-    if bytes.first() != Some(&RECORD_FORMAT_VERSION) {
-        return decode(Kind::Record, bytes);
-    }
     let what = Kind::Record.name();
-    let payload =
-        checked_payload(what, Kind::Record, verified(what, "a checksummed blob", bytes)?)?;
-    let wire: RecordWire<Name> = decode_payload(what, payload)?;
+    let wire: RecordWire<Name> = match bytes.first() {
+        Some(&RECORD_FORMAT_VERSION) => {
+            let wire: RecordWire<Name, CompactStamps> =
+                decode_payload(what, record_payload(bytes)?)?;
+            RecordWire::try_from(wire).map_err(|detail| Error::Decode { what, detail })?
+        }
+        Some(&NAMED_RECORD_FORMAT) => decode_payload(what, record_payload(bytes)?)?,
+        _ => return decode(Kind::Record, bytes),
+    };
     RecordState::try_from(wire).map_err(|detail| Error::Decode { what, detail })
+}
+
+/// The payload of a checksummed record blob (formats 3 and 4), checksum and kind checked.
+fn record_payload(bytes: &[u8]) -> Result<&[u8]> {
+    let what = Kind::Record.name();
+    checked_payload(what, Kind::Record, verified(what, "a checksummed blob", bytes)?)
 }
 
 /// Encodes `value` as a bare bincode payload (no envelope), for parts of a blob that are
@@ -181,14 +196,18 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
             });
         }
         FORMAT_VERSION => verified(what, "a checksummed blob", bytes)?,
-        RECORD_FORMAT_VERSION if kind == Kind::Record => {
+        NAMED_RECORD_FORMAT | RECORD_FORMAT_VERSION if kind == Kind::Record => {
             return Err(Error::Decode {
                 what,
-                detail: "it is in record format 3, which only codec::decode_record reads".into(),
+                detail: format!(
+                    "it is in record format {version}, which only codec::decode_record reads"
+                ),
             });
         }
         newer => {
-            return Err(Error::UnsupportedFormat { what, found: newer, supported: FORMAT_VERSION });
+            let supported =
+                if kind == Kind::Record { RECORD_FORMAT_VERSION } else { FORMAT_VERSION };
+            return Err(Error::UnsupportedFormat { what, found: newer, supported });
         }
     };
     decode_payload(what, checked_payload(what, kind, body)?)

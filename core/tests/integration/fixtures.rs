@@ -6,8 +6,9 @@
 //! The `-v1` files are format 1 (no checksum): records and structured values of format 1 must
 //! still decode, deltas and version vectors of format 1 must be refused (peers must update). The
 //! `-v2` files pin the checksummed format (`docs/decisions/0012-checksummed-encoding.md`), still
-//! written for every kind but records. `record-v3.bin` pins the records stores write now, with
-//! coded field names (`docs/decisions/0026-compact-records.md`).
+//! written for every kind but records. `record-v3.bin` pins the records stores wrote with coded
+//! field names (`docs/decisions/0026-compact-records.md`), still read; `record-v4.bin` the
+//! records stores write now, with compact stamps as well (`docs/decisions/0031-…`).
 
 use std::path::PathBuf;
 
@@ -132,30 +133,36 @@ fn a_format_1_record_still_decodes() {
     assert_eq!(decoded, golden_record());
 }
 
-/// What stores write since decision 0026: format 3, field names of the built-in table as one
-/// byte, others (`priority`, `weight`, …) written out.
+/// What stores write since decision 0031: format 4, field names of the built-in table as one
+/// byte, others (`priority`, `weight`, …) written out (decision 0026), and the stamps compact:
+/// the golden record's two replicas written once, its clocks as differences.
 #[test]
-fn golden_record_encoding_format_3() {
+fn golden_record_encoding_format_4() {
     let state = golden_record();
     let encoded = codec::encode_record(&state).expect("encode");
-    assert_eq!(encoded[..2], [3, Kind::Record as u8]);
-    check_fixture("record-v3.bin", &encoded);
-    assert_eq!(codec::decode_record(&read_fixture("record-v3.bin")).expect("decode"), state);
-    let older = codec::encode(Kind::Record, &state).expect("format 2");
-    assert!(encoded.len() < older.len(), "{} bytes, format 2: {}", encoded.len(), older.len());
+    assert_eq!(encoded[..2], [4, Kind::Record as u8]);
+    check_fixture("record-v4.bin", &encoded);
+    assert_eq!(codec::decode_record(&read_fixture("record-v4.bin")).expect("decode"), state);
+    let format_3 = read_fixture("record-v3.bin");
+    assert!(
+        encoded.len() < format_3.len(),
+        "{} bytes, format 3: {}",
+        encoded.len(),
+        format_3.len()
+    );
 }
 
 /// Records of every earlier format are read by the one function stores read records with.
 #[test]
-fn stores_read_records_of_formats_1_2_and_3() {
-    for name in ["record-v1.bin", "record-v2.bin", "record-v3.bin"] {
+fn stores_read_records_of_formats_1_to_4() {
+    for name in ["record-v1.bin", "record-v2.bin", "record-v3.bin", "record-v4.bin"] {
         let decoded = codec::decode_record(&read_fixture(name)).expect(name);
         assert_eq!(decoded, golden_record(), "{name}");
     }
 }
 
 #[test]
-fn every_single_byte_change_of_a_format_3_record_is_refused() {
+fn every_single_byte_change_of_a_format_4_record_is_refused() {
     let bytes = codec::encode_record(&golden_record()).expect("encode");
     assert_all_damage_is_refused(&bytes, |b| codec::decode_record(b).is_ok());
 }

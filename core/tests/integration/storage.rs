@@ -296,9 +296,10 @@ fn record_formats(path: &Path) -> Vec<(String, u8)> {
 }
 
 /// Opening a store of earlier record formats rewrites nothing; a record that changes is written
-/// in format 3 and reads back, next to records still in the older formats (decision 0026).
+/// in the current format (4 since decision 0031) and reads back, next to records still in the
+/// older formats (decision 0026).
 #[test]
-fn records_of_older_formats_are_rewritten_in_format_3_only_when_they_change() {
+fn records_of_older_formats_are_rewritten_in_the_current_format_only_when_they_change() {
     let (_dir, path, store) = open_golden_store("store-v5.almanac");
     drop(store);
     let before = record_formats(&path);
@@ -312,7 +313,8 @@ fn records_of_older_formats_are_rewritten_in_format_3_only_when_they_change() {
     drop(store);
     let after = record_formats(&path);
     for ((id, old), (_, new)) in before.iter().zip(&after) {
-        assert_eq!(*new, if id == "e1" { 3 } else { *old }, "{id}");
+        let current = almanac_core::codec::RECORD_FORMAT_VERSION;
+        assert_eq!(*new, if id == "e1" { current } else { *old }, "{id}");
     }
     let store = Store::open(&path).expect("reopen");
     let e1 = store.get("default", "events", "e1").expect("read").expect("e1");
