@@ -2,12 +2,16 @@
 //! events without reading the whole store.
 //!
 //! - `occurrence_index(rid, key, start, end)`: one row per occurrence, in UTC seconds. Single
-//!   events always have their row. Recurring series have rows only for the months that have been
-//!   queried (`indexed_months`), materialised on first use like Android's `Instances` table, so
-//!   an endless daily series costs rows only for the months someone looks at.
-//! - `recurring_series(rid, first, last)`: the series to expand when a new month is
+//!   events always have their row. Recurring series have rows only for the UTC days that have
+//!   been queried (`indexed_days`), materialised on first use like Android's `Instances` table,
+//!   so an endless daily series costs rows only for the days someone looks at. A view
+//!   materialises the days its widened window touches: for a month view, the month's days and
+//!   one or two on each side, not the three months it touches (decision 0029). An occurrence is written
+//!   for every indexed day range it overlaps, so one that starts before a range is found from
+//!   inside it (rows are keyed by occurrence, so overlapping ranges do not duplicate it).
+//! - `recurring_series(rid, first, last)`: the series to expand when new days are
 //!   materialised, with bounds on their occurrences (`Event::span`, UTC seconds; `last` NULL
-//!   when the series has no known end), so a month skips the series that cannot reach it.
+//!   when the series has no known end), so a view skips the series that cannot reach it.
 //!
 //! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
 //! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
@@ -16,10 +20,9 @@
 //! largest UTC offset) and compute exact times from the record for the viewer's zone.
 
 use std::any::Any;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -52,8 +55,11 @@ const TABLES: &str = "
         first INTEGER NOT NULL,  -- UTC seconds: no occurrence starts before
         last  INTEGER            -- UTC seconds: no occurrence ends after (NULL: no known end)
     ) STRICT;
-    CREATE TABLE IF NOT EXISTS indexed_months (
-        month INTEGER PRIMARY KEY  -- year * 12 + month - 1, UTC
+    -- Replaced by indexed_days (materialised by day, decision 0029); the index version
+    -- changed with it, so the index is rebuilt from the records.
+    DROP TABLE IF EXISTS indexed_months;
+    CREATE TABLE IF NOT EXISTS indexed_days (
+        day INTEGER PRIMARY KEY  -- days since 1970-01-01, UTC
     ) STRICT;
     -- Events with something for the calendar conflict log (cancelled or truncated occurrences
     -- carrying concurrent edits, orphaned overrides).
@@ -117,38 +123,71 @@ fn seconds(t: Timestamp) -> i64 {
     t.as_second()
 }
 
-fn month_of(t: Timestamp) -> i64 {
-    let d = TimeZone::UTC.to_datetime(t).date();
-    i64::from(d.year()) * 12 + i64::from(d.month()) - 1
+const DAY: i64 = 86_400;
+
+/// The UTC day holding `t`, as days since the Unix epoch.
+fn day_of(t: Timestamp) -> i64 {
+    seconds(t).div_euclid(DAY)
 }
 
-fn month_start(month: i64) -> Result<Timestamp> {
-    let year = i16::try_from(month.div_euclid(12))
-        .map_err(|_| Error::InvalidInput("year out of range".into()))?;
-    let m = i8::try_from(month.rem_euclid(12) + 1)
-        .map_err(|_| Error::InvalidInput("month out of range".into()))?;
-    let date = Date::new(year, m, 1).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    TimeZone::UTC
-        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-        .map_err(|e| Error::InvalidInput(e.to_string()))
+/// The instant `day` begins, clamped to the representable range (the first and last days are
+/// partial).
+fn day_start(day: i64) -> Timestamp {
+    let second = day.saturating_mul(DAY).clamp(seconds(Timestamp::MIN), seconds(Timestamp::MAX));
+    Timestamp::from_second(second).unwrap_or(Timestamp::MAX)
 }
 
-/// Merges sorted months into contiguous `[start, end)` ranges.
-fn ranges(months: &BTreeSet<i64>) -> Result<Vec<(Timestamp, Timestamp)>> {
-    let mut out: Vec<(i64, i64)> = Vec::new();
-    for &m in months {
+/// The first and last UTC day that `[from, to)` touches (`to` is exclusive: a window ending at
+/// midnight does not reach the day that starts there).
+fn days_touched(from: Timestamp, to: Timestamp) -> (i64, i64) {
+    let last = day_of(to.checked_sub(SignedDuration::from_secs(1)).unwrap_or(to));
+    (day_of(from), last.max(day_of(from)))
+}
+
+/// Days as half-open `[first, end)` ranges of day numbers.
+type Days = Vec<(i64, i64)>;
+
+/// The indexed days, merged into contiguous ranges (read in order, never held one by one).
+fn indexed_days(conn: &Connection) -> Result<Days> {
+    let mut statement = conn.prepare_cached("SELECT day FROM indexed_days ORDER BY day")?;
+    let mut rows = statement.query([])?;
+    let mut out: Days = Vec::new();
+    while let Some(row) = rows.next()? {
+        let day: i64 = row.get(0)?;
         match out.last_mut() {
-            Some((_, end)) if *end == m => *end = m + 1,
-            _ => out.push((m, m + 1)),
+            Some((_, end)) if *end == day => *end = day + 1,
+            _ => out.push((day, day + 1)),
         }
     }
-    out.into_iter().map(|(a, b)| Ok((month_start(a)?, month_start(b)?))).collect()
+    Ok(out)
 }
 
-fn indexed_months(conn: &Connection) -> Result<BTreeSet<i64>> {
-    let mut statement = conn.prepare_cached("SELECT month FROM indexed_months")?;
-    let months = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-    Ok(months)
+/// Whether every day of `first..=last` is indexed (one range count on the primary key).
+fn all_indexed(conn: &Connection, first: i64, last: i64) -> Result<bool> {
+    let indexed: i64 = conn
+        .prepare_cached("SELECT count(*) FROM indexed_days WHERE day BETWEEN ?1 AND ?2")?
+        .query_row([first, last], |row| row.get(0))?;
+    Ok(indexed == last - first + 1)
+}
+
+/// The days of `first..=last` not indexed yet, as ranges.
+fn missing_days(conn: &Connection, first: i64, last: i64) -> Result<Days> {
+    let mut statement = conn
+        .prepare_cached("SELECT day FROM indexed_days WHERE day BETWEEN ?1 AND ?2 ORDER BY day")?;
+    let mut rows = statement.query([first, last])?;
+    let mut out: Days = Vec::new();
+    let mut next = first;
+    while let Some(row) = rows.next()? {
+        let day: i64 = row.get(0)?;
+        if day > next {
+            out.push((next, day));
+        }
+        next = day + 1;
+    }
+    if next <= last {
+        out.push((next, last + 1));
+    }
+    Ok(out)
 }
 
 fn write_rows(
@@ -156,7 +195,7 @@ fn write_rows(
     rid: i64,
     id: &str,
     state: &RecordState,
-    months: Option<&BTreeSet<i64>>,
+    days: Option<&[(i64, i64)]>,
 ) -> Result<()> {
     let Some(event) = read_event(id, state)? else { return Ok(()) };
     if !super::conflicts::occurrence_conflicts(&event)?.is_empty() {
@@ -164,15 +203,20 @@ fn write_rows(
             .execute([rid])?;
     }
     let windows = if event.is_recurring() {
-        let (first, last) = event.span(&TimeZone::UTC)?;
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO recurring_series (rid, first, last) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![rid, seconds(first), last.map(seconds)])?;
-        match months {
-            Some(months) => ranges(months)?,
-            None => ranges(&indexed_months(conn)?)?,
-        }
+        let days = match days {
+            // Materialising: the series' row and span were written with the record, and
+            // computing the span again costs as much as expanding a month of it.
+            Some(days) => days.to_vec(),
+            None => {
+                let (first, last) = event.span(&TimeZone::UTC)?;
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO recurring_series (rid, first, last) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![rid, seconds(first), last.map(seconds)])?;
+                indexed_days(conn)?
+            }
+        };
+        days.into_iter().map(|(first, end)| (day_start(first), day_start(end))).collect()
     } else {
         vec![(Timestamp::MIN, Timestamp::MAX)]
     };
@@ -230,37 +274,40 @@ fn on_save(
     index_event(conn, rid, &key.id, state, None)
 }
 
-/// Writes an event's index rows; a recurring one for `months` (`None`: the months indexed so
-/// far, read only for a recurring event). An event whose fields cannot be read (written by a
-/// newer version, say) is left out of the index rather than failing the write or sync that
-/// delivered it; reading the event reports the problem.
+/// Writes an event's index rows; a recurring one for the day ranges `days` (`None`: the days
+/// indexed so far, read only for a recurring event). An event whose fields cannot be read
+/// (written by a newer version, say) is left out of the index rather than failing the write or
+/// sync that delivered it; reading the event reports the problem.
 fn index_event(
     conn: &Connection,
     rid: i64,
     id: &str,
     state: &RecordState,
-    months: Option<&BTreeSet<i64>>,
+    days: Option<&[(i64, i64)]>,
 ) -> Result<()> {
-    match write_rows(conn, rid, id, state, months) {
+    match write_rows(conn, rid, id, state, days) {
         Err(Error::Corrupt(_) | Error::InvalidInput(_)) => Ok(()),
         other => other,
     }
 }
 
-/// Materialises the recurring series for any month of `[from, to)` not indexed yet.
+/// Materialises the recurring series for any UTC day of `[from, to)` not indexed yet.
 fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> {
-    let known = indexed_months(conn)?;
-    let missing: BTreeSet<i64> =
-        (month_of(from)..=month_of(to)).filter(|m| !known.contains(m)).collect();
-    // Only the series whose span reaches the missing months (all of them between the first
-    // and the last: a superset when the missing months are not contiguous). None missing:
-    // nothing to do.
-    let (Some(&first_month), Some(&last_month)) = (missing.first(), missing.last()) else {
+    let (first, last) = days_touched(from, to);
+    let missing = missing_days(conn, first, last)?;
+    // Only the series whose span reaches the missing days (all of them between the first and
+    // the last: a superset when the missing days are not contiguous). None missing: nothing
+    // to do.
+    let (Some(&(first_day, _)), Some(&(_, end_day))) = (missing.first(), missing.last()) else {
         return Ok(());
     };
-    let (from, to) = (seconds(month_start(first_month)?), seconds(month_start(last_month + 1)?));
+    let (from, to) = (seconds(day_start(first_day)), seconds(day_start(end_day)));
+    // CROSS JOIN keeps SQLite from planning the records as the outer loop (without statistics
+    // it scans every record, 10,000 on the W3 store, and looks each up in `recurring_series`):
+    // the series are a tenth of the records and most fail their span test before any record
+    // is read.
     let mut statement = conn.prepare_cached(
-        "SELECT r.rid, r.id, r.state FROM recurring_series e JOIN records r ON r.rid = e.rid
+        "SELECT r.rid, r.id, r.state FROM recurring_series e CROSS JOIN records r ON r.rid = e.rid
          WHERE r.deleted = 0 AND e.first < ?2 AND (e.last IS NULL OR e.last > ?1)",
     )?;
     let rows = statement.query_map(params![from, to], |row| {
@@ -270,15 +317,19 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
     for (rid, id, bytes) in series {
         index_event(conn, rid, &id, &decode_record(&bytes)?, Some(&missing))?;
     }
-    for month in missing {
-        conn.prepare_cached("INSERT INTO indexed_months (month) VALUES (?1)")?.execute([month])?;
+    for &(first, end) in &missing {
+        conn.prepare_cached(
+            "WITH RECURSIVE d (day) AS (SELECT ?1 UNION ALL SELECT day + 1 FROM d WHERE day + 1 < ?2)
+             INSERT INTO indexed_days (day) SELECT day FROM d",
+        )?
+        .execute([first, end])?;
     }
     Ok(())
 }
 
-/// Clears and rebuilds the whole index (single events now, series lazily by month).
+/// Clears and rebuilds the whole index (single events now, series lazily by day).
 fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_months; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
+    conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_days; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
     let mut statement =
         conn.prepare("SELECT rid, id, state FROM records WHERE collection = ?1 AND deleted = 0")?;
     let rows = statement.query_map([EVENTS], |row| {
@@ -318,8 +369,9 @@ impl Store {
 /// What the index rows depend on besides the records: the bundled tz database and the form of
 /// occurrence keys (2: decision 0016's keys in the series' own clock).
 fn index_version() -> String {
-    // `spans-1`: recurring series carry their spans (`recurring_series`).
-    format!("{}/keys-2/spans-1", tzdb_version())
+    // `spans-1`: recurring series carry their spans (`recurring_series`); `days-1`: series
+    // are materialised by UTC day (`indexed_days`).
+    format!("{}/keys-2/spans-1/days-1", tzdb_version())
 }
 
 /// Whether the index was built with the bundled tz database and today's occurrence keys (else
@@ -378,8 +430,8 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     let view = calendar_view(store)?;
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
-    let known = store.read(indexed_months)?;
-    if (month_of(wide_from)..=month_of(wide_to)).any(|m| !known.contains(&m)) {
+    let (first, last) = days_touched(wide_from, wide_to);
+    if !store.read(|conn| all_indexed(conn, first, last))? {
         store.write_derived(|conn| materialise(conn, wide_from, wide_to))?;
     }
     store.read(|conn| {

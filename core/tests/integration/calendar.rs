@@ -130,6 +130,102 @@ fn a_month_finds_every_series_that_reaches_it_and_only_those() {
     assert_eq!(january(&d.b).len(), expected.len());
 }
 
+/// What a view shows, as (event, key, start, end), found by expanding every event itself
+/// (no occurrence index): the reference for the index-backed views.
+fn expanded(
+    store: &Store,
+    ids: &[&str],
+    from: Timestamp,
+    to: Timestamp,
+    viewer: &TimeZone,
+) -> Vec<(String, String, Timestamp, Timestamp)> {
+    let mut out: Vec<_> = ids
+        .iter()
+        .filter_map(|id| store.event(id).expect("event"))
+        .flat_map(|event| event.occurrences(from, to, viewer).expect("expand"))
+        .map(|o| (o.event_id, o.key, o.start, o.end))
+        .collect();
+    out.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
+    out
+}
+
+/// The index materialises recurring series by UTC day (decision 0029). Views that index the
+/// days piece by piece (a week, the next week, the month holding both, single days, the weeks
+/// around the new year, far from the series) answer exactly what expanding every event
+/// answers, for viewers from UTC-12 to UTC+14, occurrences crossing midnight or lasting days,
+/// floating and all-day ones; so does a series written after those days were indexed, in every
+/// one of them, and the same views after the index is rebuilt.
+#[test]
+fn views_indexed_day_by_day_show_what_expanding_every_event_shows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path().join("days.almanac")).expect("open");
+    let create = |id: &str, start: TimeValue, end: Duration, rule: &str| {
+        let mut event = titled_event(id, start, 0, Some(rule));
+        event.timing.end = End::After(end);
+        store.create_event(&event).expect("create");
+    };
+    let utc = |at: &str| TimeValue::Utc(at.parse().expect("utc"));
+    let hours = |h: i64| Duration { seconds: h * 3600, ..Duration::default() };
+    let day = |days: i32| Duration { days, ..Duration::default() };
+    // 22:30 UTC for two hours in winter: every occurrence crosses UTC midnight.
+    create("late", paris(date(2026, 2, 20).at(23, 30, 0, 0)), hours(2), "FREQ=DAILY");
+    create("early", utc("2026-02-01T01:00:00Z"), hours(1), "FREQ=DAILY;COUNT=120");
+    create("evening", utc("2026-02-01T18:00:00Z"), hours(1), "FREQ=DAILY;COUNT=120");
+    // Three days from Friday evening: starts in one week, shows in the next.
+    create("long", paris(date(2026, 2, 6).at(20, 0, 0, 0)), day(3), "FREQ=WEEKLY");
+    create(
+        "floating",
+        TimeValue::Floating(date(2026, 2, 25).at(0, 30, 0, 0)),
+        hours(1),
+        "FREQ=DAILY;COUNT=60",
+    );
+    create("all-day", TimeValue::Date(date(2026, 2, 27)), day(1), "FREQ=DAILY;INTERVAL=3");
+    create("yearly", TimeValue::Date(date(1980, 6, 10)), day(1), "FREQ=YEARLY");
+    let ids = ["late", "early", "evening", "long", "floating", "all-day", "yearly", "added"];
+    let zone = |name: &str| time_zone(name).expect("zone");
+    // (viewer, first day, day after the last), local days of the viewer.
+    let views = [
+        (zone("Asia/Tokyo"), date(2026, 3, 2), date(2026, 3, 9)),
+        (zone("America/Anchorage"), date(2026, 3, 9), date(2026, 3, 16)),
+        (TimeZone::UTC, date(2026, 3, 1), date(2026, 4, 1)),
+        // Days whose window reaches one day past the month's, at its end and at its start.
+        (zone("America/Anchorage"), date(2026, 4, 1), date(2026, 4, 2)),
+        (zone("Asia/Tokyo"), date(2026, 2, 28), date(2026, 3, 1)),
+        (zone("Pacific/Kiritimati"), date(2026, 3, 29), date(2026, 3, 30)),
+        (zone("Etc/GMT+12"), date(2026, 4, 20), date(2026, 4, 21)),
+        (zone("Europe/Paris"), date(2026, 3, 28), date(2026, 3, 30)),
+        (zone("Etc/GMT+12"), date(2026, 12, 28), date(2027, 1, 4)),
+        (zone("Pacific/Kiritimati"), date(2026, 12, 28), date(2027, 1, 4)),
+        (zone("America/New_York"), date(1990, 6, 1), date(1990, 7, 1)),
+        (zone("Asia/Tokyo"), date(2040, 6, 1), date(2040, 7, 1)),
+    ];
+    let window = |viewer: &TimeZone, first: jiff::civil::Date, after: jiff::civil::Date| {
+        let at = |d: jiff::civil::Date| {
+            d.to_zoned_datetime(viewer.clone()).expect("midnight").timestamp()
+        };
+        (at(first), at(after))
+    };
+    let check = |when: &str| {
+        for (viewer, first, after) in &views {
+            let (from, to) = window(viewer, *first, *after);
+            let shown: Vec<_> = store
+                .occurrences(from, to, &[], viewer)
+                .expect("view")
+                .into_iter()
+                .map(|o| (o.event_id, o.key, o.start, o.end))
+                .collect();
+            let expected = expanded(&store, &ids, from, to, viewer);
+            assert_eq!(shown, expected, "{when}: {first}..{after} for {viewer:?}");
+        }
+    };
+    check("indexing the views one by one");
+    // Written after the views' days were indexed: it must get rows in each of them.
+    create("added", utc("2026-01-01T12:00:00Z"), hours(13), "FREQ=DAILY");
+    check("a series added after indexing");
+    store.rebuild_occurrence_index().expect("rebuild");
+    check("after a rebuild");
+}
+
 /// A month view lists occurrences by start; occurrences that start together come in the order
 /// of their event's id (then key), whatever order they were created in, so every device
 /// lists them alike.
