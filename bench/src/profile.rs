@@ -47,6 +47,18 @@ fn scenarios<C: Calendar>(scenario: &str) {
             }
             profile_merge(&mut a, &mut b);
         }
+        "field" => {
+            // W6's one-field sync, on the 2,000-event calendar (W6 itself uses 100,000).
+            let mut a = C::create(dir.path(), "a", 1, Persist::Written);
+            a.add_events(&events);
+            let mut b = a.replicate(dir.path(), "b", 2, Persist::Written);
+            C::sync(&mut a, &mut b);
+            // One one-field sync first, so the measured one is not the first after the join.
+            a.set_field(&events[7].id, "title", "one field");
+            C::sync(&mut a, &mut b);
+            a.set_field(&events[8].id, "title", "another field");
+            profile_field(&mut a, &mut b);
+        }
         "join" => {
             let mut a = C::create(dir.path(), "a", 1, Persist::Written);
             a.add_events(&events);
@@ -61,7 +73,11 @@ fn scenarios<C: Calendar>(scenario: &str) {
             c.occurrences(from, to);
             profile_view(&mut c, from, to);
         }
-        other => panic!("unknown scenario {other} (commits, batch, overwrites, merge, join, view)"),
+        other => {
+            panic!(
+                "unknown scenario {other} (commits, batch, overwrites, merge, field, join, view)"
+            )
+        }
     }
     println!("{} {scenario}: done", C::NAME);
 }
@@ -92,6 +108,15 @@ fn profile_merge<C: Calendar>(a: &mut C, b: &mut C) {
 
 #[inline(never)]
 fn profile_join<C: Calendar>(a: &mut C, b: &mut C) {
+    C::sync(a, b);
+}
+
+/// Two identical syncs would be folded into one symbol by the linker (as `profile_merge`
+/// and `profile_join` are: use `--toggle-collect='*profile_join*'` for `merge`); the second,
+/// empty sync keeps this one apart, and shows what a sync with nothing to send costs.
+#[inline(never)]
+fn profile_field<C: Calendar>(a: &mut C, b: &mut C) {
+    C::sync(a, b);
     C::sync(a, b);
 }
 

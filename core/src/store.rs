@@ -738,9 +738,11 @@ impl Store {
             Some(conn) => conn,
             None => sqlite::open_reader(&self.path, self.options.durability)?,
         };
-        // One read transaction, so everything read belongs to the same committed state.
-        let result = conn.execute_batch("BEGIN").map_err(Error::from).and_then(|()| work(&conn));
-        let ended = conn.execute_batch("COMMIT");
+        // One read transaction, so everything read belongs to the same committed state. A
+        // sync makes dozens of small reads: `BEGIN` and `COMMIT` are prepared once.
+        let statement = |sql| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
+        let result = statement("BEGIN").map_err(Error::from).and_then(|_| work(&conn));
+        let ended = statement("COMMIT");
         if ended.is_ok() {
             lock(&self.readers).push(conn);
         }

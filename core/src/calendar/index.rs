@@ -436,7 +436,8 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     }
     store.read(|conn| {
         let longest: i64 = conn
-            .query_row("SELECT value FROM meta WHERE key = 'index_longest'", [], |row| row.get(0))
+            .prepare_cached("SELECT value FROM meta WHERE key = 'index_longest'")?
+            .query_row([], |row| row.get(0))
             .optional()?
             .unwrap_or(0);
         let mut statement = conn.prepare_cached(

@@ -158,8 +158,10 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
 }
 
 fn read_replica_id(conn: &Connection) -> Result<Option<ReplicaId>> {
+    // Prepared once per connection: a sync reads it a few dozen times.
     let bytes: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'replica_id'", [], |row| row.get(0))
+        .prepare_cached("SELECT value FROM meta WHERE key = 'replica_id'")?
+        .query_row([], |row| row.get(0))
         .optional()?;
     match bytes {
         None => Ok(None),

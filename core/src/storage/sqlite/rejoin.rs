@@ -44,9 +44,8 @@ pub struct Stash {
 /// The stash of `space`, if one waits.
 pub fn stashed(conn: &Connection, space: &SpaceId) -> Result<Option<Stash>> {
     let replica: Option<Vec<u8>> = conn
-        .query_row("SELECT replica FROM rejoin_spaces WHERE space = ?1", [space.as_str()], |row| {
-            row.get(0)
-        })
+        .prepare_cached("SELECT replica FROM rejoin_spaces WHERE space = ?1")?
+        .query_row([space.as_str()], |row| row.get(0))
         .optional()?;
     let Some(replica) = replica else { return Ok(None) };
     let replica: [u8; 16] = replica
