@@ -369,9 +369,10 @@ impl Store {
 /// What the index rows depend on besides the records: the bundled tz database and the form of
 /// occurrence keys (2: decision 0016's keys in the series' own clock).
 fn index_version() -> String {
-    // `spans-1`: recurring series carry their spans (`recurring_series`); `days-1`: series
-    // are materialised by UTC day (`indexed_days`).
-    format!("{}/keys-2/spans-1/days-1", tzdb_version())
+    // `spans-1`: recurring series carry their spans (`recurring_series`); `spans-2`: a COUNT
+    // series' span ends at the rule's last instance even when RDATEs come before it (spans-1
+    // could end too early); `days-1`: series are materialised by UTC day (`indexed_days`).
+    format!("{}/keys-2/spans-2/days-1", tzdb_version())
 }
 
 /// Whether the index was built with the bundled tz database and today's occurrence keys (else

@@ -530,11 +530,11 @@ impl Event {
             // A rule's instances all come at or after the series start (RFC 5545 §3.8.5.3).
             let rule_last = match (&rule.until, rule.count) {
                 (Some(until), _) => Some(until.instant(viewer)?),
-                (None, Some(count)) if count <= SPAN_COUNT_LIMIT => self
-                    .recurrence_set()
-                    .first(None, count as usize, viewer)?
-                    .last()
-                    .map(|o| o.instant),
+                // The rule's own last instance, not the COUNT-th of the whole set: RDATEs
+                // before it would push it out of the first COUNT (they are bounded above).
+                (None, Some(count)) if count <= SPAN_COUNT_LIMIT => {
+                    self.recurrence_set().last_rule_instant(viewer)?
+                }
                 _ => None,
             };
             last = last.zip(rule_last).map(|(a, b)| a.max(b));

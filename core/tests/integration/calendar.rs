@@ -130,6 +130,30 @@ fn a_month_finds_every_series_that_reaches_it_and_only_those() {
     assert_eq!(january(&d.b).len(), expected.len());
 }
 
+/// A series' span reaches its last COUNT instance even when an RDATE comes before it: the
+/// first view of the week holding only that last instance shows it.
+#[test]
+fn a_span_reaches_the_last_counted_instance_past_an_earlier_rdate() {
+    let d = devices();
+    let mut event = titled_event(
+        "weekly",
+        paris(date(2026, 1, 5).at(9, 0, 0, 0)),
+        3600,
+        Some("FREQ=WEEKLY;COUNT=3"),
+    );
+    event.rdates = vec![paris(date(2026, 1, 6).at(9, 0, 0, 0))];
+    d.a.create_event(&event).expect("create");
+    let from: Timestamp = "2026-01-18T00:00:00Z".parse().expect("from");
+    let to: Timestamp = "2026-01-25T00:00:00Z".parse().expect("to");
+    let shown: Vec<String> =
+        d.a.occurrences(from, to, &[], &TimeZone::UTC)
+            .expect("week")
+            .iter()
+            .map(|o| o.start.to_string())
+            .collect();
+    assert_eq!(shown, ["2026-01-19T08:00:00Z"]);
+}
+
 /// What a view shows, as (event, key, start, end), found by expanding every event itself
 /// (no occurrence index): the reference for the index-backed views.
 fn expanded(

@@ -88,6 +88,21 @@ impl RecurrenceSet {
         }
         Series::new(self, floating)?.collect(from, None, limit)
     }
+
+    /// The latest start among DTSTART and the rule's instances, COUNT and UNTIL applied; RDATEs
+    /// and EXDATEs are not looked at, so this bounds the set's rule part from above. Walks the
+    /// whole rule: the caller makes sure it ends (a COUNT, or an UNTIL) and is short. Cheaper
+    /// than [`RecurrenceSet::first`]: nothing is kept but the latest instant.
+    pub fn last_rule_instant(&self, floating: &TimeZone) -> Result<Option<Timestamp>> {
+        let series = Series::new(self, floating)?;
+        let mut stream = Stream::new(&series, None)?;
+        let mut last = None;
+        while let Some((_, instant)) = stream.next()? {
+            // Wall order is instant order but for the hour a DST change repeats: keep the max.
+            last = last.max(Some(instant));
+        }
+        Ok(last)
+    }
 }
 
 /// How `UNTIL` bounds the rule once converted to the series' terms.
