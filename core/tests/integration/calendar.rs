@@ -793,3 +793,120 @@ mod engine_cases_through_the_calendar_api {
         }
     }
 }
+
+mod index_property {
+    //! Random recurring series (rules with COUNT, UNTIL or no end, RDATEs and EXDATEs around
+    //! them, zoned, floating or all-day) and random first views of a fresh store: the
+    //! index-backed view must show exactly what expanding the event shows. The series' spans
+    //! and the days materialised so far decide what the index holds, so a bound that ends a
+    //! day early shows up here as a missing occurrence.
+
+    use super::*;
+    use jiff::ToSpan;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    struct Case {
+        start: TimeValue,
+        rule: String,
+        rdates: Vec<i64>,
+        exdates: Vec<i64>,
+        hours: i64,
+        /// (first day, days) of each view, in days from the series start, in UTC.
+        views: Vec<(i64, i64)>,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let start = prop_oneof![
+            (0i64..200, 0i8..24).prop_map(|(d, h)| {
+                paris(date(2026, 1, 1).checked_add(d.days()).expect("day").at(h, 30, 0, 0))
+            }),
+            (0i64..200, 0i8..24).prop_map(|(d, h)| {
+                TimeValue::Floating(
+                    date(2026, 1, 1).checked_add(d.days()).expect("day").at(h, 0, 0, 0),
+                )
+            }),
+            (0i64..200).prop_map(|d| TimeValue::Date(
+                date(2026, 1, 1).checked_add(d.days()).expect("day")
+            )),
+        ];
+        let freq = prop_oneof![Just("DAILY"), Just("WEEKLY"), Just("MONTHLY")];
+        let end = prop_oneof![
+            (1u32..30).prop_map(|n| format!(";COUNT={n}")),
+            (1i64..300).prop_map(|d| {
+                let until = date(2026, 1, 1).checked_add(d.days()).expect("until");
+                format!(";UNTIL={}T000000Z", until.strftime("%Y%m%d"))
+            }),
+            Just(String::new()),
+        ];
+        (
+            start,
+            freq,
+            1u8..4,
+            end,
+            proptest::collection::vec(-40i64..120, 0..4),
+            proptest::collection::vec(0i64..60, 0..3),
+            prop_oneof![Just(1i64), Just(30), Just(50)],
+            proptest::collection::vec(view(), 1..4),
+        )
+            .prop_map(|(start, freq, interval, end, rdates, exdates, hours, views)| Case {
+                start,
+                rule: format!("FREQ={freq};INTERVAL={interval}{end}"),
+                rdates,
+                exdates,
+                hours,
+                views,
+            })
+    }
+
+    /// A view anywhere, or a short one near where a weekly or monthly series' instance falls
+    /// (where a span that ends one instance early shows).
+    fn view() -> impl Strategy<Value = (i64, i64)> {
+        prop_oneof![
+            (-30i64..200, 1i64..35),
+            (0i64..30, prop_oneof![Just(7i64), Just(14), Just(30), Just(31)], 1i64..4)
+                .prop_map(|(n, period, days)| (n * period - 1, days)),
+        ]
+    }
+
+    fn shifted(start: &TimeValue, days: i64) -> TimeValue {
+        start.with_local(start.local().checked_add(days.days()).expect("shift")).expect("kind")
+    }
+
+    fn check(case: &Case) {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("p.almanac")).expect("open");
+        let mut event =
+            titled_event("series", case.start.clone(), case.hours * 3600, Some(&case.rule));
+        if let TimeValue::Date(_) = case.start {
+            let days = i32::try_from(case.hours / 24 + 1).expect("days");
+            event.timing.end = End::After(Duration { days, ..Duration::default() });
+        }
+        event.rdates = case.rdates.iter().map(|d| shifted(&case.start, *d)).collect();
+        event.exdates = case.exdates.iter().map(|d| shifted(&case.start, *d)).collect();
+        store.create_event(&event).expect("create");
+        let origin = date(2026, 1, 1).to_zoned_datetime(TimeZone::UTC).expect("origin").timestamp();
+        let day =
+            |d: i64| origin.checked_add(jiff::SignedDuration::from_hours(24 * d)).expect("day");
+        for &(first, days) in &case.views {
+            let (from, to) = (day(first), day(first + days));
+            let shown: Vec<_> = store
+                .occurrences(from, to, &[], &TimeZone::UTC)
+                .expect("view")
+                .into_iter()
+                .map(|o| (o.event_id, o.key, o.start, o.end))
+                .collect();
+            let expected = expanded(&store, &["series"], from, to, &TimeZone::UTC);
+            assert_eq!(shown, expected, "{case:?}: view {first}+{days}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn first_views_of_a_fresh_store_show_what_expansion_shows(case in case()) {
+            check(&case);
+        }
+    }
+}
