@@ -11,6 +11,8 @@ use almanac_core::{
     VersionVector,
 };
 
+use crate::support::wal_path;
+
 fn store_at(path: &Path) -> Store {
     Store::open(path).expect("open")
 }
@@ -41,12 +43,6 @@ fn titles(store: &Store, space: &str) -> Vec<(String, String)> {
 
 fn write(store: &Store, space: &str, id: &str, title: &str) {
     store.transaction(space).set("notes", id, "title", title).commit().expect("write");
-}
-
-fn wal(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    PathBuf::from(wal)
 }
 
 /// Finding 1: a store restored from an earlier copy writes before its first sync. With the
@@ -104,7 +100,7 @@ fn a_store_restored_from_a_backup_taken_while_it_ran_is_caught() {
         sync(&phone, &server, "s");
     }
     fs::copy(&backup, &phone_path).expect("restore");
-    let wal_of_phone = wal(&phone_path);
+    let wal_of_phone = wal_path(&phone_path);
     let _ = fs::remove_file(wal_of_phone);
     let phone = store_at(&phone_path);
     assert!(matches!(phone.incarnation(), Incarnation::Renewed { .. }));
@@ -521,15 +517,15 @@ fn closing_or_dropping_a_store_removes_its_write_ahead_log() {
     let store = store_at(&path);
     write(&store, "s", "n", "one");
     assert!(store.get("s", "notes", "n").expect("read").is_some());
-    assert!(wal(&path).exists());
+    assert!(wal_path(&path).exists());
     drop(store);
-    assert!(!wal(&path).exists(), "dropping left the -wal file behind");
+    assert!(!wal_path(&path).exists(), "dropping left the -wal file behind");
 
     let store = store_at(&path);
     write(&store, "s", "n", "two");
     assert!(store.get("s", "notes", "n").expect("read").is_some());
     store.close().expect("close");
-    assert!(!wal(&path).exists(), "closing left the -wal file behind");
+    assert!(!wal_path(&path).exists(), "closing left the -wal file behind");
     let store = store_at(&path);
     assert_eq!(titles(&store, "s"), [("n".to_owned(), "two".to_owned())]);
 }

@@ -10,6 +10,8 @@ use almanac_core::storage::sqlite::schema;
 use almanac_core::{Error, RecordKey, Store, StoreOptions, Value, VersionVector};
 use rusqlite::Connection;
 
+use crate::support::wal_path;
+
 fn temp_store() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("calendar.almanac");
@@ -530,8 +532,7 @@ fn storage_stays_bounded_with_two_syncing_replicas_overwriting_one_field() {
 fn the_write_ahead_log_stays_short_while_an_app_writes() {
     let (_dir, path) = temp_store();
     let store = Store::open(&path).expect("open");
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
+    let wal = wal_path(&path);
     let mut largest = 0;
     for n in 0..4_000 {
         store
@@ -574,7 +575,7 @@ fn compacting_gives_back_free_pages_and_keeps_everything_else() {
 
     let after = fs::metadata(&path).expect("size").len();
     assert!(after * 4 < before * 3, "compacting left {after} of {before} bytes");
-    assert_eq!(fs::metadata(wal_of(&path)).map_or(0, |m| m.len()), 0, "the log is folded in");
+    assert_eq!(fs::metadata(wal_path(&path)).map_or(0, |m| m.len()), 0, "the log is folded in");
     assert_eq!(full_state(&store), state);
     store.transaction("s").set("events", "e1", "title", "after").commit().expect("write");
     assert!(full_state(&store).hlc > state.hlc);
@@ -586,12 +587,6 @@ fn compacting_gives_back_free_pages_and_keeps_everything_else() {
         reopened.get("s", "events", "e1").expect("read").expect("e1").value("title"),
         Some(&Value::from("after"))
     );
-}
-
-fn wal_of(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    PathBuf::from(wal)
 }
 
 /// An app compacts on a background task while its UI keeps reading and writing: every read

@@ -302,3 +302,10 @@ pub fn hello_from(replica: ReplicaId, wants: u32) -> Vec<u8> {
     };
     hello.encode().expect("hello")
 }
+
+/// The write-ahead log SQLite keeps next to the store file at `path`.
+pub fn wal_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::path::PathBuf::from(wal)
+}
