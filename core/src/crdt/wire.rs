@@ -234,18 +234,30 @@ impl TryFrom<CompactStamps> for Vec<(Dot, Hlc)> {
     }
 }
 
-impl<N> RecordWire<N> {
-    /// The same record with its stamps written compactly (format 4).
-    pub(crate) fn with_compact_stamps(self) -> RecordWire<N, CompactStamps> {
-        let stamps = CompactStamps::from(self.stamps.as_slice());
-        RecordWire {
-            stamps,
+impl<N, S> RecordWire<N, S> {
+    /// The same record with its stamps written another way (everything else moved as it is).
+    fn map_stamps<T, E>(
+        self,
+        convert: impl FnOnce(S) -> Result<T, E>,
+    ) -> Result<RecordWire<N, T>, E> {
+        Ok(RecordWire {
+            stamps: convert(self.stamps)?,
             lifecycle: self.lifecycle,
             registers: self.registers,
             maps: self.maps,
             minimums: self.minimums,
             maximums: self.maximums,
-        }
+        })
+    }
+}
+
+impl<N> RecordWire<N> {
+    /// The same record with its stamps written compactly (format 4).
+    pub(crate) fn with_compact_stamps(self) -> RecordWire<N, CompactStamps> {
+        let Ok(wire) = self.map_stamps(|stamps| {
+            Ok::<_, std::convert::Infallible>(CompactStamps::from(stamps.as_slice()))
+        });
+        wire
     }
 }
 
@@ -253,14 +265,7 @@ impl<N> TryFrom<RecordWire<N, CompactStamps>> for RecordWire<N> {
     type Error = String;
 
     fn try_from(wire: RecordWire<N, CompactStamps>) -> Result<Self, String> {
-        Ok(RecordWire {
-            stamps: wire.stamps.try_into()?,
-            lifecycle: wire.lifecycle,
-            registers: wire.registers,
-            maps: wire.maps,
-            minimums: wire.minimums,
-            maximums: wire.maximums,
-        })
+        wire.map_stamps(Vec::<(Dot, Hlc)>::try_from)
     }
 }
 
