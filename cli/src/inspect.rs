@@ -1,7 +1,6 @@
 //! `almanac stats` and `almanac conflicts`: what is in a store, and what its merges kept aside.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::io::Write;
 use std::path::Path;
 
@@ -15,7 +14,7 @@ use almanac_core::storage::sqlite::schema::CURRENT_VERSION;
 use almanac_core::{Conflicts, Value, VersionVector};
 
 use crate::fail::Failure;
-use crate::store::{open_existing, wal_path};
+use crate::store::{bytes_on_disk, open_existing};
 use crate::text::{count, one_line};
 
 const EVENTS: &str = "events";
@@ -46,10 +45,7 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
         let deleted = existing.get(collection).copied().unwrap_or(0).saturating_sub(live);
         Ok(format!("{live} live, {deleted} deleted"))
     };
-    let file_size = fs::metadata(path)
-        .map(|m| m.len())
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
-    let wal_size = fs::metadata(wal_path(path)).map_or(0, |m| m.len());
+    let (file_size, wal_size) = bytes_on_disk(path)?;
 
     let rows = [
         ("store", path.display().to_string()),
@@ -77,12 +73,7 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
 /// Runs `almanac compact`.
 pub fn compact(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     let store = open_existing(path)?;
-    let on_disk = || -> Result<u64, Failure> {
-        let file = fs::metadata(path)
-            .map(|m| m.len())
-            .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
-        Ok(file + fs::metadata(wal_path(path)).map_or(0, |m| m.len()))
-    };
+    let on_disk = || bytes_on_disk(path).map(|(file, wal)| file + wal);
     let before = on_disk()?;
     store.compact()?;
     writeln!(out, "before: {before} bytes")?;

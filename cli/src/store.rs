@@ -19,6 +19,14 @@ pub fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(wal)
 }
 
+/// The sizes of the store file at `path` and of its write-ahead log (0 when there is none).
+pub fn bytes_on_disk(path: &Path) -> Result<(u64, u64), Failure> {
+    let file = fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
+    Ok((file, fs::metadata(wal_path(path)).map_or(0, |m| m.len())))
+}
+
 /// Opens the store at `path`, which must exist.
 pub fn open_existing(path: &Path) -> Result<Store, Failure> {
     let shown = path.display();
