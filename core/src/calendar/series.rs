@@ -533,7 +533,8 @@ impl Event {
                 // The rule's own last instance, not the COUNT-th of the whole set: RDATEs
                 // before it would push it out of the first COUNT (they are bounded above).
                 (None, Some(count)) if count <= SPAN_COUNT_LIMIT => {
-                    self.recurrence_set().last_rule_instant(viewer)?
+                    RecurrenceSet::new(self.timing.start.clone(), Some(rule.clone()))
+                        .last_rule_instant(viewer)?
                 }
                 _ => None,
             };
