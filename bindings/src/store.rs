@@ -249,9 +249,10 @@ impl AlmanacStore {
         self.replica_id.clone()
     }
 
-    /// Gives back the space edits and deletes left free inside the store file (the file is
-    /// rewritten once; run it when the app is idle, for example in a background task).
-    /// Nothing else changes.
+    /// Gives back the space edits and deletes left free inside the store file and compresses
+    /// the records against a dictionary of the store (decision 0032; stores of 256 records or
+    /// more). The file is rewritten once; run it when the app is idle, for example in a
+    /// background task. What the store holds does not change.
     pub fn compact(&self) -> Result<(), AlmanacError> {
         self.with(|store| Ok(store.compact()?))
     }

@@ -8,7 +8,7 @@ use almanac_core::calendar::conflicts::{EventConflicts, Shadow};
 use almanac_core::calendar::event::{End, Participation, Role, Timing};
 use almanac_core::calendar::recurrence::RecurrenceRule;
 use almanac_core::calendar::time::{Duration, TimeValue, tzdb_version};
-use almanac_core::codec::RECORD_FORMAT_VERSION;
+use almanac_core::codec::{PLAIN_RECORD_FORMAT, RECORD_FORMAT_VERSION};
 use almanac_core::crdt::{FieldPath, ShadowedEdit};
 use almanac_core::storage::sqlite::schema::CURRENT_VERSION;
 use almanac_core::{Conflicts, Value, VersionVector};
@@ -53,7 +53,7 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
         // Opening a store migrates it to the newest schema (or refuses a newer one), so an
         // open store is always at the version this build writes.
         ("schema version", CURRENT_VERSION.to_string()),
-        ("record encoding", RECORD_FORMAT_VERSION.to_string()),
+        ("record encoding", record_encoding(&store)?),
         ("tz database", tzdb_version().to_owned()),
         ("calendars", live_and_deleted(CALENDARS)?),
         ("events", live_and_deleted(EVENTS)?),
@@ -68,6 +68,19 @@ pub fn stats(path: &Path, out: &mut dyn Write) -> Result<(), Failure> {
         writeln!(out, "{:<width$} {value}", format!("{name}:"))?;
     }
     Ok(())
+}
+
+/// The record format new records are written in, and what it is compressed against.
+fn record_encoding(store: &almanac_core::Store) -> Result<String, Failure> {
+    Ok(match store.record_dictionary_size()? {
+        Some(size) => {
+            format!("{RECORD_FORMAT_VERSION} (compressed against a {size}-byte dictionary)")
+        }
+        None => format!(
+            "{PLAIN_RECORD_FORMAT} (not compressed: `almanac compact` makes a dictionary once \
+             the store holds 256 live records)"
+        ),
+    })
 }
 
 /// Runs `almanac compact`.

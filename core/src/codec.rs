@@ -16,10 +16,17 @@
 //! clocks as differences; decision 0031). Deltas keep format 2. Sync frames have an envelope of their own
 //! ([`encode_frame`], frame format 3, decision 0027): the same number, a different envelope
 //! (no kind byte), never read by the same function.
+//!
+//! Format 5 ([`encode_record_against`]) is format 4's payload compressed against a record
+//! dictionary of the store (`crate::compression`, decision 0032):
+//! `[5][kind][dictionary: u32 LE][payload length: LEB128][LZ4 block][CRC-32C]`, the checksum
+//! taken over everything before it *followed by the uncompressed payload*, so damage anywhere,
+//! or a different dictionary of the same name, is refused.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::compression::{self, RecordDictionary};
 use crate::crdt::RecordState;
 use crate::crdt::wire::{CompactStamps, Name, RecordWire};
 use crate::error::{Error, Result};
@@ -28,8 +35,17 @@ use crate::error::{Error, Result};
 /// for them.
 pub const FORMAT_VERSION: u8 = 2;
 
-/// The format records are written in ([`encode_record`]) and the newest read for them.
-pub const RECORD_FORMAT_VERSION: u8 = 4;
+/// The newest record format read: records compressed against a store dictionary
+/// ([`encode_record_against`], decision 0032).
+pub const RECORD_FORMAT_VERSION: u8 = 5;
+
+/// The format of records written without a dictionary ([`encode_record`]; decision 0031):
+/// field names coded, stamps compact. Format 5 compresses its payload.
+pub const PLAIN_RECORD_FORMAT: u8 = 4;
+
+/// A compressed record declaring a longer payload is refused before anything is allocated
+/// (records are written uncompressed above it, see [`encode_record_against`]).
+const COMPRESSED_PAYLOAD_LIMIT: usize = 1 << 20;
 
 /// The record format with coded field names but stamps listed whole (decision 0026), written
 /// until decision 0031 and still read.
@@ -128,18 +144,81 @@ fn sealed<T: Serialize>(header: &[u8], kind: Kind, value: &T) -> Result<Vec<u8>>
     Ok(bytes)
 }
 
-/// Encodes a record as stores keep it: format 4, field names coded and stamps compact
+/// Encodes a record without a dictionary: format 4, field names coded and stamps compact
 /// (`docs/encoding.md`).
 pub fn encode_record(state: &RecordState) -> Result<Vec<u8>> {
-    enveloped(RECORD_FORMAT_VERSION, Kind::Record, &state.to_named_wire().with_compact_stamps())
+    enveloped(PLAIN_RECORD_FORMAT, Kind::Record, &state.to_named_wire().with_compact_stamps())
 }
 
-/// Decodes a stored record of any format: 4 ([`encode_record`]), or 1, 2 and 3 written by
-/// earlier versions (or 2 by [`encode`]).
+/// Encodes a record as a store with `dictionary` keeps it: format 5, format 4's payload
+/// compressed against the dictionary; format 4 without one, or for a payload too long to be
+/// worth it (over [`COMPRESSED_PAYLOAD_LIMIT`]).
+pub fn encode_record_against(
+    state: &RecordState,
+    dictionary: Option<&RecordDictionary>,
+) -> Result<Vec<u8>> {
+    let Some(dictionary) = dictionary else { return encode_record(state) };
+    let payload = record_payload_for_dictionary(state)?;
+    if payload.len() > COMPRESSED_PAYLOAD_LIMIT {
+        return encode_record(state);
+    }
+    let mut bytes = vec![RECORD_FORMAT_VERSION, Kind::Record as u8];
+    bytes.extend_from_slice(&dictionary.id().to_le_bytes());
+    push_leb128(&mut bytes, payload.len());
+    bytes.extend_from_slice(&dictionary.compress(&payload));
+    let checksum = crc32c::crc32c_append(crc32c::crc32c(&bytes), &payload);
+    bytes.extend_from_slice(&checksum.to_le_bytes());
+    Ok(bytes)
+}
+
+/// The payload of `state` in format 4, which format 5 compresses: what a store's dictionary
+/// is made of.
+pub fn record_payload_for_dictionary(state: &RecordState) -> Result<Vec<u8>> {
+    encode_payload(&state.to_named_wire().with_compact_stamps())
+}
+
+fn push_leb128(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The LEB128 number at the start of `bytes` and the bytes after it (at most four bytes:
+/// larger payloads are never compressed).
+fn read_leb128(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let mut value = 0usize;
+    for (i, byte) in bytes.iter().enumerate().take(4) {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+/// The dictionary a stored record was compressed against (format 5), if any: a store loads
+/// it (`crate::compression::register`) before the record is decoded.
+pub fn record_dictionary(bytes: &[u8]) -> Option<u32> {
+    match bytes {
+        [RECORD_FORMAT_VERSION, _, a, b, c, d, ..] => Some(u32::from_le_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
+/// Decodes a stored record of any format: 5 ([`encode_record_against`], its dictionary
+/// registered), 4 ([`encode_record`]), or 1, 2 and 3 written by earlier versions (or 2 by
+/// [`encode`]).
 pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
     let what = Kind::Record.name();
     let wire: RecordWire<Name> = match bytes.first() {
         Some(&RECORD_FORMAT_VERSION) => {
+            let payload = decompressed_payload(bytes)?;
+            let wire: RecordWire<Name, CompactStamps> = decode_payload(what, &payload)?;
+            RecordWire::try_from(wire).map_err(|detail| Error::Decode { what, detail })?
+        }
+        Some(&PLAIN_RECORD_FORMAT) => {
             let wire: RecordWire<Name, CompactStamps> =
                 decode_payload(what, record_payload(bytes)?)?;
             RecordWire::try_from(wire).map_err(|detail| Error::Decode { what, detail })?
@@ -148,6 +227,55 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
         _ => return decode(Kind::Record, bytes),
     };
     RecordState::try_from(wire).map_err(|detail| Error::Decode { what, detail })
+}
+
+/// The payload of a format-5 record, decompressed with the registered dictionary whose output
+/// matches the checksum.
+fn decompressed_payload(bytes: &[u8]) -> Result<Vec<u8>> {
+    let what = Kind::Record.name();
+    let damaged = |detail: String| Error::Decode { what, detail };
+    let Some((body, checksum)) = bytes.split_last_chunk::<CHECKSUM_BYTES>() else {
+        return Err(damaged(format!(
+            "only {} bytes, too short for a compressed record",
+            bytes.len()
+        )));
+    };
+    let [_, kind, a, b, c, d, rest @ ..] = body else {
+        return Err(damaged(format!(
+            "only {} bytes, too short for a compressed record",
+            bytes.len()
+        )));
+    };
+    if *kind != Kind::Record as u8 {
+        return Err(damaged(format!("the data is of kind {kind}, not {}", Kind::Record as u8)));
+    }
+    let id = u32::from_le_bytes([*a, *b, *c, *d]);
+    let Some((length, block)) = read_leb128(rest) else {
+        return Err(damaged("the data is damaged (unreadable payload length)".into()));
+    };
+    if length > COMPRESSED_PAYLOAD_LIMIT {
+        return Err(damaged(format!("the data is damaged (a payload of {length} bytes)")));
+    }
+    // Over the stored bytes, so any change of them is refused, and over the payload, so a
+    // different dictionary of the same name is too.
+    let stored = crc32c::crc32c(body);
+    let expected = u32::from_le_bytes(*checksum);
+    let candidates = compression::registered(id);
+    if candidates.is_empty() {
+        return Err(damaged(format!(
+            "it is compressed against record dictionary {id:08x}, which its store does not hold"
+        )));
+    }
+    for dictionary in candidates {
+        let Some(payload) = dictionary.decompress(block, length) else { continue };
+        if crc32c::crc32c_append(stored, &payload) == expected {
+            return Ok(payload);
+        }
+    }
+    Err(damaged(format!(
+        "the data is damaged (checksum mismatch: no payload against dictionary {id:08x} \
+         matches the stored checksum {expected:08x})"
+    )))
 }
 
 /// The payload of a checksummed record blob (formats 3 and 4), checksum and kind checked.
@@ -196,7 +324,9 @@ pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T> {
             });
         }
         FORMAT_VERSION => verified(what, "a checksummed blob", bytes)?,
-        NAMED_RECORD_FORMAT | RECORD_FORMAT_VERSION if kind == Kind::Record => {
+        NAMED_RECORD_FORMAT | PLAIN_RECORD_FORMAT | RECORD_FORMAT_VERSION
+            if kind == Kind::Record =>
+        {
             return Err(Error::Decode {
                 what,
                 detail: format!(
@@ -491,6 +621,23 @@ mod tests {
             Err(Error::Decode { detail, .. }) => assert!(detail.contains("trailing"), "{detail}"),
             other => panic!("trailing bytes must be refused, got {other:?}"),
         }
+        Ok(())
+    }
+
+    /// Two stores' dictionaries may share a name (a CRC-32C): a record is read with the one it
+    /// was written against, whichever was registered first.
+    #[test]
+    fn a_record_is_read_with_its_own_dictionary_when_another_shares_its_name() -> Result<()> {
+        use crate::compression::{self, RecordDictionary};
+        use std::sync::Arc;
+        let record = sample_record();
+        let own = Arc::new(RecordDictionary::new(record_payload_for_dictionary(&record)?));
+        // Same length, other bytes: LZ4 against it yields a payload of the right length.
+        let twin_bytes: Vec<u8> = own.bytes().iter().map(|b| b.wrapping_add(1)).collect();
+        compression::register(&Arc::new(RecordDictionary::named(own.id(), twin_bytes)));
+        compression::register(&own);
+        let bytes = encode_record_against(&record, Some(&own))?;
+        assert_eq!(decode_record(&bytes)?, record);
         Ok(())
     }
 

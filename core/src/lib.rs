@@ -26,6 +26,7 @@
 
 pub mod calendar;
 pub mod codec;
+pub mod compression;
 pub mod crdt;
 mod error;
 mod gc;

@@ -163,7 +163,7 @@ impl Store {
             for row in rows {
                 let (space, id, bytes) = row?;
                 let space = crate::storage::sqlite::stored_space(space)?;
-                out.push(Record { space, key: RecordKey::new(EVENTS, id), state: decode_record(&bytes)? });
+                out.push(Record { space, key: RecordKey::new(EVENTS, id), state: decode_record(conn, &bytes)? });
             }
             Ok(out)
         })?;

@@ -315,7 +315,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
     })?;
     let series: Vec<_> = rows.collect::<Result<_, _>>()?;
     for (rid, id, bytes) in series {
-        index_event(conn, rid, &id, &decode_record(&bytes)?, Some(&missing))?;
+        index_event(conn, rid, &id, &decode_record(conn, &bytes)?, Some(&missing))?;
     }
     for &(first, end) in &missing {
         conn.prepare_cached(
@@ -337,7 +337,7 @@ fn rebuild(conn: &Connection) -> Result<()> {
     })?;
     let events: Vec<_> = rows.collect::<Result<_, _>>()?;
     for (rid, id, bytes) in events {
-        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(&bytes)?, false)?;
+        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(conn, &bytes)?, false)?;
     }
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('index_tzdb', ?1)",
@@ -468,7 +468,7 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                         Some(event) => Some(event),
                         None => {
                             let id: String = row.get(2)?;
-                            let event = read_event(&id, &decode_record(blob)?)?.map(Arc::new);
+                            let event = read_event(&id, &decode_record(conn, blob)?)?.map(Arc::new);
                             if let Some(event) = &event {
                                 cache.insert(rid, hash, Arc::clone(event));
                             }

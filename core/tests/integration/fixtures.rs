@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 
 use almanac_core::codec::{self, Kind};
+use almanac_core::compression::RecordDictionary;
 use almanac_core::crdt::{Hlc, RecordState, Write};
 use almanac_core::storage::memory::MemoryStore;
 use almanac_core::{Delta, Operation, RecordKey, ReplicaId, SpaceId, Value, VersionVector};
@@ -154,10 +155,65 @@ fn golden_record_encoding_format_4() {
 
 /// Records of every earlier format are read by the one function stores read records with.
 #[test]
-fn stores_read_records_of_formats_1_to_4() {
-    for name in ["record-v1.bin", "record-v2.bin", "record-v3.bin", "record-v4.bin"] {
+fn stores_read_records_of_formats_1_to_5() {
+    golden_dictionary();
+    for name in
+        ["record-v1.bin", "record-v2.bin", "record-v3.bin", "record-v4.bin", "record-v5.bin"]
+    {
         let decoded = codec::decode_record(&read_fixture(name)).expect(name);
         assert_eq!(decoded, golden_record(), "{name}");
+    }
+}
+
+/// The dictionary of the format-5 fixture: the first half of the golden record's own format-4
+/// payload (a store's dictionary is made of its records' payloads), so the fixture holds both
+/// matches in the dictionary and literals.
+fn golden_dictionary() -> std::sync::Arc<RecordDictionary> {
+    let mut payload = codec::record_payload_for_dictionary(&golden_record()).expect("payload");
+    payload.truncate(payload.len() / 2);
+    let dictionary = std::sync::Arc::new(RecordDictionary::new(payload));
+    almanac_core::compression::register(&dictionary);
+    dictionary
+}
+
+/// What stores write once they have a dictionary (decision 0032): format 4's payload
+/// compressed against it, named by the dictionary's CRC-32C.
+#[test]
+fn golden_record_encoding_format_5() {
+    let state = golden_record();
+    let dictionary = golden_dictionary();
+    let encoded = codec::encode_record_against(&state, Some(&dictionary)).expect("encode");
+    assert_eq!(encoded[..2], [5, Kind::Record as u8]);
+    assert_eq!(codec::record_dictionary(&encoded), Some(dictionary.id()));
+    check_fixture("record-v5.bin", &encoded);
+    assert_eq!(codec::decode_record(&read_fixture("record-v5.bin")).expect("decode"), state);
+    let format_4 = read_fixture("record-v4.bin");
+    assert!(
+        encoded.len() < format_4.len(),
+        "{} bytes, format 4: {}",
+        encoded.len(),
+        format_4.len()
+    );
+}
+
+#[test]
+fn every_single_byte_change_of_a_format_5_record_is_refused() {
+    let dictionary = golden_dictionary();
+    let bytes = codec::encode_record_against(&golden_record(), Some(&dictionary)).expect("encode");
+    assert_all_damage_is_refused(&bytes, |b| codec::decode_record(b).is_ok());
+}
+
+/// A record compressed against a dictionary this process has not loaded (its store not
+/// opened, or the dictionary lost) is an error that names the dictionary, never a guess.
+#[test]
+fn a_record_against_an_unknown_dictionary_is_refused_by_name() {
+    let unknown = RecordDictionary::new(b"a dictionary no store has registered".to_vec());
+    let bytes = codec::encode_record_against(&golden_record(), Some(&unknown)).expect("encode");
+    match codec::decode_record(&bytes) {
+        Err(almanac_core::Error::Decode { detail, .. }) => {
+            assert!(detail.contains(&format!("{:08x}", unknown.id())), "{detail}");
+        }
+        other => panic!("an unknown dictionary must be refused, got {other:?}"),
     }
 }
 

@@ -243,6 +243,15 @@ fn write_current_store_fixture() {
         let to: jiff::Timestamp = "2026-04-01T00:00:00Z".parse().expect("to");
         store.occurrences(from, to, &[], &jiff::tz::TimeZone::UTC).expect("materialise");
     }
+    if schema::CURRENT_VERSION >= 6 {
+        // From version 6 on: a record dictionary, and every record compressed against it.
+        let mut tx = store.transaction("bulk");
+        for i in 0..300 {
+            tx.set("events", &format!("b{i}"), "title", format!("Bulk {i}"));
+        }
+        tx.commit().expect("bulk");
+        store.compact().expect("compact");
+    }
     store.checkpoint().expect("checkpoint");
     drop(store);
     let conn = Connection::open(&path).expect("raw");
@@ -277,6 +286,21 @@ fn a_version_1_store_migrates_reads_and_matches_a_fresh_schema() {
     open_golden_store("store-v1.almanac");
 }
 
+/// Version 6: a record dictionary, every record compressed against it (decision 0032). This
+/// process has never seen that dictionary: it is loaded from the file.
+#[test]
+fn a_version_6_store_with_compressed_records_opens_and_reads_them() {
+    let (_dir, path, store) = open_golden_store("store-v6.almanac");
+    assert!(record_formats(&path).iter().all(|(_, format)| *format == 5));
+    let bulk = store.records("bulk", "events").expect("bulk");
+    assert_eq!(bulk.len(), 300);
+    let b7 = store.get("bulk", "events", "b7").expect("read").expect("b7");
+    assert_eq!(b7.value("title"), Some(&Value::from("Bulk 7")));
+    let from: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+    let to: jiff::Timestamp = "2026-04-01T00:00:00Z".parse().expect("to");
+    assert!(!store.occurrences(from, to, &[], &jiff::tz::TimeZone::UTC).expect("views").is_empty());
+}
+
 #[test]
 fn a_version_3_store_opens_and_matches_a_fresh_schema() {
     open_golden_store("store-v3.almanac");
@@ -298,8 +322,9 @@ fn record_formats(path: &Path) -> Vec<(String, u8)> {
 }
 
 /// Opening a store of earlier record formats rewrites nothing; a record that changes is written
-/// in the current format (4 since decision 0031) and reads back, next to records still in the
-/// older formats (decision 0026).
+/// in the current format (4 since decision 0031; 5 once `compact` made a dictionary, which
+/// this store is too small for) and reads back, next to records still in the older formats
+/// (decision 0026).
 #[test]
 fn records_of_older_formats_are_rewritten_in_the_current_format_only_when_they_change() {
     let (_dir, path, store) = open_golden_store("store-v5.almanac");
@@ -315,7 +340,7 @@ fn records_of_older_formats_are_rewritten_in_the_current_format_only_when_they_c
     drop(store);
     let after = record_formats(&path);
     for ((id, old), (_, new)) in before.iter().zip(&after) {
-        let current = almanac_core::codec::RECORD_FORMAT_VERSION;
+        let current = almanac_core::codec::PLAIN_RECORD_FORMAT;
         assert_eq!(*new, if id == "e1" { current } else { *old }, "{id}");
     }
     let store = Store::open(&path).expect("reopen");
@@ -587,6 +612,167 @@ fn compacting_gives_back_free_pages_and_keeps_everything_else() {
         reopened.get("s", "events", "e1").expect("read").expect("e1").value("title"),
         Some(&Value::from("after"))
     );
+}
+
+/// The first compaction of a store large enough makes its record dictionary and rewrites every
+/// record compressed against it (decision 0032): each reads back as it was, a second `Store`
+/// on the same file (an app extension) reads them and compresses what it writes next, and the
+/// records take a fraction of their former bytes.
+#[test]
+fn compacting_compresses_every_record_and_every_connection_reads_and_writes_them() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).expect("open");
+    let extension = Store::open(&path).expect("second store on the same file");
+    let mut tx = store.transaction("s");
+    for i in 0..400 {
+        let id = format!("e{i}");
+        tx.set("events", &id, "title", format!("Meeting {i}"))
+            .set("events", &id, "location", "Room 4")
+            .set("events", &id, "notes", "Bring the quarterly numbers.")
+            .set("events", &id, "status", "CONFIRMED");
+    }
+    tx.commit().expect("add");
+    store.transaction("s").delete("events", "e3").commit().expect("delete");
+    assert!(extension.get("s", "events", "e1").expect("read").is_some());
+    let state = full_state(&store);
+    let stored_bytes = |path: &Path| -> i64 {
+        let conn = Connection::open(path).expect("raw");
+        conn.query_row("SELECT sum(length(state)) FROM records", [], |row| row.get(0)).expect("sum")
+    };
+    let before = stored_bytes(&path);
+    assert!(record_formats(&path).iter().all(|(_, format)| *format == 4));
+
+    store.compact().expect("compact");
+
+    assert!(record_formats(&path).iter().all(|(_, format)| *format == 5));
+    let after = stored_bytes(&path);
+    assert!(after * 3 < before, "records took {before} bytes, compressed {after}");
+    assert_eq!(full_state(&store), state);
+    assert_eq!(full_state(&extension), state);
+    extension
+        .transaction("s")
+        .set("events", "x", "title", "from the extension")
+        .commit()
+        .expect("write");
+    store.transaction("s").set("events", "e1", "title", "edited").commit().expect("write");
+    let formats: std::collections::HashMap<String, u8> =
+        record_formats(&path).into_iter().collect();
+    assert_eq!((formats["x"], formats["e1"]), (5, 5), "later writes are compressed too");
+    drop((store, extension));
+    let reopened = Store::open(&path).expect("reopen");
+    let title = |id: &str| {
+        reopened.get("s", "events", id).expect("read").expect(id).value("title").cloned()
+    };
+    assert_eq!(title("x"), Some(Value::from("from the extension")));
+    assert_eq!(title("e1"), Some(Value::from("edited")));
+    assert_eq!(title("e399"), Some(Value::from("Meeting 399")));
+    assert!(reopened.get("s", "events", "e3").expect("read").is_none_or(|e| e.is_deleted()));
+}
+
+/// Records change with edits, so each compaction samples them again: after every event was
+/// edited, compacting makes a new dictionary, rewrites every record against it (in a rejoin
+/// stash too) and forgets the old one; each record, and the stash, reads back as it was, from
+/// this connection and another one. A compaction with nothing changed keeps the dictionary.
+#[test]
+fn compacting_after_edits_replaces_the_dictionary_and_every_record_follows() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).expect("open");
+    let other = Store::open(&path).expect("second store on the same file");
+    let mut tx = store.transaction("s");
+    for i in 0..300 {
+        let id = format!("e{i}");
+        tx.set("events", &id, "title", format!("Meeting {i}")).set(
+            "events",
+            &id,
+            "status",
+            "TENTATIVE",
+        );
+    }
+    tx.commit().expect("add");
+    store.compact().expect("compact");
+    let dictionaries = |path: &Path| -> Vec<u32> {
+        let conn = Connection::open(path).expect("raw");
+        let mut statement =
+            conn.prepare("SELECT id FROM record_dictionaries ORDER BY did").expect("sql");
+        let rows = statement.query_map([], |row| row.get(0)).expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    };
+    let first = dictionaries(&path);
+    assert_eq!(first.len(), 1);
+    store.compact().expect("compact again");
+    assert_eq!(dictionaries(&path), first, "nothing changed: the same dictionary");
+
+    // A stash holding a record compressed against the first dictionary.
+    let stashed = {
+        let conn = Connection::open(&path).expect("raw");
+        let blob: Vec<u8> = conn
+            .query_row("SELECT state FROM records WHERE id = 'e7'", [], |row| row.get(0))
+            .expect("e7");
+        conn.execute(
+            "INSERT INTO rejoin_spaces (space, replica) VALUES ('gone', zeroblob(16))",
+            [],
+        )
+        .expect("stash");
+        conn.execute(
+            "INSERT INTO rejoin_records (space, collection, id, state) VALUES ('gone', 'events', 'e7', ?1)",
+            [&blob],
+        )
+        .expect("stash");
+        almanac_core::codec::decode_record(&blob).expect("decode")
+    };
+    let mut tx = store.transaction("s");
+    for i in 0..300 {
+        let id = format!("e{i}");
+        tx.set("events", &id, "status", "CONFIRMED").set(
+            "events",
+            &id,
+            "notes",
+            format!("agenda item {i}"),
+        );
+    }
+    tx.commit().expect("edit");
+    let state = full_state(&store);
+
+    store.compact().expect("compact after edits");
+
+    let second = dictionaries(&path);
+    assert_eq!(second.len(), 1, "the first dictionary is forgotten: {second:?}");
+    assert_ne!(second, first, "a new sample of the edited records");
+    let conn = Connection::open(&path).expect("raw");
+    let names = |sql: &str| -> Vec<Option<u32>> {
+        let mut statement = conn.prepare(sql).expect("sql");
+        let rows = statement.query_map([], |row| row.get::<_, Vec<u8>>(0)).expect("query");
+        rows.map(|blob| almanac_core::codec::record_dictionary(&blob.expect("row"))).collect()
+    };
+    assert!(names("SELECT state FROM records").iter().all(|name| *name == Some(second[0])));
+    let stash = names("SELECT state FROM rejoin_records");
+    assert_eq!(stash, vec![Some(second[0])], "the stash follows the new dictionary");
+    let blob: Vec<u8> =
+        conn.query_row("SELECT state FROM rejoin_records", [], |row| row.get(0)).expect("stash");
+    assert_eq!(almanac_core::codec::decode_record(&blob).expect("decode"), stashed);
+    assert_eq!(full_state(&store), state);
+    assert_eq!(full_state(&other), state);
+    other.transaction("s").set("events", "x", "title", "after").commit().expect("write");
+    assert_eq!(names("SELECT state FROM records WHERE id = 'x'"), vec![Some(second[0])]);
+    drop((store, other));
+    let reopened = Store::open(&path).expect("reopen");
+    let notes = reopened.get("s", "events", "e299").expect("read").expect("e299");
+    assert_eq!(notes.value("notes"), Some(&Value::from("agenda item 299")));
+}
+
+/// A store too small for a dictionary to pay (under 256 live records) is compacted without
+/// one: its records stay in format 4.
+#[test]
+fn compacting_a_small_store_makes_no_dictionary() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).expect("open");
+    let mut tx = store.transaction("s");
+    for i in 0..255 {
+        tx.set("events", &format!("e{i}"), "title", "Standup");
+    }
+    tx.commit().expect("add");
+    store.compact().expect("compact");
+    assert!(record_formats(&path).iter().all(|(_, format)| *format == 4));
 }
 
 /// An app compacts on a background task while its UI keeps reading and writing: every read

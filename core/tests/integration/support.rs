@@ -188,7 +188,7 @@ pub fn assert_clock_index_matches(store: &Store) {
         )
         .expect("clock rows");
     for (rid, bytes) in records {
-        let state = almanac_core::storage::sqlite::decode_record(&bytes).expect("decode");
+        let state = almanac_core::storage::sqlite::decode_record(&conn, &bytes).expect("decode");
         let expected: Vec<(Vec<u8>, i64)> = state
             .max_counters()
             .into_iter()

@@ -242,9 +242,11 @@ public final class Store: Sendable {
 
     // ---- maintenance ----
 
-    /// Gives back the space edits and deletes left free inside the store file. The file is
-    /// rewritten once, so call it when the app is idle (a `BGProcessingTask`, say), not after
-    /// every edit. Events, sync state and the replica id are unchanged.
+    /// Gives back the space edits and deletes left free inside the store file and, once the
+    /// store holds 256 events or more, compresses every event against a dictionary sampled
+    /// from the store (about half the size on disk). The file is rewritten once, so
+    /// call it when the app is idle (a `BGProcessingTask`, say), not after every edit. Events,
+    /// sync state and the replica id are unchanged.
     public func compact() throws {
         try ffi { try inner.compact() }
     }

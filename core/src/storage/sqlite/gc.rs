@@ -99,7 +99,7 @@ fn batch(
     let mut records = Vec::new();
     for row in rows {
         let (rid, key, bytes) = row?;
-        records.push((rid, key, decode_record(&bytes)?));
+        records.push((rid, key, decode_record(conn, &bytes)?));
     }
     Ok(records)
 }

@@ -7,6 +7,7 @@
 //! the others. Derived views registered by upper layers are kept in step in the same
 //! transaction as every record write (`view.rs`).
 
+pub mod dictionary;
 pub mod gc;
 pub mod incarnation;
 pub mod rejoin;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod sync_state;
 pub mod view;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::codec;
+use crate::compression::RecordDictionary;
 use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector};
 use crate::error::{Error, Result};
 use crate::replica::{RecordStore, ReplicaState};
@@ -381,6 +384,9 @@ pub struct SqliteRecords<'c> {
     /// Row ids of the records read in this transaction, so saving one of them is an update
     /// by row id.
     rids: HashMap<RecordKey, i64>,
+    /// The dictionary records are compressed against (decision 0032): given by the store's
+    /// writer, which keeps it between transactions, or read from the store at the first save.
+    dictionary: OnceCell<Option<Arc<RecordDictionary>>>,
 }
 
 impl<'c> SqliteRecords<'c> {
@@ -392,7 +398,34 @@ impl<'c> SqliteRecords<'c> {
         sid: i64,
         views: &'c [Arc<dyn DerivedView>],
     ) -> Self {
-        Self { conn, space, sid, views, replicas: Replicas::default(), rids: HashMap::new() }
+        Self {
+            conn,
+            space,
+            sid,
+            views,
+            replicas: Replicas::default(),
+            rids: HashMap::new(),
+            dictionary: OnceCell::new(),
+        }
+    }
+
+    /// Compresses saved records against `dictionary` (the store's current one, known to the
+    /// caller) instead of reading it from the store.
+    pub fn with_dictionary(self, dictionary: Option<Arc<RecordDictionary>>) -> Self {
+        let _ = self.dictionary.set(dictionary);
+        self
+    }
+
+    /// A record as this store keeps it: compressed against its dictionary, if it has one.
+    fn encode(&self, state: &RecordState) -> Result<Vec<u8>> {
+        let dictionary = match self.dictionary.get() {
+            Some(dictionary) => dictionary,
+            None => {
+                let loaded = dictionary::load(self.conn)?;
+                self.dictionary.get_or_init(|| loaded)
+            }
+        };
+        codec::encode_record_against(state, dictionary.as_deref())
     }
 
     /// Starts from the replica look-ups of earlier transactions (see [`Replicas`]).
@@ -428,8 +461,10 @@ impl<'c> SqliteRecords<'c> {
     }
 }
 
-/// Decodes a stored record blob (any record format).
-pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
+/// Decodes a record blob stored in the store `conn` is open on (any record format; a
+/// compressed one's dictionary is loaded from the store the first time one names it).
+pub fn decode_record(conn: &Connection, bytes: &[u8]) -> Result<RecordState> {
+    dictionary::ensure_loaded(conn, bytes)?;
     codec::decode_record(bytes)
 }
 
@@ -578,13 +613,13 @@ impl RecordStore for SqliteRecords<'_> {
             })
             .optional()?;
         let Some((rid, bytes)) = row else { return Ok(None) };
-        let state = decode_record(&bytes)?;
+        let state = decode_record(self.conn, &bytes)?;
         self.rids.insert(key.clone(), rid);
         Ok(Some(state))
     }
 
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
-        let bytes = codec::encode_record(state)?;
+        let bytes = self.encode(state)?;
         let rid = self.upsert_row(key, state, &bytes)?;
         self.write_all_clock_rows(rid, state, false)?;
         self.notify_views((rid, false), key, None, state)
@@ -596,7 +631,7 @@ impl RecordStore for SqliteRecords<'_> {
         before: Option<&RecordState>,
         state: &RecordState,
     ) -> Result<()> {
-        let bytes = codec::encode_record(state)?;
+        let bytes = self.encode(state)?;
         let (rid, inserted) = self.write_row(key, before, state, &bytes)?;
         match before {
             Some(before) => self.write_changed_clock_rows(rid, before, state)?,

@@ -60,7 +60,7 @@ pub fn stashed(conn: &Connection, space: &SpaceId) -> Result<Option<Stash>> {
     let mut records = Vec::new();
     for row in rows {
         let (collection, id, state) = row?;
-        records.push((RecordKey::new(collection, id), decode_record(&state)?));
+        records.push((RecordKey::new(collection, id), decode_record(conn, &state)?));
     }
     Ok(Some(Stash { replica: ReplicaId::from_bytes(replica), records }))
 }

@@ -137,6 +137,19 @@ const MIGRATIONS: &[Migration] = &[
     // record; finding a record in any space now walks the few spaces and probes the unique
     // index (decision 0024).
     Migration::Sql("DROP INDEX records_by_id;"),
+    // 6: record dictionaries (decision 0032): bytes of the store's own records that records
+    // of format 5 are compressed against, named by their CRC-32C. The last one made is the
+    // one new records are compressed against; compaction forgets the others once it has
+    // rewritten every record against a new one.
+    Migration::Sql(
+        "
+    CREATE TABLE record_dictionaries (
+        did   INTEGER PRIMARY KEY,  -- order of making
+        id    INTEGER NOT NULL,     -- CRC-32C of bytes: the name records give
+        bytes BLOB NOT NULL
+    ) STRICT;
+    ",
+    ),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.
@@ -243,7 +256,7 @@ fn add_spaces(tx: &Transaction<'_>, legacy_space: LegacySpace<'_>) -> Result<()>
     };
     let default = SpaceId::new(LEGACY_SPACE)?;
     for (rid, collection, id, state, deleted, conflicted) in rows {
-        let decoded = super::decode_record(&state)?;
+        let decoded = super::decode_record(tx, &state)?;
         let key = RecordKey::new(collection, id);
         let space = legacy_space(&key, &decoded).unwrap_or_else(|| default.clone());
         let sid = match sids.get(&space) {
