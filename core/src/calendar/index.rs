@@ -1,7 +1,7 @@
 //! The occurrence index: derived SQLite tables that let a day, week or month view find its
 //! events without reading the whole store.
 //!
-//! - `occurrence_index(rid, key, start, end)`: one row per occurrence, in UTC seconds. Single
+//! - `occurrence_index(rid, key, start, length)`: one row per occurrence, in UTC seconds. Single
 //!   events always have their row. Recurring series have rows only for the UTC days that have
 //!   been queried (`indexed_days`), materialised on first use like Android's `Instances` table,
 //!   so an endless daily series costs rows only for the days someone looks at. A view
@@ -28,6 +28,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::event::{CALENDARS, EVENTS, fields};
+use super::recurrence::{civil_from_days, days_from_civil};
 use super::series::{Event, read_event};
 use super::time::tzdb_version;
 use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
@@ -40,13 +41,13 @@ use crate::{Store, Value};
 /// left, a record purged).
 const TABLES: &str = "
     CREATE TABLE IF NOT EXISTS occurrence_index (
-        rid   INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
-        key   TEXT NOT NULL,     -- occurrence key (original start)
-        start INTEGER NOT NULL,  -- UTC seconds
-        end   INTEGER NOT NULL,  -- UTC seconds, exclusive
+        rid    INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
+        key    ANY NOT NULL,      -- occurrence key (original start): see `stored_key`
+        start  INTEGER NOT NULL,  -- UTC seconds
+        length INTEGER NOT NULL,  -- seconds: the occurrence ends (exclusive) at start + length
         PRIMARY KEY (rid, key)
     ) STRICT, WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS occurrence_index_by_start ON occurrence_index (start, end);
+    CREATE INDEX IF NOT EXISTS occurrence_index_by_start ON occurrence_index (start, length);
     -- Replaced by recurring_series (spans); the index version changed with it, so the
     -- index is rebuilt from the records.
     DROP TABLE IF EXISTS recurring_events;
@@ -77,6 +78,7 @@ pub struct CalendarView {
 
 impl DerivedView for CalendarView {
     fn prepare(&self, conn: &Connection) -> Result<bool> {
+        drop_rows_of_the_old_form(conn)?;
         conn.execute_batch(TABLES)?;
         Ok(!is_current(conn)?)
     }
@@ -225,8 +227,8 @@ fn write_rows(
         for occurrence in event.occurrences(from, to, &TimeZone::UTC)? {
             let (start, end) = (seconds(occurrence.start), seconds(occurrence.end));
             longest = longest.max(end - start);
-            conn.prepare_cached("INSERT OR IGNORE INTO occurrence_index (rid, key, start, end) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![rid, occurrence.key, start, end])?;
+            conn.prepare_cached("INSERT OR IGNORE INTO occurrence_index (rid, key, start, length) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![rid, stored_key(&occurrence.key), start, end - start])?;
         }
     }
     conn.prepare_cached(
@@ -372,7 +374,60 @@ fn index_version() -> String {
     // `spans-1`: recurring series carry their spans (`recurring_series`); `spans-2`: a COUNT
     // series' span ends at the rule's last instance even when RDATEs come before it (spans-1
     // could end too early); `days-1`: series are materialised by UTC day (`indexed_days`).
-    format!("{}/keys-2/spans-2/days-1", tzdb_version())
+    // `rows-2`: date keys as day numbers and lengths instead of ends (`stored_key`).
+    format!("{}/keys-2/spans-2/days-1/rows-2", tzdb_version())
+}
+
+/// How an occurrence key is stored. Most keys are dates (`YYYYMMDD`: every single event's, and
+/// every occurrence at its series' time of day); they are stored as days since 1970-01-01,
+/// two or three bytes instead of eight, in both the table and its index by start (decision
+/// 0033). Any other key (a date and time) is stored as its text.
+fn stored_key(key: &str) -> rusqlite::types::Value {
+    use rusqlite::types::Value as Sql;
+    let digits = |range: std::ops::Range<usize>| key.get(range)?.parse::<u16>().ok();
+    if key.len() == 8 && key.bytes().all(|b| b.is_ascii_digit()) {
+        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(4..6), digits(6..8)) {
+            let (Ok(month), Ok(day)) = (u8::try_from(month), u8::try_from(day)) else {
+                return Sql::Text(key.to_owned());
+            };
+            let days = days_from_civil(i32::from(year), month, day);
+            // Only a real date comes back as the same text (not 20260231, say).
+            if civil_from_days(days) == (i32::from(year), month, day) {
+                return Sql::Integer(days);
+            }
+        }
+    }
+    Sql::Text(key.to_owned())
+}
+
+/// The key `stored_key` stored.
+fn key_from_stored(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
+    use rusqlite::types::ValueRef as Sql;
+    match value {
+        Sql::Integer(days) => {
+            let (year, month, day) = civil_from_days(days);
+            Ok(format!("{year:04}{month:02}{day:02}"))
+        }
+        Sql::Text(text) => Ok(String::from_utf8_lossy(text).into_owned()),
+        other => Err(Error::Corrupt(format!(
+            "an occurrence index key of type {:?}; rebuild the index",
+            other.data_type()
+        ))),
+    }
+}
+
+/// Index rows of versions before `rows-2` had an `end` column and text keys. The table is
+/// derived, so it is dropped; the version check then rebuilds it from the records.
+fn drop_rows_of_the_old_form(conn: &Connection) -> Result<()> {
+    let old: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('occurrence_index') WHERE name = 'end'",
+        [],
+        |row| row.get(0),
+    )?;
+    if old > 0 {
+        conn.execute_batch("DROP TABLE occurrence_index")?;
+    }
+    Ok(())
 }
 
 /// Whether the index was built with the bundled tz database and today's occurrence keys (else
@@ -443,7 +498,7 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
             .unwrap_or(0);
         let mut statement = conn.prepare_cached(
             "SELECT o.rid, o.key, r.id, r.state FROM occurrence_index o JOIN records r ON r.rid = o.rid
-             WHERE o.start >= ?1 AND o.start < ?2 AND o.end >= ?3 AND r.deleted = 0",
+             WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
         )?;
         let mut rows = statement.query(params![
             seconds(wide_from).saturating_sub(longest),
@@ -457,7 +512,7 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
         let mut seen: HashMap<i64, Option<usize>> = HashMap::new();
         while let Some(row) = rows.next()? {
             let rid: i64 = row.get(0)?;
-            let key: String = row.get(1)?;
+            let key = key_from_stored(row.get_ref(1)?)?;
             match seen.get(&rid) {
                 Some(Some(i)) => out[*i].keys.push(key),
                 Some(None) => {}
@@ -489,4 +544,48 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
         }
         Ok(out)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::types::Value as Sql;
+
+    fn round_trip(key: &str) -> Sql {
+        let stored = stored_key(key);
+        let back = key_from_stored((&stored).into()).expect("read back");
+        assert_eq!(back, key, "{key} must come back as it went in");
+        stored
+    }
+
+    #[test]
+    fn date_keys_are_stored_as_day_numbers_and_come_back_as_the_same_text() {
+        assert_eq!(round_trip("19700101"), Sql::Integer(0));
+        assert_eq!(round_trip("20260101"), Sql::Integer(20_454));
+        assert_eq!(round_trip("19691231"), Sql::Integer(-1));
+        assert_eq!(round_trip("20240229"), Sql::Integer(19_782));
+        assert!(matches!(round_trip("00010101"), Sql::Integer(_)));
+        assert!(matches!(round_trip("99991231"), Sql::Integer(_)));
+    }
+
+    #[test]
+    fn other_keys_are_stored_as_text() {
+        for key in [
+            "20260101T093000",
+            "20260101T093000Z",
+            "20260231",
+            "20261301",
+            "2026010",
+            "",
+            "２０２６０１０１",
+        ] {
+            assert_eq!(round_trip(key), Sql::Text(key.to_owned()));
+        }
+    }
+
+    #[test]
+    fn a_key_of_another_type_is_a_corruption_error() {
+        let error = key_from_stored(rusqlite::types::ValueRef::Real(1.5)).expect_err("real");
+        assert!(matches!(error, Error::Corrupt(_)), "{error}");
+    }
 }

@@ -29,7 +29,7 @@ struct Rows {
     records: BTreeMap<(String, String), (Vec<u8>, bool, bool)>,
     /// `(collection, id, replica, counter)`.
     clock: BTreeSet<(String, String, Vec<u8>, i64)>,
-    /// `(collection, id, occurrence key, start, end)`.
+    /// `(collection, id, occurrence key as stored (quoted), start, length)`.
     occurrences: BTreeSet<(String, String, String, i64, i64)>,
     recurring: BTreeSet<(String, String)>,
     attention: BTreeSet<(String, String)>,
@@ -70,7 +70,7 @@ fn rows(store: &Store) -> Rows {
         .expect("rows");
     let mut statement = conn
         .prepare(
-            "SELECT r.collection, r.id, o.key, o.start, o.end FROM occurrence_index o
+            "SELECT r.collection, r.id, quote(o.key), o.start, o.length FROM occurrence_index o
              JOIN records r ON r.rid = o.rid",
         )
         .expect("occurrences");

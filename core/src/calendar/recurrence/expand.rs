@@ -44,7 +44,7 @@ fn days_in_year(year: i32) -> u16 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (the classic era-based computation).
-fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
+pub(crate) fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
     let (month, day) = (i64::from(month), i64::from(day));
     let year = i64::from(year) - i64::from(month <= 2);
     let era = year.div_euclid(400);
@@ -55,7 +55,7 @@ fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
 }
 
 /// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i32, u8, u8) {
+pub(crate) fn civil_from_days(days: i64) -> (i32, u8, u8) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;

@@ -15,5 +15,6 @@ mod set;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use expand::{civil_from_days, days_from_civil};
 pub use rule::{Frequency, RecurrenceRule, Weekday, WeekdayNum};
 pub use set::{MAX_OCCURRENCES, Occurrence, RecurrenceSet};
