@@ -233,7 +233,7 @@ impl Store {
         let seen = replica.seen;
         self.read(|conn| {
             let sid = sqlite::held_space(conn, space)?;
-            let records = SqliteRecords::new(conn, space, sid, &[]);
+            let mut records = SqliteRecords::new(conn, space, sid, &[]);
             for (key, record) in &delta.records {
                 if record.lifecycle.is_none() && !records.exists(key)? {
                     return Err(Error::Decode {

@@ -483,10 +483,11 @@ impl Store {
     pub fn find_any(&self, collection: &str, id: &str) -> Result<Vec<Record>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                // Spaces first (a store holds few), then the unique (sid, collection, id)
-                // index: there is no index on (collection, id) alone.
+                // Spaces first (a store holds few), then the unique (sid, cid, id) index:
+                // there is no index on (cid, id) alone.
                 "SELECT s.name, r.state FROM spaces s CROSS JOIN records r
-                 WHERE r.sid = s.sid AND r.collection = ?1 AND r.id = ?2
+                 WHERE r.sid = s.sid AND r.cid = (SELECT cid FROM collections WHERE name = ?1)
+                 AND r.id = ?2
                  ORDER BY r.deleted, s.name",
             )?;
             let rows = statement.query_map([collection, id], |row| {
@@ -511,7 +512,8 @@ impl Store {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT r.id, r.state FROM records r JOIN spaces s ON s.sid = r.sid
-                 WHERE s.name = ?1 AND r.collection = ?2 AND r.deleted = 0 ORDER BY r.id",
+                 WHERE s.name = ?1 AND r.cid = (SELECT cid FROM collections WHERE name = ?2)
+                 AND r.deleted = 0 ORDER BY r.id",
             )?;
             let rows = statement.query_map([space.as_str(), collection], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
@@ -532,11 +534,17 @@ impl Store {
     pub fn conflicts(&self) -> Result<Vec<Conflicts>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT s.name, r.collection, r.id, r.state FROM records r JOIN spaces s ON s.sid = r.sid
-                 WHERE r.conflicted = 1 ORDER BY s.name, r.collection, r.id",
+                "SELECT s.name, k.name, r.id, r.state FROM records r JOIN spaces s ON s.sid = r.sid
+                 JOIN collections k ON k.cid = r.cid
+                 WHERE r.conflicted = 1 ORDER BY s.name, k.name, r.id",
             )?;
             let rows = statement.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, Vec<u8>>(3)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Vec<u8>>(3)?,
+                ))
             })?;
             let mut conflicts = Vec::new();
             for row in rows {

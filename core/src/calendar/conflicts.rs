@@ -154,7 +154,8 @@ impl Store {
         let attention = self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT s.name, r.id, r.state FROM calendar_attention a JOIN records r ON r.rid = a.rid
-                 JOIN spaces s ON s.sid = r.sid WHERE r.collection = ?1",
+                 JOIN spaces s ON s.sid = r.sid
+                 WHERE r.cid = (SELECT cid FROM collections WHERE name = ?1)",
             )?;
             let rows = statement.query_map(params![EVENTS], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))

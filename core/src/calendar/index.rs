@@ -333,7 +333,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
 fn rebuild(conn: &Connection) -> Result<()> {
     conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_days; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
     let mut statement =
-        conn.prepare("SELECT rid, id, state FROM records WHERE collection = ?1 AND deleted = 0")?;
+        conn.prepare("SELECT rid, id, state FROM records WHERE cid = (SELECT cid FROM collections WHERE name = ?1) AND deleted = 0")?;
     let rows = statement.query_map([EVENTS], |row| {
         Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Vec<u8>>(2)?))
     })?;

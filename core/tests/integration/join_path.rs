@@ -48,7 +48,7 @@ fn rows(store: &Store) -> Rows {
         rows.collect::<rusqlite::Result<_>>().expect("rows")
     };
     let mut statement = conn
-        .prepare("SELECT collection, id, state, deleted, conflicted FROM records")
+        .prepare("SELECT k.name, r.id, r.state, r.deleted, r.conflicted FROM records r JOIN collections k ON k.cid = r.cid")
         .expect("records");
     let records = statement
         .query_map([], |row| {
@@ -59,8 +59,9 @@ fn rows(store: &Store) -> Rows {
         .expect("rows");
     let mut statement = conn
         .prepare(
-            "SELECT r.collection, r.id, p.replica, c.counter FROM record_clock c
-             JOIN records r ON r.rid = c.rid JOIN replicas p ON p.idx = c.replica",
+            "SELECT k.name, r.id, p.replica, c.counter FROM record_clock c
+             JOIN records r ON r.rid = c.rid JOIN replicas p ON p.idx = c.replica
+             JOIN collections k ON k.cid = r.cid",
         )
         .expect("clock");
     let clock = statement
@@ -70,8 +71,9 @@ fn rows(store: &Store) -> Rows {
         .expect("rows");
     let mut statement = conn
         .prepare(
-            "SELECT r.collection, r.id, quote(o.key), o.start, o.length FROM occurrence_index o
-             JOIN records r ON r.rid = o.rid",
+            "SELECT k.name, r.id, quote(o.key), o.start, o.length FROM occurrence_index o
+             JOIN records r ON r.rid = o.rid
+             JOIN collections k ON k.cid = r.cid",
         )
         .expect("occurrences");
     let occurrences = statement
@@ -87,10 +89,10 @@ fn rows(store: &Store) -> Rows {
         clock,
         occurrences,
         recurring: keys(
-            "SELECT r.collection, r.id FROM recurring_series e JOIN records r ON r.rid = e.rid",
+            "SELECT k.name, r.id FROM recurring_series e JOIN records r ON r.rid = e.rid JOIN collections k ON k.cid = r.cid",
         ),
         attention: keys(
-            "SELECT r.collection, r.id FROM calendar_attention a JOIN records r ON r.rid = a.rid",
+            "SELECT k.name, r.id FROM calendar_attention a JOIN records r ON r.rid = a.rid JOIN collections k ON k.cid = r.cid",
         ),
         longest,
     }

@@ -301,6 +301,66 @@ fn a_version_6_store_with_compressed_records_opens_and_reads_them() {
     assert!(!store.occurrences(from, to, &[], &jiff::tz::TimeZone::UTC).expect("views").is_empty());
 }
 
+/// Version 7: collections by number (decision 0034).
+#[test]
+fn a_version_7_store_opens_and_matches_a_fresh_schema() {
+    let (_dir, path, store) = open_golden_store("store-v7.almanac");
+    assert_eq!(store.records("bulk", "events").expect("bulk").len(), 300);
+    drop(store);
+    let conn = Connection::open(&path).expect("raw");
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM collections ORDER BY cid")
+        .expect("collections")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(names, ["events", "calendars"]);
+}
+
+/// Schema 7 rebuilds `records`; the rows that reference a record (its clock rows) must
+/// survive it, attached to the same record.
+#[test]
+fn upgrading_to_collection_numbers_keeps_every_row_that_references_a_record() {
+    let (_dir, path) = copy_fixture("store-v6.almanac");
+    let referencing = |conn: &Connection| -> Vec<(String, i64)> {
+        // (The calendar's index rows are rebuilt on this upgrade anyway: decision 0033.)
+        ["record_clock"]
+            .iter()
+            .map(|table| {
+                let sql = format!("SELECT count(*) FROM {table}");
+                (table.to_string(), conn.query_row(&sql, [], |row| row.get(0)).expect("count"))
+            })
+            .collect()
+    };
+    let clock = |conn: &Connection, collection: &str| -> Vec<(String, i64)> {
+        let sql = format!(
+            "SELECT r.id, c.counter FROM record_clock c JOIN records r ON r.rid = c.rid
+             WHERE {collection} = 'events' ORDER BY r.id, c.replica"
+        );
+        conn.prepare(&sql)
+            .expect("clock")
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    };
+    let (before, clock_before) = {
+        let conn = Connection::open(&path).expect("raw");
+        (referencing(&conn), clock(&conn, "r.collection"))
+    };
+    assert!(before.iter().all(|(_, count)| *count > 0), "{before:?}");
+    drop(Store::open(&path).expect("upgrade"));
+    let conn = Connection::open(&path).expect("raw");
+    assert_eq!(referencing(&conn), before);
+    let numbered = "(SELECT name FROM collections k WHERE k.cid = r.cid)";
+    assert_eq!(clock(&conn, numbered), clock_before);
+    let broken: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
+        .expect("check");
+    assert_eq!(broken, 0);
+}
+
 #[test]
 fn a_version_3_store_opens_and_matches_a_fresh_schema() {
     open_golden_store("store-v3.almanac");

@@ -83,8 +83,8 @@ fn batch(
     limit: usize,
 ) -> Result<Vec<(i64, RecordKey, RecordState)>> {
     let mut statement = conn.prepare_cached(
-        "SELECT rid, collection, id, state FROM records WHERE sid = ?1 AND rid > ?2
-         ORDER BY rid LIMIT ?3",
+        "SELECT r.rid, k.name, r.id, r.state FROM records r JOIN collections k ON k.cid = r.cid
+         WHERE r.sid = ?1 AND r.rid > ?2 ORDER BY r.rid LIMIT ?3",
     )?;
     let rows = statement.query_map(
         params![sid, after, i64::try_from(limit).unwrap_or(i64::MAX)],

@@ -7,6 +7,7 @@
 //! the others. Derived views registered by upper layers are kept in step in the same
 //! transaction as every record write (`view.rs`).
 
+pub mod collections;
 pub mod dictionary;
 pub mod gc;
 pub mod incarnation;
@@ -97,6 +98,13 @@ pub fn open_writer(
         conn.pragma_update(None, "max_page_count", pages.max(1))?;
     }
     let mut conn = conn;
+    // A migration may rebuild a table others reference (schema 7 rebuilds `records`): SQLite's
+    // way is to do it with foreign keys off, checked before committing. Off only while the
+    // schema is older than this library's; the pragma cannot change inside a transaction.
+    let migrating = version < schema::CURRENT_VERSION;
+    if migrating {
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version < schema::CURRENT_VERSION {
@@ -113,6 +121,9 @@ pub fn open_writer(
         )?;
     }
     tx.commit()?;
+    if migrating {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+    }
     Ok(conn)
 }
 
@@ -384,6 +395,8 @@ pub struct SqliteRecords<'c> {
     /// Row ids of the records read in this transaction, so saving one of them is an update
     /// by row id.
     rids: HashMap<RecordKey, i64>,
+    /// Numbers of the collections used in this transaction (`collections`).
+    cids: HashMap<String, i64>,
     /// The dictionary records are compressed against (decision 0032): given by the store's
     /// writer, which keeps it between transactions, or read from the store at the first save.
     dictionary: OnceCell<Option<Arc<RecordDictionary>>>,
@@ -405,6 +418,7 @@ impl<'c> SqliteRecords<'c> {
             views,
             replicas: Replicas::default(),
             rids: HashMap::new(),
+            cids: HashMap::new(),
             dictionary: OnceCell::new(),
         }
     }
@@ -446,13 +460,38 @@ impl<'c> SqliteRecords<'c> {
     }
 
     /// Whether a record exists at `key` (live or deleted), without decoding it.
-    pub fn exists(&self, key: &RecordKey) -> Result<bool> {
+    pub fn exists(&mut self, key: &RecordKey) -> Result<bool> {
+        let Some(cid) = self.cid(&key.collection)? else { return Ok(false) };
         Ok(self
             .conn
-            .prepare_cached("SELECT 1 FROM records WHERE sid = ?1 AND collection = ?2 AND id = ?3")?
-            .query_row(params![self.sid, key.collection, key.id], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM records WHERE sid = ?1 AND cid = ?2 AND id = ?3")?
+            .query_row(params![self.sid, cid, key.id], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    /// The number of `collection`, if it has one yet.
+    fn cid(&mut self, collection: &str) -> Result<Option<i64>> {
+        if let Some(cid) = self.cids.get(collection) {
+            return Ok(Some(*cid));
+        }
+        let cid = collections::find(self.conn, collection)?;
+        if let Some(cid) = cid {
+            self.cids.insert(collection.to_owned(), cid);
+        }
+        Ok(cid)
+    }
+
+    /// The number of `collection`, numbered now if it is new.
+    fn cid_or_add(&mut self, collection: &str) -> Result<i64> {
+        match self.cid(collection)? {
+            Some(cid) => Ok(cid),
+            None => {
+                let cid = collections::find_or_add(self.conn, collection)?;
+                self.cids.insert(collection.to_owned(), cid);
+                Ok(cid)
+            }
+        }
     }
 
     /// The connection (inside the write transaction) these records are read through.
@@ -493,19 +532,13 @@ impl SqliteRecords<'_> {
             (None, _) => {
                 // Not `INSERT .. RETURNING`: SQLite collects returned rows in a temporary
                 // table, which cost more than the insert itself.
+                let cid = self.cid_or_add(&key.collection)?;
                 self.conn
                     .prepare_cached(
-                        "INSERT INTO records (sid, collection, id, state, deleted, conflicted)
+                        "INSERT INTO records (sid, cid, id, state, deleted, conflicted)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute(params![
-                        self.sid,
-                        key.collection,
-                        key.id,
-                        bytes,
-                        deleted,
-                        conflicted
-                    ])?;
+                    .execute(params![self.sid, cid, key.id, bytes, deleted, conflicted])?;
                 let rid = self.conn.last_insert_rowid();
                 self.rids.insert(key.clone(), rid);
                 Ok((rid, true))
@@ -516,17 +549,18 @@ impl SqliteRecords<'_> {
 
     /// Inserts or replaces the record row of `key` whatever was there; returns its row id.
     fn upsert_row(&mut self, key: &RecordKey, state: &RecordState, bytes: &[u8]) -> Result<i64> {
+        let cid = self.cid_or_add(&key.collection)?;
         let rid: i64 = self
             .conn
             .prepare_cached(
-                "INSERT INTO records (sid, collection, id, state, deleted, conflicted)
+                "INSERT INTO records (sid, cid, id, state, deleted, conflicted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (sid, collection, id) DO UPDATE
+                 ON CONFLICT (sid, cid, id) DO UPDATE
                  SET state = excluded.state, deleted = excluded.deleted, conflicted = excluded.conflicted
                  RETURNING rid",
             )?
             .query_row(
-                params![self.sid, key.collection, key.id, bytes, state.is_deleted(), state.has_conflicts()],
+                params![self.sid, cid, key.id, bytes, state.is_deleted(), state.has_conflicts()],
                 |row| row.get(0),
             )?;
         Ok(rid)
@@ -603,14 +637,13 @@ impl SqliteRecords<'_> {
 
 impl RecordStore for SqliteRecords<'_> {
     fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>> {
+        let Some(cid) = self.cid(&key.collection)? else { return Ok(None) };
         let row: Option<(i64, Vec<u8>)> = self
             .conn
             .prepare_cached(
-                "SELECT rid, state FROM records WHERE sid = ?1 AND collection = ?2 AND id = ?3",
+                "SELECT rid, state FROM records WHERE sid = ?1 AND cid = ?2 AND id = ?3",
             )?
-            .query_row(params![self.sid, key.collection, key.id], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
+            .query_row(params![self.sid, cid, key.id], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
         let Some((rid, bytes)) = row else { return Ok(None) };
         let state = decode_record(self.conn, &bytes)?;
@@ -655,7 +688,8 @@ impl RecordStore for SqliteRecords<'_> {
                 continue;
             };
             let mut statement = self.conn.prepare_cached(
-                "SELECT r.collection, r.id FROM record_clock c JOIN records r ON r.rid = c.rid
+                "SELECT k.name, r.id FROM record_clock c JOIN records r ON r.rid = c.rid
+                 JOIN collections k ON k.cid = r.cid
                  WHERE c.replica = ?1 AND c.counter > ?2 AND r.sid = ?3",
             )?;
             let rows = statement.query_map(params![idx, known as i64, self.sid], |row| {

@@ -18,7 +18,8 @@ pub fn stash(conn: &Connection, sid: i64, space: &SpaceId, replica: ReplicaId) -
     )?;
     conn.execute(
         "INSERT INTO rejoin_records (space, collection, id, state)
-         SELECT ?1, collection, id, state FROM records WHERE sid = ?2",
+         SELECT ?1, k.name, r.id, r.state FROM records r JOIN collections k ON k.cid = r.cid
+         WHERE r.sid = ?2",
         params![space.as_str(), sid],
     )?;
     Ok(())

@@ -55,8 +55,8 @@ pub fn renew_to(
             }
             let keys: Vec<RecordKey> = {
                 let mut statement = tx.prepare(
-                    "SELECT r.collection, r.id FROM record_clock c JOIN records r ON r.rid = c.rid
-                     WHERE c.replica = ?1 AND c.counter > ?2 AND r.sid = ?3",
+                    "SELECT k.name, r.id FROM record_clock c JOIN records r ON r.rid = c.rid
+                     JOIN collections k ON k.cid = r.cid WHERE c.replica = ?1 AND c.counter > ?2 AND r.sid = ?3",
                 )?;
                 let rows = statement.query_map(params![old_idx, above as i64, sid], |row| {
                     Ok(RecordKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?))

@@ -150,6 +150,35 @@ const MIGRATIONS: &[Migration] = &[
     ) STRICT;
     ",
     ),
+    // 7: collections by number (decision 0034). A record's row and its key index held the
+    // collection's name ("events": 6 bytes in each); they now hold its number, one byte or
+    // none. `records` is rebuilt (foreign keys are off while a store migrates, see
+    // `open_writer`; the tables referencing `records (rid)` keep their rows, the row ids stay).
+    Migration::Sql(
+        "
+    CREATE TABLE collections (
+        cid  INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    ) STRICT;
+    INSERT INTO collections (name) SELECT DISTINCT collection FROM records ORDER BY collection;
+    CREATE TABLE records_v7 (
+        rid        INTEGER PRIMARY KEY,
+        sid        INTEGER NOT NULL REFERENCES spaces (sid),
+        cid        INTEGER NOT NULL REFERENCES collections (cid),
+        id         TEXT NOT NULL,
+        state      BLOB NOT NULL,     -- codec blob of RecordState
+        deleted    INTEGER NOT NULL,  -- 1 when the record is tombstoned
+        conflicted INTEGER NOT NULL,  -- 1 when it has something for the conflict log
+        UNIQUE (sid, cid, id)
+    ) STRICT;
+    INSERT INTO records_v7 (rid, sid, cid, id, state, deleted, conflicted)
+        SELECT r.rid, r.sid, c.cid, r.id, r.state, r.deleted, r.conflicted
+        FROM records r JOIN collections c ON c.name = r.collection;
+    DROP TABLE records;
+    ALTER TABLE records_v7 RENAME TO records;
+    CREATE INDEX records_conflicted ON records (rid) WHERE conflicted = 1;
+    ",
+    ),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.
@@ -320,6 +349,15 @@ pub fn migrate(tx: &Transaction<'_>, from: i64, legacy_space: LegacySpace<'_>) -
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    // Foreign keys were off (see `open_writer`): every reference must still hold.
+    let broken: i64 =
+        tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
+    if broken > 0 {
+        return Err(Error::Corrupt(format!(
+            "{broken} rows reference rows that do not exist after upgrading the store; it was \
+             left as it was"
+        )));
+    }
     Ok(())
 }
 
