@@ -29,7 +29,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::event::{CALENDARS, EVENTS, fields};
 use super::recurrence::{civil_from_days, days_from_civil};
-use super::series::{Event, read_event};
+use super::series::{Event, date_key_of, read_event};
 use super::time::tzdb_version;
 use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
@@ -378,6 +378,13 @@ fn index_version() -> String {
     format!("{}/keys-2/spans-2/days-1/rows-2", tzdb_version())
 }
 
+/// An instant of the index (UTC seconds).
+fn stored_instant(second: i64) -> Result<Timestamp> {
+    Timestamp::from_second(second).map_err(|e| {
+        Error::Corrupt(format!("an occurrence index time out of range ({e}); rebuild the index"))
+    })
+}
+
 /// How an occurrence key is stored. Most keys are dates (`YYYYMMDD`: every single event's, and
 /// every occurrence at its series' time of day); they are stored as days since 1970-01-01,
 /// two or three bytes instead of eight, in both the table and its index by start (decision
@@ -406,7 +413,7 @@ fn key_from_stored(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
     match value {
         Sql::Integer(days) => {
             let (year, month, day) = civil_from_days(days);
-            Ok(format!("{year:04}{month:02}{day:02}"))
+            Ok(date_key_of(year, month, day))
         }
         Sql::Text(text) => Ok(String::from_utf8_lossy(text).into_owned()),
         other => Err(Error::Corrupt(format!(
@@ -472,13 +479,23 @@ fn fingerprint(bytes: &[u8]) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// An event the index says may have occurrences in a window, with the keys of those
-/// occurrences (as indexed for a viewer in UTC).
+/// An event the index says may have occurrences in a window, with those occurrences (as
+/// indexed for a viewer in UTC).
 pub struct Candidate {
     /// The event.
     pub event: Arc<Event>,
-    /// Keys of its indexed occurrences near the window.
-    pub keys: Vec<String>,
+    /// Its indexed occurrences near the window.
+    pub rows: Vec<IndexedOccurrence>,
+}
+
+/// One row of the occurrence index: an occurrence's key and its instants for a viewer in UTC.
+pub struct IndexedOccurrence {
+    /// The occurrence key.
+    pub key: String,
+    /// Its start.
+    pub start: Timestamp,
+    /// Its end (exclusive).
+    pub end: Timestamp,
 }
 
 /// The live events with an occurrence that may overlap `[from, to)` for some viewer.
@@ -497,7 +514,7 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
             .optional()?
             .unwrap_or(0);
         let mut statement = conn.prepare_cached(
-            "SELECT o.rid, o.key, r.id, r.state FROM occurrence_index o JOIN records r ON r.rid = o.rid
+            "SELECT o.rid, o.key, r.id, r.state, o.start, o.length FROM occurrence_index o JOIN records r ON r.rid = o.rid
              WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
         )?;
         let mut rows = statement.query(params![
@@ -512,9 +529,14 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
         let mut seen: HashMap<i64, Option<usize>> = HashMap::new();
         while let Some(row) = rows.next()? {
             let rid: i64 = row.get(0)?;
-            let key = key_from_stored(row.get_ref(1)?)?;
+            let (start, length): (i64, i64) = (row.get(4)?, row.get(5)?);
+            let indexed = IndexedOccurrence {
+                key: key_from_stored(row.get_ref(1)?)?,
+                start: stored_instant(start)?,
+                end: stored_instant(start.saturating_add(length))?,
+            };
             match seen.get(&rid) {
-                Some(Some(i)) => out[*i].keys.push(key),
+                Some(Some(i)) => out[*i].rows.push(indexed),
                 Some(None) => {}
                 None => {
                     let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
@@ -533,7 +555,7 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                     match event {
                         Some(event) => {
                             seen.insert(rid, Some(out.len()));
-                            out.push(Candidate { event, keys: vec![key] });
+                            out.push(Candidate { event, rows: vec![indexed] });
                         }
                         None => {
                             seen.insert(rid, None);

@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::event::{
     Alarm, Attendee, End, Participation, RawProperty, Role, Timing, fields, is_inherited,
 };
+use super::index::IndexedOccurrence;
 use super::recurrence::{RecurrenceRule, RecurrenceSet};
 use super::time::{Duration, TimeValue};
 use crate::crdt::{MvRegister, RecordState, Value};
@@ -92,10 +93,34 @@ pub fn normalise_key(key: &str, series_start: &TimeValue) -> Result<String> {
 // Keys are built for every occurrence of every month view: format the digits directly rather
 // than through a format-string interpreter.
 fn basic_date(date: jiff::civil::Date) -> String {
+    date_key_of(i32::from(date.year()), date.month().unsigned_abs(), date.day().unsigned_abs())
+}
+
+/// The date key `YYYYMMDD` of a year, month and day (without `format!`: a month view writes
+/// thousands of them).
+pub(crate) fn date_key_of(year: i32, month: u8, day: u8) -> String {
+    if let (Ok(year @ 0..=9999), 1..=12, 1..=31) = (u16::try_from(year), month, day) {
+        let digit = |value: u16, unit: u16| b'0' + (value / unit % 10) as u8;
+        let (month, day) = (u16::from(month), u16::from(day));
+        let bytes = [
+            digit(year, 1000),
+            digit(year, 100),
+            digit(year, 10),
+            digit(year, 1),
+            digit(month, 10),
+            digit(month, 1),
+            digit(day, 10),
+            digit(day, 1),
+        ];
+        // Always ASCII digits.
+        if let Ok(key) = std::str::from_utf8(&bytes) {
+            return key.to_owned();
+        }
+    }
     let mut key = String::with_capacity(16);
-    push_digits(&mut key, i64::from(date.year()), 4);
-    push_digits(&mut key, i64::from(date.month()), 2);
-    push_digits(&mut key, i64::from(date.day()), 2);
+    push_digits(&mut key, i64::from(year), 4);
+    push_digits(&mut key, i64::from(month), 2);
+    push_digits(&mut key, i64::from(day), 2);
     key
 }
 
@@ -674,7 +699,7 @@ impl Event {
             let instant = self.timing.start.instant(viewer)?;
             vec![super::recurrence::Occurrence { original: self.timing.start.clone(), instant }]
         };
-        self.resolve(originals.into_iter().map(|o| o.original), from, to, viewer)
+        self.resolve(originals.into_iter().map(|o| (o.original, None)), from, to, viewer)
     }
 
     /// Whether this event's occurrences are the same instants for every viewer (zoned and UTC
@@ -694,15 +719,50 @@ impl Event {
     ) -> Result<Vec<Occurrence>> {
         let mut originals = Vec::new();
         for key in keys {
-            originals.push(self.original(key)?);
+            originals.push((self.original(key)?, None));
         }
         self.resolve(originals.into_iter(), from, to, viewer)
+    }
+
+    /// The same for rows of the occurrence index, with the instants the index holds for each
+    /// (computed by this same expansion for a viewer in UTC): an occurrence no patch touches
+    /// takes them instead of converting its wall-clock times again, when its times are the same
+    /// for every viewer (`times_viewer_independent`). Converting was a fifth of a warm month
+    /// view's instructions.
+    pub fn occurrences_from_index(
+        &self,
+        rows: &[IndexedOccurrence],
+        from: Timestamp,
+        to: Timestamp,
+        viewer: &TimeZone,
+    ) -> Result<Vec<Occurrence>> {
+        let reuse = self.times_viewer_independent();
+        let mut originals = Vec::with_capacity(rows.len());
+        for row in rows {
+            originals.push((self.original(&row.key)?, reuse.then_some((row.start, row.end))));
+        }
+        self.resolve(originals.into_iter(), from, to, viewer)
+    }
+
+    /// Whether both ends of the series' occurrences are the same instants for every viewer (a
+    /// zoned or UTC start, and a duration or a zoned or UTC end) and whole seconds, as the
+    /// index keeps them.
+    fn times_viewer_independent(&self) -> bool {
+        let whole = |value: &TimeValue| value.local().subsec_nanosecond() == 0;
+        self.viewer_independent()
+            && whole(&self.timing.start)
+            && match &self.timing.end {
+                End::After(_) => true,
+                End::At(end) => {
+                    matches!(end, TimeValue::Zoned { .. } | TimeValue::Utc(_)) && whole(end)
+                }
+            }
     }
 
     /// Applies truncation, cancellation and patches to occurrences given by original start.
     fn resolve(
         &self,
-        originals: impl Iterator<Item = TimeValue>,
+        originals: impl Iterator<Item = (TimeValue, Option<(Timestamp, Timestamp)>)>,
         from: Timestamp,
         to: Timestamp,
         viewer: &TimeZone,
@@ -712,7 +772,7 @@ impl Event {
         // Most occurrences show the series' fields unchanged: they share the event's.
         let shared = &self.fields;
         let mut out = Vec::new();
-        for original in originals {
+        for (original, indexed) in originals {
             let at = place(&original, &self.timing.start)?;
             let key = key_at(at, &self.timing.start);
             if cut.is_some_and(|cut| at >= cut) {
@@ -725,9 +785,11 @@ impl Event {
             let mut fields = Arc::clone(shared);
             let mut start_value = original.clone();
             let mut base = self.timing.clone();
+            let mut patched = occurrence_override.is_some();
             // Series, then range patches in ascending position, then the occurrence's own
             // override (case 7); the last timing set wins whole (case 3).
             for range in ranges.iter().take_while(|r| r.at <= at) {
+                patched = true;
                 range.patch.apply_to(Arc::make_mut(&mut fields));
                 if let Some(chosen) = &range.timing {
                     start_value = range_start(chosen, range.at, at)?;
@@ -741,7 +803,10 @@ impl Event {
                     start_value = base.start.clone();
                 }
             }
-            let (start, end) = instants(&base, &start_value, viewer)?;
+            let (start, end) = match indexed {
+                Some(times) if !patched => times,
+                _ => instants(&base, &start_value, viewer)?,
+            };
             let timing = Timing { start: start_value, end: base.end.clone() };
             if start < to && (end > from || (start == end && start >= from)) {
                 out.push(Occurrence {

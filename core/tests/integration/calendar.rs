@@ -492,6 +492,45 @@ fn all_day_and_floating_events_follow_the_viewer_and_multi_day_events_overlap_wi
     assert!(d.a.occurrences(from, to, &["work"], &tokyo).expect("other calendar").is_empty());
 }
 
+/// A view takes an occurrence's instants from the index only where they hold for every
+/// viewer (decision 0033's addendum): not for an occurrence an override made all-day, and not
+/// for times finer than the index's seconds.
+#[test]
+fn instants_from_the_index_are_used_only_where_they_hold_for_this_viewer() {
+    let d = devices();
+    weekly(&d, "FREQ=WEEKLY");
+    let all_day =
+        EventEdit { timing: Some(Timing::all_day(date(2026, 1, 12), 1)), ..EventEdit::default() };
+    d.a.edit_event("standup", &Span::This(monday(12)), &all_day).expect("all-day occurrence");
+    let half_past = TimeValue::Utc("2026-01-20T10:00:00.5Z".parse().expect("start"));
+    let precise = titled_event("precise", half_past, 1800, None);
+    d.a.create_event(&precise).expect("precise");
+    let tokyo = time_zone("Asia/Tokyo").expect("zone");
+    let from: Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+    let to: Timestamp = "2026-02-01T00:00:00Z".parse().expect("to");
+    for _ in 0..2 {
+        // The second view reads the events from the cache.
+        let view = d.a.occurrences(from, to, &[], &tokyo).expect("view");
+        let start = |id: &str, key: &str| {
+            let found = view.iter().find(|o| o.event_id == id && o.key == key);
+            found.map(|o| (o.start.to_string(), o.end.to_string()))
+        };
+        // Midnight to midnight in Tokyo, not in UTC.
+        assert_eq!(
+            start("standup", "20260112"),
+            Some(("2026-01-11T15:00:00Z".into(), "2026-01-12T15:00:00Z".into()))
+        );
+        assert_eq!(
+            start("standup", "20260119"),
+            Some(("2026-01-19T08:00:00Z".into(), "2026-01-19T09:00:00Z".into()))
+        );
+        assert_eq!(
+            start("precise", "20260120"),
+            Some(("2026-01-20T10:00:00.5Z".into(), "2026-01-20T10:30:00.5Z".into()))
+        );
+    }
+}
+
 #[test]
 fn a_daily_series_from_1990_answers_a_2030_month_view() {
     let d = devices();
