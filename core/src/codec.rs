@@ -234,13 +234,9 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
 fn decompressed_payload(bytes: &[u8]) -> Result<Vec<u8>> {
     let what = Kind::Record.name();
     let damaged = |detail: String| Error::Decode { what, detail };
-    let Some((body, checksum)) = bytes.split_last_chunk::<CHECKSUM_BYTES>() else {
-        return Err(damaged(format!(
-            "only {} bytes, too short for a compressed record",
-            bytes.len()
-        )));
-    };
-    let [_, kind, a, b, c, d, rest @ ..] = body else {
+    let Some((body @ [_, kind, a, b, c, d, rest @ ..], checksum)) =
+        bytes.split_last_chunk::<CHECKSUM_BYTES>()
+    else {
         return Err(damaged(format!(
             "only {} bytes, too short for a compressed record",
             bytes.len()

@@ -645,7 +645,7 @@ impl Store {
     /// The size in bytes of the dictionary new records are compressed against (decision 0032),
     /// or `None` while the store has none (`compact` makes it).
     pub fn record_dictionary_size(&self) -> Result<Option<usize>> {
-        Ok(self.read(sqlite::dictionary::describe)?.map(|(_, size)| size))
+        self.read(sqlite::dictionary::current_size)
     }
 
     /// Closes the store: the write-ahead log is folded into the file and removed, so the file

@@ -29,7 +29,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::event::{CALENDARS, EVENTS, fields};
 use super::recurrence::{civil_from_days, days_from_civil};
-use super::series::{Event, date_key_of, read_event};
+use super::series::{Event, date_key_of, parse_basic_date, read_event};
 use super::time::tzdb_version;
 use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
@@ -391,20 +391,16 @@ fn stored_instant(second: i64) -> Result<Timestamp> {
 /// 0033). Any other key (a date and time) is stored as its text.
 fn stored_key(key: &str) -> rusqlite::types::Value {
     use rusqlite::types::Value as Sql;
-    let digits = |range: std::ops::Range<usize>| key.get(range)?.parse::<u16>().ok();
-    if key.len() == 8 && key.bytes().all(|b| b.is_ascii_digit()) {
-        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(4..6), digits(6..8)) {
-            let (Ok(month), Ok(day)) = (u8::try_from(month), u8::try_from(day)) else {
-                return Sql::Text(key.to_owned());
-            };
-            let days = days_from_civil(i32::from(year), month, day);
-            // Only a real date comes back as the same text (not 20260231, say).
-            if civil_from_days(days) == (i32::from(year), month, day) {
-                return Sql::Integer(days);
-            }
-        }
+    // `parse_basic_date` takes exactly eight ASCII digits naming a real date, so the date
+    // key written back from the number is this key again (the unit tests below).
+    match parse_basic_date(key) {
+        Some(date) => Sql::Integer(days_from_civil(
+            i32::from(date.year()),
+            date.month().unsigned_abs(),
+            date.day().unsigned_abs(),
+        )),
+        None => Sql::Text(key.to_owned()),
     }
-    Sql::Text(key.to_owned())
 }
 
 /// The key `stored_key` stored.

@@ -157,7 +157,7 @@ fn push_digits(out: &mut String, value: i64, width: usize) {
 }
 
 /// `YYYYMMDD` as a date (the iCalendar DATE reader, given exactly eight bytes).
-fn parse_basic_date(text: &str) -> Option<jiff::civil::Date> {
+pub(crate) fn parse_basic_date(text: &str) -> Option<jiff::civil::Date> {
     if text.len() != 8 {
         return None;
     }

@@ -13,12 +13,9 @@ pub fn find(conn: &Connection, name: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// The number of collection `name`, numbered now if it is new (inside the caller's write
-/// transaction).
-pub fn find_or_add(conn: &Connection, name: &str) -> Result<i64> {
-    if let Some(cid) = find(conn, name)? {
-        return Ok(cid);
-    }
+/// Numbers collection `name`, which [`find`] did not find (inside the caller's write
+/// transaction), and returns its number.
+pub fn add(conn: &Connection, name: &str) -> Result<i64> {
     conn.prepare_cached("INSERT INTO collections (name) VALUES (?1)")?.execute([name])?;
     Ok(conn.last_insert_rowid())
 }

@@ -163,14 +163,14 @@ fn recompressed(
     Ok(Some(codec::encode_record_against(&state, Some(dictionary))?))
 }
 
-/// The name and size of the dictionary new records are compressed against, if any (for
+/// The size of the dictionary new records are compressed against, if any (for
 /// `almanac stats`).
-pub fn describe(conn: &Connection) -> Result<Option<(u32, usize)>> {
+pub fn current_size(conn: &Connection) -> Result<Option<usize>> {
     Ok(conn
         .query_row(
-            "SELECT id, length(bytes) FROM record_dictionaries ORDER BY did DESC LIMIT 1",
+            "SELECT length(bytes) FROM record_dictionaries ORDER BY did DESC LIMIT 1",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| row.get(0),
         )
         .optional()?)
 }

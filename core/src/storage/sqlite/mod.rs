@@ -487,7 +487,7 @@ impl<'c> SqliteRecords<'c> {
         match self.cid(collection)? {
             Some(cid) => Ok(cid),
             None => {
-                let cid = collections::find_or_add(self.conn, collection)?;
+                let cid = collections::add(self.conn, collection)?;
                 self.cids.insert(collection.to_owned(), cid);
                 Ok(cid)
             }
