@@ -399,9 +399,12 @@ fn spaces_sync_independently_and_a_space_joined_later_arrives_whole() {
     assert!(!laptop.holds_space("home").expect("holds"));
     assert!(laptop.get("home", "notes", "h1").expect("read").is_none());
     assert_eq!(titles(&laptop, "work").len(), 1);
+    // ... and the clock rows of its records (they name no space, decision 0035).
+    crate::support::assert_clock_index_matches(&laptop);
     // Joining again starts from nothing and gets everything back.
     sync(&phone, &laptop, "home");
     assert_eq!(titles(&laptop, "home").len(), 2);
+    crate::support::assert_clock_index_matches(&laptop);
 }
 
 #[test]

@@ -361,6 +361,42 @@ fn upgrading_to_collection_numbers_keeps_every_row_that_references_a_record() {
     assert_eq!(broken, 0);
 }
 
+/// Schema 8 keys the clock index by (replica, counter, rid) (decision 0035): every clock row
+/// of a version 7 store is kept, and the upgraded store goes on keeping the index exact as it
+/// is written to.
+#[test]
+fn upgrading_the_clock_index_keeps_every_row_and_keeps_it_exact() {
+    let (_dir, path) = copy_fixture("store-v7.almanac");
+    let clock = |conn: &Connection| -> Vec<(i64, i64, i64)> {
+        conn.prepare("SELECT rid, replica, counter FROM record_clock ORDER BY rid, replica")
+            .expect("clock")
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    };
+    let before = clock(&Connection::open(&path).expect("raw"));
+    assert!(before.len() > 300, "{}", before.len());
+    let store = Store::open(&path).expect("upgrade");
+    assert_eq!(clock(&Connection::open(&path).expect("raw")), before);
+    crate::support::assert_clock_index_matches(&store);
+    store
+        .transaction("bulk")
+        .set("events", "b7", "title", "Bulk 7, edited")
+        .commit()
+        .expect("edit");
+    store.transaction("bulk").delete("events", "b8").commit().expect("delete");
+    crate::support::assert_clock_index_matches(&store);
+}
+
+/// Version 8: the clock index keyed by (replica, counter, rid) (decision 0035).
+#[test]
+fn a_version_8_store_opens_and_matches_a_fresh_schema() {
+    let (_dir, _path, store) = open_golden_store("store-v8.almanac");
+    assert_eq!(store.records("bulk", "events").expect("bulk").len(), 300);
+    crate::support::assert_clock_index_matches(&store);
+}
+
 #[test]
 fn a_version_3_store_opens_and_matches_a_fresh_schema() {
     open_golden_store("store-v3.almanac");

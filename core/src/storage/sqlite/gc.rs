@@ -29,8 +29,8 @@ pub struct Collected {
 ///
 /// Removals inside `stable` are purged from the records (`RecordState::purge`). A deleted
 /// record whose entries are all inside `stable` and whose deletion's clock is at or before
-/// `expired_at_millis` (now minus the retention period) is removed with its clock index and
-/// derived rows (`ON DELETE CASCADE`).
+/// `expired_at_millis` (now minus the retention period) is removed with its clock rows and
+/// derived rows (`SqliteRecords::remove`).
 ///
 /// Refuses a `stable` this replica has not seen itself: it cannot be something every replica
 /// has seen, so the caller computed it wrongly and nothing should be dropped on its word.
@@ -60,7 +60,7 @@ pub fn collect_batch(
     for (rid, key, mut state) in rows {
         let expired = state.deleted_at().is_some_and(|at| at.millis <= expired_at_millis);
         if expired && state.purgeable_tombstone(stable) {
-            conn.prepare_cached("DELETE FROM records WHERE rid = ?1")?.execute([rid])?;
+            records.remove(rid, &state)?;
             collected.records_purged += 1;
             continue;
         }

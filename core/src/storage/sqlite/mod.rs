@@ -253,8 +253,14 @@ pub fn spaces(conn: &Connection) -> Result<Vec<SpaceId>> {
     Ok(spaces)
 }
 
-/// Removes a space and every record of it (the rows of derived views go with their records).
+/// Removes a space and every record of it with their clock rows (the rows of derived views go
+/// with their records).
 pub fn drop_space(conn: &Connection, sid: i64) -> Result<()> {
+    // One pass over the clock index for the whole space (its rows name no space).
+    conn.prepare_cached(
+        "DELETE FROM record_clock WHERE rid IN (SELECT rid FROM records WHERE sid = ?1)",
+    )?
+    .execute([sid])?;
     conn.prepare_cached("DELETE FROM records WHERE sid = ?1")?.execute([sid])?;
     conn.prepare_cached("DELETE FROM spaces WHERE sid = ?1")?.execute([sid])?;
     Ok(())
@@ -566,31 +572,18 @@ impl SqliteRecords<'_> {
         Ok(rid)
     }
 
-    /// Rewrites every clock-index row of record `rid` from `state`. `inserted`: the record's row
-    /// was just inserted, so it has no clock rows to delete (see `SavedRecord::inserted`); the
-    /// delete is a tenth of the work of saving a record a joining device receives.
-    fn write_all_clock_rows(
-        &mut self,
-        rid: i64,
-        state: &RecordState,
-        inserted: bool,
-    ) -> Result<()> {
-        if !inserted {
-            self.conn.prepare_cached("DELETE FROM record_clock WHERE rid = ?1")?.execute([rid])?;
-        }
+    /// Writes the clock-index rows of record `rid`, just inserted (no rows of it yet).
+    fn write_all_clock_rows(&mut self, rid: i64, state: &RecordState) -> Result<()> {
         for (replica, counter) in state.max_counters() {
-            let idx = self.replicas.index(self.conn, replica)?;
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO record_clock (rid, replica, counter) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![rid, idx, counter as i64])?;
+            self.insert_clock_row(rid, replica, counter)?;
         }
         Ok(())
     }
 
     /// Writes only the clock-index rows of record `rid` that differ between `before` and
-    /// `after` (a merged edit usually changes one writer's counter, or adds one writer).
+    /// `after` (a merged edit usually changes one writer's counter, or adds one writer). The
+    /// index is keyed by (replica, counter, rid), so the rows to replace are found from
+    /// `before` (decision 0035).
     fn write_changed_clock_rows(
         &mut self,
         rid: i64,
@@ -599,23 +592,50 @@ impl SqliteRecords<'_> {
     ) -> Result<()> {
         let (old, new) = (before.max_counters(), after.max_counters());
         for (replica, counter) in &new {
-            if old.get(replica) != Some(counter) {
-                let idx = self.replicas.index(self.conn, *replica)?;
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO record_clock (rid, replica, counter) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (rid, replica) DO UPDATE SET counter = excluded.counter",
-                    )?
-                    .execute(params![rid, idx, *counter as i64])?;
+            match old.get(replica) {
+                Some(previous) if previous == counter => {}
+                Some(previous) => {
+                    self.delete_clock_row(rid, *replica, *previous)?;
+                    self.insert_clock_row(rid, *replica, *counter)?;
+                }
+                None => self.insert_clock_row(rid, *replica, *counter)?,
             }
         }
-        for replica in old.keys().filter(|replica| !new.contains_key(replica)) {
-            if let Some(idx) = self.replicas.lookup(self.conn, *replica)? {
-                self.conn
-                    .prepare_cached("DELETE FROM record_clock WHERE rid = ?1 AND replica = ?2")?
-                    .execute(params![rid, idx])?;
-            }
+        for (replica, previous) in old.iter().filter(|(replica, _)| !new.contains_key(replica)) {
+            self.delete_clock_row(rid, *replica, *previous)?;
         }
+        Ok(())
+    }
+
+    fn insert_clock_row(&mut self, rid: i64, replica: ReplicaId, counter: u64) -> Result<()> {
+        let idx = self.replicas.index(self.conn, replica)?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO record_clock (replica, counter, rid) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![idx, counter_value(counter)?, rid])?;
+        Ok(())
+    }
+
+    fn delete_clock_row(&mut self, rid: i64, replica: ReplicaId, counter: u64) -> Result<()> {
+        if let Some(idx) = self.replicas.lookup(self.conn, replica)? {
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM record_clock WHERE replica = ?1 AND counter = ?2 AND rid = ?3",
+                )?
+                .execute(params![idx, counter_value(counter)?, rid])?;
+        }
+        Ok(())
+    }
+
+    /// Removes record `rid`, whose stored state is `state`, with its clock rows (the rows of
+    /// derived views go with it, `ON DELETE CASCADE`).
+    pub fn remove(&mut self, rid: i64, state: &RecordState) -> Result<()> {
+        for (replica, counter) in state.max_counters() {
+            self.delete_clock_row(rid, replica, counter)?;
+        }
+        self.conn.prepare_cached("DELETE FROM records WHERE rid = ?1")?.execute([rid])?;
+        self.rids.retain(|_, known| *known != rid);
         Ok(())
     }
 
@@ -651,11 +671,11 @@ impl RecordStore for SqliteRecords<'_> {
         Ok(Some(state))
     }
 
+    /// A save without the previous state reads it first: the clock rows and derived rows to
+    /// replace are found from it (decision 0035).
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
-        let bytes = self.encode(state)?;
-        let rid = self.upsert_row(key, state, &bytes)?;
-        self.write_all_clock_rows(rid, state, false)?;
-        self.notify_views((rid, false), key, None, state)
+        let before = self.load(key)?;
+        self.save_changed(key, before.as_ref(), state)
     }
 
     fn save_changed(
@@ -668,7 +688,7 @@ impl RecordStore for SqliteRecords<'_> {
         let (rid, inserted) = self.write_row(key, before, state, &bytes)?;
         match before {
             Some(before) => self.write_changed_clock_rows(rid, before, state)?,
-            None => self.write_all_clock_rows(rid, state, inserted)?,
+            None => self.write_all_clock_rows(rid, state)?,
         }
         self.notify_views((rid, inserted), key, before, state)
     }
@@ -701,4 +721,9 @@ impl RecordStore for SqliteRecords<'_> {
         }
         Ok(keys.into_iter().collect())
     }
+}
+
+/// A counter as SQLite stores it (63 bits).
+fn counter_value(counter: u64) -> Result<i64> {
+    i64::try_from(counter).map_err(|_| Error::Corrupt("a counter does not fit in 63 bits".into()))
 }

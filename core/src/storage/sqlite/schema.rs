@@ -179,6 +179,25 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX records_conflicted ON records (rid) WHERE conflicted = 1;
     ",
     ),
+    // 8: the clock index keyed the way sync reads it (decision 0035). It was keyed by record
+    // with a second index by (replica, counter): two copies of every row. It is now one
+    // table keyed by (replica, counter, rid); a save finds the rows to replace from the
+    // record's previous state, and the code that removes records removes their rows (no
+    // foreign key: a cascade from `records` would scan the whole table for each record).
+    Migration::Sql(
+        "
+    CREATE TABLE record_clock_v8 (
+        replica INTEGER NOT NULL REFERENCES replicas (idx),
+        counter INTEGER NOT NULL,  -- the highest counter of `replica` among the record's entries
+        rid     INTEGER NOT NULL,  -- records (rid)
+        PRIMARY KEY (replica, counter, rid)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO record_clock_v8 (replica, counter, rid)
+        SELECT replica, counter, rid FROM record_clock;
+    DROP TABLE record_clock;
+    ALTER TABLE record_clock_v8 RENAME TO record_clock;
+    ",
+    ),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.
