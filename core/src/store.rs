@@ -422,7 +422,7 @@ impl Store {
         let Some(sid) = sqlite::space_sid(&tx, &space)? else {
             return Err(Error::SpaceNotHeld(space));
         };
-        sqlite::drop_space(&tx, sid)?;
+        sqlite::drop_space(&tx, sid, &self.options.views)?;
         sqlite::rejoin::drop_stash(&tx, &space)?;
         tx.commit()?;
         guard.bookkeeping.spaces.remove(&sid);
@@ -452,7 +452,7 @@ impl Store {
         // What left this store stays known as sent, or the peers holding it would look like a
         // copy of this store having written under its id.
         let released = sqlite::sync_state::released(&tx, sid, own)?;
-        sqlite::drop_space(&tx, sid)?;
+        sqlite::drop_space(&tx, sid, &self.options.views)?;
         let sid = sqlite::create_space(&tx, &space)?;
         sqlite::sync_state::mark_released(&tx, sid, own, released)?;
         tx.commit()?;

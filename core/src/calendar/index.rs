@@ -1,9 +1,12 @@
 //! The occurrence index: derived SQLite tables that let a day, week or month view find its
 //! events without reading the whole store.
 //!
-//! - `occurrence_index(rid, key, start, length)`: one row per occurrence, in UTC seconds. Single
-//!   events always have their row. Recurring series have rows only for the UTC days that have
-//!   been queried (`indexed_days`), materialised on first use like Android's `Instances` table,
+//! - `single_occurrences(start, length, rid)`: the occurrence of each single event, in UTC
+//!   seconds, keyed by start and nothing else (decision 0036): a save finds the row to replace
+//!   from the event's previous state, and a left space's rows are cleared by `on_drop_space`.
+//!   Its key is the event's own start (`Event::key_of`), so it is not stored.
+//! - `occurrence_index(rid, key, start, length)`: one row per occurrence of a recurring series,
+//!   in UTC seconds, only for the UTC days that have been queried (`indexed_days`), materialised on first use like Android's `Instances` table,
 //!   so an endless daily series costs rows only for the days someone looks at. A view
 //!   materialises the days its widened window touches: for a month view, the month's days and
 //!   one or two on each side, not the three months it touches (decision 0029). An occurrence is written
@@ -37,9 +40,17 @@ use crate::storage::sqlite::decode_record;
 use crate::storage::sqlite::view::{DerivedView, SavedRecord};
 use crate::{Store, Value};
 
-/// The index's tables. They reference the records, so a record's rows go when it does (a space
-/// left, a record purged).
+/// The index's tables. Most reference the records, so a record's rows go when it does (a space
+/// left, a record purged); `single_occurrences` does not (decision 0036): its rows are cleared
+/// from the event's previous state on every save, and by space in `on_drop_space` (a purged
+/// record is a deleted event, which has no row).
 const TABLES: &str = "
+    CREATE TABLE IF NOT EXISTS single_occurrences (
+        start  INTEGER NOT NULL,  -- UTC seconds
+        length INTEGER NOT NULL,  -- seconds: the occurrence ends (exclusive) at start + length
+        rid    INTEGER NOT NULL,  -- records (rid)
+        PRIMARY KEY (start, length, rid)
+    ) STRICT, WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS occurrence_index (
         rid    INTEGER NOT NULL REFERENCES records (rid) ON DELETE CASCADE,
         key    ANY NOT NULL,      -- occurrence key (original start): see `stored_key`
@@ -92,7 +103,15 @@ impl DerivedView for CalendarView {
             // A title or location edit: the rows would come out the same.
             return Ok(());
         }
-        on_save(conn, saved.rid, saved.key, saved.state, saved.inserted)
+        on_save(conn, saved.rid, saved.key, saved.state, saved.before, saved.inserted)
+    }
+
+    fn on_drop_space(&self, conn: &Connection, sid: i64) -> Result<()> {
+        conn.prepare_cached(
+            "DELETE FROM single_occurrences WHERE rid IN (SELECT rid FROM records WHERE sid = ?1)",
+        )?
+        .execute([sid])?;
+        Ok(())
     }
 
     /// Before spaces, every calendar and event lived in one store-wide space; now each
@@ -204,7 +223,16 @@ fn write_rows(
         conn.prepare_cached("INSERT OR IGNORE INTO calendar_attention (rid) VALUES (?1)")?
             .execute([rid])?;
     }
-    let windows = if event.is_recurring() {
+    let mut longest: i64 = 0;
+    if !event.is_recurring() {
+        for (start, length) in single_rows(&event)? {
+            longest = longest.max(length);
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO single_occurrences (start, length, rid) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![start, length, rid])?;
+        }
+    } else {
         let days = match days {
             // Materialising: the series' row and span were written with the record, and
             // computing the span again costs as much as expanding a month of it.
@@ -218,17 +246,13 @@ fn write_rows(
                 indexed_days(conn)?
             }
         };
-        days.into_iter().map(|(first, end)| (day_start(first), day_start(end))).collect()
-    } else {
-        vec![(Timestamp::MIN, Timestamp::MAX)]
-    };
-    let mut longest: i64 = 0;
-    for (from, to) in windows {
-        for occurrence in event.occurrences(from, to, &TimeZone::UTC)? {
-            let (start, end) = (seconds(occurrence.start), seconds(occurrence.end));
-            longest = longest.max(end - start);
-            conn.prepare_cached("INSERT OR IGNORE INTO occurrence_index (rid, key, start, length) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![rid, stored_key(&occurrence.key), start, end - start])?;
+        for (first, end) in days {
+            for occurrence in event.occurrences(day_start(first), day_start(end), &TimeZone::UTC)? {
+                let (start, end) = (seconds(occurrence.start), seconds(occurrence.end));
+                longest = longest.max(end - start);
+                conn.prepare_cached("INSERT OR IGNORE INTO occurrence_index (rid, key, start, length) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![rid, stored_key(&occurrence.key), start, end - start])?;
+            }
         }
     }
     conn.prepare_cached(
@@ -236,6 +260,53 @@ fn write_rows(
          ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
     )?
     .execute([longest])?;
+    Ok(())
+}
+
+/// The rows of `single_occurrences` a single event has: its occurrence (none when an override
+/// cancelled it), as (start, length) in UTC seconds.
+fn single_rows(event: &Event) -> Result<Vec<(i64, i64)>> {
+    let occurrences = event.occurrences(Timestamp::MIN, Timestamp::MAX, &TimeZone::UTC)?;
+    Ok(occurrences.iter().map(|o| (seconds(o.start), seconds(o.end) - seconds(o.start))).collect())
+}
+
+/// Removes the `single_occurrences` row of record `rid`, found from the state it was indexed
+/// with (`before`). The table has no index by record (decision 0036): when that state is not
+/// known, or its row is not where it says, the whole table is searched, which is slow but
+/// leaves no row behind.
+fn delete_single_rows(
+    conn: &Connection,
+    rid: i64,
+    id: &str,
+    before: Option<&RecordState>,
+) -> Result<()> {
+    if let Some(before) = before {
+        // What `index_event` wrote for it: nothing for a deleted record, a series, or an event
+        // it could not read.
+        let rows = match (before.is_deleted(), read_event(id, before)) {
+            (true, _) | (false, Ok(None)) => Vec::new(),
+            (false, Ok(Some(event))) if event.is_recurring() => Vec::new(),
+            (false, Ok(Some(event))) => match single_rows(&event) {
+                Ok(rows) => rows,
+                Err(Error::Corrupt(_) | Error::InvalidInput(_)) => Vec::new(),
+                Err(other) => return Err(other),
+            },
+            (false, Err(Error::Corrupt(_) | Error::InvalidInput(_))) => Vec::new(),
+            (false, Err(other)) => return Err(other),
+        };
+        let mut deleted = 0;
+        for (start, length) in &rows {
+            deleted += conn
+                .prepare_cached(
+                    "DELETE FROM single_occurrences WHERE start = ?1 AND length = ?2 AND rid = ?3",
+                )?
+                .execute(params![start, length, rid])?;
+        }
+        if deleted == rows.len() {
+            return Ok(());
+        }
+    }
+    conn.prepare_cached("DELETE FROM single_occurrences WHERE rid = ?1")?.execute([rid])?;
     Ok(())
 }
 
@@ -260,12 +331,14 @@ fn on_save(
     rid: i64,
     key: &RecordKey,
     state: &RecordState,
+    before: Option<&RecordState>,
     inserted: bool,
 ) -> Result<()> {
     if key.collection != EVENTS {
         return Ok(());
     }
     if !inserted {
+        delete_single_rows(conn, rid, &key.id, before)?;
         conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
         conn.prepare_cached("DELETE FROM recurring_series WHERE rid = ?1")?.execute([rid])?;
         conn.prepare_cached("DELETE FROM calendar_attention WHERE rid = ?1")?.execute([rid])?;
@@ -331,7 +404,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
 
 /// Clears and rebuilds the whole index (single events now, series lazily by day).
 fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch("DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_days; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
+    conn.execute_batch("DELETE FROM single_occurrences; DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_days; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
     let mut statement =
         conn.prepare("SELECT rid, id, state FROM records WHERE cid = (SELECT cid FROM collections WHERE name = ?1) AND deleted = 0")?;
     let rows = statement.query_map([EVENTS], |row| {
@@ -339,7 +412,8 @@ fn rebuild(conn: &Connection) -> Result<()> {
     })?;
     let events: Vec<_> = rows.collect::<Result<_, _>>()?;
     for (rid, id, bytes) in events {
-        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(conn, &bytes)?, false)?;
+        // Every row was just deleted: nothing to clear, as for a new record.
+        on_save(conn, rid, &RecordKey::new(EVENTS, id), &decode_record(conn, &bytes)?, None, true)?;
     }
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('index_tzdb', ?1)",
@@ -375,7 +449,8 @@ fn index_version() -> String {
     // series' span ends at the rule's last instance even when RDATEs come before it (spans-1
     // could end too early); `days-1`: series are materialised by UTC day (`indexed_days`).
     // `rows-2`: date keys as day numbers and lengths instead of ends (`stored_key`).
-    format!("{}/keys-2/spans-2/days-1/rows-2", tzdb_version())
+    // `singles-1`: single events in `single_occurrences` (decision 0036).
+    format!("{}/keys-2/spans-2/days-1/rows-2/singles-1", tzdb_version())
 }
 
 /// An instant of the index (UTC seconds).
@@ -509,55 +584,65 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
             .query_row([], |row| row.get(0))
             .optional()?
             .unwrap_or(0);
-        let mut statement = conn.prepare_cached(
-            "SELECT o.rid, o.key, r.id, r.state, o.start, o.length FROM occurrence_index o JOIN records r ON r.rid = o.rid
-             WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
-        )?;
-        let mut rows = statement.query(params![
-            seconds(wide_from).saturating_sub(longest),
-            seconds(wide_to),
-            seconds(wide_from)
-        ])?;
         let mut cache = view.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<Candidate> = Vec::new();
         // Rows come in index order, several per series: decode each record once. (Grouping
         // here is cheaper than letting SQLite sort the rows by record.)
         let mut seen: HashMap<i64, Option<usize>> = HashMap::new();
-        while let Some(row) = rows.next()? {
-            let rid: i64 = row.get(0)?;
-            let (start, length): (i64, i64) = (row.get(4)?, row.get(5)?);
-            let indexed = IndexedOccurrence {
-                key: key_from_stored(row.get_ref(1)?)?,
-                start: stored_instant(start)?,
-                end: stored_instant(start.saturating_add(length))?,
-            };
-            match seen.get(&rid) {
-                Some(Some(i)) => out[*i].rows.push(indexed),
-                Some(None) => {}
-                None => {
-                    let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
-                    let hash = fingerprint(blob);
-                    let event = match cache.get(rid, hash) {
-                        Some(event) => Some(event),
-                        None => {
-                            let id: String = row.get(2)?;
-                            let event = read_event(&id, &decode_record(conn, blob)?)?.map(Arc::new);
-                            if let Some(event) = &event {
-                                cache.insert(rid, hash, Arc::clone(event));
+        for sql in [
+            // A single event's key is its own start's: NULL here, computed below.
+            "SELECT o.rid, NULL, r.id, r.state, o.start, o.length FROM single_occurrences o JOIN records r ON r.rid = o.rid
+             WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
+            "SELECT o.rid, o.key, r.id, r.state, o.start, o.length FROM occurrence_index o JOIN records r ON r.rid = o.rid
+             WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
+        ] {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query(params![
+                seconds(wide_from).saturating_sub(longest),
+                seconds(wide_to),
+                seconds(wide_from)
+            ])?;
+            while let Some(row) = rows.next()? {
+                let rid: i64 = row.get(0)?;
+                let slot = match seen.get(&rid) {
+                    Some(slot) => *slot,
+                    None => {
+                        let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+                        let hash = fingerprint(blob);
+                        let event = match cache.get(rid, hash) {
+                            Some(event) => Some(event),
+                            None => {
+                                let id: String = row.get(2)?;
+                                let event =
+                                    read_event(&id, &decode_record(conn, blob)?)?.map(Arc::new);
+                                if let Some(event) = &event {
+                                    cache.insert(rid, hash, Arc::clone(event));
+                                }
+                                event
                             }
-                            event
-                        }
-                    };
-                    match event {
-                        Some(event) => {
-                            seen.insert(rid, Some(out.len()));
-                            out.push(Candidate { event, rows: vec![indexed] });
-                        }
-                        None => {
-                            seen.insert(rid, None);
-                        }
+                        };
+                        let slot = event.map(|event| {
+                            out.push(Candidate { event, rows: Vec::new() });
+                            out.len() - 1
+                        });
+                        seen.insert(rid, slot);
+                        slot
                     }
-                }
+                };
+                let Some(i) = slot else { continue };
+                let key = match row.get_ref(1)? {
+                    rusqlite::types::ValueRef::Null => {
+                        let event = &out[i].event;
+                        event.key_of(&event.timing.start)?
+                    }
+                    stored => key_from_stored(stored)?,
+                };
+                let (start, length): (i64, i64) = (row.get(4)?, row.get(5)?);
+                out[i].rows.push(IndexedOccurrence {
+                    key,
+                    start: stored_instant(start)?,
+                    end: stored_instant(start.saturating_add(length))?,
+                });
             }
         }
         Ok(out)

@@ -631,6 +631,91 @@ fn the_occurrence_index_is_rebuilt_when_the_tz_database_changes_and_on_request()
     assert_eq!(january(&store).len(), 4);
 }
 
+/// Every row of the occurrence index, with the id of the record it names (`None`: a row of no
+/// record). Single events' rows are keyed by start only and found from the event's previous
+/// state when it changes (decision 0036).
+fn index_rows(store: &Store) -> Vec<(Option<String>, String, i64, i64)> {
+    let conn = rusqlite::Connection::open(store.path()).expect("raw");
+    let mut statement = conn
+        .prepare(
+            "SELECT r.id, 'single', o.start, o.length FROM single_occurrences o
+             LEFT JOIN records r ON r.rid = o.rid
+             UNION ALL
+             SELECT r.id, quote(o.key), o.start, o.length FROM occurrence_index o
+             LEFT JOIN records r ON r.rid = o.rid
+             ORDER BY 1, 2, 3, 4",
+        )
+        .expect("rows");
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+/// The index as kept by every save equals the index rebuilt from the records.
+fn assert_index_as_rebuilt(store: &Store) {
+    // Series have rows for the days viewed: view the same days before and after.
+    january(store);
+    let kept = index_rows(store);
+    store.rebuild_occurrence_index().expect("rebuild");
+    january(store);
+    assert_eq!(kept, index_rows(store), "the index kept by saves differs from a rebuild");
+}
+
+#[test]
+fn single_events_index_rows_follow_every_move_delete_and_change_of_kind() {
+    let d = devices();
+    let at = |day: i8, hour: i8| paris(date(2026, 1, day).at(hour, 0, 0, 0));
+    for (id, day) in [("lunch", 7), ("call", 8), ("review", 9)] {
+        d.a.create_event(&titled_event(id, at(day, 12), 3600, None)).expect("create");
+    }
+    weekly(&d, "FREQ=WEEKLY");
+    let timing = |day: i8, hour: i8, seconds: i64| EventEdit {
+        timing: Some(Timing {
+            start: at(day, hour),
+            end: End::After(Duration { seconds, ..Duration::default() }),
+        }),
+        ..EventEdit::default()
+    };
+    // Moved, and made longer, on one device; made a series and back, deleted and restored on
+    // the other: each save replaces the rows its previous state had.
+    d.a.edit_event("lunch", &Span::All, &timing(7, 14, 7200)).expect("move");
+    d.a.edit_event("lunch", &Span::All, &timing(14, 9, 1800)).expect("move again");
+    let weekly_rule = RecurrenceRule::parse("FREQ=WEEKLY;COUNT=3").expect("rule");
+    let rule =
+        |rule: Option<RecurrenceRule>| EventEdit { rule: Some(rule), ..EventEdit::default() };
+    d.b.edit_event("call", &Span::All, &rule(Some(weekly_rule))).expect("a series");
+    d.b.delete_event("review", &Span::All).expect("delete");
+    assert_index_as_rebuilt(&d.a);
+    assert_index_as_rebuilt(&d.b);
+    sync(&d);
+    d.b.edit_event("call", &Span::All, &rule(None)).expect("single again");
+    d.b.restore_event("review").expect("restore");
+    d.b.edit_event("review", &Span::All, &timing(20, 8, 600)).expect("move the restored");
+    sync(&d);
+    for store in [&d.a, &d.b] {
+        assert_index_as_rebuilt(store);
+        let mut shown: Vec<(String, Timestamp)> = january(store)
+            .into_iter()
+            .filter(|o| o.event_id != "standup")
+            .map(|o| (o.event_id, o.start))
+            .collect();
+        shown.sort();
+        let utc = |day: i8, hour: i8| -> Timestamp {
+            format!("2026-01-{day:02}T{hour:02}:00:00Z").parse().expect("instant")
+        };
+        // Paris is UTC+1 in January.
+        let expected = [("call", utc(8, 11)), ("lunch", utc(14, 8)), ("review", utc(20, 7))];
+        let expected: Vec<(String, Timestamp)> =
+            expected.into_iter().map(|(id, at)| (id.to_owned(), at)).collect();
+        assert_eq!(shown, expected, "each event once, where it was last moved to");
+    }
+    // Leaving the calendar's space clears its rows too.
+    d.b.leave_space("work").expect("leave");
+    assert_eq!(index_rows(&d.b), []);
+}
+
 mod engine_cases_through_the_calendar_api {
     //! Contract cases 1, 2, 3, 12 and 13 again, written with the calendar API (the engine-level
     //! versions are in `contract.rs`).

@@ -29,7 +29,8 @@ struct Rows {
     records: BTreeMap<(String, String), (Vec<u8>, bool, bool)>,
     /// `(collection, id, replica, counter)`.
     clock: BTreeSet<(String, String, Vec<u8>, i64)>,
-    /// `(collection, id, occurrence key as stored (quoted), start, length)`.
+    /// `(collection, id, occurrence key as stored (quoted; `single` for a single event's row),
+    /// start, length)`.
     occurrences: BTreeSet<(String, String, String, i64, i64)>,
     recurring: BTreeSet<(String, String)>,
     attention: BTreeSet<(String, String)>,
@@ -72,6 +73,10 @@ fn rows(store: &Store) -> Rows {
     let mut statement = conn
         .prepare(
             "SELECT k.name, r.id, quote(o.key), o.start, o.length FROM occurrence_index o
+             JOIN records r ON r.rid = o.rid
+             JOIN collections k ON k.cid = r.cid
+             UNION ALL
+             SELECT k.name, r.id, 'single', o.start, o.length FROM single_occurrences o
              JOIN records r ON r.rid = o.rid
              JOIN collections k ON k.cid = r.cid",
         )

@@ -253,9 +253,12 @@ pub fn spaces(conn: &Connection) -> Result<Vec<SpaceId>> {
     Ok(spaces)
 }
 
-/// Removes a space and every record of it with their clock rows (the rows of derived views go
-/// with their records).
-pub fn drop_space(conn: &Connection, sid: i64) -> Result<()> {
+/// Removes a space and every record of it with their clock rows and the rows `views` derived
+/// from them.
+pub fn drop_space(conn: &Connection, sid: i64, views: &[Arc<dyn DerivedView>]) -> Result<()> {
+    for view in views {
+        view.on_drop_space(conn, sid)?;
+    }
     // One pass over the clock index for the whole space (its rows name no space).
     conn.prepare_cached(
         "DELETE FROM record_clock WHERE rid IN (SELECT rid FROM records WHERE sid = ?1)",

@@ -15,7 +15,8 @@ use crate::error::Result;
 /// A record as it was just saved.
 pub struct SavedRecord<'a> {
     /// The record's row id (stable for the life of the record; views may reference it with
-    /// `REFERENCES records (rid) ON DELETE CASCADE`).
+    /// `REFERENCES records (rid) ON DELETE CASCADE`, or find their rows by other keys and
+    /// clear them in [`DerivedView::on_drop_space`]).
     pub rid: i64,
     /// The space the record belongs to.
     pub space: &'a SpaceId,
@@ -23,9 +24,8 @@ pub struct SavedRecord<'a> {
     pub key: &'a RecordKey,
     /// Its new state.
     pub state: &'a RecordState,
-    /// Its state before this transaction, when it was read in it (`None` for a new record, or
-    /// when the previous state is not known): a view may skip work when nothing it derives
-    /// from changed.
+    /// Its state before this save (`None` for a new record): a view may skip work when
+    /// nothing it derives from changed, and find the rows it derived from it.
     pub before: Option<&'a RecordState>,
     /// The record's row was inserted by this save: no derived row can refer to its row id yet
     /// (the rows of a removed record go with it, `ON DELETE CASCADE`, and a new row id is never
@@ -44,6 +44,12 @@ pub trait DerivedView: Send + Sync + 'static {
 
     /// Brings the view up to date with one saved record, inside the transaction that saved it.
     fn on_save(&self, conn: &Connection, saved: &SavedRecord<'_>) -> Result<()>;
+
+    /// Every record of space `sid` is about to be removed (the space is left or fetched
+    /// again): rows that do not go with their record by `ON DELETE CASCADE` must go now.
+    fn on_drop_space(&self, _conn: &Connection, _sid: i64) -> Result<()> {
+        Ok(())
+    }
 
     /// For stores written before spaces existed (schema version 2 and older): the space a
     /// record belongs to, if this view's layer knows (`None`: the store's default space).
