@@ -77,8 +77,8 @@ fn record_encoding(store: &almanac_core::Store) -> Result<String, Failure> {
             format!("{RECORD_FORMAT_VERSION} (compressed against a {size}-byte dictionary)")
         }
         None => format!(
-            "{PLAIN_RECORD_FORMAT} (not compressed: `almanac compact` makes a dictionary once \
-             the store holds 256 live records)"
+            "{PLAIN_RECORD_FORMAT} (not compressed yet: the store makes a dictionary once it \
+             holds 256 live records)"
         ),
     })
 }

@@ -157,7 +157,14 @@ struct Writer {
     /// The dictionary records are compressed against (decision 0032), reloaded with
     /// `bookkeeping` when another connection has written (it may have made one).
     dictionary: Option<Arc<RecordDictionary>>,
+    /// While the store has no dictionary: commits left before the next one checks whether the
+    /// store holds enough records to make one (decision 0037).
+    dictionary_due: u32,
 }
+
+/// While a store has no record dictionary, every this many commits (and after any commit of
+/// at least this many records) one checks whether it holds enough records to make it.
+const DICTIONARY_CHECK_EVERY: u32 = 64;
 
 fn data_version(conn: &Connection) -> Result<i64> {
     // Prepared once: `pragma_query_value` prepares the statement on every commit.
@@ -267,6 +274,7 @@ impl Store {
                 marker,
                 replicas: sqlite::Replicas::default(),
                 dictionary,
+                dictionary_due: 0,
             }),
             readers: Mutex::new(Vec::new()),
             subscribers: Arc::default(),
@@ -675,7 +683,7 @@ impl Store {
         let before = *quiet;
         *quiet = if on { before.saturating_sub(1) } else { before + 1 };
         if (before == 0) != (*quiet == 0) {
-            let pages = if on { 1000 } else { 0 };
+            let pages = if on { sqlite::WAL_CHECKPOINT_PAGES } else { 0 };
             let writer = lock(&self.writer);
             writer.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
         }
@@ -744,7 +752,20 @@ impl Store {
         let changes = work(&mut replica, &mut records)?;
         sqlite::save_replica_state(&tx, sid, &before, &replica, records.replicas())?;
         let replicas = records.into_replicas();
+        let mut made = None;
+        if writer.dictionary.is_none() {
+            let written = u32::try_from(changes.records.len()).unwrap_or(u32::MAX);
+            if writer.dictionary_due == 0 || written >= DICTIONARY_CHECK_EVERY {
+                made = sqlite::dictionary::make_first(&tx);
+                writer.dictionary_due = DICTIONARY_CHECK_EVERY;
+            } else {
+                writer.dictionary_due -= 1;
+            }
+        }
         tx.commit()?;
+        if made.is_some() {
+            writer.dictionary = made;
+        }
         // Kept only now: a failed transaction drops its look-ups (see `sqlite::Replicas`).
         writer.replicas = replicas;
         if replica.hlc != writer.bookkeeping.hlc {

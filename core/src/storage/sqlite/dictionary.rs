@@ -15,6 +15,12 @@ use crate::error::Result;
 /// the dictionary outweigh what it saves.
 pub const MIN_RECORDS: usize = 256;
 
+/// A store's first dictionary is made by the commit that finds it holding [`MIN_RECORDS`] live
+/// records (decision 0037); the records already there are compressed with it when they are at
+/// most this many. More (a sync that brought a whole calendar in one transaction) wait for
+/// `compact`, so one commit never rewrites a large store.
+const COMPRESS_AT_ONCE: usize = 4 * MIN_RECORDS;
+
 /// How many records, evenly spread over the store, the dictionary is made from.
 const SAMPLES: usize = 16;
 
@@ -96,6 +102,41 @@ pub fn make(conn: &Connection) -> Result<Option<Arc<RecordDictionary>>> {
     )?;
     compression::register(&dictionary);
     Ok(Some(dictionary))
+}
+
+/// Makes a store's first dictionary, inside a commit, once the store holds [`MIN_RECORDS`]
+/// live records (`None`: not yet), and compresses the records already there when they are few
+/// enough ([`COMPRESS_AT_ONCE`]). Every later write is compressed against it, so a store that
+/// never runs `compact` still keeps its records compressed (decision 0037).
+///
+/// Never fails the commit it runs in: the app's write matters more than its compression. On
+/// an error (a record that cannot be read, a full disk) what it did is rolled back to a
+/// savepoint and `None` returned; a later commit tries again.
+pub fn make_first(conn: &Connection) -> Option<Arc<RecordDictionary>> {
+    conn.execute_batch("SAVEPOINT first_dictionary").ok()?;
+    match try_make_first(conn) {
+        Ok(dictionary) if conn.execute_batch("RELEASE first_dictionary").is_ok() => dictionary,
+        _ => {
+            let _ = conn.execute_batch("ROLLBACK TO first_dictionary; RELEASE first_dictionary");
+            None
+        }
+    }
+}
+
+fn try_make_first(conn: &Connection) -> Result<Option<Arc<RecordDictionary>>> {
+    let live: i64 =
+        conn.query_row("SELECT count(*) FROM records WHERE deleted = 0", [], |row| row.get(0))?;
+    if usize::try_from(live).unwrap_or(0) < MIN_RECORDS {
+        return Ok(None);
+    }
+    let dictionary = make(conn)?;
+    if let Some(dictionary) = &dictionary {
+        let all: i64 = conn.query_row("SELECT count(*) FROM records", [], |row| row.get(0))?;
+        if usize::try_from(all).unwrap_or(usize::MAX) <= COMPRESS_AT_ONCE {
+            compress_records(conn, dictionary)?;
+        }
+    }
+    Ok(dictionary)
 }
 
 /// Rewrites every stored record not yet compressed against `dictionary` (any other format, or
