@@ -185,8 +185,26 @@ fn golden_record_encoding_format_5() {
     let encoded = codec::encode_record_against(&state, Some(&dictionary)).expect("encode");
     assert_eq!(encoded[..2], [5, Kind::Record as u8]);
     assert_eq!(codec::record_dictionary(&encoded), Some(dictionary.id()));
-    check_fixture("record-v5.bin", &encoded);
-    assert_eq!(codec::decode_record(&read_fixture("record-v5.bin")).expect("decode"), state);
+    // The fixture pins the format: its bytes, written by `lz4_flex`'s encoder, must go on
+    // reading as the golden record. Which matches an encoder picks is not part of the format
+    // (decision 0038): today's blocks differ, so they are checked by reading them back, and
+    // the envelope around them byte for byte.
+    let golden = read_fixture("record-v5.bin");
+    assert_eq!(codec::decode_record(&golden).expect("decode"), state);
+    assert_eq!(codec::decode_record(&encoded).expect("decode"), state);
+    // The payload's length, LEB128 after the dictionary name.
+    let payload_length = |bytes: &[u8]| -> Vec<u8> {
+        let end = bytes[6..].iter().position(|b| b & 0x80 == 0).expect("a length") + 7;
+        bytes[6..end].to_vec()
+    };
+    assert_eq!(encoded[..6], golden[..6], "format, kind and dictionary name");
+    assert_eq!(payload_length(&encoded), payload_length(&golden));
+    assert!(
+        encoded.len() <= golden.len() + 2,
+        "{} bytes, the fixture {}",
+        encoded.len(),
+        golden.len()
+    );
     let format_4 = read_fixture("record-v4.bin");
     assert!(
         encoded.len() < format_4.len(),

@@ -13,8 +13,12 @@
 //! bytes. Two different dictionaries with the same name are both kept: the record's checksum,
 //! computed over the uncompressed payload, says which one it was written with.
 
+mod block;
+
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use block::DictionaryIndex;
 
 /// The most bytes of records a dictionary holds. LZ4 reaches 64 KiB back, but every compression
 /// hashes the whole dictionary first: 4 KiB cost ~0.9 µs per record written, 1 KiB ~0.4 µs
@@ -22,23 +26,41 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 pub const DICTIONARY_LIMIT: usize = 4096;
 
 /// A store's record dictionary.
-#[derive(Debug, PartialEq, Eq)]
 pub struct RecordDictionary {
     id: u32,
     bytes: Vec<u8>,
+    /// Where each 4-byte sequence of `bytes` is, computed once (decision 0038).
+    index: DictionaryIndex,
 }
+
+impl std::fmt::Debug for RecordDictionary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordDictionary")
+            .field("id", &self.id)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl PartialEq for RecordDictionary {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.bytes == other.bytes
+    }
+}
+
+impl Eq for RecordDictionary {}
 
 impl RecordDictionary {
     /// A dictionary of `bytes`, named by their CRC-32C.
     pub fn new(bytes: Vec<u8>) -> RecordDictionary {
-        RecordDictionary { id: crc32c::crc32c(&bytes), bytes }
+        RecordDictionary::named(crc32c::crc32c(&bytes), bytes)
     }
 
     /// A dictionary under a name of the caller's choosing (tests of two dictionaries sharing
     /// a name).
-    #[cfg(test)]
     pub(crate) fn named(id: u32, bytes: Vec<u8>) -> RecordDictionary {
-        RecordDictionary { id, bytes }
+        let index = DictionaryIndex::new(&bytes);
+        RecordDictionary { id, bytes, index }
     }
 
     /// Its name in the blobs compressed against it.
@@ -51,9 +73,16 @@ impl RecordDictionary {
         &self.bytes
     }
 
-    /// `payload` compressed against this dictionary (an LZ4 block).
+    /// `payload` compressed against this dictionary (an LZ4 block). Each block of the own
+    /// encoder is decoded again before it is returned; should one ever not give `payload`
+    /// back, `lz4_flex`'s encoder writes it instead, so a stored record is always readable.
     pub fn compress(&self, payload: &[u8]) -> Vec<u8> {
-        lz4_flex::block::compress_with_dict(payload, &self.bytes)
+        let block = block::compress(payload, &self.bytes, &self.index);
+        if self.decompress(&block, payload.len()).as_deref() == Some(payload) {
+            block
+        } else {
+            lz4_flex::block::compress_with_dict(payload, &self.bytes)
+        }
     }
 
     /// The `length` bytes `block` was compressed from, or `None` when `block` is not an LZ4
