@@ -392,33 +392,25 @@ fn compact_shrinks_a_store_with_deleted_events_and_keeps_the_rest() {
 fn compact_compresses_a_large_store_and_every_command_still_reads_it() {
     let fixture = Fixture::new();
     let path = fixture.path("large.almanac");
-    {
+    let add_meetings = |numbers: std::ops::Range<usize>| {
         let store = fixture.store("large.almanac");
-        for i in 0..200 {
+        for i in numbers {
             let at = date(2026, 1, 1 + (i % 28) as i8);
             let meeting =
                 event(&format!("m{i}"), "work", Timing::all_day(at, 1), &format!("Review {i}"));
             store.create_event(&meeting).expect("meeting");
         }
         store.checkpoint().expect("checkpoint");
-    }
+    };
+    add_meetings(0..200);
     let agenda =
         ["agenda", arg(&path), "--from", "2026-01-01", "--to", "2026-02-01", "--zone", "UTC"];
     let encoding = |stats: &str| {
         stats.lines().find(|l| l.starts_with("record encoding:")).expect("encoding").to_owned()
     };
     assert!(encoding(&ok(&["stats", arg(&path)])).contains("4 (not compressed yet"));
-    {
-        // The commit that finds 256 live records makes the dictionary (decision 0037).
-        let store = fixture.store("large.almanac");
-        for i in 200..300 {
-            let at = date(2026, 1, 1 + (i % 28) as i8);
-            let meeting =
-                event(&format!("m{i}"), "work", Timing::all_day(at, 1), &format!("Review {i}"));
-            store.create_event(&meeting).expect("meeting");
-        }
-        store.checkpoint().expect("checkpoint");
-    }
+    // The commit that finds 256 live records makes the dictionary (decision 0037).
+    add_meetings(200..300);
     assert!(encoding(&ok(&["stats", arg(&path)])).contains("5 (compressed against a"));
     let (listed, exported) = (ok(&agenda), ok(&["export", arg(&path)]));
     let out = ok(&["compact", arg(&path)]);
