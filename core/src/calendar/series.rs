@@ -739,7 +739,12 @@ impl Event {
         let reuse = self.times_viewer_independent();
         let mut originals = Vec::with_capacity(rows.len());
         for row in rows {
-            originals.push((self.original(&row.key)?, reuse.then_some((row.start, row.end))));
+            let original = match &row.key {
+                Some(key) => self.original(key)?,
+                // A single event's row: its one occurrence starts where the event does.
+                None => self.timing.start.clone(),
+            };
+            originals.push((original, reuse.then_some((row.start, row.end))));
         }
         self.resolve(originals.into_iter(), from, to, viewer)
     }
