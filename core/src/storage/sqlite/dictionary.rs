@@ -124,11 +124,7 @@ pub fn make_first(conn: &Connection) -> Option<Arc<RecordDictionary>> {
 }
 
 fn try_make_first(conn: &Connection) -> Result<Option<Arc<RecordDictionary>>> {
-    let live: i64 =
-        conn.query_row("SELECT count(*) FROM records WHERE deleted = 0", [], |row| row.get(0))?;
-    if usize::try_from(live).unwrap_or(0) < MIN_RECORDS {
-        return Ok(None);
-    }
+    // `make` itself declines below MIN_RECORDS live records.
     let dictionary = make(conn)?;
     if let Some(dictionary) = &dictionary {
         let all: i64 = conn.query_row("SELECT count(*) FROM records", [], |row| row.get(0))?;

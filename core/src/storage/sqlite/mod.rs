@@ -740,5 +740,6 @@ impl RecordStore for SqliteRecords<'_> {
 
 /// A counter as SQLite stores it (63 bits).
 fn counter_value(counter: u64) -> Result<i64> {
-    i64::try_from(counter).map_err(|_| Error::Corrupt("a counter does not fit in 63 bits".into()))
+    i64::try_from(counter)
+        .map_err(|_| Error::Corrupt("a stored counter does not fit in 63 bits".into()))
 }

@@ -328,7 +328,7 @@ fn add_spaces(tx: &Transaction<'_>, legacy_space: LegacySpace<'_>) -> Result<()>
                 [replica.to_bytes().to_vec()],
                 |row| row.get(0),
             )?;
-            counters.push((idx, i64::try_from(counter).map_err(|_| counter_error())?));
+            counters.push((idx, super::counter_value(counter)?));
         }
         clock.insert(rid, counters);
     }
@@ -351,10 +351,6 @@ fn add_spaces(tx: &Transaction<'_>, legacy_space: LegacySpace<'_>) -> Result<()>
     // but is no longer read.
     tx.execute("UPDATE replicas SET seen = 0", [])?;
     Ok(())
-}
-
-fn counter_error() -> Error {
-    Error::Corrupt("a stored counter does not fit in 63 bits".into())
 }
 
 /// Brings the store from `from` up to [`CURRENT_VERSION`] inside `tx`.
