@@ -535,15 +535,16 @@ impl Store {
         if from >= to {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
-        for candidate in index::candidates(self, from, to)? {
+        let candidates = index::candidates(self, from, to)?;
+        let mut out = Vec::with_capacity(candidates.iter().map(|c| c.rows.len()).sum());
+        for candidate in candidates {
             let event = &candidate.event;
             if !calendars.is_empty() && !calendars.contains(&event.calendar.as_str()) {
                 continue;
             }
             if event.viewer_independent() {
                 // The index already names this event's occurrences: no expansion needed.
-                out.extend(event.occurrences_from_index(&candidate.rows, from, to, viewer)?);
+                event.extend_from_index(&candidate.rows, from, to, viewer, &mut out)?;
             } else {
                 out.extend(event.occurrences(from, to, viewer)?);
             }

@@ -494,6 +494,26 @@ fn key_from_stored(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
     }
 }
 
+/// The key `stored_key` stored, in the form a view uses.
+fn indexed_key(value: rusqlite::types::ValueRef<'_>) -> Result<IndexedKey> {
+    use rusqlite::types::ValueRef as Sql;
+    match value {
+        Sql::Integer(days) => {
+            let (year, month, day) = civil_from_days(days);
+            let date = match (i16::try_from(year), i8::try_from(month), i8::try_from(day)) {
+                (Ok(year), Ok(month), Ok(day)) => jiff::civil::Date::new(year, month, day).ok(),
+                _ => None,
+            };
+            date.map(IndexedKey::Date).ok_or_else(|| {
+                Error::Corrupt(format!(
+                    "an occurrence index day out of range ({days}); rebuild the index"
+                ))
+            })
+        }
+        other => key_from_stored(other).map(IndexedKey::Text),
+    }
+}
+
 /// Index rows of versions before `rows-2` had an `end` column and text keys. The table is
 /// derived, so it is dropped; the version check then rebuilds it from the records.
 fn drop_rows_of_the_old_form(conn: &Connection) -> Result<()> {
@@ -522,7 +542,39 @@ fn is_current(conn: &Connection) -> Result<bool> {
 /// again. Bounded: it is emptied when full, so memory stays flat on large stores.
 #[derive(Default)]
 struct EventCache {
-    events: HashMap<i64, (u64, Arc<Event>)>,
+    events: HashMap<i64, (u64, Arc<Event>), RidHash>,
+}
+
+/// Hashes record row ids for the maps a view keeps by record: they are the store's own
+/// integers, not input an attacker chooses, so SipHash's protection buys nothing here and cost
+/// 4% of a warm month view (decision 0039). Fibonacci hashing spreads consecutive ids.
+#[derive(Default, Clone, Copy)]
+struct RidHash;
+
+impl std::hash::BuildHasher for RidHash {
+    type Hasher = RidHasher;
+
+    fn build_hasher(&self) -> RidHasher {
+        RidHasher(0)
+    }
+}
+
+struct RidHasher(u64);
+
+impl std::hash::Hasher for RidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i64(&mut self, id: i64) {
+        self.0 = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// At most this many decoded events are kept (a month view of a busy 10,000-event calendar
@@ -542,12 +594,23 @@ impl EventCache {
     }
 }
 
-/// FNV-1a: fast on the few hundred bytes of a record, and any change of the record changes it
-/// with overwhelming probability (a stale hit would need a 64-bit collision on the same record).
+/// A fingerprint of a record's stored bytes, eight at a time: each step `(h ^ word) * K` (K
+/// odd) is a bijection of `h`, so two records of the same length that differ in one word
+/// always differ here, and any other change does with overwhelming probability (a stale hit
+/// would need a 64-bit collision on the same record). The length seeds it. Byte by byte (FNV-1a)
+/// this was 4% of a warm month view (decision 0039).
 fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |h: u64, word: u64| (h ^ word).wrapping_mul(K).rotate_left(29);
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    let mut h = mix(0xcbf2_9ce4_8422_2325, bytes.len() as u64);
+    for word in words {
+        h = mix(h, u64::from_le_bytes(word.try_into().unwrap_or_default()));
+    }
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    mix(h, u64::from_le_bytes(last))
 }
 
 /// An event the index says may have occurrences in a window, with those occurrences (as
@@ -561,14 +624,25 @@ pub struct Candidate {
 
 /// One row of the occurrence index: an occurrence's key and its instants for a viewer in UTC.
 pub struct IndexedOccurrence {
-    /// The occurrence key; `None` for a single event's row, whose only occurrence is the
-    /// event's own start (decision 0036: the key is not stored, and computing it only to
-    /// parse it again cost 2.4% of a warm month view).
-    pub key: Option<String>,
+    /// The occurrence's key, as stored.
+    pub key: IndexedKey,
     /// Its start.
     pub start: Timestamp,
     /// Its end (exclusive).
     pub end: Timestamp,
+}
+
+/// The key of an indexed occurrence, in the form the index keeps it: a view turns it into
+/// the occurrence's original start without writing and parsing key text (decision 0039:
+/// writing a date key only to parse it again was 6% of a warm month view).
+pub enum IndexedKey {
+    /// A single event's row: its one occurrence starts where the event does (decision 0036:
+    /// the key is not stored).
+    EventStart,
+    /// A date key (`YYYYMMDD`): the occurrence on that day at the series' time of day.
+    Date(jiff::civil::Date),
+    /// Any other key (a date and time), as text.
+    Text(String),
 }
 
 /// The live events with an occurrence that may overlap `[from, to)` for some viewer.
@@ -590,13 +664,17 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
         let mut out: Vec<Candidate> = Vec::new();
         // Rows come in index order, several per series: decode each record once. (Grouping
         // here is cheaper than letting SQLite sort the rows by record.)
-        let mut seen: HashMap<i64, Option<usize>> = HashMap::new();
+        let mut seen: HashMap<i64, Option<usize>, RidHash> = HashMap::default();
+        // Each event's record is read once, not once per row: a month of a weekly series is
+        // four or five rows (decision 0039).
+        let mut record =
+            conn.prepare_cached("SELECT id, state FROM records WHERE rid = ?1 AND deleted = 0")?;
         for sql in [
             // A single event's key is its own start's: NULL here (`IndexedOccurrence::key`).
-            "SELECT o.rid, NULL, r.id, r.state, o.start, o.length FROM single_occurrences o JOIN records r ON r.rid = o.rid
-             WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
-            "SELECT o.rid, o.key, r.id, r.state, o.start, o.length FROM occurrence_index o JOIN records r ON r.rid = o.rid
-             WHERE o.start >= ?1 AND o.start < ?2 AND o.start + o.length >= ?3 AND r.deleted = 0",
+            "SELECT rid, NULL, start, length FROM single_occurrences
+             WHERE start >= ?1 AND start < ?2 AND start + length >= ?3",
+            "SELECT rid, key, start, length FROM occurrence_index
+             WHERE start >= ?1 AND start < ?2 AND start + length >= ?3",
         ] {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query(params![
@@ -609,18 +687,29 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                 let slot = match seen.get(&rid) {
                     Some(slot) => *slot,
                     None => {
-                        let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
-                        let hash = fingerprint(blob);
-                        let event = match cache.get(rid, hash) {
-                            Some(event) => Some(event),
-                            None => {
-                                let id: String = row.get(2)?;
-                                let event =
-                                    read_event(&id, &decode_record(conn, blob)?)?.map(Arc::new);
-                                if let Some(event) = &event {
-                                    cache.insert(rid, hash, Arc::clone(event));
+                        let mut found = record.query([rid])?;
+                        let event = match found.next()? {
+                            // A deleted record has no index rows; this only guards the view.
+                            None => None,
+                            Some(stored) => {
+                                let blob =
+                                    stored.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                                let hash = fingerprint(blob);
+                                match cache.get(rid, hash) {
+                                    Some(event) => Some(event),
+                                    None => {
+                                        let id = stored
+                                            .get_ref(0)?
+                                            .as_str()
+                                            .map_err(rusqlite::Error::from)?;
+                                        let event = read_event(id, &decode_record(conn, blob)?)?
+                                            .map(Arc::new);
+                                        if let Some(event) = &event {
+                                            cache.insert(rid, hash, Arc::clone(event));
+                                        }
+                                        event
+                                    }
                                 }
-                                event
                             }
                         };
                         let slot = event.map(|event| {
@@ -631,12 +720,12 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                         slot
                     }
                 };
+                let (start, length): (i64, i64) = (row.get(2)?, row.get(3)?);
                 let Some(i) = slot else { continue };
                 let key = match row.get_ref(1)? {
-                    rusqlite::types::ValueRef::Null => None,
-                    stored => Some(key_from_stored(stored)?),
+                    rusqlite::types::ValueRef::Null => IndexedKey::EventStart,
+                    stored => indexed_key(stored)?,
                 };
-                let (start, length): (i64, i64) = (row.get(4)?, row.get(5)?);
                 out[i].rows.push(IndexedOccurrence {
                     key,
                     start: stored_instant(start)?,
@@ -683,6 +772,47 @@ mod tests {
         ] {
             assert_eq!(round_trip(key), Sql::Text(key.to_owned()));
         }
+    }
+
+    /// The event cache trusts an entry whose fingerprint matches the stored bytes: any one
+    /// changed byte, and trailing zeros, must change it.
+    #[test]
+    fn a_fingerprint_changes_with_any_byte_and_with_the_length() {
+        let record: Vec<u8> = (0..301u32).map(|i| (i * 7 % 251) as u8).collect();
+        let original = fingerprint(&record);
+        for at in 0..record.len() {
+            for flip in [1u8, 0x80] {
+                let mut changed = record.clone();
+                changed[at] ^= flip;
+                assert_ne!(fingerprint(&changed), original, "byte {at} ^ {flip}");
+            }
+        }
+        let one = [1, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut fingerprints: Vec<u64> = (1..=one.len()).map(|n| fingerprint(&one[..n])).collect();
+        fingerprints.extend((0..=24).map(|n| fingerprint(&vec![0; n])));
+        let mut distinct = fingerprints.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 9 + 25, "{fingerprints:?}");
+    }
+
+    /// A view reads a stored day number as the date its key text names, without the text.
+    #[test]
+    fn a_stored_day_is_read_as_the_date_of_its_key() {
+        for days in (-719_162..2_932_897).step_by(997).chain([-719_162, 0, 20_454, 2_932_896]) {
+            let text = key_from_stored((&Sql::Integer(days)).into()).expect("text");
+            let Ok(IndexedKey::Date(date)) = indexed_key((&Sql::Integer(days)).into()) else {
+                panic!("day {days} ({text}) is not read as a date")
+            };
+            assert_eq!(date.strftime("%Y%m%d").to_string(), text, "day {days}");
+        }
+        let error = indexed_key((&Sql::Integer(i64::MAX / 2)).into()).err();
+        assert!(matches!(error, Some(Error::Corrupt(_))), "{error:?}");
+        let Ok(IndexedKey::Text(text)) = indexed_key((&Sql::Text("20260101T093000".into())).into())
+        else {
+            panic!("a date-time key is read as text")
+        };
+        assert_eq!(text, "20260101T093000");
     }
 
     #[test]

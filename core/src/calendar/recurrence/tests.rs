@@ -1126,6 +1126,67 @@ fn window_queries_agree_with_a_walk_from_the_start() {
     }
 }
 
+/// `last_rule_instant` starts near the end of a COUNT rule with one occurrence per period
+/// (decision 0039): it must find what a walk of every occurrence finds, also where the last
+/// wall times fall in a DST gap or fold, on a date line jump, or on all-day and floating series.
+#[test]
+fn the_last_rule_instant_is_the_latest_instant_of_a_walk() {
+    let rules = [
+        "FREQ=WEEKLY",
+        "FREQ=DAILY",
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=MONTHLY",
+        "FREQ=YEARLY;INTERVAL=2",
+        "FREQ=HOURLY",
+        "FREQ=HOURLY;INTERVAL=5",
+        "FREQ=MINUTELY;INTERVAL=30",
+        // Not uniform: the walk from the start.
+        "FREQ=WEEKLY;BYDAY=MO,TH",
+        "FREQ=MONTHLY;BYMONTHDAY=31",
+    ];
+    let zones = ["America/New_York", "Pacific/Apia", "Australia/Lord_Howe", "Europe/Paris"];
+    let mut starts = Vec::new();
+    for zone in zones {
+        for local in [
+            date(2026, 3, 8).at(2, 30, 0, 0),
+            date(2026, 10, 25).at(2, 30, 0, 0),
+            date(2011, 12, 29).at(23, 0, 0, 0),
+            date(2026, 1, 31).at(9, 0, 0, 0),
+            date(2024, 2, 29).at(0, 30, 0, 0),
+        ] {
+            starts.push((TimeValue::Zoned { local, zone: zone.into() }, TimeZone::UTC));
+        }
+    }
+    let local = date(2026, 3, 29).at(2, 30, 0, 0);
+    let paris = time_zone("Europe/Paris").expect("bundled");
+    starts.push((TimeValue::Date(local.date()), paris.clone()));
+    starts.push((TimeValue::Floating(local), paris));
+    starts.push((TimeValue::Utc(utc("2026-03-08T07:30Z")), ny()));
+    let (mut checked, mut shortcuts) = (0, 0);
+    for (start, viewer) in &starts {
+        for text in rules {
+            for count in [1, 2, 3, 5, 24, 25, 52, 53, 400] {
+                let set =
+                    RecurrenceSet::new(start.clone(), Some(rule(&format!("{text};COUNT={count}"))));
+                let Ok(walk) = set.first(None, 1_000, viewer) else { continue };
+                let expected = walk.iter().map(|o| o.instant).max();
+                let got = set.last_rule_instant(viewer).expect("ends");
+                assert_eq!(got, expected, "{start} {text};COUNT={count}");
+                // The shortcut must be taken where it applies, not only fall back to the walk:
+                // its wall is the walk's last (when no two wall times share an instant).
+                let shortcut = set.last_uniform_wall(viewer).expect("prepares");
+                if walk.len() == count && shortcut.is_some() {
+                    let last_wall = walk.iter().map(|o| o.original.local()).max();
+                    assert_eq!(shortcut, last_wall, "{start} {text};COUNT={count}");
+                    shortcuts += 1;
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1_000 && shortcuts > 500, "{checked} cases, {shortcuts} shortcuts");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Safety caps.
 
