@@ -73,9 +73,22 @@ fn scenarios<C: Calendar>(scenario: &str) {
             c.occurrences(from, to);
             profile_view(&mut c, from, to);
         }
+        "view-large" => {
+            // W4's warm month view on the large calendar (100,000 events over ten years,
+            // compacted as W4 does), with the same toggle as `view`.
+            let mut c = C::create(dir.path(), "v", 1, Persist::Written);
+            for chunk in data::events(100_000, 10).chunks(10_000) {
+                c.add_events(chunk);
+            }
+            c.compact();
+            let (from, to) = data::month(2026, 6);
+            c.occurrences(from, to);
+            profile_view(&mut c, from, to);
+        }
         other => {
             panic!(
-                "unknown scenario {other} (commits, batch, overwrites, merge, field, join, view)"
+                "unknown scenario {other} (commits, batch, overwrites, merge, field, join, view, \
+                 view-large)"
             )
         }
     }
