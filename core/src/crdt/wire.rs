@@ -29,7 +29,7 @@ use super::{
 type Stamped<T> = Vec<(u32, T)>;
 
 /// The members of one keyed map, by key.
-type Members<N> = Vec<(String, MemberWire<N>)>;
+type Members<N, V> = Vec<(String, MemberWire<N, V>)>;
 
 /// The field names format-3 records write as one byte: code `i + 1` is `NAMES[i]`, code 0 a
 /// name written out. Field names of the calendar domain (events, their attendees, alarms and
@@ -160,21 +160,23 @@ impl<'de> Deserialize<'de> for Name {
 
 /// A record or record delta as encoded, its field names as `N` (`String`, or [`Name`] in
 /// format-3 and format-4 records) and its stamps as `S` (listed whole, or [`CompactStamps`] in
-/// format-4 records). `lifecycle` is `None` only in deltas that omit it.
+/// format-4 records). `lifecycle` is `None` only in deltas that omit it. Values are `V`: owned
+/// when decoded, borrowed from the record when encoded (serde writes `&Value` as `Value`, and
+/// cloning every value only to write it was a tenth of encoding a record; decision 0039).
 #[derive(Clone, Serialize, Deserialize)]
-pub struct RecordWire<N = String, S = Vec<(Dot, Hlc)>> {
+pub struct RecordWire<N = String, S = Vec<(Dot, Hlc)>, V = Value> {
     stamps: S,
     lifecycle: Option<Stamped<Lifecycle>>,
-    registers: Vec<(N, Stamped<Value>)>,
-    maps: Vec<(N, Members<N>)>,
-    minimums: Vec<(N, Option<(u32, Value)>)>,
-    maximums: Vec<(N, Option<(u32, Value)>)>,
+    registers: Vec<(N, Stamped<V>)>,
+    maps: Vec<(N, Members<N, V>)>,
+    minimums: Vec<(N, Option<(u32, V)>)>,
+    maximums: Vec<(N, Option<(u32, V)>)>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
-struct MemberWire<N> {
+struct MemberWire<N, V> {
     presence: Stamped<bool>,
-    fields: Vec<(N, Stamped<Value>)>,
+    fields: Vec<(N, Stamped<V>)>,
 }
 
 /// A record's stamps as format-4 records write them: the distinct replica ids once, in order of
@@ -234,12 +236,12 @@ impl TryFrom<CompactStamps> for Vec<(Dot, Hlc)> {
     }
 }
 
-impl<N, S> RecordWire<N, S> {
+impl<N, S, V> RecordWire<N, S, V> {
     /// The same record with its stamps written another way (everything else moved as it is).
     fn map_stamps<T, E>(
         self,
         convert: impl FnOnce(S) -> Result<T, E>,
-    ) -> Result<RecordWire<N, T>, E> {
+    ) -> Result<RecordWire<N, T, V>, E> {
         Ok(RecordWire {
             stamps: convert(self.stamps)?,
             lifecycle: self.lifecycle,
@@ -251,9 +253,9 @@ impl<N, S> RecordWire<N, S> {
     }
 }
 
-impl<N> RecordWire<N> {
+impl<N, V> RecordWire<N, Vec<(Dot, Hlc)>, V> {
     /// The same record with its stamps written compactly (format 4).
-    pub(crate) fn with_compact_stamps(self) -> RecordWire<N, CompactStamps> {
+    pub(crate) fn with_compact_stamps(self) -> RecordWire<N, CompactStamps, V> {
         let Ok(wire) = self.map_stamps(|stamps| {
             Ok::<_, std::convert::Infallible>(CompactStamps::from(stamps.as_slice()))
         });
@@ -288,27 +290,37 @@ impl StampTable {
         register.entries().iter().map(|e| (self.index_of(e.dot, e.hlc), e.value.clone())).collect()
     }
 
-    fn extremum(&mut self, register: &Extremum<Value>) -> Option<(u32, Value)> {
-        register.entry().map(|e| (self.index_of(e.dot, e.hlc), e.value.clone()))
+    /// The entries of a register of values, borrowed.
+    fn values<'v>(&mut self, register: &'v MvRegister<Value>) -> Stamped<&'v Value> {
+        register.entries().iter().map(|e| (self.index_of(e.dot, e.hlc), &e.value)).collect()
     }
 
-    fn member<N: for<'a> From<&'a String>>(&mut self, member: &Member) -> MemberWire<N> {
+    fn extremum<'v>(&mut self, register: &'v Extremum<Value>) -> Option<(u32, &'v Value)> {
+        register.entry().map(|e| (self.index_of(e.dot, e.hlc), &e.value))
+    }
+
+    fn member<'v, N: for<'a> From<&'a String>>(
+        &mut self,
+        member: &'v Member,
+    ) -> MemberWire<N, &'v Value> {
         MemberWire {
             presence: self.register(member.presence()),
             fields: member
                 .fields()
                 .iter()
-                .map(|(name, r)| (N::from(name), self.register(r)))
+                .map(|(name, r)| (N::from(name), self.values(r)))
                 .collect(),
         }
     }
 }
 
-fn encode<N: for<'a> From<&'a String>>(parts: Parts<'_>) -> RecordWire<N> {
+fn encode<'p, N: for<'a> From<&'a String>>(
+    parts: Parts<'p>,
+) -> RecordWire<N, Vec<(Dot, Hlc)>, &'p Value> {
     let mut table = StampTable::default();
     let lifecycle = parts.lifecycle.map(|r| table.register(r));
     let registers =
-        parts.registers.iter().map(|(name, r)| (N::from(name), table.register(r))).collect();
+        parts.registers.iter().map(|(name, r)| (N::from(name), table.values(r))).collect();
     let maps = parts
         .maps
         .iter()
@@ -394,7 +406,7 @@ impl Serialize for RecordState {
 
 impl RecordState {
     /// The record with its field names coded, as format-3 records store it.
-    pub(crate) fn to_named_wire(&self) -> RecordWire<Name> {
+    pub(crate) fn to_named_wire(&self) -> RecordWire<Name, Vec<(Dot, Hlc)>, &Value> {
         encode(self.parts())
     }
 }
