@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 
 use crate::compression::{self, RecordDictionary};
 use crate::crdt::RecordState;
-use crate::crdt::wire::{CompactStamps, Name, RecordWire};
+use crate::crdt::wire::{Name, RecordWire};
 use crate::error::{Error, Result};
 
 /// The encoding format this library writes for every kind but records, and the newest it reads
@@ -212,17 +212,15 @@ pub fn record_dictionary(bytes: &[u8]) -> Option<u32> {
 /// [`encode`]).
 pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
     let what = Kind::Record.name();
+    // Format-4 payloads (compressed or not) are read by `payload_reader`, which builds the
+    // record in one pass (decision 0040); older formats go through their serde types.
+    let read = |payload: &[u8]| {
+        crate::crdt::payload_reader::read_record(payload)
+            .map_err(|detail| Error::Decode { what, detail })
+    };
     let wire: RecordWire<Name> = match bytes.first() {
-        Some(&RECORD_FORMAT_VERSION) => {
-            let payload = decompressed_payload(bytes)?;
-            let wire: RecordWire<Name, CompactStamps> = decode_payload(what, &payload)?;
-            RecordWire::try_from(wire).map_err(|detail| Error::Decode { what, detail })?
-        }
-        Some(&PLAIN_RECORD_FORMAT) => {
-            let wire: RecordWire<Name, CompactStamps> =
-                decode_payload(what, record_payload(bytes)?)?;
-            RecordWire::try_from(wire).map_err(|detail| Error::Decode { what, detail })?
-        }
+        Some(&RECORD_FORMAT_VERSION) => return read(&decompressed_payload(bytes)?),
+        Some(&PLAIN_RECORD_FORMAT) => return read(record_payload(bytes)?),
         Some(&NAMED_RECORD_FORMAT) => decode_payload(what, record_payload(bytes)?)?,
         _ => return decode(Kind::Record, bytes),
     };

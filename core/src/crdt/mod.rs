@@ -14,6 +14,7 @@
 mod delta;
 mod hlc;
 mod keyed_map;
+pub(crate) mod payload_reader;
 mod record;
 mod register;
 mod replica_id;

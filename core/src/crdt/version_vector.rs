@@ -25,6 +25,11 @@ pub struct Dot {
 pub struct VersionVector(BTreeMap<ReplicaId, u64>);
 
 impl VersionVector {
+    /// The vector holding exactly these entries, as decoded (`payload_reader.rs`).
+    pub(super) fn from_map(entries: BTreeMap<ReplicaId, u64>) -> Self {
+        Self(entries)
+    }
+
     /// The empty vector: nothing seen.
     pub fn new() -> Self {
         Self::default()

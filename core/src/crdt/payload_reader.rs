@@ -1,0 +1,530 @@
+//! Reads the payload of a format-4 record (`RecordWire<Name, CompactStamps>` as bincode writes
+//! it, see `docs/encoding.md`) straight into a [`RecordState`] (decision 0040).
+//!
+//! The serde path decodes a payload into `RecordWire`, its stamps into a second list, and then
+//! every register, name and value once more into the record's own maps: about 23,000
+//! instructions per stored event, a third of a cold month view and a quarter of a merge. This
+//! reader walks the same bytes once, resolving stamp indices and name codes as it goes.
+//!
+//! It accepts exactly what the serde path accepts and builds the same record (a property test
+//! checks both on random records and on damaged copies of them). The serde types remain the
+//! only writer, and the decoder of every other format; a change of format 4 must change both
+//! (the golden fixtures fail otherwise).
+//!
+//! Bincode's standard configuration, as `codec` uses it: unsigned integers above `u8` as
+//! varints (one byte up to 250; 251, 252, 253 then 2, 4, 8 little-endian bytes), signed ones
+//! zigzagged first, `u8` and `bool` as one byte, `f64` as eight, lengths and enum variants as
+//! varints, `Option` as a 0/1 byte, structs and tuples as their fields in order.
+
+use std::collections::BTreeMap;
+
+use super::wire::NAMES;
+use super::{
+    Dot, Entry, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordState, ReplicaId, Value,
+    VersionVector,
+};
+
+/// Why a payload was refused (the caller wraps it as a decode error of a record).
+pub(crate) type Refusal = String;
+
+type Read<T> = Result<T, Refusal>;
+
+/// The record a format-4 payload holds; every byte must belong to it.
+pub(crate) fn read_record(bytes: &[u8]) -> Read<RecordState> {
+    let mut reader = Reader { bytes, at: 0 };
+    let record = reader.record()?;
+    if reader.at != bytes.len() {
+        return Err(format!("{} unexpected trailing bytes", bytes.len() - reader.at));
+    }
+    Ok(record)
+}
+
+struct Reader<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+/// Which width a varint was read for: a marker for a wider one is refused, as bincode does.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Width {
+    U16,
+    U32,
+    U64,
+}
+
+impl<'b> Reader<'b> {
+    fn take(&mut self, n: usize) -> Read<&'b [u8]> {
+        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(format!(
+                "the payload ends early (at byte {} of {})",
+                self.at,
+                self.bytes.len()
+            ));
+        };
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn byte(&mut self) -> Read<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn array<const N: usize>(&mut self) -> Read<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn varint(&mut self, width: Width) -> Read<u64> {
+        let marker = self.byte()?;
+        let (value, needs) = match marker {
+            0..=250 => return Ok(u64::from(marker)),
+            251 => (u64::from(u16::from_le_bytes(self.array()?)), Width::U16),
+            252 => (u64::from(u32::from_le_bytes(self.array()?)), Width::U32),
+            253 => (u64::from_le_bytes(self.array()?), Width::U64),
+            other => return Err(format!("an integer with the invalid marker {other}")),
+        };
+        if needs > width {
+            return Err(format!("an integer marked {marker} where a narrower one belongs"));
+        }
+        Ok(value)
+    }
+
+    fn u32(&mut self) -> Read<u32> {
+        Ok(self.varint(Width::U32)? as u32)
+    }
+
+    fn u64(&mut self) -> Read<u64> {
+        self.varint(Width::U64)
+    }
+
+    fn i64(&mut self) -> Read<i64> {
+        let n = self.u64()?;
+        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
+    }
+
+    fn bool(&mut self) -> Read<bool> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(format!("a boolean of value {other}")),
+        }
+    }
+
+    fn option(&mut self) -> Read<bool> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(format!("an option tag of value {other}")),
+        }
+    }
+
+    /// A length of items of at least one byte each: longer than what is left is damage (and
+    /// never an allocation of that size).
+    fn length(&mut self) -> Read<usize> {
+        let length = self.u64()?;
+        let left = self.bytes.len() - self.at;
+        usize::try_from(length)
+            .ok()
+            .filter(|length| *length <= left)
+            .ok_or_else(|| format!("a length of {length} with {left} bytes left"))
+    }
+
+    fn bytes(&mut self) -> Read<Vec<u8>> {
+        let length = self.length()?;
+        Ok(self.take(length)?.to_vec())
+    }
+
+    fn string(&mut self) -> Read<String> {
+        let bytes = self.bytes()?;
+        String::from_utf8(bytes).map_err(|e| format!("a string that is not UTF-8 ({e})"))
+    }
+
+    fn replica(&mut self) -> Read<ReplicaId> {
+        Ok(ReplicaId::from_bytes(self.array()?))
+    }
+
+    /// A field name: a code of the built-in table, or written out (code 0).
+    fn name(&mut self) -> Read<String> {
+        match self.u32()? {
+            0 => self.string(),
+            code => {
+                let name = usize::try_from(code)
+                    .ok()
+                    .and_then(|code| code.checked_sub(1))
+                    .and_then(|index| NAMES.get(index))
+                    .ok_or_else(|| {
+                        format!(
+                            "field name code {code} does not exist (format 3 knows 1 to {})",
+                            NAMES.len()
+                        )
+                    })?;
+                Ok((*name).to_owned())
+            }
+        }
+    }
+
+    fn value(&mut self) -> Read<Value> {
+        Ok(match self.u32()? {
+            0 => Value::Null,
+            1 => Value::Bool(self.bool()?),
+            2 => Value::Int(self.i64()?),
+            3 => Value::Float(f64::from_le_bytes(self.array()?)),
+            4 => Value::Text(self.string()?),
+            5 => Value::Bytes(self.bytes()?),
+            6 => Value::Structured(self.bytes()?),
+            other => return Err(format!("a value of variant {other}, which does not exist")),
+        })
+    }
+
+    fn lifecycle(&mut self) -> Read<Lifecycle> {
+        Ok(match self.u32()? {
+            0 => Lifecycle::Live,
+            1 => {
+                let mut seen = BTreeMap::new();
+                for _ in 0..self.length()? {
+                    let replica = self.replica()?;
+                    seen.insert(replica, self.u64()?);
+                }
+                Lifecycle::Deleted { seen: VersionVector::from_map(seen) }
+            }
+            other => return Err(format!("a lifecycle of variant {other}, which does not exist")),
+        })
+    }
+
+    /// The record's stamps (`CompactStamps`), resolved: they come first, so every entry after
+    /// them is resolved as it is read.
+    fn stamps(&mut self) -> Read<Vec<(Dot, Hlc)>> {
+        let count = self.length()?;
+        let mut replicas = Vec::with_capacity(count);
+        for _ in 0..count {
+            replicas.push(self.replica()?);
+        }
+        let count = self.length()?;
+        let mut stamps = Vec::with_capacity(count);
+        let mut previous = 0u64;
+        for _ in 0..count {
+            let (index, counter, difference, logical) =
+                (self.u32()?, self.u64()?, self.i64()?, self.u32()?);
+            let replica = *replicas.get(index as usize).ok_or_else(|| {
+                format!("replica {index} does not exist (the record lists {})", replicas.len())
+            })?;
+            previous = previous.wrapping_add(difference as u64);
+            stamps.push((Dot { replica, counter }, Hlc { millis: previous, logical }));
+        }
+        Ok(stamps)
+    }
+
+    /// An entry: its stamp index, resolved, and its value.
+    fn entry<T>(
+        &mut self,
+        stamps: &[(Dot, Hlc)],
+        value: &mut impl FnMut(&mut Self) -> Read<T>,
+    ) -> Read<Entry<T>> {
+        let index = self.u32()?;
+        let (dot, hlc) = stamps.get(index as usize).copied().ok_or_else(|| {
+            format!("stamp {index} does not exist (the record lists {})", stamps.len())
+        })?;
+        Ok(Entry { dot, hlc, value: value(self)? })
+    }
+
+    fn register<T: Clone>(
+        &mut self,
+        stamps: &[(Dot, Hlc)],
+        mut value: impl FnMut(&mut Self) -> Read<T>,
+    ) -> Read<MvRegister<T>> {
+        let count = self.length()?;
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            entries.push(self.entry(stamps, &mut value)?);
+        }
+        Ok(MvRegister::from_entries(entries))
+    }
+
+    /// Named registers of values; a name given twice keeps its last register, as collecting
+    /// them into a map does on the serde path.
+    fn registers(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<String, MvRegister<Value>>> {
+        let mut out = BTreeMap::new();
+        for _ in 0..self.length()? {
+            let name = self.name()?;
+            out.insert(name, self.register(stamps, Self::value)?);
+        }
+        Ok(out)
+    }
+
+    fn extrema(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<String, Extremum<Value>>> {
+        let mut out = BTreeMap::new();
+        for _ in 0..self.length()? {
+            let name = self.name()?;
+            let entry =
+                if self.option()? { Some(self.entry(stamps, &mut Self::value)?) } else { None };
+            out.insert(name, Extremum::from_entry(entry));
+        }
+        Ok(out)
+    }
+
+    fn record(&mut self) -> Read<RecordState> {
+        let stamps = self.stamps()?;
+        let lifecycle =
+            if self.option()? { Some(self.register(&stamps, Self::lifecycle)?) } else { None };
+        let registers = self.registers(&stamps)?;
+        let mut maps = BTreeMap::new();
+        for _ in 0..self.length()? {
+            let name = self.name()?;
+            let mut members = BTreeMap::new();
+            for _ in 0..self.length()? {
+                let key = self.string()?;
+                let presence = self.register(&stamps, Self::bool)?;
+                members.insert(key, Member::from_parts(presence, self.registers(&stamps)?));
+            }
+            maps.insert(name, members);
+        }
+        let minimums = self.extrema(&stamps)?;
+        let maximums = self.extrema(&stamps)?;
+        let lifecycle = lifecycle.ok_or("a stored record has no lifecycle")?;
+        Ok(RecordState { lifecycle, registers, maps, minimums, maximums })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode_payload, record_payload_for_dictionary};
+    use crate::crdt::wire::{CompactStamps, Name, RecordWire};
+    use proptest::prelude::*;
+
+    /// The serde path this reader replaces: the reference it must agree with.
+    fn serde_read(payload: &[u8]) -> Result<RecordState, String> {
+        let wire: RecordWire<Name, CompactStamps> =
+            decode_payload("a record", payload).map_err(|e| e.to_string())?;
+        RecordState::try_from(RecordWire::try_from(wire)?)
+    }
+
+    /// Draws numbers from a tape of random ones, so one proptest value builds a whole record.
+    struct Tape {
+        numbers: Vec<u64>,
+        at: usize,
+        epochs: [u64; 2],
+    }
+
+    impl Tape {
+        fn next(&mut self) -> u64 {
+            self.at += 1;
+            self.numbers[self.at % self.numbers.len()]
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn name(&mut self) -> String {
+            match self.below(4) {
+                0 => format!("custom_{}", self.below(3)),
+                1 => "é-ß".to_owned(),
+                _ => NAMES[self.below(NAMES.len() as u64) as usize].to_owned(),
+            }
+        }
+
+        fn value(&mut self) -> Value {
+            match self.below(8) {
+                0 => Value::Null,
+                1 => Value::Bool(self.below(2) == 1),
+                2 => Value::Int(self.next() as i64),
+                3 => Value::Float(f64::from_bits(self.next())),
+                4 => Value::Bytes((0..self.below(6)).map(|_| self.next() as u8).collect()),
+                5 => Value::Structured(vec![1, 2, self.next() as u8]),
+                _ => Value::Text("x".repeat(self.below(300) as usize)),
+            }
+        }
+
+        /// An entry of one of two replicas. A dot has one clock, as in any real record (the
+        /// encoder lists each dot's stamp once): the clock derives from the dot and the
+        /// record's `epochs`.
+        fn entry<T>(&mut self, value: T) -> Entry<T> {
+            let replicas = [ReplicaId::from_bytes([1; 16]), ReplicaId::from_bytes([200; 16])];
+            let which = self.below(2) as usize;
+            let counter = 1 + self.below(400);
+            Entry {
+                dot: Dot { replica: replicas[which], counter },
+                hlc: Hlc {
+                    millis: self.epochs[which].wrapping_add(counter),
+                    logical: (counter % 3) as u32,
+                },
+                value,
+            }
+        }
+
+        fn register(&mut self) -> MvRegister<Value> {
+            let n = self.below(3);
+            MvRegister::from_entries(
+                (0..n)
+                    .map(|_| {
+                        let v = self.value();
+                        self.entry(v)
+                    })
+                    .collect(),
+            )
+        }
+
+        fn record(&mut self) -> RecordState {
+            let lifecycle = if self.below(3) == 0 {
+                let mut seen = BTreeMap::new();
+                for _ in 0..self.below(3) {
+                    seen.insert(ReplicaId::from_bytes([self.next() as u8; 16]), self.next());
+                }
+                Lifecycle::Deleted { seen: VersionVector::from_map(seen) }
+            } else {
+                Lifecycle::Live
+            };
+            let lifecycle = MvRegister::from_entries(vec![self.entry(lifecycle)]);
+            let registers = (0..self.below(12)).map(|_| (self.name(), self.register())).collect();
+            let maps = (0..self.below(3))
+                .map(|_| {
+                    let members = (0..self.below(4))
+                        .map(|_| {
+                            let key = format!("key-{}", self.below(5));
+                            let adds = self.below(2);
+                            let presence = MvRegister::from_entries(
+                                (0..adds)
+                                    .map(|_| {
+                                        let b = self.below(2) == 1;
+                                        self.entry(b)
+                                    })
+                                    .collect(),
+                            );
+                            let fields = (0..self.below(3))
+                                .map(|_| (self.name(), self.register()))
+                                .collect();
+                            (key, Member::from_parts(presence, fields))
+                        })
+                        .collect();
+                    (self.name(), members)
+                })
+                .collect();
+            let mut extrema = || -> BTreeMap<String, Extremum<Value>> {
+                (0..self.below(3))
+                    .map(|_| {
+                        let entry = (self.below(3) > 0).then(|| {
+                            let v = self.value();
+                            self.entry(v)
+                        });
+                        (self.name(), Extremum::from_entry(entry))
+                    })
+                    .collect()
+            };
+            let minimums = extrema();
+            let maximums = extrema();
+            RecordState { lifecycle, registers, maps, minimums, maximums }
+        }
+    }
+
+    fn agree(payload: &[u8], what: &str) {
+        match (read_record(payload), serde_read(payload)) {
+            (Ok(ours), Ok(reference)) => assert_eq!(ours, reference, "{what}"),
+            (Err(_), Err(_)) => {}
+            (ours, reference) => panic!(
+                "{what}: the reader says {:?}, the serde path {:?}",
+                ours.map(|_| "a record"),
+                reference.map(|_| "a record")
+            ),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any record reads back as the serde path reads it, and so does any damaged copy of
+        /// its payload: cut short, a byte changed, or a byte added.
+        #[test]
+        fn the_reader_reads_what_the_serde_path_reads(
+            numbers in proptest::collection::vec(any::<u64>(), 64..256),
+            damage in proptest::collection::vec((any::<usize>(), any::<u8>()), 24),
+        ) {
+            // Clocks near today's and anywhere in the 64-bit range (differences wrap).
+            let epochs = [1_700_000_000_000, numbers[0]];
+            let record = Tape { numbers, at: 0, epochs }.record();
+            let payload = record_payload_for_dictionary(&record).expect("encodes");
+            prop_assert_eq!(&read_record(&payload).expect("reads"), &record);
+            agree(&payload, "intact");
+            for (i, (at, byte)) in damage.into_iter().enumerate() {
+                let at = at % payload.len();
+                let mut damaged = payload.clone();
+                match i % 3 {
+                    0 => damaged.truncate(at),
+                    1 => damaged[at] = byte,
+                    _ => damaged.insert(at, byte),
+                }
+                agree(&damaged, &format!("damage {i} at byte {at}"));
+            }
+        }
+    }
+
+    /// A name given twice keeps its last register and a map key its last member, as on the
+    /// serde path (a damaged or hand-made record; the encoder never writes one).
+    #[test]
+    fn a_name_given_twice_keeps_the_last_register() {
+        #[derive(serde::Serialize)]
+        enum Written {
+            Name(&'static str),
+        }
+        type Registers = Vec<(Written, Vec<(u32, Value)>)>;
+        type Members = Vec<(&'static str, Vec<(u32, bool)>, Registers)>;
+        #[derive(serde::Serialize)]
+        struct Shape {
+            replicas: Vec<[u8; 16]>,
+            stamps: Vec<(u32, u64, i64, u32)>,
+            lifecycle: Option<Vec<(u32, Lifecycle)>>,
+            registers: Registers,
+            maps: Vec<(Written, Members)>,
+            minimums: Vec<(Written, Option<(u32, Value)>)>,
+            maximums: Vec<(Written, Option<(u32, Value)>)>,
+        }
+        let twice = |first: &'static str, second: &'static str| -> Registers {
+            vec![
+                (Written::Name("t"), vec![(0, Value::from(first))]),
+                (Written::Name("t"), vec![(0, Value::from(second))]),
+            ]
+        };
+        let shape = Shape {
+            replicas: vec![[9; 16]],
+            stamps: vec![(0, 1, 1_700_000_000_000, 0)],
+            lifecycle: Some(vec![(0, Lifecycle::Live)]),
+            registers: twice("a", "b"),
+            maps: vec![(
+                Written::Name("m"),
+                vec![
+                    ("k", vec![(0, true)], twice("c", "d")),
+                    ("k", vec![(0, true)], twice("e", "f")),
+                ],
+            )],
+            minimums: vec![
+                (Written::Name("n"), None),
+                (Written::Name("n"), Some((0, Value::Int(3)))),
+            ],
+            maximums: Vec::new(),
+        };
+        let payload = crate::codec::encode_payload(&shape).expect("encodes");
+        let record = read_record(&payload).expect("reads");
+        assert_eq!(record, serde_read(&payload).expect("the serde path reads it too"));
+        let winner = |r: &MvRegister<Value>| r.winner().map(|e| e.value.clone());
+        assert_eq!(winner(&record.registers["t"]), Some(Value::from("b")));
+        let member = &record.maps["m"]["k"];
+        assert_eq!(winner(&member.fields()["t"]), Some(Value::from("f")));
+        assert!(record.minimums["n"].entry().is_some());
+    }
+
+    #[test]
+    fn wide_integers_where_narrow_ones_belong_are_refused_as_bincode_refuses_them() {
+        // A u32 written with the u64 marker (253): bincode refuses it; so must the reader.
+        let mut reader = Reader { bytes: &[253, 1, 0, 0, 0, 0, 0, 0, 0], at: 0 };
+        assert!(reader.u32().is_err());
+        let mut reader = Reader { bytes: &[252, 7, 0, 0, 0], at: 0 };
+        assert_eq!(reader.u32(), Ok(7));
+        let mut reader = Reader { bytes: &[254; 17], at: 0 };
+        assert!(reader.u64().is_err());
+        let mut reader = Reader { bytes: &[3], at: 0 };
+        assert_eq!(reader.i64(), Ok(-2));
+    }
+}
