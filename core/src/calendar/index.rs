@@ -32,7 +32,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::event::{CALENDARS, EVENTS, fields};
 use super::recurrence::{civil_from_days, days_from_civil};
-use super::series::{Event, date_key_of, parse_basic_date, read_event};
+use super::series::{Event, date_key_of, parse_basic_date, read_event, read_event_from};
 use super::time::tzdb_version;
 use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
@@ -702,8 +702,9 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                                             .get_ref(0)?
                                             .as_str()
                                             .map_err(rusqlite::Error::from)?;
-                                        let event = read_event(id, &decode_record(conn, blob)?)?
-                                            .map(Arc::new);
+                                        let event =
+                                            read_event_from(id, decode_record(conn, blob)?)?
+                                                .map(Arc::new);
                                         if let Some(event) = &event {
                                             cache.insert(rid, hash, Arc::clone(event));
                                         }

@@ -167,6 +167,12 @@ impl RecordState {
         &self.registers
     }
 
+    /// Takes register `name` out of the record, with its name: for a reader that consumes a
+    /// decoded record and would otherwise copy its values (a month view, decision 0040).
+    pub fn take_register(&mut self, name: &str) -> Option<(String, MvRegister<Value>)> {
+        self.registers.remove_entry(name)
+    }
+
     /// The keyed-map fields, including members that are currently absent.
     pub fn maps(&self) -> &BTreeMap<String, BTreeMap<String, Member>> {
         &self.maps

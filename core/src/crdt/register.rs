@@ -117,6 +117,11 @@ impl<T: Clone> MvRegister<T> {
         changed
     }
 
+    /// The winner, taken out of the register.
+    pub fn into_winner(mut self) -> Option<Entry<T>> {
+        self.entries.pop()
+    }
+
     /// The entry with the greatest stamp: the value apps see.
     pub fn winner(&self) -> Option<&Entry<T>> {
         self.entries.last()

@@ -1135,3 +1135,25 @@ mod index_property {
         }
     }
 }
+
+/// A month view reads the records it decodes by moving their fields (decision 0040): a cleared
+/// field (`Null`) is absent from the view as from `Store::event`, and the fields kept are the
+/// ones a read by copy gives.
+#[test]
+fn a_cleared_field_is_absent_from_a_month_view_as_from_the_event() {
+    let d = devices();
+    let start = paris(date(2026, 3, 2).at(9, 0, 0, 0));
+    d.a.create_event(&titled_event("cleared", start, 3_600, None)).expect("create");
+    let mut clear = edit(&[("location", "Room 9")]);
+    clear.fields.insert("title".into(), Value::Null);
+    d.a.edit_event("cleared", &Span::All, &clear).expect("clear the title");
+    let from = Timestamp::from_second(1_772_323_200).expect("2026-03-01");
+    let to = Timestamp::from_second(1_775_001_600).expect("2026-04-01");
+    let shown = d.a.occurrences(from, to, &[], &TimeZone::UTC).expect("view");
+    let event = d.a.event("cleared").expect("read").expect("the event");
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].title(), None);
+    assert!(!shown[0].fields.contains_key("title"), "{:?}", shown[0].fields);
+    assert_eq!(*shown[0].fields, *event.fields);
+    assert_eq!(shown[0].fields.get("location"), Some(&Value::from("Room 9")));
+}

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use almanac_core::calendar::api::{EventEdit, NewEvent};
 use almanac_core::calendar::event::{End, Span, Timing};
 use almanac_core::calendar::recurrence::RecurrenceRule;
-use almanac_core::calendar::series::{Occurrence, read_event};
+use almanac_core::calendar::series::{Occurrence, read_event, read_event_from};
 use almanac_core::calendar::time::{Duration, TimeValue, resolve_local, time_zone};
 use almanac_core::{Store, Value};
 use jiff::civil::{Date, DateTime, date};
@@ -642,6 +642,9 @@ fn outcome(world: &World, store: &Store) -> Outcome {
     // are judged against.
     let record = store.find_any("events", ID).expect("find").into_iter().next().expect("record");
     let event = read_event(ID, &record.state).expect("read");
+    // A view reads records it decoded by moving their fields (decision 0040): the same event.
+    let moved = read_event_from(ID, record.state.clone()).expect("read");
+    assert_eq!(moved, event, "reading by move differs");
     let schedule = match &event {
         Some(event) => {
             let every_other = event.rule.as_ref().is_some_and(|r| r.interval == 2);
