@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 
 use super::wire::NAMES;
 use super::{
-    Dot, Entry, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordState, ReplicaId, Value,
-    VersionVector,
+    Dot, Entry, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey, RecordState,
+    ReplicaId, Value, VersionVector,
 };
 
 /// Why a payload was refused (the caller wraps it as a decode error of a record).
@@ -31,17 +31,63 @@ type Read<T> = Result<T, Refusal>;
 
 /// The record a format-4 payload holds; every byte must belong to it.
 pub(crate) fn read_record(bytes: &[u8]) -> Read<RecordState> {
-    let mut reader = Reader { bytes, at: 0 };
-    let record = reader.record()?;
-    if reader.at != bytes.len() {
-        return Err(format!("{} unexpected trailing bytes", bytes.len() - reader.at));
+    let mut reader = Reader { bytes, at: 0, form: Form::Stored };
+    let parts = reader.parts()?;
+    reader.finish()?;
+    let lifecycle = parts.lifecycle.ok_or("a stored record has no lifecycle")?;
+    Ok(RecordState {
+        lifecycle,
+        registers: parts.registers,
+        maps: parts.maps,
+        minimums: parts.minimums,
+        maximums: parts.maximums,
+    })
+}
+
+/// The records of a sync chunk (`count, (collection, id, RecordWire<String>)*`, what
+/// `Records::pack` writes); every byte must belong to them.
+pub(crate) fn read_deltas(bytes: &[u8]) -> Read<Vec<(RecordKey, RecordDelta)>> {
+    let mut reader = Reader { bytes, at: 0, form: Form::Sent };
+    let count = reader.length()?;
+    let mut records = Vec::with_capacity(count);
+    for _ in 0..count {
+        let key = RecordKey { collection: reader.string()?, id: reader.string()? };
+        let parts = reader.parts()?;
+        let delta = RecordDelta {
+            lifecycle: parts.lifecycle,
+            registers: parts.registers,
+            maps: parts.maps,
+            minimums: parts.minimums,
+            maximums: parts.maximums,
+        };
+        records.push((key, delta));
     }
-    Ok(record)
+    reader.finish()?;
+    Ok(records)
+}
+
+/// How a record's names and stamps are written.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Format-4 records: names as codes of the built-in table, stamps compact.
+    Stored,
+    /// Deltas in sync chunks: names as strings, stamps listed whole.
+    Sent,
+}
+
+/// A record's parts as read: the lifecycle is absent only in deltas that omit it.
+struct Parts {
+    lifecycle: Option<MvRegister<Lifecycle>>,
+    registers: BTreeMap<String, MvRegister<Value>>,
+    maps: BTreeMap<String, BTreeMap<String, Member>>,
+    minimums: BTreeMap<String, Extremum<Value>>,
+    maximums: BTreeMap<String, Extremum<Value>>,
 }
 
 struct Reader<'b> {
     bytes: &'b [u8],
     at: usize,
+    form: Form,
 }
 
 /// Which width a varint was read for: a marker for a wider one is refused, as bincode does.
@@ -53,6 +99,13 @@ enum Width {
 }
 
 impl<'b> Reader<'b> {
+    fn finish(&self) -> Read<()> {
+        if self.at != self.bytes.len() {
+            return Err(format!("{} unexpected trailing bytes", self.bytes.len() - self.at));
+        }
+        Ok(())
+    }
+
     fn take(&mut self, n: usize) -> Read<&'b [u8]> {
         let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len());
         let Some(end) = end else {
@@ -146,8 +199,12 @@ impl<'b> Reader<'b> {
         Ok(ReplicaId::from_bytes(self.array()?))
     }
 
-    /// A field name: a code of the built-in table, or written out (code 0).
+    /// A field name: in a stored record, a code of the built-in table, or written out (code
+    /// 0); in a delta, a string.
     fn name(&mut self) -> Read<String> {
+        if let Form::Sent = self.form {
+            return self.string();
+        }
         match self.u32()? {
             0 => self.string(),
             code => {
@@ -197,6 +254,16 @@ impl<'b> Reader<'b> {
     /// The record's stamps (`CompactStamps`), resolved: they come first, so every entry after
     /// them is resolved as it is read.
     fn stamps(&mut self) -> Read<Vec<(Dot, Hlc)>> {
+        if let Form::Sent = self.form {
+            // Listed whole: (replica id, counter), (milliseconds, logical).
+            let count = self.length()?;
+            let mut stamps = Vec::with_capacity(count);
+            for _ in 0..count {
+                let dot = Dot { replica: self.replica()?, counter: self.u64()? };
+                stamps.push((dot, Hlc { millis: self.u64()?, logical: self.u32()? }));
+            }
+            return Ok(stamps);
+        }
         let count = self.length()?;
         let mut replicas = Vec::with_capacity(count);
         for _ in 0..count {
@@ -265,7 +332,7 @@ impl<'b> Reader<'b> {
         Ok(out)
     }
 
-    fn record(&mut self) -> Read<RecordState> {
+    fn parts(&mut self) -> Read<Parts> {
         let stamps = self.stamps()?;
         let lifecycle =
             if self.option()? { Some(self.register(&stamps, Self::lifecycle)?) } else { None };
@@ -283,8 +350,7 @@ impl<'b> Reader<'b> {
         }
         let minimums = self.extrema(&stamps)?;
         let maximums = self.extrema(&stamps)?;
-        let lifecycle = lifecycle.ok_or("a stored record has no lifecycle")?;
-        Ok(RecordState { lifecycle, registers, maps, minimums, maximums })
+        Ok(Parts { lifecycle, registers, maps, minimums, maximums })
     }
 }
 
@@ -432,8 +498,63 @@ mod tests {
         }
     }
 
+    /// The serde path for sync chunks.
+    fn serde_read_deltas(payload: &[u8]) -> Result<Vec<(RecordKey, RecordDelta)>, String> {
+        decode_payload("a sync chunk", payload).map_err(|e| e.to_string())
+    }
+
+    fn agree_deltas(payload: &[u8], what: &str) {
+        match (read_deltas(payload), serde_read_deltas(payload)) {
+            (Ok(ours), Ok(reference)) => assert_eq!(ours, reference, "{what}"),
+            (Err(_), Err(_)) => {}
+            (ours, reference) => panic!(
+                "{what}: the reader says {:?}, the serde path {:?}",
+                ours.map(|_| "records"),
+                reference.map(|_| "records")
+            ),
+        }
+    }
+
+    fn damaged(payload: &[u8], i: usize, at: usize, byte: u8) -> Vec<u8> {
+        let at = at % payload.len().max(1);
+        let mut damaged = payload.to_vec();
+        match i % 3 {
+            0 => damaged.truncate(at),
+            1 if !damaged.is_empty() => damaged[at] = byte,
+            _ => damaged.insert(at.min(damaged.len()), byte),
+        }
+        damaged
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// A sync chunk of random deltas (some without a lifecycle) reads as the serde path
+        /// reads it, intact and damaged.
+        #[test]
+        fn the_reader_reads_chunks_as_the_serde_path_reads_them(
+            numbers in proptest::collection::vec(any::<u64>(), 64..256),
+            damage in proptest::collection::vec((any::<usize>(), any::<u8>()), 24),
+        ) {
+            let epochs = [1_700_000_000_000, numbers[0]];
+            let mut tape = Tape { numbers, at: 0, epochs };
+            let records: Vec<(RecordKey, RecordDelta)> = (0..tape.below(4))
+                .map(|i| {
+                    let state = tape.record();
+                    let mut delta = state.delta(&VersionVector::default()).unwrap_or_default();
+                    if tape.below(3) == 0 {
+                        delta.lifecycle = None;
+                    }
+                    (RecordKey::new("events", format!("event-{i}")), delta)
+                })
+                .collect();
+            let payload = crate::codec::encode_payload(&records).expect("encodes");
+            prop_assert_eq!(&read_deltas(&payload).expect("reads"), &records);
+            agree_deltas(&payload, "intact");
+            for (i, (at, byte)) in damage.into_iter().enumerate() {
+                agree_deltas(&damaged(&payload, i, at, byte), &format!("damage {i} at {at}"));
+            }
+        }
 
         /// Any record reads back as the serde path reads it, and so does any damaged copy of
         /// its payload: cut short, a byte changed, or a byte added.
@@ -449,14 +570,7 @@ mod tests {
             prop_assert_eq!(&read_record(&payload).expect("reads"), &record);
             agree(&payload, "intact");
             for (i, (at, byte)) in damage.into_iter().enumerate() {
-                let at = at % payload.len();
-                let mut damaged = payload.clone();
-                match i % 3 {
-                    0 => damaged.truncate(at),
-                    1 => damaged[at] = byte,
-                    _ => damaged.insert(at, byte),
-                }
-                agree(&damaged, &format!("damage {i} at byte {at}"));
+                agree(&damaged(&payload, i, at, byte), &format!("damage {i} at byte {at}"));
             }
         }
     }
@@ -518,13 +632,14 @@ mod tests {
     #[test]
     fn wide_integers_where_narrow_ones_belong_are_refused_as_bincode_refuses_them() {
         // A u32 written with the u64 marker (253): bincode refuses it; so must the reader.
-        let mut reader = Reader { bytes: &[253, 1, 0, 0, 0, 0, 0, 0, 0], at: 0 };
+        let mut reader =
+            Reader { bytes: &[253, 1, 0, 0, 0, 0, 0, 0, 0], at: 0, form: Form::Stored };
         assert!(reader.u32().is_err());
-        let mut reader = Reader { bytes: &[252, 7, 0, 0, 0], at: 0 };
+        let mut reader = Reader { bytes: &[252, 7, 0, 0, 0], at: 0, form: Form::Stored };
         assert_eq!(reader.u32(), Ok(7));
-        let mut reader = Reader { bytes: &[254; 17], at: 0 };
+        let mut reader = Reader { bytes: &[254; 17], at: 0, form: Form::Stored };
         assert!(reader.u64().is_err());
-        let mut reader = Reader { bytes: &[3], at: 0 };
+        let mut reader = Reader { bytes: &[3], at: 0, form: Form::Stored };
         assert_eq!(reader.i64(), Ok(-2));
     }
 }

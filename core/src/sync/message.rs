@@ -328,7 +328,9 @@ impl Records {
                 if raw.len() != declared {
                     return Err(malformed("a compressed chunk has the wrong length".into()));
                 }
-                codec::decode_payload("a sync chunk", &raw)
+                // Read in one pass, as stored records are (decision 0040).
+                crate::crdt::payload_reader::read_deltas(&raw)
+                    .map_err(|detail| Error::Decode { what: "a sync chunk", detail })
             }
         }
     }
