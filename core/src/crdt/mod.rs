@@ -15,6 +15,7 @@ mod delta;
 mod hlc;
 mod keyed_map;
 pub(crate) mod payload_reader;
+pub(crate) mod payload_writer;
 mod record;
 mod register;
 mod replica_id;

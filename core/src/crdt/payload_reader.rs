@@ -357,9 +357,55 @@ impl<'b> Reader<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{decode_payload, record_payload_for_dictionary};
+    use crate::codec::decode_payload;
     use crate::crdt::wire::{CompactStamps, Name, RecordWire};
     use proptest::prelude::*;
+
+    /// The serde path's format-4 payload: the reference the writer must match.
+    fn serde_write(state: &RecordState) -> Vec<u8> {
+        crate::codec::encode_payload(&state.to_named_wire().with_compact_stamps()).expect("encodes")
+    }
+
+    /// A record of more stamps than the writer searches linearly (its map path), and every
+    /// counter width, writes the serde path's bytes.
+    #[test]
+    fn a_record_of_many_stamps_is_written_as_serde_writes_it() {
+        let replicas = [ReplicaId::from_bytes([3; 16]), ReplicaId::from_bytes([4; 16])];
+        let stamp = |i: u64| {
+            let dot = Dot { replica: replicas[(i % 2) as usize], counter: i * 977 + (i << 40) };
+            (dot, Hlc { millis: 1_700_000_000_000 + i * 70_000, logical: (i % 5) as u32 })
+        };
+        let entry = |i: u64, value: Value| {
+            let (dot, hlc) = stamp(i);
+            Entry { dot, hlc, value }
+        };
+        let registers = (0..120u64)
+            .map(|i| {
+                let name =
+                    if i % 3 == 0 { NAMES[(i % 33) as usize].to_owned() } else { format!("f{i}") };
+                let entries = vec![entry(i, Value::Int(i as i64 - 60)), entry(i / 2, Value::Null)];
+                (name, MvRegister::from_entries(entries))
+            })
+            .collect();
+        let state = RecordState {
+            lifecycle: MvRegister::from_entries(vec![{
+                let (dot, hlc) = stamp(7);
+                Entry { dot, hlc, value: Lifecycle::Live }
+            }]),
+            registers,
+            maps: BTreeMap::new(),
+            minimums: BTreeMap::new(),
+            maximums: BTreeMap::new(),
+        };
+        let written = crate::crdt::payload_writer::write_record(&state);
+        assert_eq!(written, serde_write(&state));
+        assert_eq!(read_record(&written).expect("reads"), state);
+        let delta = state.delta(&VersionVector::default()).expect("a delta");
+        let key = RecordKey::new("events", "many");
+        let mut sent = Vec::new();
+        crate::crdt::payload_writer::write_delta(&key, &delta, &mut sent);
+        assert_eq!(sent, crate::codec::encode_payload(&(key, delta)).expect("encodes"));
+    }
 
     /// The serde path this reader replaces: the reference it must agree with.
     fn serde_read(payload: &[u8]) -> Result<RecordState, String> {
@@ -549,6 +595,11 @@ mod tests {
                 })
                 .collect();
             let payload = crate::codec::encode_payload(&records).expect("encodes");
+            let mut written = crate::codec::encode_payload(&(records.len() as u64)).expect("count");
+            for (key, delta) in &records {
+                crate::crdt::payload_writer::write_delta(key, delta, &mut written);
+            }
+            prop_assert_eq!(&written, &payload);
             prop_assert_eq!(&read_deltas(&payload).expect("reads"), &records);
             agree_deltas(&payload, "intact");
             for (i, (at, byte)) in damage.into_iter().enumerate() {
@@ -566,7 +617,9 @@ mod tests {
             // Clocks near today's and anywhere in the 64-bit range (differences wrap).
             let epochs = [1_700_000_000_000, numbers[0]];
             let record = Tape { numbers, at: 0, epochs }.record();
-            let payload = record_payload_for_dictionary(&record).expect("encodes");
+            let payload = serde_write(&record);
+            // The one-pass writer writes the serde path's bytes (decision 0040).
+            prop_assert_eq!(&crate::crdt::payload_writer::write_record(&record), &payload);
             prop_assert_eq!(&read_record(&payload).expect("reads"), &record);
             agree(&payload, "intact");
             for (i, (at, byte)) in damage.into_iter().enumerate() {

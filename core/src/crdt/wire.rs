@@ -253,6 +253,9 @@ impl<N, S, V> RecordWire<N, S, V> {
     }
 }
 
+/// Format 4 through serde: since decision 0040 records are written by `payload_writer.rs`,
+/// and this is the reference its tests compare it with, byte for byte.
+#[cfg(test)]
 impl<N, V> RecordWire<N, Vec<(Dot, Hlc)>, V> {
     /// The same record with its stamps written compactly (format 4).
     pub(crate) fn with_compact_stamps(self) -> RecordWire<N, CompactStamps, V> {
@@ -404,6 +407,7 @@ impl Serialize for RecordState {
     }
 }
 
+#[cfg(test)]
 impl RecordState {
     /// The record with its field names coded, as format-3 records store it.
     pub(crate) fn to_named_wire(&self) -> RecordWire<Name, Vec<(Dot, Hlc)>, &Value> {

@@ -697,7 +697,9 @@ type Part = (Vec<(RecordKey, RecordDelta)>, Vec<u8>);
 fn split(records: Vec<(RecordKey, RecordDelta)>, limit: usize) -> Result<Vec<Part>> {
     let mut chunks: Vec<Part> = vec![(Vec::new(), Vec::new())];
     for record in records {
-        let bytes = crate::codec::encode_payload(&record)?;
+        // Written in one pass (decision 0040): the bytes serde would write for `record`.
+        let mut bytes = Vec::new();
+        crate::crdt::payload_writer::write_delta(&record.0, &record.1, &mut bytes);
         if chunks.last().is_some_and(|(records, encoded)| {
             !records.is_empty() && encoded.len() + bytes.len() > limit
         }) {

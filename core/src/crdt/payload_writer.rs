@@ -1,0 +1,330 @@
+//! Writes records and deltas in the forms `payload_reader.rs` reads, straight from their parts
+//! (decision 0040): a format-4 record payload (names as codes, stamps compact), and one record
+//! of a sync chunk (its key, then names as strings and stamps listed whole).
+//!
+//! The serde path built a `RecordWire` first: a vector per register, each name looked up or
+//! copied, every stamp put in a map. This writer walks the record twice instead: once to list
+//! its distinct stamps in order of first use (they come first in the payload), once to write.
+//! Its bytes are the serde path's, byte for byte: the golden fixtures pin them, and a property
+//! test compares both on random records and deltas.
+
+use std::collections::BTreeMap;
+
+use super::record::Parts;
+use super::wire::NAMES;
+use super::{
+    Dot, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey, RecordState, Value,
+};
+
+/// The payload of `state` in format 4 (what format 5 compresses).
+pub(crate) fn write_record(state: &RecordState) -> Vec<u8> {
+    let mut writer = Writer { out: Vec::with_capacity(256), form: Form::Stored };
+    writer.parts(&state.parts());
+    writer.out
+}
+
+/// Appends one record of a sync chunk, `(key, delta)`, to `out`.
+pub(crate) fn write_delta(key: &RecordKey, delta: &RecordDelta, out: &mut Vec<u8>) {
+    let mut writer = Writer { out: std::mem::take(out), form: Form::Sent };
+    writer.string(&key.collection);
+    writer.string(&key.id);
+    writer.parts(&delta.parts());
+    *out = writer.out;
+}
+
+#[derive(Clone, Copy)]
+enum Form {
+    Stored,
+    Sent,
+}
+
+/// A record's distinct stamps in order of first use, and the index of each entry's stamp in
+/// the order the entries are written.
+#[derive(Default)]
+struct Stamps {
+    listed: Vec<(Dot, Hlc)>,
+    /// Past a few dozen stamps a linear search would cost more than a map.
+    by_dot: Option<BTreeMap<Dot, u32>>,
+    order: Vec<u32>,
+}
+
+/// Stamps searched linearly up to this many.
+const LINEAR_STAMPS: usize = 32;
+
+impl Stamps {
+    /// Lists `dot` (once: the first clock seen for a dot is the one written, as the serde
+    /// path's table keeps it) and notes its index for the entry being visited.
+    fn visit(&mut self, dot: Dot, hlc: Hlc) {
+        let found = match &self.by_dot {
+            Some(map) => map.get(&dot).copied(),
+            None => self.listed.iter().position(|(d, _)| *d == dot).map(|i| i as u32),
+        };
+        let index = match found {
+            Some(index) => index,
+            None => {
+                let index = self.listed.len() as u32;
+                self.listed.push((dot, hlc));
+                if let Some(map) = &mut self.by_dot {
+                    map.insert(dot, index);
+                } else if self.listed.len() > LINEAR_STAMPS {
+                    let map = self.listed.iter().enumerate().map(|(i, (d, _))| (*d, i as u32));
+                    self.by_dot = Some(map.collect());
+                }
+                index
+            }
+        };
+        self.order.push(index);
+    }
+
+    fn register<T: Clone>(&mut self, register: &MvRegister<T>) {
+        for entry in register.entries() {
+            self.visit(entry.dot, entry.hlc);
+        }
+    }
+
+    fn extremum(&mut self, extremum: &Extremum<Value>) {
+        if let Some(entry) = extremum.entry() {
+            self.visit(entry.dot, entry.hlc);
+        }
+    }
+
+    /// Every entry of `parts`, in the order they are written.
+    fn of(parts: &Parts<'_>) -> Stamps {
+        let mut stamps = Stamps::default();
+        if let Some(lifecycle) = parts.lifecycle {
+            stamps.register(lifecycle);
+        }
+        for register in parts.registers.values() {
+            stamps.register(register);
+        }
+        for members in parts.maps.values() {
+            for member in members.values() {
+                stamps.register(member.presence());
+                for register in member.fields().values() {
+                    stamps.register(register);
+                }
+            }
+        }
+        for extremum in parts.minimums.values().chain(parts.maximums.values()) {
+            stamps.extremum(extremum);
+        }
+        stamps
+    }
+}
+
+struct Writer {
+    out: Vec<u8>,
+    form: Form,
+}
+
+impl Writer {
+    fn varint(&mut self, value: u64) {
+        if value <= 250 {
+            self.out.push(value as u8);
+        } else if let Ok(value) = u16::try_from(value) {
+            self.out.push(251);
+            self.out.extend_from_slice(&value.to_le_bytes());
+        } else if let Ok(value) = u32::try_from(value) {
+            self.out.push(252);
+            self.out.extend_from_slice(&value.to_le_bytes());
+        } else {
+            self.out.push(253);
+            self.out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+
+    fn i64(&mut self, value: i64) {
+        self.varint(((value << 1) ^ (value >> 63)) as u64);
+    }
+
+    fn length(&mut self, length: usize) {
+        self.varint(length as u64);
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.length(bytes.len());
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn string(&mut self, text: &str) {
+        self.bytes(text.as_bytes());
+    }
+
+    fn name(&mut self, name: &str) {
+        if let Form::Stored = self.form {
+            match NAMES.iter().position(|known| *known == name) {
+                Some(index) => self.varint(index as u64 + 1),
+                None => {
+                    self.varint(0);
+                    self.string(name);
+                }
+            }
+        } else {
+            self.string(name);
+        }
+    }
+
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.varint(0),
+            Value::Bool(b) => {
+                self.varint(1);
+                self.out.push(u8::from(*b));
+            }
+            Value::Int(n) => {
+                self.varint(2);
+                self.i64(*n);
+            }
+            Value::Float(f) => {
+                self.varint(3);
+                self.out.extend_from_slice(&f.to_le_bytes());
+            }
+            Value::Text(text) => {
+                self.varint(4);
+                self.string(text);
+            }
+            Value::Bytes(bytes) => {
+                self.varint(5);
+                self.bytes(bytes);
+            }
+            Value::Structured(bytes) => {
+                self.varint(6);
+                self.bytes(bytes);
+            }
+        }
+    }
+
+    fn lifecycle(&mut self, lifecycle: &Lifecycle) {
+        match lifecycle {
+            Lifecycle::Live => self.varint(0),
+            Lifecycle::Deleted { seen } => {
+                self.varint(1);
+                self.length(seen.len());
+                for (replica, counter) in seen.iter() {
+                    self.out.extend_from_slice(&replica.to_bytes());
+                    self.varint(counter);
+                }
+            }
+        }
+    }
+
+    fn stamps(&mut self, stamps: &[(Dot, Hlc)]) {
+        match self.form {
+            Form::Stored => {
+                // Each replica once, in order of first use; clocks as differences.
+                let mut replicas: Vec<_> = Vec::new();
+                let mut indices = Vec::with_capacity(stamps.len());
+                for (dot, _) in stamps {
+                    let index = match replicas.iter().position(|r| *r == dot.replica) {
+                        Some(i) => i,
+                        None => {
+                            replicas.push(dot.replica);
+                            replicas.len() - 1
+                        }
+                    };
+                    indices.push(index);
+                }
+                self.length(replicas.len());
+                for replica in &replicas {
+                    self.out.extend_from_slice(&replica.to_bytes());
+                }
+                self.length(stamps.len());
+                let mut previous = 0u64;
+                for ((dot, hlc), index) in stamps.iter().zip(indices) {
+                    self.varint(index as u64);
+                    self.varint(dot.counter);
+                    self.i64(hlc.millis.wrapping_sub(previous) as i64);
+                    previous = hlc.millis;
+                    self.varint(u64::from(hlc.logical));
+                }
+            }
+            Form::Sent => {
+                self.length(stamps.len());
+                for (dot, hlc) in stamps {
+                    self.out.extend_from_slice(&dot.replica.to_bytes());
+                    self.varint(dot.counter);
+                    self.varint(hlc.millis);
+                    self.varint(u64::from(hlc.logical));
+                }
+            }
+        }
+    }
+
+    fn register<T: Clone>(
+        &mut self,
+        register: &MvRegister<T>,
+        order: &mut impl Iterator<Item = u32>,
+        mut value: impl FnMut(&mut Self, &T),
+    ) {
+        self.length(register.entries().len());
+        for entry in register.entries() {
+            self.varint(u64::from(order.next().unwrap_or_default()));
+            value(self, &entry.value);
+        }
+    }
+
+    fn registers(
+        &mut self,
+        registers: &BTreeMap<String, MvRegister<Value>>,
+        order: &mut impl Iterator<Item = u32>,
+    ) {
+        self.length(registers.len());
+        for (name, register) in registers {
+            self.name(name);
+            self.register(register, order, Self::value);
+        }
+    }
+
+    fn extrema(
+        &mut self,
+        extrema: &BTreeMap<String, Extremum<Value>>,
+        order: &mut impl Iterator<Item = u32>,
+    ) {
+        self.length(extrema.len());
+        for (name, extremum) in extrema {
+            self.name(name);
+            match extremum.entry() {
+                None => self.out.push(0),
+                Some(entry) => {
+                    self.out.push(1);
+                    self.varint(u64::from(order.next().unwrap_or_default()));
+                    self.value(&entry.value);
+                }
+            }
+        }
+    }
+
+    fn members(
+        &mut self,
+        members: &BTreeMap<String, Member>,
+        order: &mut impl Iterator<Item = u32>,
+    ) {
+        self.length(members.len());
+        for (key, member) in members {
+            self.string(key);
+            self.register(member.presence(), order, |w, present| w.out.push(u8::from(*present)));
+            self.registers(member.fields(), order);
+        }
+    }
+
+    fn parts(&mut self, parts: &Parts<'_>) {
+        let stamps = Stamps::of(parts);
+        self.stamps(&stamps.listed);
+        let mut order = stamps.order.into_iter();
+        match parts.lifecycle {
+            None => self.out.push(0),
+            Some(lifecycle) => {
+                self.out.push(1);
+                self.register(lifecycle, &mut order, Self::lifecycle);
+            }
+        }
+        self.registers(parts.registers, &mut order);
+        self.length(parts.maps.len());
+        for (name, members) in parts.maps {
+            self.name(name);
+            self.members(members, &mut order);
+        }
+        self.extrema(parts.minimums, &mut order);
+        self.extrema(parts.maximums, &mut order);
+    }
+}
