@@ -52,15 +52,7 @@ pub(crate) fn read_deltas(bytes: &[u8]) -> Read<Vec<(RecordKey, RecordDelta)>> {
     let mut records = Vec::with_capacity(count);
     for _ in 0..count {
         let key = RecordKey { collection: reader.string()?, id: reader.string()? };
-        let parts = reader.parts()?;
-        let delta = RecordDelta {
-            lifecycle: parts.lifecycle,
-            registers: parts.registers,
-            maps: parts.maps,
-            minimums: parts.minimums,
-            maximums: parts.maximums,
-        };
-        records.push((key, delta));
+        records.push((key, reader.parts()?));
     }
     reader.finish()?;
     Ok(records)
@@ -73,15 +65,6 @@ enum Form {
     Stored,
     /// Deltas in sync chunks: names as strings, stamps listed whole.
     Sent,
-}
-
-/// A record's parts as read: the lifecycle is absent only in deltas that omit it.
-struct Parts {
-    lifecycle: Option<MvRegister<Lifecycle>>,
-    registers: BTreeMap<String, MvRegister<Value>>,
-    maps: BTreeMap<String, BTreeMap<String, Member>>,
-    minimums: BTreeMap<String, Extremum<Value>>,
-    maximums: BTreeMap<String, Extremum<Value>>,
 }
 
 struct Reader<'b> {
@@ -332,7 +315,8 @@ impl<'b> Reader<'b> {
         Ok(out)
     }
 
-    fn parts(&mut self) -> Read<Parts> {
+    /// A record's parts, as a delta holds them (a stored record has a lifecycle too).
+    fn parts(&mut self) -> Read<RecordDelta> {
         let stamps = self.stamps()?;
         let lifecycle =
             if self.option()? { Some(self.register(&stamps, Self::lifecycle)?) } else { None };
@@ -350,7 +334,7 @@ impl<'b> Reader<'b> {
         }
         let minimums = self.extrema(&stamps)?;
         let maximums = self.extrema(&stamps)?;
-        Ok(Parts { lifecycle, registers, maps, minimums, maximums })
+        Ok(RecordDelta { lifecycle, registers, maps, minimums, maximums })
     }
 }
 

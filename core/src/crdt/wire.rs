@@ -338,15 +338,6 @@ fn encode<'p, N: for<'a> From<&'a String>>(
     RecordWire { stamps: table.stamps, lifecycle, registers, maps, minimums, maximums }
 }
 
-/// Decoded parts, owned.
-struct Decoded {
-    lifecycle: Option<MvRegister<Lifecycle>>,
-    registers: BTreeMap<String, MvRegister<Value>>,
-    maps: BTreeMap<String, BTreeMap<String, Member>>,
-    minimums: BTreeMap<String, Extremum<Value>>,
-    maximums: BTreeMap<String, Extremum<Value>>,
-}
-
 fn entry<T>(stamps: &[(Dot, Hlc)], (index, value): (u32, T)) -> Result<Entry<T>, String> {
     let (dot, hlc) = stamps.get(index as usize).copied().ok_or_else(|| {
         format!("stamp {index} does not exist (the record lists {})", stamps.len())
@@ -378,7 +369,8 @@ fn extrema<N: Into<String>>(
         .collect()
 }
 
-fn decode<N: Into<String>>(wire: RecordWire<N>) -> Result<Decoded, String> {
+/// The decoded parts, as a delta holds them (a stored record has a lifecycle too).
+fn decode<N: Into<String>>(wire: RecordWire<N>) -> Result<RecordDelta, String> {
     let stamps = &wire.stamps;
     let lifecycle = wire.lifecycle.map(|entries| register(stamps, entries)).transpose()?;
     let mut maps = BTreeMap::new();
@@ -390,7 +382,7 @@ fn decode<N: Into<String>>(wire: RecordWire<N>) -> Result<Decoded, String> {
         }
         maps.insert(name.into(), decoded);
     }
-    Ok(Decoded {
+    Ok(RecordDelta {
         lifecycle,
         registers: registers(stamps, wire.registers)?,
         maps,
@@ -441,14 +433,7 @@ impl TryFrom<RecordWire> for RecordDelta {
     type Error = String;
 
     fn try_from(wire: RecordWire) -> Result<Self, String> {
-        let d = decode(wire)?;
-        Ok(RecordDelta {
-            lifecycle: d.lifecycle,
-            registers: d.registers,
-            maps: d.maps,
-            minimums: d.minimums,
-            maximums: d.maximums,
-        })
+        decode(wire)
     }
 }
 
