@@ -32,7 +32,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::event::{CALENDARS, EVENTS, fields};
 use super::recurrence::{civil_from_days, days_from_civil};
-use super::series::{Event, date_key_of, instants, parse_basic_date, read_event, read_event_from};
+use super::series::{
+    Event, date_key_of, instants, parse_basic_date, read_event_from, read_schedule,
+};
 use super::time::tzdb_version;
 use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
@@ -218,7 +220,7 @@ fn write_rows(
     state: &RecordState,
     days: Option<&[(i64, i64)]>,
 ) -> Result<()> {
-    let Some(event) = read_event(id, state)? else { return Ok(()) };
+    let Some(event) = read_schedule(id, state)? else { return Ok(()) };
     if !super::conflicts::occurrence_conflicts(&event)?.is_empty() {
         conn.prepare_cached("INSERT OR IGNORE INTO calendar_attention (rid) VALUES (?1)")?
             .execute([rid])?;
@@ -294,7 +296,7 @@ fn delete_single_rows(
     if let Some(before) = before {
         // What `index_event` wrote for it: nothing for a deleted record, a series, or an event
         // it could not read.
-        let rows = match (before.is_deleted(), read_event(id, before)) {
+        let rows = match (before.is_deleted(), read_schedule(id, before)) {
             (true, _) | (false, Ok(None)) => Vec::new(),
             (false, Ok(Some(event))) if event.is_recurring() => Vec::new(),
             (false, Ok(Some(event))) => match single_rows(&event) {
