@@ -38,6 +38,21 @@ pub trait RecordStore {
         since: &VersionVector,
         local: &VersionVector,
     ) -> Result<Vec<RecordKey>>;
+    /// Those records with their states, in any order. A backend may read each once instead of
+    /// finding its key, then looking it up again (the SQLite store does, decision 0040).
+    fn records_with_unseen(
+        &mut self,
+        since: &VersionVector,
+        local: &VersionVector,
+    ) -> Result<Vec<(RecordKey, RecordState)>> {
+        let mut records = Vec::new();
+        for key in self.keys_with_unseen(since, local)? {
+            if let Some(state) = self.load(&key)? {
+                records.push((key, state));
+            }
+        }
+        Ok(records)
+    }
 }
 
 /// One replica's bookkeeping for one space: who it is, its clock, and what it has seen of the
@@ -140,12 +155,11 @@ impl ReplicaState {
         space: &SpaceId,
         since: &VersionVector,
     ) -> Result<Delta> {
-        let mut records = Vec::new();
-        for key in store.keys_with_unseen(since, &self.seen)? {
-            if let Some(delta) = store.load(&key)?.and_then(|state| state.into_delta(since)) {
-                records.push((key, delta));
-            }
-        }
+        let mut records: Vec<(RecordKey, RecordDelta)> = store
+            .records_with_unseen(since, &self.seen)?
+            .into_iter()
+            .filter_map(|(key, state)| state.into_delta(since).map(|delta| (key, delta)))
+            .collect();
         records.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Delta {
             space: space.clone(),

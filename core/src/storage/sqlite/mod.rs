@@ -18,7 +18,7 @@ pub mod sync_state;
 pub mod view;
 
 use std::cell::OnceCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -735,6 +735,42 @@ impl RecordStore for SqliteRecords<'_> {
             }
         }
         Ok(keys.into_iter().collect())
+    }
+
+    /// One query per replica with unseen writes gives each record's key and state together;
+    /// a record found again (for another replica, or another clock row) is not decoded twice.
+    fn records_with_unseen(
+        &mut self,
+        since: &VersionVector,
+        local: &VersionVector,
+    ) -> Result<Vec<(RecordKey, RecordState)>> {
+        let mut found = HashSet::new();
+        let mut records = Vec::new();
+        for (replica, counter) in local.iter() {
+            let known = since.get(&replica);
+            if counter <= known {
+                continue;
+            }
+            let Some(idx) = self.replicas.lookup(self.conn, replica)? else {
+                continue;
+            };
+            let mut statement = self.conn.prepare_cached(
+                "SELECT r.rid, k.name, r.id, r.state FROM record_clock c
+                 JOIN records r ON r.rid = c.rid JOIN collections k ON k.cid = r.cid
+                 WHERE c.replica = ?1 AND c.counter > ?2 AND r.sid = ?3",
+            )?;
+            let mut rows = statement.query(params![idx, known as i64, self.sid])?;
+            while let Some(row) = rows.next()? {
+                let rid: i64 = row.get(0)?;
+                if !found.insert(rid) {
+                    continue;
+                }
+                let key = RecordKey::new(row.get::<_, String>(1)?, row.get::<_, String>(2)?);
+                let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+                records.push((key, decode_record(self.conn, blob)?));
+            }
+        }
+        Ok(records)
     }
 }
 
