@@ -31,28 +31,15 @@ pub trait RecordStore {
         let _ = before;
         self.save(key, state)
     }
-    /// Every record holding an entry whose dot `since` does not contain. `local` is this
-    /// replica's version vector (a backend may use it to skip replicas with nothing new).
-    fn keys_with_unseen(
-        &mut self,
-        since: &VersionVector,
-        local: &VersionVector,
-    ) -> Result<Vec<RecordKey>>;
-    /// Those records with their states, in any order. A backend may read each once instead of
-    /// finding its key, then looking it up again (the SQLite store does, decision 0040).
+    /// Every record holding an entry whose dot `since` does not contain, with its state, in any
+    /// order. `local` is this replica's version vector (a backend may use it to skip replicas
+    /// with nothing new). Keys and states come together so a backend reads each record once
+    /// (decision 0040).
     fn records_with_unseen(
         &mut self,
         since: &VersionVector,
         local: &VersionVector,
-    ) -> Result<Vec<(RecordKey, RecordState)>> {
-        let mut records = Vec::new();
-        for key in self.keys_with_unseen(since, local)? {
-            if let Some(state) = self.load(&key)? {
-                records.push((key, state));
-            }
-        }
-        Ok(records)
-    }
+    ) -> Result<Vec<(RecordKey, RecordState)>>;
 }
 
 /// One replica's bookkeeping for one space: who it is, its clock, and what it has seen of the

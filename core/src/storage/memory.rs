@@ -36,13 +36,18 @@ impl RecordStore for Records<'_> {
         Ok(())
     }
 
-    fn keys_with_unseen(
+    fn records_with_unseen(
         &mut self,
         since: &VersionVector,
         _local: &VersionVector,
-    ) -> Result<Vec<RecordKey>> {
+    ) -> Result<Vec<(RecordKey, RecordState)>> {
         let unseen = |state: &RecordState| state.dots().iter().any(|dot| !since.contains(dot));
-        Ok(self.0.iter().filter(|(_, state)| unseen(state)).map(|(key, _)| key.clone()).collect())
+        Ok(self
+            .0
+            .iter()
+            .filter(|(_, state)| unseen(state))
+            .map(|(key, state)| (key.clone(), state.clone()))
+            .collect())
     }
 }
 

@@ -129,7 +129,7 @@ fn sid_of(tx: &Transaction<'_>, space: &SpaceId) -> Result<Option<i64>> {
 }
 
 /// The records of one space seen through one transaction. Reads can be fetched in bulk
-/// ([`PgRecords::prefetch`], and `keys_with_unseen` keeps what it read), and saves are written
+/// ([`PgRecords::prefetch`], and `records_with_unseen` keeps what it read), and saves are written
 /// in bulk by [`PgRecords::flush`]: a delta of thousands of records costs a handful of
 /// statements, not thousands of round trips.
 struct PgRecords<'t, 'c> {
@@ -243,11 +243,13 @@ impl RecordStore for PgRecords<'_, '_> {
         Ok(())
     }
 
-    fn keys_with_unseen(
+    /// The records found are kept as read, and each is then loaded as `load` would (a record
+    /// written in this transaction first).
+    fn records_with_unseen(
         &mut self,
         since: &VersionVector,
         local: &VersionVector,
-    ) -> Result<Vec<RecordKey>> {
+    ) -> Result<Vec<(RecordKey, RecordState)>> {
         let mut keys = BTreeSet::new();
         for (replica, counter) in local.iter() {
             let known = since.get(&replica);
@@ -272,7 +274,13 @@ impl RecordStore for PgRecords<'_, '_> {
                 keys.insert(key);
             }
         }
-        Ok(keys.into_iter().collect())
+        let mut records = Vec::new();
+        for key in keys {
+            if let Some(state) = self.load(&key)? {
+                records.push((key, state));
+            }
+        }
+        Ok(records)
     }
 }
 

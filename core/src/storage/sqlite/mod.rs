@@ -18,7 +18,7 @@ pub mod sync_state;
 pub mod view;
 
 use std::cell::OnceCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -706,35 +706,6 @@ impl RecordStore for SqliteRecords<'_> {
             None => self.write_all_clock_rows(rid, state)?,
         }
         self.notify_views((rid, inserted), key, before, state)
-    }
-
-    fn keys_with_unseen(
-        &mut self,
-        since: &VersionVector,
-        local: &VersionVector,
-    ) -> Result<Vec<RecordKey>> {
-        let mut keys = BTreeSet::new();
-        for (replica, counter) in local.iter() {
-            let known = since.get(&replica);
-            if counter <= known {
-                continue;
-            }
-            let Some(idx) = self.replicas.lookup(self.conn, replica)? else {
-                continue;
-            };
-            let mut statement = self.conn.prepare_cached(
-                "SELECT k.name, r.id FROM record_clock c JOIN records r ON r.rid = c.rid
-                 JOIN collections k ON k.cid = r.cid
-                 WHERE c.replica = ?1 AND c.counter > ?2 AND r.sid = ?3",
-            )?;
-            let rows = statement.query_map(params![idx, known as i64, self.sid], |row| {
-                Ok(RecordKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?;
-            for key in rows {
-                keys.insert(key?);
-            }
-        }
-        Ok(keys.into_iter().collect())
     }
 
     /// One query per replica with unseen writes gives each record's key and state together;
