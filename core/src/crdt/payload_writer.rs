@@ -3,10 +3,11 @@
 //! of a sync chunk (its key, then names as strings and stamps listed whole).
 //!
 //! The serde path built a `RecordWire` first: a vector per register, each name looked up or
-//! copied, every stamp put in a map. This writer walks the record twice instead: once to list
-//! its distinct stamps in order of first use (they come first in the payload), once to write.
-//! Its bytes are the serde path's, byte for byte: the golden fixtures pin them, and a property
-//! test compares both on random records and deltas.
+//! copied, every stamp put in a map. This writer walks the record once, writing its body into a
+//! buffer of its own while it lists the distinct stamps in order of first use, then writes the
+//! stamps (they come first in the payload) and the body after them. Its bytes are the serde
+//! path's, byte for byte: the golden fixtures pin them, and a property test compares both on
+//! random records and deltas.
 
 use std::collections::BTreeMap;
 
@@ -18,19 +19,29 @@ use super::{
 
 /// The payload of `state` in format 4 (what format 5 compresses).
 pub(crate) fn write_record(state: &RecordState) -> Vec<u8> {
-    let mut writer = Writer { out: Vec::with_capacity(256), form: Form::Stored };
-    writer.parts(&state.parts());
-    writer.out
+    let mut out = Vec::with_capacity(256);
+    write_parts(&state.parts(), Form::Stored, &mut out);
+    out
 }
 
 /// Appends one record of a sync chunk, `(key, delta)`, to `out`.
 pub(crate) fn write_delta(key: &RecordKey, delta: &RecordDelta, out: &mut Vec<u8>) {
-    let mut writer = Writer { out: std::mem::take(out), form: Form::Sent };
+    let mut writer = Writer::new(std::mem::take(out), Form::Sent);
     writer.out.reserve(256);
     writer.string(&key.collection);
     writer.string(&key.id);
-    writer.parts(&delta.parts());
     *out = writer.out;
+    write_parts(&delta.parts(), Form::Sent, out);
+}
+
+/// Appends a record's stamps, then its body (the body is written first, listing the stamps).
+fn write_parts(parts: &Parts<'_>, form: Form, out: &mut Vec<u8>) {
+    let mut body = Writer::new(Vec::with_capacity(256), form);
+    body.parts(parts);
+    let mut head = Writer::new(std::mem::take(out), form);
+    head.stamps(&body.stamps.listed);
+    head.out.extend_from_slice(&body.out);
+    *out = head.out;
 }
 
 #[derive(Clone, Copy)]
@@ -39,86 +50,57 @@ enum Form {
     Sent,
 }
 
-/// A record's distinct stamps in order of first use, and the index of each entry's stamp in
-/// the order the entries are written.
+/// A record's distinct stamps in order of first use.
 #[derive(Default)]
 struct Stamps {
     listed: Vec<(Dot, Hlc)>,
     /// Past a few dozen stamps a linear search would cost more than a map.
     by_dot: Option<BTreeMap<Dot, u32>>,
-    order: Vec<u32>,
 }
 
 /// Stamps searched linearly up to this many.
 const LINEAR_STAMPS: usize = 32;
 
 impl Stamps {
-    /// Lists `dot` (once: the first clock seen for a dot is the one written, as the serde
-    /// path's table keeps it) and notes its index for the entry being visited.
-    fn visit(&mut self, dot: Dot, hlc: Hlc) {
+    /// The index of `dot`, listed on first use (the first clock seen for a dot is the one
+    /// written, as the serde path's table keeps it).
+    fn index(&mut self, dot: Dot, hlc: Hlc) -> u32 {
         let found = match &self.by_dot {
             Some(map) => map.get(&dot).copied(),
             None => self.listed.iter().position(|(d, _)| *d == dot).map(|i| i as u32),
         };
-        let index = match found {
-            Some(index) => index,
-            None => {
-                let index = self.listed.len() as u32;
-                self.listed.push((dot, hlc));
-                if let Some(map) = &mut self.by_dot {
-                    map.insert(dot, index);
-                } else if self.listed.len() > LINEAR_STAMPS {
-                    let map = self.listed.iter().enumerate().map(|(i, (d, _))| (*d, i as u32));
-                    self.by_dot = Some(map.collect());
-                }
-                index
-            }
-        };
-        self.order.push(index);
-    }
-
-    fn register<T: Clone>(&mut self, register: &MvRegister<T>) {
-        for entry in register.entries() {
-            self.visit(entry.dot, entry.hlc);
+        if let Some(index) = found {
+            return index;
         }
-    }
-
-    fn extremum(&mut self, extremum: &Extremum<Value>) {
-        if let Some(entry) = extremum.entry() {
-            self.visit(entry.dot, entry.hlc);
+        let index = self.listed.len() as u32;
+        self.listed.push((dot, hlc));
+        if let Some(map) = &mut self.by_dot {
+            map.insert(dot, index);
+        } else if self.listed.len() > LINEAR_STAMPS {
+            let map = self.listed.iter().enumerate().map(|(i, (d, _))| (*d, i as u32));
+            self.by_dot = Some(map.collect());
         }
-    }
-
-    /// Every entry of `parts`, in the order they are written.
-    fn of(parts: &Parts<'_>) -> Stamps {
-        let mut stamps = Stamps::default();
-        if let Some(lifecycle) = parts.lifecycle {
-            stamps.register(lifecycle);
-        }
-        for register in parts.registers.values() {
-            stamps.register(register);
-        }
-        for members in parts.maps.values() {
-            for member in members.values() {
-                stamps.register(member.presence());
-                for register in member.fields().values() {
-                    stamps.register(register);
-                }
-            }
-        }
-        for extremum in parts.minimums.values().chain(parts.maximums.values()) {
-            stamps.extremum(extremum);
-        }
-        stamps
+        index
     }
 }
 
 struct Writer {
     out: Vec<u8>,
     form: Form,
+    stamps: Stamps,
 }
 
 impl Writer {
+    fn new(out: Vec<u8>, form: Form) -> Writer {
+        Writer { out, form, stamps: Stamps::default() }
+    }
+
+    /// An entry's stamp, as its index among the record's stamps.
+    fn stamp(&mut self, dot: Dot, hlc: Hlc) {
+        let index = self.stamps.index(dot, hlc);
+        self.varint(u64::from(index));
+    }
+
     fn varint(&mut self, value: u64) {
         if value <= 250 {
             self.out.push(value as u8);
@@ -256,33 +238,24 @@ impl Writer {
     fn register<T: Clone>(
         &mut self,
         register: &MvRegister<T>,
-        order: &mut impl Iterator<Item = u32>,
         mut value: impl FnMut(&mut Self, &T),
     ) {
         self.length(register.entries().len());
         for entry in register.entries() {
-            self.varint(u64::from(order.next().unwrap_or_default()));
+            self.stamp(entry.dot, entry.hlc);
             value(self, &entry.value);
         }
     }
 
-    fn registers(
-        &mut self,
-        registers: &BTreeMap<String, MvRegister<Value>>,
-        order: &mut impl Iterator<Item = u32>,
-    ) {
+    fn registers(&mut self, registers: &BTreeMap<String, MvRegister<Value>>) {
         self.length(registers.len());
         for (name, register) in registers {
             self.name(name);
-            self.register(register, order, Self::value);
+            self.register(register, Self::value);
         }
     }
 
-    fn extrema(
-        &mut self,
-        extrema: &BTreeMap<String, Extremum<Value>>,
-        order: &mut impl Iterator<Item = u32>,
-    ) {
+    fn extrema(&mut self, extrema: &BTreeMap<String, Extremum<Value>>) {
         self.length(extrema.len());
         for (name, extremum) in extrema {
             self.name(name);
@@ -290,44 +263,38 @@ impl Writer {
                 None => self.out.push(0),
                 Some(entry) => {
                     self.out.push(1);
-                    self.varint(u64::from(order.next().unwrap_or_default()));
+                    self.stamp(entry.dot, entry.hlc);
                     self.value(&entry.value);
                 }
             }
         }
     }
 
-    fn members(
-        &mut self,
-        members: &BTreeMap<String, Member>,
-        order: &mut impl Iterator<Item = u32>,
-    ) {
+    fn members(&mut self, members: &BTreeMap<String, Member>) {
         self.length(members.len());
         for (key, member) in members {
             self.string(key);
-            self.register(member.presence(), order, |w, present| w.out.push(u8::from(*present)));
-            self.registers(member.fields(), order);
+            self.register(member.presence(), |w, present| w.out.push(u8::from(*present)));
+            self.registers(member.fields());
         }
     }
 
+    /// A record's body: everything after its stamps, which it lists in `self.stamps`.
     fn parts(&mut self, parts: &Parts<'_>) {
-        let stamps = Stamps::of(parts);
-        self.stamps(&stamps.listed);
-        let mut order = stamps.order.into_iter();
         match parts.lifecycle {
             None => self.out.push(0),
             Some(lifecycle) => {
                 self.out.push(1);
-                self.register(lifecycle, &mut order, Self::lifecycle);
+                self.register(lifecycle, Self::lifecycle);
             }
         }
-        self.registers(parts.registers, &mut order);
+        self.registers(parts.registers);
         self.length(parts.maps.len());
         for (name, members) in parts.maps {
             self.name(name);
-            self.members(members, &mut order);
+            self.members(members);
         }
-        self.extrema(parts.minimums, &mut order);
-        self.extrema(parts.maximums, &mut order);
+        self.extrema(parts.minimums);
+        self.extrema(parts.maximums);
     }
 }
