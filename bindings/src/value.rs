@@ -93,7 +93,11 @@ impl From<&Record> for RecordSnapshot {
             .filter_map(|(name, register)| {
                 let shown = register.winner()?;
                 let conflicts = register.conflicts().map(|e| FieldValue::from(&e.value)).collect();
-                Some(Field { name: name.clone(), value: FieldValue::from(&shown.value), conflicts })
+                Some(Field {
+                    name: name.to_string(),
+                    value: FieldValue::from(&shown.value),
+                    conflicts,
+                })
             })
             .collect();
         RecordSnapshot {

@@ -76,7 +76,7 @@ fn writes_again(
     let mut fields = Vec::new();
     for (field, register) in old.registers() {
         if let (true, Some(shown)) = (has_unsent(register.entries(), unsent), register.winner()) {
-            fields.push(Write::Set { field: field.clone(), value: shown.value.clone() });
+            fields.push(Write::Set { field: field.to_string(), value: shown.value.clone() });
         }
     }
     for (field, members) in old.maps() {
@@ -87,15 +87,15 @@ fn writes_again(
                 continue;
             }
             if !member.is_present() {
-                fields.push(Write::RemoveMember { field: field.clone(), key: key.clone() });
+                fields.push(Write::RemoveMember { field: field.to_string(), key: key.clone() });
                 continue;
             }
             for (member_field, register) in member.fields() {
                 if let Some(shown) = register.winner() {
                     fields.push(Write::SetMember {
-                        field: field.clone(),
+                        field: field.to_string(),
                         key: key.clone(),
-                        member_field: member_field.clone(),
+                        member_field: member_field.to_string(),
                         value: shown.value.clone(),
                     });
                 }
@@ -104,12 +104,12 @@ fn writes_again(
     }
     for (field, extremum) in old.minimums() {
         if let Some(entry) = extremum.entry().filter(|e| unsent(&e.dot)) {
-            fields.push(Write::Min { field: field.clone(), value: entry.value.clone() });
+            fields.push(Write::Min { field: field.to_string(), value: entry.value.clone() });
         }
     }
     for (field, extremum) in old.maximums() {
         if let Some(entry) = extremum.entry().filter(|e| unsent(&e.dot)) {
-            fields.push(Write::Max { field: field.clone(), value: entry.value.clone() });
+            fields.push(Write::Max { field: field.to_string(), value: entry.value.clone() });
         }
     }
     let deleted_here = old.is_deleted();
@@ -124,7 +124,8 @@ fn writes_again(
             // device showed it, so it is not a few stray fields; into the trash if deleted here.
             for (field, register) in old.registers() {
                 if let Some(shown) = register.winner() {
-                    writes.push(Write::Set { field: field.clone(), value: shown.value.clone() });
+                    writes
+                        .push(Write::Set { field: field.to_string(), value: shown.value.clone() });
                 }
             }
             writes.extend(fields.into_iter().filter(|w| !matches!(w, Write::Set { .. })));

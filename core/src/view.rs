@@ -97,12 +97,15 @@ impl Record {
             }
         };
         for (name, register) in self.state.registers() {
-            note(FieldPath::Register(name.clone()), register);
+            note(FieldPath::Register(name.to_string()), register);
         }
         for (name, members) in self.state.maps() {
             for (key, member) in members {
                 for (field, register) in member.fields() {
-                    note(FieldPath::Member(name.clone(), key.clone(), field.clone()), register);
+                    note(
+                        FieldPath::Member(name.to_string(), key.clone(), field.to_string()),
+                        register,
+                    );
                 }
             }
         }

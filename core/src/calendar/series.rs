@@ -291,7 +291,7 @@ fn winner(register: &MvRegister<Value>) -> Option<&Value> {
 fn acknowledged(state: &RecordState, id: &str, alarm: &crate::crdt::Member) -> Option<Timestamp> {
     let legacy = state
         .maximums()
-        .get(&format!("{}{id}", fields::ACKNOWLEDGED_PREFIX))
+        .get(format!("{}{id}", fields::ACKNOWLEDGED_PREFIX).as_str())
         .and_then(|r| r.entry())
         .and_then(|e| e.value.as_int());
     let member = alarm.fields().get(fields::ACKNOWLEDGED).into_iter().flat_map(|r| r.entries());
@@ -316,7 +316,7 @@ fn unseen_by_cancel(member: &crate::crdt::Member) -> Result<BTreeMap<String, Val
         }
         let unseen = register.entries().iter().rev().filter(|e| !seen.contains(&e.dot));
         if let Some(entry) = unseen.map(|e| &e.value).find(|v| !is_inherited(v)) {
-            out.insert(name.clone(), entry.clone());
+            out.insert(name.to_string(), entry.clone());
         }
     }
     Ok(out)
@@ -356,7 +356,7 @@ pub fn read_event_from(id: &str, mut state: RecordState) -> Result<Option<Event>
     for &name in super::api::SCALARS {
         if let Some((name, register)) = state.take_register(name) {
             if let Some(entry) = register.into_winner().filter(|e| e.value != Value::Null) {
-                scalar.insert(name, entry.value);
+                scalar.insert(String::from(name), entry.value);
             }
         }
     }
@@ -419,7 +419,7 @@ fn read_event_with(
                     }
                     (fields::CANCEL_SEEN, _) | (_, None) => {}
                     (_, Some(value)) => {
-                        patch.fields.insert(name.clone(), value.clone());
+                        patch.fields.insert(name.to_string(), value.clone());
                     }
                 }
             }

@@ -9,20 +9,20 @@
 
 use std::collections::BTreeMap;
 
-use super::{Dot, Hlc, MvRegister, Value, VersionVector};
+use super::{Dot, FieldName, Hlc, MvRegister, Value, VersionVector};
 
 /// One member of a keyed map.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Member {
     presence: MvRegister<bool>,
-    fields: BTreeMap<String, MvRegister<Value>>,
+    fields: BTreeMap<FieldName, MvRegister<Value>>,
 }
 
 impl Member {
     /// A member with these parts (as decoded from storage).
     pub(crate) fn from_parts(
         presence: MvRegister<bool>,
-        fields: BTreeMap<String, MvRegister<Value>>,
+        fields: BTreeMap<FieldName, MvRegister<Value>>,
     ) -> Self {
         Self { presence, fields }
     }
@@ -40,7 +40,7 @@ impl Member {
     /// Sets one field of the member, adding the member if absent.
     pub fn set(&mut self, field: &str, value: Value, dot: Dot, hlc: Hlc) {
         self.presence.write(true, dot, hlc);
-        self.fields.entry(field.to_owned()).or_default().write(value, dot, hlc);
+        self.fields.entry(FieldName::new(field)).or_default().write(value, dot, hlc);
     }
 
     /// Removes the member and every field value the remover has seen.
@@ -50,7 +50,7 @@ impl Member {
     }
 
     /// The member's field registers.
-    pub fn fields(&self) -> &BTreeMap<String, MvRegister<Value>> {
+    pub fn fields(&self) -> &BTreeMap<FieldName, MvRegister<Value>> {
         &self.fields
     }
 
@@ -63,15 +63,16 @@ impl Member {
         remote_seen: &VersionVector,
     ) -> bool {
         let mut changed = self.presence.join(&other.presence, local_seen, remote_seen);
-        let names: Vec<String> = self.fields.keys().chain(other.fields.keys()).cloned().collect();
+        let names: Vec<FieldName> =
+            self.fields.keys().chain(other.fields.keys()).cloned().collect();
         let empty = MvRegister::default();
         for name in names {
-            let remote = other.fields.get(&name).unwrap_or(&empty);
+            let remote = other.fields.get(name.as_str()).unwrap_or(&empty);
             let local = self.fields.entry(name.clone()).or_default();
             // A register that was absent and stays empty is removed again: no change.
             changed |= local.join(remote, local_seen, remote_seen);
             if local.is_empty() {
-                self.fields.remove(&name);
+                self.fields.remove(name.as_str());
             }
         }
         changed

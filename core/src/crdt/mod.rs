@@ -12,6 +12,7 @@
 //! Persistence and sync call these functions; they are tested here without a database.
 
 mod delta;
+mod field_name;
 mod hlc;
 mod keyed_map;
 pub(crate) mod payload_reader;
@@ -28,6 +29,7 @@ mod version_vector;
 pub(crate) mod wire;
 
 pub use delta::{Delta, RecordKey};
+pub use field_name::FieldName;
 pub use hlc::{ClockSkew, Hlc, MAX_FORWARD_SKEW_MILLIS, Observed};
 pub use keyed_map::Member;
 pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};

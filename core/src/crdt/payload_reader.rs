@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 
 use super::wire::NAMES;
 use super::{
-    Dot, Entry, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey, RecordState,
-    ReplicaId, Value, VersionVector,
+    Dot, Entry, Extremum, FieldName, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey,
+    RecordState, ReplicaId, Value, VersionVector,
 };
 
 /// Why a payload was refused (the caller wraps it as a decode error of a record).
@@ -173,6 +173,13 @@ impl<'b> Reader<'b> {
         Ok(self.take(length)?.to_vec())
     }
 
+    /// A string, borrowed from the payload.
+    fn str(&mut self) -> Read<&'b str> {
+        let length = self.length()?;
+        let bytes = self.take(length)?;
+        std::str::from_utf8(bytes).map_err(|e| format!("a string that is not UTF-8 ({e})"))
+    }
+
     fn string(&mut self) -> Read<String> {
         let bytes = self.bytes()?;
         String::from_utf8(bytes).map_err(|e| format!("a string that is not UTF-8 ({e})"))
@@ -184,25 +191,18 @@ impl<'b> Reader<'b> {
 
     /// A field name: in a stored record, a code of the built-in table, or written out (code
     /// 0); in a delta, a string.
-    fn name(&mut self) -> Read<String> {
+    fn name(&mut self) -> Read<FieldName> {
         if let Form::Sent = self.form {
-            return self.string();
+            return Ok(FieldName::from(self.str()?));
         }
         match self.u32()? {
-            0 => self.string(),
-            code => {
-                let name = usize::try_from(code)
-                    .ok()
-                    .and_then(|code| code.checked_sub(1))
-                    .and_then(|index| NAMES.get(index))
-                    .ok_or_else(|| {
-                        format!(
-                            "field name code {code} does not exist (format 3 knows 1 to {})",
-                            NAMES.len()
-                        )
-                    })?;
-                Ok((*name).to_owned())
-            }
+            0 => Ok(FieldName::from(self.string()?)),
+            code => FieldName::from_code(code).ok_or_else(|| {
+                format!(
+                    "field name code {code} does not exist (format 3 knows 1 to {})",
+                    NAMES.len()
+                )
+            }),
         }
     }
 
@@ -286,7 +286,7 @@ impl<'b> Reader<'b> {
         mut value: impl FnMut(&mut Self) -> Read<T>,
     ) -> Read<MvRegister<T>> {
         let count = self.length()?;
-        let mut entries = Vec::with_capacity(count);
+        let mut entries = smallvec::SmallVec::<[Entry<T>; 1]>::with_capacity(count);
         for _ in 0..count {
             entries.push(self.entry(stamps, &mut value)?);
         }
@@ -295,7 +295,7 @@ impl<'b> Reader<'b> {
 
     /// Named registers of values; a name given twice keeps its last register, as collecting
     /// them into a map does on the serde path.
-    fn registers(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<String, MvRegister<Value>>> {
+    fn registers(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<FieldName, MvRegister<Value>>> {
         let mut out = BTreeMap::new();
         for _ in 0..self.length()? {
             let name = self.name()?;
@@ -304,7 +304,7 @@ impl<'b> Reader<'b> {
         Ok(out)
     }
 
-    fn extrema(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<String, Extremum<Value>>> {
+    fn extrema(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<FieldName, Extremum<Value>>> {
         let mut out = BTreeMap::new();
         for _ in 0..self.length()? {
             let name = self.name()?;
@@ -368,7 +368,7 @@ mod tests {
                 let name =
                     if i % 3 == 0 { NAMES[(i % 33) as usize].to_owned() } else { format!("f{i}") };
                 let entries = vec![entry(i, Value::Int(i as i64 - 60)), entry(i / 2, Value::Null)];
-                (name, MvRegister::from_entries(entries))
+                (FieldName::from(name), MvRegister::from_entries(entries))
             })
             .collect();
         let state = RecordState {
@@ -415,11 +415,11 @@ mod tests {
             self.next() % n
         }
 
-        fn name(&mut self) -> String {
+        fn name(&mut self) -> FieldName {
             match self.below(4) {
-                0 => format!("custom_{}", self.below(3)),
-                1 => "é-ß".to_owned(),
-                _ => NAMES[self.below(NAMES.len() as u64) as usize].to_owned(),
+                0 => FieldName::from(format!("custom_{}", self.below(3))),
+                1 => FieldName::new("é-ß"),
+                _ => FieldName::new(NAMES[self.below(NAMES.len() as u64) as usize]),
             }
         }
 
@@ -460,7 +460,7 @@ mod tests {
                         let v = self.value();
                         self.entry(v)
                     })
-                    .collect(),
+                    .collect::<Vec<_>>(),
             )
         }
 
@@ -488,7 +488,7 @@ mod tests {
                                         let b = self.below(2) == 1;
                                         self.entry(b)
                                     })
-                                    .collect(),
+                                    .collect::<Vec<_>>(),
                             );
                             let fields = (0..self.below(3))
                                 .map(|_| (self.name(), self.register()))
@@ -499,7 +499,7 @@ mod tests {
                     (self.name(), members)
                 })
                 .collect();
-            let mut extrema = || -> BTreeMap<String, Extremum<Value>> {
+            let mut extrema = || -> BTreeMap<FieldName, Extremum<Value>> {
                 (0..self.below(3))
                     .map(|_| {
                         let entry = (self.below(3) > 0).then(|| {

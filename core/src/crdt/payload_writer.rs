@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 
 use super::record::Parts;
-use super::wire::NAMES;
 use super::{
-    Dot, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey, RecordState, Value,
+    Dot, Extremum, FieldName, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey,
+    RecordState, Value,
 };
 
 /// The payload of `state` in format 4 (what format 5 compresses).
@@ -133,19 +133,14 @@ impl Writer {
         self.bytes(text.as_bytes());
     }
 
-    fn name(&mut self, name: &str) {
-        if let Form::Stored = self.form {
-            // A linear search: names of different lengths are told apart without comparing
-            // bytes (a binary search over a sorted copy measured slower).
-            match NAMES.iter().position(|known| *known == name) {
-                Some(index) => self.varint(index as u64 + 1),
-                None => {
-                    self.varint(0);
-                    self.string(name);
-                }
+    fn name(&mut self, name: &FieldName) {
+        match (&self.form, name.code()) {
+            (Form::Stored, Some(code)) => self.varint(u64::from(code)),
+            (Form::Stored, None) => {
+                self.varint(0);
+                self.string(name);
             }
-        } else {
-            self.string(name);
+            (Form::Sent, _) => self.string(name),
         }
     }
 
@@ -247,7 +242,7 @@ impl Writer {
         }
     }
 
-    fn registers(&mut self, registers: &BTreeMap<String, MvRegister<Value>>) {
+    fn registers(&mut self, registers: &BTreeMap<FieldName, MvRegister<Value>>) {
         self.length(registers.len());
         for (name, register) in registers {
             self.name(name);
@@ -255,7 +250,7 @@ impl Writer {
         }
     }
 
-    fn extrema(&mut self, extrema: &BTreeMap<String, Extremum<Value>>) {
+    fn extrema(&mut self, extrema: &BTreeMap<FieldName, Extremum<Value>>) {
         self.length(extrema.len());
         for (name, extremum) in extrema {
             self.name(name);

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::wire::RecordWire;
 use super::{
-    Direction, Dot, Entry, Extremum, Hlc, Member, MvRegister, ReplicaId, Value, VersionVector,
+    Direction, Dot, Entry, Extremum, FieldName, Hlc, Member, MvRegister, ReplicaId, Value,
+    VersionVector,
 };
 
 /// One local write to one record. A transaction is a list of these, all stamped with one dot.
@@ -116,10 +117,10 @@ pub enum FieldPath {
 #[serde(try_from = "RecordWire")]
 pub struct RecordState {
     pub(super) lifecycle: MvRegister<Lifecycle>,
-    pub(super) registers: BTreeMap<String, MvRegister<Value>>,
-    pub(super) maps: BTreeMap<String, BTreeMap<String, Member>>,
-    pub(super) minimums: BTreeMap<String, Extremum<Value>>,
-    pub(super) maximums: BTreeMap<String, Extremum<Value>>,
+    pub(super) registers: BTreeMap<FieldName, MvRegister<Value>>,
+    pub(super) maps: BTreeMap<FieldName, BTreeMap<String, Member>>,
+    pub(super) minimums: BTreeMap<FieldName, Extremum<Value>>,
+    pub(super) maximums: BTreeMap<FieldName, Extremum<Value>>,
 }
 
 /// The parts of one record another replica lacks. Each part is sent whole, so the receiver can
@@ -131,13 +132,13 @@ pub struct RecordDelta {
     /// The lifecycle register, if the receiver lacks some of it.
     pub lifecycle: Option<MvRegister<Lifecycle>>,
     /// Register fields the receiver lacks some of.
-    pub registers: BTreeMap<String, MvRegister<Value>>,
+    pub registers: BTreeMap<FieldName, MvRegister<Value>>,
     /// Keyed-map members the receiver lacks some of.
-    pub maps: BTreeMap<String, BTreeMap<String, Member>>,
+    pub maps: BTreeMap<FieldName, BTreeMap<String, Member>>,
     /// Min registers whose value the receiver has not seen.
-    pub minimums: BTreeMap<String, Extremum<Value>>,
+    pub minimums: BTreeMap<FieldName, Extremum<Value>>,
     /// Max registers whose value the receiver has not seen.
-    pub maximums: BTreeMap<String, Extremum<Value>>,
+    pub maximums: BTreeMap<FieldName, Extremum<Value>>,
 }
 
 impl RecordState {
@@ -163,28 +164,28 @@ impl RecordState {
     }
 
     /// The register fields.
-    pub fn registers(&self) -> &BTreeMap<String, MvRegister<Value>> {
+    pub fn registers(&self) -> &BTreeMap<FieldName, MvRegister<Value>> {
         &self.registers
     }
 
     /// Takes register `name` out of the record, with its name: for a reader that consumes a
     /// decoded record and would otherwise copy its values (a month view, decision 0040).
-    pub fn take_register(&mut self, name: &str) -> Option<(String, MvRegister<Value>)> {
+    pub fn take_register(&mut self, name: &str) -> Option<(FieldName, MvRegister<Value>)> {
         self.registers.remove_entry(name)
     }
 
     /// The keyed-map fields, including members that are currently absent.
-    pub fn maps(&self) -> &BTreeMap<String, BTreeMap<String, Member>> {
+    pub fn maps(&self) -> &BTreeMap<FieldName, BTreeMap<String, Member>> {
         &self.maps
     }
 
     /// The min registers.
-    pub fn minimums(&self) -> &BTreeMap<String, Extremum<Value>> {
+    pub fn minimums(&self) -> &BTreeMap<FieldName, Extremum<Value>> {
         &self.minimums
     }
 
     /// The max registers.
-    pub fn maximums(&self) -> &BTreeMap<String, Extremum<Value>> {
+    pub fn maximums(&self) -> &BTreeMap<FieldName, Extremum<Value>> {
         &self.maximums
     }
 
@@ -229,15 +230,24 @@ impl RecordState {
         }
         match write {
             Write::Set { field, value } => {
-                self.registers.entry(field.clone()).or_default().write(value.clone(), dot, hlc);
+                self.registers.entry(FieldName::from(field)).or_default().write(
+                    value.clone(),
+                    dot,
+                    hlc,
+                );
             }
             Write::SetMember { field, key, member_field, value } => {
-                let member =
-                    self.maps.entry(field.clone()).or_default().entry(key.clone()).or_default();
+                let member = self
+                    .maps
+                    .entry(FieldName::from(field))
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default();
                 member.set(member_field, value.clone(), dot, hlc);
             }
             Write::RemoveMember { field, key } => {
-                if let Some(member) = self.maps.get_mut(field).and_then(|m| m.get_mut(key)) {
+                if let Some(member) = self.maps.get_mut(field.as_str()).and_then(|m| m.get_mut(key))
+                {
                     if member.is_present() {
                         member.remove(dot, hlc);
                     }
@@ -245,11 +255,17 @@ impl RecordState {
             }
             Write::Min { field, value } => {
                 let entry = Entry { dot, hlc, value: value.clone() };
-                self.minimums.entry(field.clone()).or_default().offer(&entry, Direction::Min);
+                self.minimums
+                    .entry(FieldName::from(field))
+                    .or_default()
+                    .offer(&entry, Direction::Min);
             }
             Write::Max { field, value } => {
                 let entry = Entry { dot, hlc, value: value.clone() };
-                self.maximums.entry(field.clone()).or_default().offer(&entry, Direction::Max);
+                self.maximums
+                    .entry(FieldName::from(field))
+                    .or_default()
+                    .offer(&entry, Direction::Max);
             }
             Write::Delete | Write::Restore => {}
         }
@@ -313,11 +329,18 @@ impl RecordState {
             changed |= self.lifecycle.join(lifecycle, local_seen, remote_seen);
         }
         for (name, remote) in &delta.registers {
-            let local = self.registers.entry(name.clone()).or_default();
-            // A register that was absent and stays empty is removed again: no change.
-            changed |= local.join(remote, local_seen, remote_seen);
-            if local.is_empty() {
-                self.registers.remove(name);
+            if let Some(local) = self.registers.get_mut(name) {
+                changed |= local.join(remote, local_seen, remote_seen);
+                if local.is_empty() {
+                    self.registers.remove(name);
+                }
+            } else {
+                // A register that was absent and stays empty is not added: no change.
+                let mut local = MvRegister::default();
+                if local.join(remote, local_seen, remote_seen) && !local.is_empty() {
+                    self.registers.insert(name.clone(), local);
+                    changed = true;
+                }
             }
         }
         for (name, members) in &delta.maps {
@@ -419,7 +442,7 @@ impl RecordState {
         for (name, register) in &self.registers {
             for entry in register.entries().iter().filter(|e| unseen_by_all(&e.dot)) {
                 edits.push(ShadowedEdit {
-                    path: FieldPath::Register(name.clone()),
+                    path: FieldPath::Register(name.to_string()),
                     entry: entry.clone(),
                 });
             }
@@ -428,7 +451,8 @@ impl RecordState {
             for (key, member) in members {
                 for (field, register) in member.fields() {
                     for entry in register.entries().iter().filter(|e| unseen_by_all(&e.dot)) {
-                        let path = FieldPath::Member(name.clone(), key.clone(), field.clone());
+                        let path =
+                            FieldPath::Member(name.to_string(), key.clone(), field.to_string());
                         edits.push(ShadowedEdit { path, entry: entry.clone() });
                     }
                 }
@@ -441,7 +465,7 @@ impl RecordState {
         for (registers, path) in extrema {
             for (name, register) in registers {
                 if let Some(entry) = register.entry().filter(|e| unseen_by_all(&e.dot)) {
-                    edits.push(ShadowedEdit { path: path(name.clone()), entry: entry.clone() });
+                    edits.push(ShadowedEdit { path: path(name.to_string()), entry: entry.clone() });
                 }
             }
         }
@@ -470,10 +494,10 @@ impl RecordDelta {
 /// encoded) one way.
 pub(super) struct Parts<'a> {
     pub(super) lifecycle: Option<&'a MvRegister<Lifecycle>>,
-    pub(super) registers: &'a BTreeMap<String, MvRegister<Value>>,
-    pub(super) maps: &'a BTreeMap<String, BTreeMap<String, Member>>,
-    pub(super) minimums: &'a BTreeMap<String, Extremum<Value>>,
-    pub(super) maximums: &'a BTreeMap<String, Extremum<Value>>,
+    pub(super) registers: &'a BTreeMap<FieldName, MvRegister<Value>>,
+    pub(super) maps: &'a BTreeMap<FieldName, BTreeMap<String, Member>>,
+    pub(super) minimums: &'a BTreeMap<FieldName, Extremum<Value>>,
+    pub(super) maximums: &'a BTreeMap<FieldName, Extremum<Value>>,
 }
 
 impl Parts<'_> {
@@ -496,10 +520,10 @@ impl Parts<'_> {
     }
 }
 
-fn unseen<T: Clone>(
-    parts: &BTreeMap<String, T>,
+fn unseen<K: Ord + Clone, T: Clone>(
+    parts: &BTreeMap<K, T>,
     is_unseen: impl Fn(&T) -> bool,
-) -> BTreeMap<String, T> {
+) -> BTreeMap<K, T> {
     parts.iter().filter(|(_, part)| is_unseen(part)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
@@ -548,7 +572,7 @@ mod tests {
         member.set("status", Value::Int(1), dot(2, 1), Hlc::default());
         let delta = RecordDelta {
             maps: BTreeMap::from([(
-                "attendees".to_owned(),
+                FieldName::new("attendees"),
                 BTreeMap::from([("a".to_owned(), member)]),
             )]),
             ..RecordDelta::default()

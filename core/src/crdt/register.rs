@@ -7,6 +7,8 @@
 //! replaces them all. Superseded entries are dropped at once, so a register's size is bounded by
 //! the number of concurrent writers, never by the number of writes.
 
+use smallvec::SmallVec;
+
 use super::{Dot, Hlc, VersionVector};
 
 /// One value written to a register, with the dot and clock of its write.
@@ -30,25 +32,30 @@ impl<T> Entry<T> {
 /// A multi-value register. Entries are kept sorted by stamp, so the last one is the winner.
 ///
 /// Registers are encoded only as part of a record (see `wire.rs`), never on their own.
+///
+/// Nearly every register holds one entry (two only while writers disagree), so that entry is
+/// kept inline: a decoded record allocates nothing per register (decision 0041).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct MvRegister<T> {
-    entries: Vec<Entry<T>>,
+    entries: SmallVec<[Entry<T>; 1]>,
 }
 
 impl<T> Default for MvRegister<T> {
     fn default() -> Self {
-        Self { entries: Vec::new() }
+        Self { entries: SmallVec::new() }
     }
 }
 
 impl<T: Clone> MvRegister<T> {
     /// A local write: the new value replaces every entry, since the writer has seen them all.
     pub fn write(&mut self, value: T, dot: Dot, hlc: Hlc) {
-        self.entries = vec![Entry { dot, hlc, value }];
+        self.entries.clear();
+        self.entries.push(Entry { dot, hlc, value });
     }
 
     /// A register holding `entries` (as decoded from storage): sorted, one entry per dot.
-    pub(crate) fn from_entries(mut entries: Vec<Entry<T>>) -> Self {
+    pub(crate) fn from_entries(entries: impl IntoIterator<Item = Entry<T>>) -> Self {
+        let mut entries: SmallVec<[Entry<T>; 1]> = entries.into_iter().collect();
         entries.sort_by_key(Entry::stamp);
         entries.dedup_by_key(|e| e.dot);
         Self { entries }
@@ -74,13 +81,20 @@ impl<T: Clone> MvRegister<T> {
         local_seen: &VersionVector,
         remote_seen: &VersionVector,
     ) -> bool {
-        let mut merged: Vec<Entry<T>> = self
+        // Most registers a merge meets are unchanged: find that out before cloning anything.
+        let keeps_all =
+            self.entries.iter().all(|e| other.has_dot(&e.dot) || !remote_seen.contains(&e.dot));
+        let adds_none =
+            other.entries.iter().all(|e| self.has_dot(&e.dot) || local_seen.contains(&e.dot));
+        if keeps_all && adds_none {
+            return false;
+        }
+        let mut merged: SmallVec<[Entry<T>; 1]> = self
             .entries
             .iter()
             .filter(|e| other.has_dot(&e.dot) || !remote_seen.contains(&e.dot))
             .cloned()
             .collect();
-        let kept = merged.len();
         merged.extend(
             other
                 .entries
@@ -88,9 +102,6 @@ impl<T: Clone> MvRegister<T> {
                 .filter(|e| !self.has_dot(&e.dot) && !local_seen.contains(&e.dot))
                 .cloned(),
         );
-        if kept == self.entries.len() && merged.len() == kept {
-            return false;
-        }
         merged.sort_by_key(Entry::stamp);
         self.entries = merged;
         true
@@ -99,8 +110,8 @@ impl<T: Clone> MvRegister<T> {
     /// Keeps only the entries `keep` accepts (garbage collection drops entries every replica has
     /// seen superseded, see `stability.rs`). Order is kept, so the winner stays the winner
     /// among what is left.
-    pub(crate) fn retain(&mut self, keep: impl FnMut(&Entry<T>) -> bool) {
-        self.entries.retain(keep);
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Entry<T>) -> bool) {
+        self.entries.retain(|entry| keep(entry));
     }
 
     /// Lets `change` rewrite each entry in place (moving writes to another replica id, see

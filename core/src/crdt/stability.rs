@@ -89,7 +89,7 @@ mod tests {
 
     use super::*;
     use crate::crdt::testing::{dot, vv};
-    use crate::crdt::{Dot, Entry, Member, ReplicaId, ShadowedEdit, Value, Write};
+    use crate::crdt::{Dot, Entry, FieldName, Member, ReplicaId, ShadowedEdit, Value, Write};
 
     /// One replica of one record, driven by hand.
     #[derive(Clone, Debug)]
@@ -142,7 +142,7 @@ mod tests {
     }
 
     /// Field name and the entries of its register.
-    type Fields = Vec<(String, Vec<Entry<Value>>)>;
+    type Fields = Vec<(FieldName, Vec<Entry<Value>>)>;
 
     /// What apps can observe of a record: lifecycle, register entries (winners and conflicts),
     /// present members with their field entries, min/max values and the delete's conflict log.
@@ -152,14 +152,14 @@ mod tests {
         exists: bool,
         deleted: bool,
         registers: Fields,
-        members: Vec<(String, String, Fields)>,
-        extrema: Vec<(String, Option<Entry<Value>>)>,
+        members: Vec<(FieldName, String, Fields)>,
+        extrema: Vec<(FieldName, Option<Entry<Value>>)>,
         shadowed: Vec<ShadowedEdit>,
         has_conflicts: bool,
     }
 
     fn visible(state: &RecordState) -> Visible {
-        let entries = |fields: &BTreeMap<String, crate::crdt::MvRegister<Value>>| {
+        let entries = |fields: &BTreeMap<FieldName, crate::crdt::MvRegister<Value>>| {
             fields.iter().map(|(name, r)| (name.clone(), r.entries().to_vec())).collect()
         };
         let mut members = Vec::new();
@@ -276,7 +276,7 @@ mod tests {
             hlc: Hlc::default(),
             value: Value::Int(1),
         }]);
-        let fields = [("trigger".to_owned(), field)].into_iter().collect();
+        let fields = [(FieldName::new("trigger"), field)].into_iter().collect();
         state
             .maps
             .entry("alarms".into())

@@ -133,7 +133,7 @@ mod tests {
 
     use super::*;
     use crate::crdt::testing::{dot, vv};
-    use crate::crdt::{Direction, Entry, Extremum, Hlc, Lifecycle, Member, Value};
+    use crate::crdt::{Direction, Entry, Extremum, FieldName, Hlc, Lifecycle, Member, Value};
 
     fn hlc(millis: u64) -> Hlc {
         Hlc { millis, logical: 0 }
@@ -152,13 +152,13 @@ mod tests {
         sequence.offer(&entry, Direction::Max);
         RecordDelta {
             lifecycle: Some(lifecycle),
-            registers: BTreeMap::from([("title".to_owned(), title)]),
+            registers: BTreeMap::from([(FieldName::new("title"), title)]),
             maps: BTreeMap::from([(
-                "attendees".to_owned(),
+                FieldName::new("attendees"),
                 BTreeMap::from([("mailto:x@example.com".to_owned(), member)]),
             )]),
             minimums: BTreeMap::new(),
-            maximums: BTreeMap::from([("sequence".to_owned(), sequence)]),
+            maximums: BTreeMap::from([(FieldName::new("sequence"), sequence)]),
         }
     }
 
@@ -246,14 +246,14 @@ mod tests {
             (
                 renamed(&|_, record| {
                     let title = record.registers.remove("title").expect("title");
-                    record.registers.insert(String::new(), title);
+                    record.registers.insert(FieldName::new(""), title);
                 }),
                 "field name is empty",
             ),
             (
                 renamed(&|_, record| {
                     let members = record.maps.remove("attendees").expect("attendees");
-                    record.maps.insert(long.clone(), members);
+                    record.maps.insert(FieldName::from(&long), members);
                 }),
                 "field name is 1025 bytes",
             ),
@@ -276,7 +276,7 @@ mod tests {
             (
                 renamed(&|_, record| {
                     let sequence = record.maximums.remove("sequence").expect("sequence");
-                    record.minimums.insert(long.clone(), sequence);
+                    record.minimums.insert(FieldName::from(&long), sequence);
                 }),
                 "field name is 1025 bytes",
             ),

@@ -22,8 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::record::Parts;
 use super::{
-    Dot, Entry, Extremum, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordState, ReplicaId,
-    Value,
+    Dot, Entry, Extremum, FieldName, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordState,
+    ReplicaId, Value,
 };
 
 type Stamped<T> = Vec<(u32, T)>;
@@ -88,26 +88,20 @@ pub enum Name {
     Written(String),
 }
 
-impl Name {
-    fn new(written: &str) -> Name {
-        match (1..).zip(NAMES).find(|(_, name)| *name == written) {
-            Some((code, name)) => Name::Known { code, name },
-            None => Name::Written(written.to_owned()),
+impl From<&FieldName> for Name {
+    fn from(name: &FieldName) -> Name {
+        match name.code() {
+            Some(code) => Name::Known { code, name: NAMES[code as usize - 1] },
+            None => Name::Written(name.to_string()),
         }
     }
 }
 
-impl From<&String> for Name {
-    fn from(name: &String) -> Name {
-        Name::new(name)
-    }
-}
-
-impl From<Name> for String {
-    fn from(name: Name) -> String {
+impl From<Name> for FieldName {
+    fn from(name: Name) -> FieldName {
         match name {
-            Name::Known { name, .. } => name.to_owned(),
-            Name::Written(name) => name,
+            Name::Known { name, .. } => FieldName::new(name),
+            Name::Written(name) => FieldName::from(name),
         }
     }
 }
@@ -302,7 +296,7 @@ impl StampTable {
         register.entry().map(|e| (self.index_of(e.dot, e.hlc), &e.value))
     }
 
-    fn member<'v, N: for<'a> From<&'a String>>(
+    fn member<'v, N: for<'a> From<&'a FieldName>>(
         &mut self,
         member: &'v Member,
     ) -> MemberWire<N, &'v Value> {
@@ -317,7 +311,7 @@ impl StampTable {
     }
 }
 
-fn encode<'p, N: for<'a> From<&'a String>>(
+fn encode<'p, N: for<'a> From<&'a FieldName>>(
     parts: Parts<'p>,
 ) -> RecordWire<N, Vec<(Dot, Hlc)>, &'p Value> {
     let mut table = StampTable::default();
@@ -346,21 +340,21 @@ fn entry<T>(stamps: &[(Dot, Hlc)], (index, value): (u32, T)) -> Result<Entry<T>,
 }
 
 fn register<T: Clone>(stamps: &[(Dot, Hlc)], entries: Stamped<T>) -> Result<MvRegister<T>, String> {
-    let entries = entries.into_iter().map(|e| entry(stamps, e)).collect::<Result<_, _>>()?;
+    let entries = entries.into_iter().map(|e| entry(stamps, e)).collect::<Result<Vec<_>, _>>()?;
     Ok(MvRegister::from_entries(entries))
 }
 
-fn registers<N: Into<String>>(
+fn registers<N: Into<FieldName>>(
     stamps: &[(Dot, Hlc)],
     named: Vec<(N, Stamped<Value>)>,
-) -> Result<BTreeMap<String, MvRegister<Value>>, String> {
+) -> Result<BTreeMap<FieldName, MvRegister<Value>>, String> {
     named.into_iter().map(|(name, entries)| Ok((name.into(), register(stamps, entries)?))).collect()
 }
 
-fn extrema<N: Into<String>>(
+fn extrema<N: Into<FieldName>>(
     stamps: &[(Dot, Hlc)],
     named: Vec<(N, Option<(u32, Value)>)>,
-) -> Result<BTreeMap<String, Extremum<Value>>, String> {
+) -> Result<BTreeMap<FieldName, Extremum<Value>>, String> {
     named
         .into_iter()
         .map(|(name, e)| {
@@ -370,7 +364,7 @@ fn extrema<N: Into<String>>(
 }
 
 /// The decoded parts, as a delta holds them (a stored record has a lifecycle too).
-fn decode<N: Into<String>>(wire: RecordWire<N>) -> Result<RecordDelta, String> {
+fn decode<N: Into<FieldName>>(wire: RecordWire<N>) -> Result<RecordDelta, String> {
     let stamps = &wire.stamps;
     let lifecycle = wire.lifecycle.map(|entries| register(stamps, entries)).transpose()?;
     let mut maps = BTreeMap::new();
@@ -407,7 +401,7 @@ impl RecordState {
     }
 }
 
-impl<N: Into<String>> TryFrom<RecordWire<N>> for RecordState {
+impl<N: Into<FieldName>> TryFrom<RecordWire<N>> for RecordState {
     type Error = String;
 
     fn try_from(wire: RecordWire<N>) -> Result<Self, String> {

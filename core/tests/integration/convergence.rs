@@ -109,15 +109,15 @@ fn check_nothing_lost<R: TestReplica>(
                 FieldPath::Register(field) => record
                     .state
                     .registers()
-                    .get(field)
+                    .get(field.as_str())
                     .map(|r| r.entries().iter().map(|e| e.dot).collect())
                     .unwrap_or_default(),
                 FieldPath::Member(field, key, member_field) => record
                     .state
                     .maps()
-                    .get(field)
+                    .get(field.as_str())
                     .and_then(|m| m.get(key))
-                    .and_then(|m| m.fields().get(member_field))
+                    .and_then(|m| m.fields().get(member_field.as_str()))
                     .map(|r| r.entries().iter().map(|e| e.dot).collect())
                     .unwrap_or_default(),
                 _ => Vec::new(),

@@ -62,7 +62,10 @@ fn alarm_keys(replica: &SqliteReplica) -> Vec<String> {
 fn alarm_fields(replica: &SqliteReplica, alarm: &str) -> Vec<String> {
     let event = event(replica).expect("event");
     let members = event.members("alarms");
-    members.get(alarm).map(|m| m.fields().keys().cloned().collect()).unwrap_or_default()
+    members
+        .get(alarm)
+        .map(|m| m.fields().keys().map(|name| name.to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn system_millis() -> u64 {
