@@ -8,6 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -166,9 +167,27 @@ struct Writer {
 /// at least this many records) one checks whether it holds enough records to make it.
 const DICTIONARY_CHECK_EVERY: u32 = 64;
 
-fn data_version(conn: &Connection) -> Result<i64> {
+pub(crate) fn data_version(conn: &Connection) -> Result<i64> {
     // Prepared once: `pragma_query_value` prepares the statement on every commit.
     Ok(conn.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?)
+}
+
+/// A pooled reader connection, with the number it was opened as.
+struct Reader {
+    number: u64,
+    conn: Connection,
+}
+
+/// Which reader connection a read ran on, and that connection's `PRAGMA data_version` in it.
+/// A reader never commits, so its data version changes exactly when another connection (this
+/// store's writer, another store on the file, another process) commits: two reads with equal
+/// stamps saw the same committed state. A month view trusts the events it decoded under the
+/// same stamp without reading their records again (decision 0041). Reader numbers are never
+/// reused, so a stamp of a closed reader matches nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ReaderStamp {
+    reader: u64,
+    data_version: i64,
 }
 
 /// A replica persisted on disk: any number of spaces in one SQLite file.
@@ -177,7 +196,9 @@ pub struct Store {
     options: StoreOptions,
     incarnation: Mutex<Incarnation>,
     writer: Mutex<Writer>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Reader>>,
+    /// The number the next reader connection opened gets (see [`ReaderStamp`]).
+    next_reader: AtomicU64,
     subscribers: Arc<Mutex<Subscribers>>,
     /// Change events in commit order, waiting to be delivered (see `deliver`).
     pending: Mutex<VecDeque<ChangeEvent>>,
@@ -277,6 +298,7 @@ impl Store {
                 dictionary_due: 0,
             }),
             readers: Mutex::new(Vec::new()),
+            next_reader: AtomicU64::new(0),
             subscribers: Arc::default(),
             pending: Mutex::default(),
             delivering: Mutex::default(),
@@ -787,18 +809,32 @@ impl Store {
 
     /// Runs `work` in a read transaction on a pooled read-only connection.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_stamped(|conn, _| work(conn))
+    }
+
+    /// [`Store::read`], also telling `work` a [`ReaderStamp`] taken inside the transaction
+    /// (`work` reads the data version only if it needs it: it is one more statement).
+    pub(crate) fn read_stamped<T>(
+        &self,
+        work: impl FnOnce(&Connection, &dyn Fn() -> Result<ReaderStamp>) -> Result<T>,
+    ) -> Result<T> {
         let pooled = lock(&self.readers).pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => sqlite::open_reader(&self.path, self.options.durability)?,
+        let reader = match pooled {
+            Some(reader) => reader,
+            None => Reader {
+                number: self.next_reader.fetch_add(1, Ordering::Relaxed),
+                conn: sqlite::open_reader(&self.path, self.options.durability)?,
+            },
         };
+        let conn = &reader.conn;
+        let stamp = || Ok(ReaderStamp { reader: reader.number, data_version: data_version(conn)? });
         // One read transaction, so everything read belongs to the same committed state. A
         // sync makes dozens of small reads: `BEGIN` and `COMMIT` are prepared once.
         let statement = |sql| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
-        let result = statement("BEGIN").map_err(Error::from).and_then(|_| work(&conn));
+        let result = statement("BEGIN").map_err(Error::from).and_then(|_| work(conn, &stamp));
         let ended = statement("COMMIT");
         if ended.is_ok() {
-            lock(&self.readers).push(conn);
+            lock(&self.readers).push(reader);
         }
         result
     }

@@ -40,6 +40,7 @@ use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
 use crate::storage::sqlite::decode_record;
 use crate::storage::sqlite::view::{DerivedView, SavedRecord};
+use crate::store::ReaderStamp;
 use crate::{Store, Value};
 
 /// The index's tables. Most reference the records, so a record's rows go when it does (a space
@@ -553,9 +554,19 @@ fn is_current(conn: &Connection) -> Result<bool> {
 /// Events decoded by recent occurrence queries, keyed by record and checked against a hash of
 /// the stored bytes, so scrolling back and forth through months does not decode the same records
 /// again. Bounded: it is emptied when full, so memory stays flat on large stores.
+///
+/// Each event also remembers the last read that found its record's bytes unchanged
+/// ([`ReaderStamp`]): a read with the same stamp saw the same committed state, so it takes the
+/// event without reading the record (decision 0041).
 #[derive(Default)]
 struct EventCache {
-    events: HashMap<i64, (u64, Arc<Event>), RidHash>,
+    events: HashMap<i64, CachedEvent, RidHash>,
+}
+
+struct CachedEvent {
+    hash: u64,
+    checked: ReaderStamp,
+    event: Arc<Event>,
 }
 
 /// Hashes record row ids for the maps a view keeps by record: they are the store's own
@@ -595,15 +606,24 @@ impl std::hash::Hasher for RidHasher {
 const CACHE_LIMIT: usize = 4096;
 
 impl EventCache {
-    fn get(&self, rid: i64, hash: u64) -> Option<Arc<Event>> {
-        self.events.get(&rid).filter(|(h, _)| *h == hash).map(|(_, e)| Arc::clone(e))
+    /// The event of record `rid` if it was checked in a read of the same committed state.
+    fn trusted(&self, rid: i64, now: ReaderStamp) -> Option<Arc<Event>> {
+        self.events.get(&rid).filter(|cached| cached.checked == now).map(|c| Arc::clone(&c.event))
     }
 
-    fn insert(&mut self, rid: i64, hash: u64, event: Arc<Event>) {
+    /// The event of record `rid` if its stored bytes still hash to `hash`; it is then trusted
+    /// under `now`.
+    fn check(&mut self, rid: i64, hash: u64, now: ReaderStamp) -> Option<Arc<Event>> {
+        let cached = self.events.get_mut(&rid).filter(|cached| cached.hash == hash)?;
+        cached.checked = now;
+        Some(Arc::clone(&cached.event))
+    }
+
+    fn insert(&mut self, rid: i64, hash: u64, checked: ReaderStamp, event: Arc<Event>) {
         if self.events.len() >= CACHE_LIMIT {
             self.events.clear();
         }
-        self.events.insert(rid, (hash, event));
+        self.events.insert(rid, CachedEvent { hash, checked, event });
     }
 }
 
@@ -624,6 +644,32 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     let mut last = [0u8; 8];
     last[..tail.len()].copy_from_slice(tail);
     mix(h, u64::from_le_bytes(last))
+}
+
+/// The event of record `rid`, read through `record` (`SELECT id, state FROM records WHERE rid
+/// = ?1 AND deleted = 0`): the cached event if the stored bytes are the ones it was decoded
+/// from, else decoded and cached. `None` for a record that is gone or deleted.
+fn read_cached(
+    conn: &Connection,
+    record: &mut rusqlite::CachedStatement<'_>,
+    cache: &mut EventCache,
+    rid: i64,
+    now: ReaderStamp,
+) -> Result<Option<Arc<Event>>> {
+    let mut found = record.query([rid])?;
+    // A deleted record has no index rows; this only guards the view.
+    let Some(stored) = found.next()? else { return Ok(None) };
+    let blob = stored.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+    let hash = fingerprint(blob);
+    if let Some(event) = cache.check(rid, hash, now) {
+        return Ok(Some(event));
+    }
+    let id = stored.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+    let event = read_event_from(id, decode_record(conn, blob)?)?.map(Arc::new);
+    if let Some(event) = &event {
+        cache.insert(rid, hash, now, Arc::clone(event));
+    }
+    Ok(event)
 }
 
 /// An event the index says may have occurrences in a window, with those occurrences (as
@@ -667,7 +713,8 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     if !store.read(|conn| all_indexed(conn, first, last))? {
         store.write_derived(|conn| materialise(conn, wide_from, wide_to))?;
     }
-    store.read(|conn| {
+    store.read_stamped(|conn, stamp| {
+        let now = stamp()?;
         let longest: i64 = conn
             .prepare_cached("SELECT value FROM meta WHERE key = 'index_longest'")?
             .query_row([], |row| row.get(0))
@@ -700,31 +747,9 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                 let slot = match seen.get(&rid) {
                     Some(slot) => *slot,
                     None => {
-                        let mut found = record.query([rid])?;
-                        let event = match found.next()? {
-                            // A deleted record has no index rows; this only guards the view.
-                            None => None,
-                            Some(stored) => {
-                                let blob =
-                                    stored.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-                                let hash = fingerprint(blob);
-                                match cache.get(rid, hash) {
-                                    Some(event) => Some(event),
-                                    None => {
-                                        let id = stored
-                                            .get_ref(0)?
-                                            .as_str()
-                                            .map_err(rusqlite::Error::from)?;
-                                        let event =
-                                            read_event_from(id, decode_record(conn, blob)?)?
-                                                .map(Arc::new);
-                                        if let Some(event) = &event {
-                                            cache.insert(rid, hash, Arc::clone(event));
-                                        }
-                                        event
-                                    }
-                                }
-                            }
+                        let event = match cache.trusted(rid, now) {
+                            Some(event) => Some(event),
+                            None => read_cached(conn, &mut record, &mut cache, rid, now)?,
                         };
                         let slot = event.map(|event| {
                             out.push(Candidate { event, rows: Vec::new() });

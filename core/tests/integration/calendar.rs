@@ -1157,3 +1157,39 @@ fn a_cleared_field_is_absent_from_a_month_view_as_from_the_event() {
     assert_eq!(*shown[0].fields, *event.fields);
     assert_eq!(shown[0].fields.get("location"), Some(&Value::from("Room 9")));
 }
+
+/// A month view takes the events it decoded in a read of the same committed state without
+/// reading their records again (decision 0041). An edit that leaves the index rows as they
+/// were (a title) must still show in the next view, whoever commits it: this store, or a
+/// second store on the same file (an app extension), whose commits this store's writer never
+/// sees.
+#[test]
+fn a_view_shows_every_edit_committed_since_the_last_one_from_any_connection() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("phone.almanac");
+    let app = Store::open(&path).expect("app");
+    let extension = Store::open(&path).expect("extension on the same file");
+    app.create_event(&titled_event("standup", monday(5), 1800, Some("FREQ=WEEKLY;COUNT=8")))
+        .expect("create");
+    app.create_event(&titled_event("review", monday(6), 3600, None)).expect("create");
+    let shown = |store: &Store| {
+        let mut distinct: Vec<String> = Vec::new();
+        for (_, title) in titles(&january(store)) {
+            if !distinct.contains(&title) {
+                distinct.push(title);
+            }
+        }
+        distinct
+    };
+    assert_eq!(shown(&app), ["standup", "review"]);
+    assert_eq!(shown(&app), ["standup", "review"], "nothing committed: the same view");
+
+    app.edit_event("standup", &Span::All, &edit(&[("title", "Standup (app)")])).expect("app");
+    assert_eq!(shown(&app), ["Standup (app)", "review"]);
+
+    extension.edit_event("review", &Span::All, &edit(&[("title", "Review (ext)")])).expect("ext");
+    assert_eq!(shown(&app), ["Standup (app)", "Review (ext)"]);
+    extension.edit_event("standup", &Span::All, &edit(&[("title", "Standup (ext)")])).expect("ext");
+    assert_eq!(shown(&app), ["Standup (ext)", "Review (ext)"]);
+    assert_eq!(shown(&extension), ["Standup (ext)", "Review (ext)"]);
+}
