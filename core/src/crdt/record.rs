@@ -401,12 +401,15 @@ impl RecordState {
     /// For each writer, the highest counter among this record's entries. Sync uses it to find
     /// the records another replica lacks without reading them all.
     pub fn max_counters(&self) -> BTreeMap<ReplicaId, u64> {
-        let mut max = BTreeMap::new();
-        for dot in self.dots() {
-            let counter = max.entry(dot.replica).or_insert(0);
-            *counter = dot.counter.max(*counter);
-        }
-        max
+        // A record has a handful of writers: a list searched linearly, then sorted once.
+        let mut max: Vec<(ReplicaId, u64)> = Vec::new();
+        self.parts().for_each_stamp(|dot, _| {
+            match max.iter_mut().find(|(replica, _)| *replica == dot.replica) {
+                Some((_, counter)) => *counter = dot.counter.max(*counter),
+                None => max.push((dot.replica, dot.counter)),
+            }
+        });
+        max.into_iter().collect()
     }
 
     /// Whether the record has something for the conflict log: a register with conflicting
@@ -502,21 +505,29 @@ pub(super) struct Parts<'a> {
 
 impl Parts<'_> {
     fn stamps(&self) -> Vec<(Dot, Hlc)> {
-        fn of<T: Clone>(register: &MvRegister<T>) -> impl Iterator<Item = (Dot, Hlc)> + '_ {
-            register.entries().iter().map(|e| (e.dot, e.hlc))
+        let mut stamps = Vec::new();
+        self.for_each_stamp(|dot, hlc| stamps.push((dot, hlc)));
+        stamps
+    }
+
+    /// Calls `visit` with the stamp of every entry, without collecting them (saving a record
+    /// asks for its writers' counters twice; collecting the stamps first was 3% of a merge).
+    pub(super) fn for_each_stamp(&self, mut visit: impl FnMut(Dot, Hlc)) {
+        if let Some(lifecycle) = self.lifecycle {
+            lifecycle.entries().iter().for_each(|e| visit(e.dot, e.hlc));
         }
-        let mut stamps: Vec<(Dot, Hlc)> = self.lifecycle.into_iter().flat_map(of).collect();
         for register in self.registers.values() {
-            stamps.extend(of(register));
+            register.entries().iter().for_each(|e| visit(e.dot, e.hlc));
         }
         for member in self.maps.values().flat_map(BTreeMap::values) {
-            stamps.extend(of(member.presence()));
-            stamps.extend(member.fields().values().flat_map(of));
+            member.presence().entries().iter().for_each(|e| visit(e.dot, e.hlc));
+            for field in member.fields().values() {
+                field.entries().iter().for_each(|e| visit(e.dot, e.hlc));
+            }
         }
         for extremum in self.minimums.values().chain(self.maximums.values()) {
-            stamps.extend(extremum.entry().map(|e| (e.dot, e.hlc)));
+            extremum.entry().iter().for_each(|e| visit(e.dot, e.hlc));
         }
-        stamps
     }
 }
 
