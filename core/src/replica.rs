@@ -5,6 +5,7 @@
 //! the version vector — and leaves keeping records to the backend. The SQLite store and the
 //! in-memory store both run exactly this code, so the same rules hold on disk and in tests.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::crdt::{
@@ -215,9 +216,32 @@ impl ReplicaState {
         records: impl IntoIterator<Item = &'r (RecordKey, RecordDelta)>,
         context: &VersionVector,
     ) -> Result<Changes> {
+        let records =
+            records.into_iter().map(|(key, delta)| (Cow::Borrowed(key), Cow::Borrowed(delta)));
+        self.join_each(store, records, context)
+    }
+
+    /// [`ReplicaState::join_records`] of records not needed afterwards: what they bring is
+    /// moved into the stored records instead of copied (see [`RecordState::join_owned`]).
+    pub fn join_owned_records(
+        &self,
+        store: &mut impl RecordStore,
+        records: impl IntoIterator<Item = (RecordKey, RecordDelta)>,
+        context: &VersionVector,
+    ) -> Result<Changes> {
+        let records = records.into_iter().map(|(key, delta)| (Cow::Owned(key), Cow::Owned(delta)));
+        self.join_each(store, records, context)
+    }
+
+    fn join_each<'r>(
+        &self,
+        store: &mut impl RecordStore,
+        records: impl Iterator<Item = (Cow<'r, RecordKey>, Cow<'r, RecordDelta>)>,
+        context: &VersionVector,
+    ) -> Result<Changes> {
         let mut joined = Vec::new();
         for (key, record) in records {
-            let before = store.load(key)?;
+            let before = store.load(&key)?;
             if before.is_none() && record.lifecycle.is_none() {
                 return Err(Error::Decode {
                     what: "a delta",
@@ -231,14 +255,18 @@ impl ReplicaState {
             // and no write. The state before is kept for the store (it rewrites only the
             // clock-index rows that changed, and derived views compare against it).
             let mut after = before.clone().unwrap_or_default();
-            if after.join(record, &self.seen, context) {
+            let changed = match record {
+                Cow::Borrowed(record) => after.join(record, &self.seen, context),
+                Cow::Owned(record) => after.join_owned(record, &self.seen, context),
+            };
+            if changed {
                 joined.push((key, before, after));
             }
         }
         let mut changes = Changes::default();
         for (key, before, after) in joined {
-            store.save_changed(key, before.as_ref(), &after)?;
-            changes.records.push(key.clone());
+            store.save_changed(&key, before.as_ref(), &after)?;
+            changes.records.push(key.into_owned());
         }
         Ok(changes)
     }

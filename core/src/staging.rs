@@ -166,7 +166,7 @@ impl Store {
             hlc: inbound.hlc,
             records,
         };
-        self.apply_in_batches(&delta, Some(peer))
+        self.apply_in_batches(delta, Some(peer))
     }
 
     /// Applies a delta in transactions of at most [`BATCH_RECORDS`] records, records that share
@@ -175,11 +175,11 @@ impl Store {
     /// copy of this delta is dropped with the last transaction (or at once if refused).
     pub(crate) fn apply_in_batches(
         &self,
-        delta: &Delta,
+        delta: Delta,
         staged_from: Option<ReplicaId>,
     ) -> Result<Changes> {
         let space = &delta.space;
-        let seen = match self.check_staged(delta) {
+        let seen = match self.check_staged(&delta) {
             Ok(seen) => seen,
             Err(error) => {
                 if let Some(peer) = staged_from {
@@ -189,6 +189,11 @@ impl Store {
             }
         };
         let batches = batches(&delta.records, &seen, BATCH_RECORDS);
+        // Each record is joined once and not needed after: moved, not copied, into the store.
+        let Delta { space, context, hlc, records, .. } = delta;
+        let space = &space;
+        let mut records: Vec<Option<(RecordKey, RecordDelta)>> =
+            records.into_iter().map(Some).collect();
         // Keep checkpoints out of the app's commits while the batches run (restored however
         // this function ends).
         let _quiet = (batches.len() > 1).then(|| QuietCheckpoints::start(self)).transpose()?;
@@ -198,10 +203,10 @@ impl Store {
             let last = n + 1 == count;
             let now = self.now_millis();
             let changes = self.write_space(space, Origin::Remote, |replica, store| {
-                let part = batch.iter().map(|&i| &delta.records[i]);
-                let mut changes = replica.join_records(store, part, &delta.context)?;
+                let part = batch.iter().filter_map(|&i| records[i].take());
+                let mut changes = replica.join_owned_records(store, part, &context)?;
                 if last {
-                    changes.clock_skew = replica.finish_apply(&delta.context, delta.hlc, now);
+                    changes.clock_skew = replica.finish_apply(&context, hlc, now);
                     if let Some(peer) = staged_from {
                         let sid = sqlite::held_space(store.connection(), space)?;
                         sync_state::drop_inbound(store.connection(), peer, sid)?;
@@ -280,10 +285,10 @@ impl SyncStore for Store {
         Store::delta_since(self, space.as_str(), since)
     }
 
-    fn apply_delta(&self, delta: &Delta) -> Result<Changes> {
+    fn apply_delta(&self, delta: Delta) -> Result<Changes> {
         // Short transactions either way: the app's own writes never wait behind a large one.
         if delta.records.len() <= BATCH_RECORDS {
-            Store::apply(self, delta)
+            Store::apply(self, &delta)
         } else {
             self.apply_in_batches(delta, None)
         }

@@ -586,6 +586,37 @@ mod tests {
             }
         }
 
+        /// Joining a delta that is moved in (`join_owned`, as a received delta is applied)
+        /// changes a record exactly as joining it borrowed does, into an empty record (a
+        /// record new here) and into a random one, whatever each side has seen. (Here because
+        /// this module's tape builds random records.)
+        #[test]
+        fn joining_an_owned_delta_is_joining_a_borrowed_one(
+            numbers in proptest::collection::vec(any::<u64>(), 64..256),
+        ) {
+            let epochs = [1_700_000_000_000, numbers[0]];
+            let mut tape = Tape { numbers, at: 0, epochs };
+            let replicas = [ReplicaId::from_bytes([1; 16]), ReplicaId::from_bytes([200; 16])];
+            let vector = |tape: &mut Tape| {
+                VersionVector::from_map(
+                    replicas.iter().map(|r| (*r, tape.below(450))).collect(),
+                )
+            };
+            let (local_seen, remote_seen, since) =
+                (vector(&mut tape), vector(&mut tape), vector(&mut tape));
+            let remote = tape.record();
+            let Some(delta) = remote.delta(&since) else { return Ok(()) };
+            for local in [RecordState::default(), tape.record()] {
+                let (mut borrowed, mut owned) = (local.clone(), local);
+                let changed = borrowed.join(&delta, &local_seen, &remote_seen);
+                prop_assert_eq!(
+                    owned.join_owned(delta.clone(), &local_seen, &remote_seen),
+                    changed
+                );
+                prop_assert_eq!(owned, borrowed);
+            }
+        }
+
         /// Any record reads back as the serde path reads it, and so does any damaged copy of
         /// its payload: cut short, a byte changed, or a byte added.
         #[test]

@@ -372,6 +372,40 @@ impl RecordState {
         changed
     }
 
+    /// [`RecordState::join`] of a delta not needed afterwards (a received one): registers new
+    /// to this record are moved in instead of copied, which is every register of a record new
+    /// to this replica (a joining device's whole download).
+    pub fn join_owned(
+        &mut self,
+        delta: RecordDelta,
+        local_seen: &VersionVector,
+        remote_seen: &VersionVector,
+    ) -> bool {
+        let RecordDelta { lifecycle, registers, maps, minimums, maximums } = delta;
+        let mut changed = false;
+        if let Some(lifecycle) = lifecycle {
+            changed |= self.lifecycle.join_owned(lifecycle, local_seen, remote_seen);
+        }
+        for (name, remote) in registers {
+            if let Some(local) = self.registers.get_mut(&name) {
+                changed |= local.join(&remote, local_seen, remote_seen);
+                if local.is_empty() {
+                    self.registers.remove(&name);
+                }
+            } else {
+                let mut local = MvRegister::default();
+                if local.join_owned(remote, local_seen, remote_seen) {
+                    self.registers.insert(name, local);
+                    changed = true;
+                }
+            }
+        }
+        // Keyed maps and extrema are few: the borrowed join serves them.
+        let rest =
+            RecordDelta { lifecycle: None, registers: BTreeMap::new(), maps, minimums, maximums };
+        changed | self.join(&rest, local_seen, remote_seen)
+    }
+
     /// Every dot carried by an entry of this record.
     pub fn dots(&self) -> Vec<Dot> {
         self.parts().stamps().into_iter().map(|(dot, _)| dot).collect()

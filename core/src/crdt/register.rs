@@ -107,6 +107,24 @@ impl<T: Clone> MvRegister<T> {
         true
     }
 
+    /// [`MvRegister::join`] of a register not needed afterwards (a received delta's): into an
+    /// empty register (a field new here) its entries are moved instead of copied.
+    pub fn join_owned(
+        &mut self,
+        other: MvRegister<T>,
+        local_seen: &VersionVector,
+        remote_seen: &VersionVector,
+    ) -> bool {
+        if !self.entries.is_empty() {
+            return self.join(&other, local_seen, remote_seen);
+        }
+        // `join` with nothing here: every remote entry this replica has not seen is added, in
+        // the remote order (already by stamp).
+        self.entries = other.entries;
+        self.entries.retain(|e| !local_seen.contains(&e.dot));
+        !self.entries.is_empty()
+    }
+
     /// Keeps only the entries `keep` accepts (garbage collection drops entries every replica has
     /// seen superseded, see `stability.rs`). Order is kept, so the winner stays the winner
     /// among what is left.

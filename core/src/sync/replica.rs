@@ -58,7 +58,7 @@ pub trait SyncStore {
 
     /// Merges a whole delta that arrived in one frame (nothing of it was staged). Refused
     /// whole if it cannot be applied.
-    fn apply_delta(&self, delta: &Delta) -> Result<Changes>;
+    fn apply_delta(&self, delta: Delta) -> Result<Changes>;
 
     /// The vector last exchanged with `peer` for `space` in `direction`.
     fn peer_vector(

@@ -535,7 +535,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                     let delta =
                         Delta { space: space.clone(), since, context, hlc: start.hlc, records };
                     self.store.drop_inbound(&space, peer)?;
-                    let changes = self.store.apply_delta(&delta)?;
+                    let changes = self.store.apply_delta(delta)?;
                     self.report.records_changed += changes.records.len();
                     self.report.clock_skew = self.report.clock_skew.or(changes.clock_skew);
                     self.incoming.insert(space.clone(), Incoming::Finished);

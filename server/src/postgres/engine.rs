@@ -408,10 +408,10 @@ impl SyncStore for PgEngine {
         })
     }
 
-    fn apply_delta(&self, delta: &Delta) -> Result<Changes> {
+    fn apply_delta(&self, delta: Delta) -> Result<Changes> {
         // One transaction however large: nobody's local writes wait behind it on a server,
         // and a delta is then either wholly in or not at all.
-        self.write(|tx| self.apply_locked(tx, delta, None))
+        self.write(|tx| self.apply_locked(tx, &delta, None))
     }
 
     fn peer_vector(
