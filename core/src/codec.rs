@@ -233,6 +233,17 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
     RecordState::try_from(wire).map_err(|detail| Error::Decode { what, detail })
 }
 
+/// The format-4 payload of a stored record of format 4 or 5 (decompressed, its dictionary
+/// registered), checked; `None` for the older formats, which only `decode_record` reads.
+pub fn stored_payload(bytes: &[u8]) -> Result<Option<std::borrow::Cow<'_, [u8]>>> {
+    use std::borrow::Cow;
+    Ok(match bytes.first() {
+        Some(&RECORD_FORMAT_VERSION) => Some(Cow::Owned(decompressed_payload(bytes)?)),
+        Some(&PLAIN_RECORD_FORMAT) => Some(Cow::Borrowed(record_payload(bytes)?)),
+        _ => None,
+    })
+}
+
 /// The payload of a format-5 record, decompressed with the registered dictionary whose output
 /// matches the checksum.
 fn decompressed_payload(bytes: &[u8]) -> Result<Vec<u8>> {

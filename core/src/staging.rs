@@ -17,7 +17,7 @@ use crate::replica::{Changes, ReplicaState};
 use crate::storage::sqlite::sync_state::{self, Direction, Inbound};
 use crate::storage::sqlite::{self, SqliteRecords};
 use crate::store::Origin;
-use crate::sync::SyncStore;
+use crate::sync::{EncodedDelta, SyncStore};
 
 /// How many records one apply transaction joins at most (about 10 ms on a phone-class CPU for
 /// calendar events; see `docs/benchmarks.md`, maximum local-write wait).
@@ -283,6 +283,16 @@ impl SyncStore for Store {
 
     fn delta_since(&self, space: &SpaceId, since: &VersionVector) -> Result<Delta> {
         Store::delta_since(self, space.as_str(), since)
+    }
+
+    fn encoded_delta_since(&self, space: &SpaceId, since: &VersionVector) -> Result<EncodedDelta> {
+        self.read(|conn| {
+            let sid = sqlite::held_space(conn, space)?;
+            let replica = sqlite::load_replica_state(conn, sid)?;
+            let mut records = SqliteRecords::new(conn, space, sid, &[]);
+            let records = records.encoded_deltas(since, &replica.seen)?;
+            Ok(EncodedDelta { context: replica.seen, hlc: replica.hlc, records })
+        })
     }
 
     fn apply_delta(&self, delta: Delta) -> Result<Changes> {

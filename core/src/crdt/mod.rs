@@ -23,6 +23,7 @@ mod replica_id;
 mod restamp;
 mod space;
 mod stability;
+pub(crate) mod stored_delta;
 mod validate;
 mod value;
 mod version_vector;

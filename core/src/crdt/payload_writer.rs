@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use super::payload_reader::ValueRef;
 use super::record::Parts;
 use super::{
     Dot, Extremum, FieldName, Hlc, Lifecycle, Member, MvRegister, RecordDelta, RecordKey,
@@ -26,12 +27,21 @@ pub(crate) fn write_record(state: &RecordState) -> Vec<u8> {
 
 /// Appends one record of a sync chunk, `(key, delta)`, to `out`.
 pub(crate) fn write_delta(key: &RecordKey, delta: &RecordDelta, out: &mut Vec<u8>) {
-    let mut writer = Writer::new(std::mem::take(out), Form::Sent);
-    writer.out.reserve(256);
-    writer.string(&key.collection);
-    writer.string(&key.id);
-    *out = writer.out;
-    write_parts(&delta.parts(), Form::Sent, out);
+    let mut body = Writer::new(Vec::with_capacity(256), Form::Sent);
+    body.parts(&delta.parts());
+    append_delta(key, &body, out);
+}
+
+/// Appends one record of a sync chunk whose body (sent form) `body` has written: the key, the
+/// stamps the body listed, then the body.
+pub(super) fn append_delta(key: &RecordKey, body: &Writer, out: &mut Vec<u8>) {
+    let mut head = Writer::new(std::mem::take(out), Form::Sent);
+    head.out.reserve(key.collection.len() + key.id.len() + 32 * body.stamps.listed.len());
+    head.string(&key.collection);
+    head.string(&key.id);
+    head.stamps(&body.stamps.listed);
+    head.out.extend_from_slice(&body.out);
+    *out = head.out;
 }
 
 /// Appends a record's stamps, then its body (the body is written first, listing the stamps).
@@ -45,7 +55,7 @@ fn write_parts(parts: &Parts<'_>, form: Form, out: &mut Vec<u8>) {
 }
 
 #[derive(Clone, Copy)]
-enum Form {
+pub(super) enum Form {
     Stored,
     Sent,
 }
@@ -84,27 +94,35 @@ impl Stamps {
     }
 }
 
-struct Writer {
-    out: Vec<u8>,
+pub(super) struct Writer {
+    pub(super) out: Vec<u8>,
     form: Form,
     stamps: Stamps,
 }
 
 impl Writer {
-    fn new(out: Vec<u8>, form: Form) -> Writer {
+    pub(super) fn new(out: Vec<u8>, form: Form) -> Writer {
         Writer { out, form, stamps: Stamps::default() }
     }
 
     /// An entry's stamp, as its index among the record's stamps.
-    fn stamp(&mut self, dot: Dot, hlc: Hlc) {
+    pub(super) fn stamp(&mut self, dot: Dot, hlc: Hlc) {
         let index = self.stamps.index(dot, hlc);
         self.varint(u64::from(index));
     }
 
+    #[inline]
     fn varint(&mut self, value: u64) {
         if value <= 250 {
             self.out.push(value as u8);
-        } else if let Ok(value) = u16::try_from(value) {
+        } else {
+            self.wide_varint(value);
+        }
+    }
+
+    #[inline(never)]
+    fn wide_varint(&mut self, value: u64) {
+        if let Ok(value) = u16::try_from(value) {
             self.out.push(251);
             self.out.extend_from_slice(&value.to_le_bytes());
         } else if let Ok(value) = u32::try_from(value) {
@@ -120,7 +138,7 @@ impl Writer {
         self.varint(((value << 1) ^ (value >> 63)) as u64);
     }
 
-    fn length(&mut self, length: usize) {
+    pub(super) fn length(&mut self, length: usize) {
         self.varint(length as u64);
     }
 
@@ -129,7 +147,7 @@ impl Writer {
         self.out.extend_from_slice(bytes);
     }
 
-    fn string(&mut self, text: &str) {
+    pub(super) fn string(&mut self, text: &str) {
         self.bytes(text.as_bytes());
     }
 
@@ -145,36 +163,40 @@ impl Writer {
     }
 
     fn value(&mut self, value: &Value) {
+        self.value_ref(ValueRef::of(value));
+    }
+
+    pub(super) fn value_ref(&mut self, value: ValueRef<'_>) {
         match value {
-            Value::Null => self.varint(0),
-            Value::Bool(b) => {
+            ValueRef::Null => self.varint(0),
+            ValueRef::Bool(b) => {
                 self.varint(1);
-                self.out.push(u8::from(*b));
+                self.out.push(u8::from(b));
             }
-            Value::Int(n) => {
+            ValueRef::Int(n) => {
                 self.varint(2);
-                self.i64(*n);
+                self.i64(n);
             }
-            Value::Float(f) => {
+            ValueRef::Float(f) => {
                 self.varint(3);
                 self.out.extend_from_slice(&f.to_le_bytes());
             }
-            Value::Text(text) => {
+            ValueRef::Text(text) => {
                 self.varint(4);
                 self.string(text);
             }
-            Value::Bytes(bytes) => {
+            ValueRef::Bytes(bytes) => {
                 self.varint(5);
                 self.bytes(bytes);
             }
-            Value::Structured(bytes) => {
+            ValueRef::Structured(bytes) => {
                 self.varint(6);
                 self.bytes(bytes);
             }
         }
     }
 
-    fn lifecycle(&mut self, lifecycle: &Lifecycle) {
+    pub(super) fn lifecycle(&mut self, lifecycle: &Lifecycle) {
         match lifecycle {
             Lifecycle::Live => self.varint(0),
             Lifecycle::Deleted { seen } => {
@@ -188,7 +210,7 @@ impl Writer {
         }
     }
 
-    fn stamps(&mut self, stamps: &[(Dot, Hlc)]) {
+    pub(super) fn stamps(&mut self, stamps: &[(Dot, Hlc)]) {
         match self.form {
             Form::Stored => {
                 // Each replica once, in order of first use; clocks as differences.

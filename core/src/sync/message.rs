@@ -286,29 +286,38 @@ impl Records {
         Self::pack_raw(records, raw)
     }
 
-    /// [`Records::pack`] for records already encoded one by one: `encoded` holds each record's
-    /// `codec::encode_payload`, one after the other (as the sender measured them to fill its
-    /// chunks), so no record is encoded twice. The bytes are the same: bincode writes a list
-    /// as its length followed by its items.
-    pub fn pack_encoded(records: Vec<(RecordKey, RecordDelta)>, encoded: &[u8]) -> Result<Records> {
-        let mut raw = codec::encode_payload(&(records.len() as u64))?;
+    /// [`Records::pack`] for `count` records already encoded one by one: `encoded` holds
+    /// each record's encoding, one after the other (as the sender wrote them, see
+    /// [`crate::sync::EncodedDelta`]), so no record is decoded or encoded again. The bytes are
+    /// the same: bincode writes a list as its length followed by its items. The rare chunk
+    /// that travels plain (small, or not shrunk by DEFLATE) is read back into records.
+    pub fn pack_encoded(count: usize, encoded: &[u8]) -> Result<Records> {
+        let mut raw = codec::encode_payload(&(count as u64))?;
         raw.extend_from_slice(encoded);
-        Self::pack_raw(records, raw)
+        match Self::deflated(&raw)? {
+            Some(deflated) => Ok(deflated),
+            None => {
+                let records = crate::crdt::payload_reader::read_deltas(&raw)
+                    .map_err(|detail| Error::Decode { what: "a sync chunk", detail })?;
+                Ok(Records::Plain(records))
+            }
+        }
     }
 
     /// `raw` is the encoding of `records`.
     fn pack_raw(records: Vec<(RecordKey, RecordDelta)>, raw: Vec<u8>) -> Result<Records> {
+        Ok(Self::deflated(&raw)?.unwrap_or(Records::Plain(records)))
+    }
+
+    /// `raw` deflated, if it is worth it (large enough, and smaller deflated).
+    fn deflated(raw: &[u8]) -> Result<Option<Records>> {
         if raw.len() < COMPRESS_FROM_BYTES {
-            return Ok(Records::Plain(records));
+            return Ok(None);
         }
-        let bytes = miniz_oxide::deflate::compress_to_vec(&raw, 6);
+        let bytes = miniz_oxide::deflate::compress_to_vec(raw, 6);
         let raw_len = u32::try_from(raw.len())
             .map_err(|_| Error::InvalidInput("a chunk is larger than 4 GiB".into()))?;
-        if bytes.len() < raw.len() {
-            Ok(Records::Deflated { raw_len, bytes })
-        } else {
-            Ok(Records::Plain(records))
-        }
+        Ok((bytes.len() < raw.len()).then_some(Records::Deflated { raw_len, bytes }))
     }
 
     /// The records, decompressed, refusing more than `limit` uncompressed bytes (so a small

@@ -8,5 +8,5 @@ mod session;
 pub mod transport;
 
 pub use message::{Access, ErrorCode, MAX_VERSION, MIN_VERSION, Message, SpaceAccess};
-pub use replica::{Direction, Inbound, SyncStore};
+pub use replica::{Direction, EncodedDelta, Inbound, SyncStore};
 pub use session::{Session, SessionConfig, SyncReport};

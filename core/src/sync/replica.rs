@@ -41,6 +41,18 @@ pub struct Inbound {
     pub complete: bool,
 }
 
+/// A [`Delta`] as a sender sends it: each record as one record of a sync chunk (its key, then
+/// its parts, see `docs/encoding.md`), in key order.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EncodedDelta {
+    /// The sender's version vector.
+    pub context: VersionVector,
+    /// The sender's clock.
+    pub hlc: Hlc,
+    /// The records, each encoded, in key order.
+    pub records: Vec<(RecordKey, Vec<u8>)>,
+}
+
 /// The replica a sync session runs against (see the module documentation).
 pub trait SyncStore {
     /// The id this replica writes (and introduces itself) with.
@@ -55,6 +67,23 @@ pub trait SyncStore {
     /// Everything a replica that has seen `since` of `space` lacks from this one, read from
     /// one consistent state (the records and the context vector belong together).
     fn delta_since(&self, space: &SpaceId, since: &VersionVector) -> Result<Delta>;
+
+    /// [`SyncStore::delta_since`] with each record already in its sync-chunk encoding, which
+    /// is what a sender needs. A store may write them without decoding its records (the SQLite
+    /// store does, decision 0041); by default they are encoded from `delta_since`.
+    fn encoded_delta_since(&self, space: &SpaceId, since: &VersionVector) -> Result<EncodedDelta> {
+        let delta = self.delta_since(space, since)?;
+        let records = delta
+            .records
+            .iter()
+            .map(|(key, record)| {
+                let mut bytes = Vec::new();
+                crate::crdt::payload_writer::write_delta(key, record, &mut bytes);
+                (key.clone(), bytes)
+            })
+            .collect();
+        Ok(EncodedDelta { context: delta.context, hlc: delta.hlc, records })
+    }
 
     /// Merges a whole delta that arrived in one frame (nothing of it was staged). Refused
     /// whole if it cannot be applied.

@@ -468,7 +468,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             Some(resume) if !changed.is_empty() => since.meet(&resume.context),
             _ => since.clone(),
         };
-        let delta = self.store.delta_since(&space, &base)?;
+        let delta = self.store.encoded_delta_since(&space, &base)?;
         let own = delta.context.get(&self.store.replica_id());
         if own > released {
             // Durably before any of it leaves: a peer holding more than this is a copy's doing.
@@ -488,18 +488,18 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             Some(peer),
         );
         self.report.records_sent += records.len();
-        let chunks = split(records, self.config.chunk_bytes)?;
+        let chunks = split(records, self.config.chunk_bytes);
         let count = u32::try_from(chunks.len())
             .map_err(|_| Error::InvalidInput("too many chunks".into()))?;
         let mut staged = false;
-        for (n, (part, encoded)) in (0u32..).zip(chunks) {
+        for (n, (count_in_chunk, encoded)) in (0u32..).zip(chunks) {
             let start =
                 (n == 0).then(|| ChunkStart { context: context.clone(), hlc: delta.hlc, resumed });
             let chunk = Chunk {
                 space: space.clone(),
                 seq: first_seq + n,
                 start,
-                records: Records::pack_encoded(part, &encoded)?,
+                records: Records::pack_encoded(count_in_chunk, &encoded)?,
                 last: n + 1 == count,
             };
             staged |= chunk.staged() || self.config.confirm_delivery;
@@ -688,29 +688,27 @@ fn check_order(records: &[(RecordKey, RecordDelta)]) -> Result<()> {
 }
 
 /// One chunk's records, with their encodings one after the other.
-type Part = (Vec<(RecordKey, RecordDelta)>, Vec<u8>);
+/// A chunk's number of records and their encodings, one after the other.
+type Part = (usize, Vec<u8>);
 
-/// Splits records into chunks of about `limit` bytes each (a record larger than the limit
-/// travels alone). Always at least one chunk, so an empty delta still says "nothing". Each
-/// record is encoded here once, to be measured; the chunk keeps the bytes for
-/// [`Records::pack_encoded`].
-fn split(records: Vec<(RecordKey, RecordDelta)>, limit: usize) -> Result<Vec<Part>> {
-    let mut chunks: Vec<Part> = vec![(Vec::new(), Vec::new())];
-    for record in records {
-        // Written in one pass (decision 0040): the bytes serde would write for `record`.
-        let mut bytes = Vec::new();
-        crate::crdt::payload_writer::write_delta(&record.0, &record.1, &mut bytes);
-        if chunks.last().is_some_and(|(records, encoded)| {
-            !records.is_empty() && encoded.len() + bytes.len() > limit
-        }) {
-            chunks.push((Vec::new(), Vec::new()));
+/// Splits encoded records (see [`EncodedDelta`]) into chunks of about `limit` bytes each (a
+/// record larger than the limit travels alone), for [`Records::pack_encoded`]. Always at least
+/// one chunk, so an empty delta still says "nothing".
+fn split(records: Vec<(RecordKey, Vec<u8>)>, limit: usize) -> Vec<Part> {
+    let mut chunks: Vec<Part> = vec![(0, Vec::new())];
+    for (_, bytes) in records {
+        if chunks
+            .last()
+            .is_some_and(|(count, encoded)| *count > 0 && encoded.len() + bytes.len() > limit)
+        {
+            chunks.push((0, Vec::new()));
         }
-        if let Some((records, encoded)) = chunks.last_mut() {
-            records.push(record);
+        if let Some((count, encoded)) = chunks.last_mut() {
+            *count += 1;
             encoded.extend_from_slice(&bytes);
         }
     }
-    Ok(chunks)
+    chunks
 }
 
 #[cfg(test)]
@@ -734,19 +732,28 @@ mod tests {
     }
 
     #[test]
-    fn chunks_packed_from_the_measured_bytes_are_the_chunks_packed_from_the_records() {
+    fn chunks_packed_from_the_encoded_records_are_the_chunks_packed_from_the_records() {
         // 0 and 1 records (one chunk, plain), and lists long enough for a multi-byte length.
         for (count, limit) in [(0, 1_000), (1, 1_000), (300, 1 << 20), (600, 20_000)] {
             let all = records(count);
-            let chunks = split(all.clone(), limit).expect("split");
-            let mut rejoined = Vec::new();
-            for (part, encoded) in chunks.iter().cloned() {
-                assert!(part.len() == 1 || encoded.len() <= limit, "a chunk over the limit");
-                let packed = Records::pack_encoded(part.clone(), &encoded).expect("packed");
-                assert_eq!(packed, Records::pack(part.clone()).expect("pack"), "{count} records");
-                rejoined.extend(part);
+            let encoded: Vec<(RecordKey, Vec<u8>)> = all
+                .iter()
+                .map(|(key, delta)| {
+                    let mut bytes = Vec::new();
+                    crate::crdt::payload_writer::write_delta(key, delta, &mut bytes);
+                    (key.clone(), bytes)
+                })
+                .collect();
+            let chunks = split(encoded, limit);
+            let mut rest = all.as_slice();
+            for (records, bytes) in &chunks {
+                assert!(*records == 1 || bytes.len() <= limit, "a chunk over the limit");
+                let (part, after) = rest.split_at(*records);
+                rest = after;
+                let packed = Records::pack_encoded(*records, bytes).expect("packed");
+                assert_eq!(packed, Records::pack(part.to_vec()).expect("pack"), "{count} records");
             }
-            assert_eq!(rejoined, all);
+            assert!(rest.is_empty(), "every record in a chunk");
             assert!(count < 600 || chunks.len() > 1, "the limit splits long lists");
         }
     }

@@ -26,7 +26,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionB
 
 use crate::codec;
 use crate::compression::RecordDictionary;
-use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector};
+use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector, stored_delta};
 use crate::error::{Error, Result};
 use crate::replica::{RecordStore, ReplicaState};
 use view::{DerivedView, SavedRecord};
@@ -715,8 +715,51 @@ impl RecordStore for SqliteRecords<'_> {
         since: &VersionVector,
         local: &VersionVector,
     ) -> Result<Vec<(RecordKey, RecordState)>> {
-        let mut found = HashSet::new();
         let mut records = Vec::new();
+        let conn = self.conn;
+        self.each_with_unseen(since, local, |key, blob| {
+            records.push((key, decode_record(conn, blob)?));
+            Ok(())
+        })?;
+        Ok(records)
+    }
+}
+
+impl SqliteRecords<'_> {
+    /// What a replica that has seen `since` lacks of each record with writes it has not
+    /// seen, each record in its sync-chunk encoding, in key order (`local`: this replica's
+    /// vector, as for [`RecordStore::records_with_unseen`]). A record of format 4 or 5 is
+    /// written from its payload without being decoded (`stored_delta.rs`, decision 0041); any
+    /// other is decoded and its delta written.
+    pub fn encoded_deltas(
+        &mut self,
+        since: &VersionVector,
+        local: &VersionVector,
+    ) -> Result<Vec<(RecordKey, Vec<u8>)>> {
+        let mut records = Vec::new();
+        let conn = self.conn;
+        self.each_with_unseen(since, local, |key, blob| {
+            let mut bytes = Vec::new();
+            if encoded_delta(conn, &key, blob, since, &mut bytes)? {
+                records.push((key, bytes));
+            }
+            Ok(())
+        })?;
+        records.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(records)
+    }
+}
+
+impl SqliteRecords<'_> {
+    /// Calls `each` with the key and stored bytes of every record with writes `since` lacks,
+    /// once each: one query per replica with unseen writes (`local`: this replica's vector).
+    fn each_with_unseen(
+        &mut self,
+        since: &VersionVector,
+        local: &VersionVector,
+        mut each: impl FnMut(RecordKey, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut found = HashSet::new();
         for (replica, counter) in local.iter() {
             let known = since.get(&replica);
             if counter <= known {
@@ -737,12 +780,33 @@ impl RecordStore for SqliteRecords<'_> {
                     continue;
                 }
                 let key = RecordKey::new(row.get::<_, String>(1)?, row.get::<_, String>(2)?);
-                let blob = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
-                records.push((key, decode_record(self.conn, blob)?));
+                each(key, row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?)?;
             }
         }
-        Ok(records)
+        Ok(())
     }
+}
+
+/// Appends the delta of stored record `blob` for a replica that has seen `since`; whether it
+/// had anything that replica lacks.
+fn encoded_delta(
+    conn: &Connection,
+    key: &RecordKey,
+    blob: &[u8],
+    since: &VersionVector,
+    out: &mut Vec<u8>,
+) -> Result<bool> {
+    dictionary::ensure_loaded(conn, blob)?;
+    if let Some(payload) = codec::stored_payload(blob)? {
+        match stored_delta::append_stored_delta(key, &payload, since, out) {
+            stored_delta::Written::Delta => return Ok(true),
+            stored_delta::Written::NothingUnseen => return Ok(false),
+            stored_delta::Written::Decode => {}
+        }
+    }
+    let Some(delta) = codec::decode_record(blob)?.into_delta(since) else { return Ok(false) };
+    crate::crdt::payload_writer::write_delta(key, &delta, out);
+    Ok(true)
 }
 
 /// A counter as SQLite stores it (63 bits).
