@@ -787,9 +787,11 @@ impl SqliteRecords<'_> {
     }
 }
 
-/// Appends the delta of stored record `blob` for a replica that has seen `since`; whether it
-/// had anything that replica lacks.
-fn encoded_delta(
+/// Appends the sync-chunk encoding of what a replica that has seen `since` lacks of the record
+/// stored as `blob` (any format), keyed `key`; whether it had anything that replica lacks.
+/// Formats 4 and 5 are written from their payload without decoding the record
+/// (`crdt/stored_delta.rs`); the bytes are the same either way.
+pub fn encoded_delta(
     conn: &Connection,
     key: &RecordKey,
     blob: &[u8],
