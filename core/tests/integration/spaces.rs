@@ -407,6 +407,34 @@ fn spaces_sync_independently_and_a_space_joined_later_arrives_whole() {
     crate::support::assert_clock_index_matches(&laptop);
 }
 
+/// The writer remembers each space's row id between commits (decision 0042); a left space's
+/// row id is given to the next space created, so leaving, in this store or in another one on
+/// the same file, must make it look the space up again. Writes go to the space they name.
+#[test]
+fn writes_after_a_space_is_left_go_to_the_space_they_name() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("s.almanac");
+    let store = store_at(&path);
+    write(&store, "work", "w1", "standup");
+    store.leave_space("work").expect("leave");
+    // "home" now gets the row id "work" had; "work" written again is a new, separate space.
+    write(&store, "home", "h1", "dentist");
+    write(&store, "work", "w2", "review");
+    assert_eq!(titles(&store, "home"), [("h1".to_owned(), "dentist".to_owned())]);
+    assert_eq!(titles(&store, "work"), [("w2".to_owned(), "review".to_owned())]);
+
+    // The same through a second store on the file: its leave is another connection's write.
+    let other = store_at(&path);
+    other.leave_space("work").expect("leave");
+    other.leave_space("home").expect("leave");
+    write(&other, "school", "s1", "exam");
+    write(&store, "work", "w3", "retro");
+    assert_eq!(titles(&store, "school"), [("s1".to_owned(), "exam".to_owned())]);
+    assert_eq!(titles(&store, "work"), [("w3".to_owned(), "retro".to_owned())]);
+    assert!(!store.holds_space("home").expect("holds"));
+    crate::support::assert_clock_index_matches(&store);
+}
+
 #[test]
 fn the_same_record_id_in_two_spaces_is_two_records() {
     let dir = tempfile::tempdir().expect("dir");

@@ -1004,3 +1004,56 @@ fn compacting_while_other_threads_read_and_write_loses_nothing() {
     assert_eq!(last.value("n"), Some(&Value::Int(written - 1)));
     assert_eq!(store.records("s", "events").expect("records").len(), 3_001);
 }
+
+/// A view that fails the first save of a record in collection "flaky", so the transaction
+/// that first used that collection rolls back.
+#[derive(Default)]
+struct FailsOnce(std::sync::atomic::AtomicBool);
+
+impl almanac_core::DerivedView for FailsOnce {
+    fn prepare(&self, _conn: &Connection) -> almanac_core::Result<bool> {
+        Ok(false)
+    }
+
+    fn rebuild(&self, _conn: &Connection) -> almanac_core::Result<()> {
+        Ok(())
+    }
+
+    fn on_save(
+        &self,
+        _conn: &Connection,
+        saved: &almanac_core::SavedRecord<'_>,
+    ) -> almanac_core::Result<()> {
+        let flaky = saved.key.collection == "flaky";
+        if flaky && !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::InvalidInput("the view failed".into()));
+        }
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The writer keeps collection numbers between commits (decision 0042), but not those of a
+/// transaction that rolled back: SQLite gives that number to the next collection created, and
+/// a kept one would file the rolled-back collection's later records under it.
+#[test]
+fn a_collection_first_used_by_a_rolled_back_transaction_keeps_its_records_apart() {
+    let (_dir, path) = temp_store();
+    let options =
+        StoreOptions { views: vec![Arc::new(FailsOnce::default())], ..Default::default() };
+    let store = Store::open_with(&path, options).expect("open");
+    store.transaction("s").set("notes", "n1", "title", "note").commit().expect("notes");
+    let failed = store.transaction("s").set("flaky", "f1", "title", "lost").commit();
+    assert!(failed.is_err(), "the view refuses the first save");
+    store.transaction("s").set("tasks", "t1", "title", "task").commit().expect("tasks");
+    store.transaction("s").set("flaky", "f2", "title", "kept").commit().expect("flaky");
+    let ids = |collection: &str| -> Vec<String> {
+        store.records("s", collection).expect("records").into_iter().map(|r| r.key.id).collect()
+    };
+    assert_eq!(ids("tasks"), ["t1"]);
+    assert_eq!(ids("flaky"), ["f2"]);
+    assert_eq!(ids("notes"), ["n1"]);
+}

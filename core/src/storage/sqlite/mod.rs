@@ -368,11 +368,19 @@ pub fn save_replica_state(
     Ok(())
 }
 
-/// Replica ids are stored once and referred to by a small integer; this caches the look-ups.
-/// Rows of `replicas` are never changed or deleted, so the look-ups of a transaction that
-/// committed stay true for as long as the file lives, and the writer keeps them for the next
-/// transactions (`Store::write_space`). Those of a transaction that rolled back are dropped
-/// with it: an index it inserted would name no row, or another one.
+/// Replica ids and collection names are stored once and referred to by a small integer; this
+/// caches the look-ups. Rows of `replicas` and `collections` are never changed or deleted, so
+/// the look-ups of a transaction that committed stay true for as long as the file lives, and
+/// the writer keeps them for the next transactions (`Store::write_space`). Those of a
+/// transaction that rolled back are dropped with it: a number it inserted would name no row,
+/// or another one.
+#[derive(Default)]
+pub struct Numbers {
+    replicas: Replicas,
+    collections: HashMap<String, i64>,
+}
+
+/// The replica half of [`Numbers`].
 #[derive(Default)]
 pub struct Replicas(HashMap<ReplicaId, i64>);
 
@@ -412,12 +420,11 @@ pub struct SqliteRecords<'c> {
     space: &'c SpaceId,
     sid: i64,
     views: &'c [Arc<dyn DerivedView>],
-    replicas: Replicas,
+    /// Replica and collection numbers, kept by the writer between transactions.
+    numbers: Numbers,
     /// Row ids of the records read in this transaction, so saving one of them is an update
     /// by row id.
     rids: HashMap<RecordKey, i64>,
-    /// Numbers of the collections used in this transaction (`collections`).
-    cids: HashMap<String, i64>,
     /// The dictionary records are compressed against (decision 0032): given by the store's
     /// writer, which keeps it between transactions, or read from the store at the first save.
     dictionary: OnceCell<Option<Arc<RecordDictionary>>>,
@@ -437,9 +444,8 @@ impl<'c> SqliteRecords<'c> {
             space,
             sid,
             views,
-            replicas: Replicas::default(),
+            numbers: Numbers::default(),
             rids: HashMap::new(),
-            cids: HashMap::new(),
             dictionary: OnceCell::new(),
         }
     }
@@ -463,21 +469,21 @@ impl<'c> SqliteRecords<'c> {
         codec::encode_record_against(state, dictionary.as_deref())
     }
 
-    /// Starts from the replica look-ups of earlier transactions (see [`Replicas`]).
-    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
-        self.replicas = replicas;
+    /// Starts from the look-ups of earlier transactions (see [`Numbers`]).
+    pub fn with_numbers(mut self, numbers: Numbers) -> Self {
+        self.numbers = numbers;
         self
     }
 
     /// The replica look-ups made so far, for the rest of the transaction.
     pub fn replicas(&mut self) -> &mut Replicas {
-        &mut self.replicas
+        &mut self.numbers.replicas
     }
 
-    /// Ends the records' use, handing back the replica look-ups (to keep only once the
-    /// transaction has committed, see [`Replicas`]).
-    pub fn into_replicas(self) -> Replicas {
-        self.replicas
+    /// Ends the records' use, handing back the look-ups (to keep only once the transaction
+    /// has committed, see [`Numbers`]).
+    pub fn into_numbers(self) -> Numbers {
+        self.numbers
     }
 
     /// Whether a record exists at `key` (live or deleted), without decoding it.
@@ -493,12 +499,12 @@ impl<'c> SqliteRecords<'c> {
 
     /// The number of `collection`, if it has one yet.
     fn cid(&mut self, collection: &str) -> Result<Option<i64>> {
-        if let Some(cid) = self.cids.get(collection) {
+        if let Some(cid) = self.numbers.collections.get(collection) {
             return Ok(Some(*cid));
         }
         let cid = collections::find(self.conn, collection)?;
         if let Some(cid) = cid {
-            self.cids.insert(collection.to_owned(), cid);
+            self.numbers.collections.insert(collection.to_owned(), cid);
         }
         Ok(cid)
     }
@@ -509,7 +515,7 @@ impl<'c> SqliteRecords<'c> {
             Some(cid) => Ok(cid),
             None => {
                 let cid = collections::add(self.conn, collection)?;
-                self.cids.insert(collection.to_owned(), cid);
+                self.numbers.collections.insert(collection.to_owned(), cid);
                 Ok(cid)
             }
         }
@@ -623,7 +629,7 @@ impl SqliteRecords<'_> {
     }
 
     fn insert_clock_row(&mut self, rid: i64, replica: ReplicaId, counter: u64) -> Result<()> {
-        let idx = self.replicas.index(self.conn, replica)?;
+        let idx = self.numbers.replicas.index(self.conn, replica)?;
         self.conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO record_clock (replica, counter, rid) VALUES (?1, ?2, ?3)",
@@ -633,7 +639,7 @@ impl SqliteRecords<'_> {
     }
 
     fn delete_clock_row(&mut self, rid: i64, replica: ReplicaId, counter: u64) -> Result<()> {
-        if let Some(idx) = self.replicas.lookup(self.conn, replica)? {
+        if let Some(idx) = self.numbers.replicas.lookup(self.conn, replica)? {
             self.conn
                 .prepare_cached(
                     "DELETE FROM record_clock WHERE replica = ?1 AND counter = ?2 AND rid = ?3",
@@ -765,7 +771,7 @@ impl SqliteRecords<'_> {
             if counter <= known {
                 continue;
             }
-            let Some(idx) = self.replicas.lookup(self.conn, replica)? else {
+            let Some(idx) = self.numbers.replicas.lookup(self.conn, replica)? else {
                 continue;
             };
             let mut statement = self.conn.prepare_cached(
