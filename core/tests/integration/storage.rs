@@ -392,7 +392,28 @@ fn upgrading_the_clock_index_keeps_every_row_and_keeps_it_exact() {
 /// Version 8: the clock index keyed by (replica, counter, rid) (decision 0035).
 #[test]
 fn a_version_8_store_opens_and_matches_a_fresh_schema() {
-    let (_dir, _path, store) = open_golden_store("store-v8.almanac");
+    let (_dir, path, store) = open_golden_store("store-v8.almanac");
+    assert_eq!(store.records("bulk", "events").expect("bulk").len(), 300);
+    crate::support::assert_clock_index_matches(&store);
+    // Its clock is in `meta` only (schema 9 keeps it in `space_clock`, decision 0043): a write
+    // with the device clock far behind must still stamp after it.
+    drop(store);
+    let stored: i64 = Connection::open(&path)
+        .expect("raw")
+        .query_row("SELECT value FROM meta WHERE key = 'hlc_millis'", [], |row| row.get(0))
+        .expect("the clock in meta");
+    let clock = Arc::new(crate::support::ManualClock::default());
+    clock.set(1_000);
+    let store = store_with_clock(&path, &clock);
+    store.transaction("bulk").set("events", "b1", "title", "later").commit().expect("write");
+    let after = store.delta_since("bulk", &VersionVector::new()).expect("delta").hlc;
+    assert!(after.millis >= u64::try_from(stored).expect("millis"), "{after:?} before {stored}");
+}
+
+/// Version 9: the clock kept in `space_clock` (decision 0043).
+#[test]
+fn a_version_9_store_opens_and_matches_a_fresh_schema() {
+    let (_dir, _path, store) = open_golden_store("store-v9.almanac");
     assert_eq!(store.records("bulk", "events").expect("bulk").len(), 300);
     crate::support::assert_clock_index_matches(&store);
 }
@@ -1056,4 +1077,75 @@ fn a_collection_first_used_by_a_rolled_back_transaction_keeps_its_records_apart(
     assert_eq!(ids("tasks"), ["t1"]);
     assert_eq!(ids("flaky"), ["f2"]);
     assert_eq!(ids("notes"), ["n1"]);
+}
+
+/// A store on `path` whose device clock the test sets.
+fn store_with_clock(path: &Path, clock: &Arc<crate::support::ManualClock>) -> Store {
+    let clock: Arc<dyn almanac_core::Clock> = clock.clone();
+    Store::open_with(path, StoreOptions { clock, ..StoreOptions::default() }).expect("open")
+}
+
+/// The clock of the latest commit is kept in the `space_clock` row that commit wrote (decision
+/// 0043). Leaving that space drops the row: the clock must survive it, so that a write after
+/// the device clock went back still stamps after everything written before.
+#[test]
+fn leaving_the_space_last_written_keeps_the_clock() {
+    let (_dir, path) = temp_store();
+    let clock = Arc::new(crate::support::ManualClock::default());
+    clock.set(5_000_000);
+    let store = store_with_clock(&path, &clock);
+    store.transaction("early").set("events", "e0", "title", "early").commit().expect("early");
+    clock.set(9_000_000);
+    store.transaction("late").set("events", "e1", "title", "late").commit().expect("late");
+    let latest = store.delta_since("late", &VersionVector::new()).expect("delta").hlc;
+    store.leave_space("late").expect("leave");
+    drop(store);
+    clock.set(1_000);
+    let store = store_with_clock(&path, &clock);
+    store.transaction("early").set("events", "e2", "title", "after").commit().expect("after");
+    assert!(store.delta_since("early", &VersionVector::new()).expect("delta").hlc > latest);
+}
+
+/// The same when the replica id is renewed before anything was sent: its `space_clock` rows
+/// move to the new id (decision 0025), and the clock must not go with the old ones.
+#[test]
+fn renewing_the_replica_id_keeps_the_clock() {
+    let (_dir, path) = temp_store();
+    let clock = Arc::new(crate::support::ManualClock::default());
+    clock.set(9_000_000);
+    let store = store_with_clock(&path, &clock);
+    store.transaction("s").set("events", "e1", "title", "before").commit().expect("before");
+    let latest = full_state(&store).hlc;
+    store.renew_replica_id().expect("renew");
+    drop(store);
+    clock.set(1_000);
+    let store = store_with_clock(&path, &clock);
+    store.transaction("s").set("events", "e2", "title", "after").commit().expect("after");
+    assert!(full_state(&store).hlc > latest);
+}
+
+/// A delta that brings nothing new still moves the receiver's clock to the sender's, and a
+/// commit that writes no `space_clock` row keeps that clock in `meta` (decision 0043).
+#[test]
+fn a_clock_received_without_new_writes_survives_reopening() {
+    let (_dir, path) = temp_store();
+    let (_sender_dir, sender_path) = temp_store();
+    let clock = Arc::new(crate::support::ManualClock::default());
+    clock.set(5_000_000);
+    let sender = store_with_clock(&sender_path, &clock);
+    let receiver = store_with_clock(&path, &clock);
+    sender.transaction("s").set("events", "e1", "title", "first").commit().expect("write");
+    receiver.join_space("s").expect("join");
+    receiver.apply(&sender.delta_since("s", &VersionVector::new()).expect("delta")).expect("apply");
+    clock.set(9_000_000);
+    sender.transaction("other").set("events", "e2", "title", "later").commit().expect("write");
+    let nothing_new =
+        sender.delta_since("s", &receiver.version_vector("s").expect("vv")).expect("delta");
+    let sent = nothing_new.hlc;
+    receiver.apply(&nothing_new).expect("apply");
+    drop(receiver);
+    clock.set(1_000);
+    let receiver = store_with_clock(&path, &clock);
+    receiver.transaction("s").set("events", "e3", "title", "after").commit().expect("write");
+    assert!(receiver.delta_since("s", &VersionVector::new()).expect("delta").hlc > sent);
 }

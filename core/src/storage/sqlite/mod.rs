@@ -205,7 +205,8 @@ pub fn replica_id(conn: &Connection) -> Result<ReplicaId> {
     read_replica_id(conn)?.ok_or_else(|| Error::Corrupt("the store has no replica id".into()))
 }
 
-/// Reads the store's hybrid logical clock.
+/// Reads the store's hybrid logical clock: the latest of the one in `meta` and those in the
+/// rows of `space_clock`, where commits keep it (see [`save_replica_state`]).
 pub fn load_hlc(conn: &Connection) -> Result<Hlc> {
     let read_int = |key: &str| -> Result<i64> {
         Ok(conn
@@ -214,19 +215,35 @@ pub fn load_hlc(conn: &Connection) -> Result<Hlc> {
             .optional()?
             .unwrap_or(0))
     };
-    Ok(Hlc {
-        millis: u64::try_from(read_int("hlc_millis")?).unwrap_or(0),
-        logical: u32::try_from(read_int("hlc_logical")?).unwrap_or(0),
-    })
+    let hlc = |millis: i64, logical: i64| Hlc {
+        millis: u64::try_from(millis).unwrap_or(0),
+        logical: u32::try_from(logical).unwrap_or(0),
+    };
+    let in_meta = hlc(read_int("hlc_millis")?, read_int("hlc_logical")?);
+    let in_spaces = conn
+        .prepare_cached(
+            "SELECT hlc_millis, hlc_logical FROM space_clock
+             ORDER BY hlc_millis DESC, hlc_logical DESC LIMIT 1",
+        )?
+        .query_row([], |row| Ok(hlc(row.get(0)?, row.get(1)?)))
+        .optional()?
+        .unwrap_or_default();
+    Ok(in_meta.max(in_spaces))
 }
 
-/// Saves the store's hybrid logical clock.
+/// Saves the store's hybrid logical clock in `meta`.
 pub fn save_hlc(conn: &Connection, hlc: Hlc) -> Result<()> {
     let mut statement =
         conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
     statement.execute(params!["hlc_millis", i64::try_from(hlc.millis).unwrap_or(i64::MAX)])?;
     statement.execute(params!["hlc_logical", hlc.logical])?;
     Ok(())
+}
+
+/// Moves the clock into `meta` before rows of `space_clock` are deleted: the latest clock may
+/// be in one of them.
+pub fn keep_hlc_in_meta(conn: &Connection) -> Result<()> {
+    save_hlc(conn, load_hlc(conn)?)
 }
 
 /// The row id of `space`, if this store holds it.
@@ -268,6 +285,8 @@ pub fn spaces(conn: &Connection) -> Result<Vec<SpaceId>> {
 /// Removes a space and every record of it with their clock rows and the rows `views` derived
 /// from them.
 pub fn drop_space(conn: &Connection, sid: i64, views: &[Arc<dyn DerivedView>]) -> Result<()> {
+    // Its `space_clock` rows go with the space (`ON DELETE CASCADE`).
+    keep_hlc_in_meta(conn)?;
     for view in views {
         view.on_drop_space(conn, sid)?;
     }
@@ -345,6 +364,11 @@ impl Drop for WriteTransaction<'_> {
 }
 
 /// Writes what changed between `before` and `after` of the bookkeeping of space `sid`.
+///
+/// The clock goes into the rows of `space_clock` this commit writes anyway (a local commit
+/// advances its own replica's row), not into `meta`: that spared every commit a statement and
+/// a page of the write-ahead log (decision 0043). Only a commit that writes no such row
+/// writes the clock to `meta`. [`load_hlc`] reads the latest of them all.
 pub fn save_replica_state(
     tx: &Connection,
     sid: i64,
@@ -352,18 +376,30 @@ pub fn save_replica_state(
     after: &ReplicaState,
     replicas: &mut Replicas,
 ) -> Result<()> {
-    if before.hlc != after.hlc {
-        save_hlc(tx, after.hlc)?;
-    }
+    let (millis, logical) =
+        (i64::try_from(after.hlc.millis).unwrap_or(i64::MAX), after.hlc.logical);
+    let mut clock_written = before.hlc == after.hlc;
     for (replica, counter) in after.seen.iter() {
         if before.seen.get(&replica) != counter {
             let idx = replicas.index(tx, replica)?;
             tx.prepare_cached(
-                "INSERT INTO space_clock (sid, replica, seen) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (sid, replica) DO UPDATE SET seen = excluded.seen",
+                "INSERT INTO space_clock (sid, replica, seen, hlc_millis, hlc_logical)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (sid, replica) DO UPDATE SET seen = excluded.seen,
+                     hlc_millis = excluded.hlc_millis, hlc_logical = excluded.hlc_logical",
             )?
-            .execute(params![sid, idx, i64::try_from(counter).unwrap_or(i64::MAX)])?;
+            .execute(params![
+                sid,
+                idx,
+                i64::try_from(counter).unwrap_or(i64::MAX),
+                millis,
+                logical
+            ])?;
+            clock_written = true;
         }
+    }
+    if !clock_written {
+        save_hlc(tx, after.hlc)?;
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ pub fn renew_to(
     new: ReplicaId,
 ) -> Result<()> {
     let old = super::replica_id(tx)?;
+    // Rows of `space_clock` may be deleted below, and the latest clock may be in one of them.
+    super::keep_hlc_in_meta(tx)?;
     let mut replicas = Replicas::default();
     if let Some(old_idx) = replicas.lookup(tx, old)? {
         let new_idx = replicas.index(tx, new)?;

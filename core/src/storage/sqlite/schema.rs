@@ -198,6 +198,15 @@ const MIGRATIONS: &[Migration] = &[
     ALTER TABLE record_clock_v8 RENAME TO record_clock;
     ",
     ),
+    // 9: the hybrid logical clock kept in the rows of `space_clock` that commits write anyway,
+    // instead of a row of `meta` of its own (decision 0043). The clock in `meta` stays and
+    // counts: the store's clock is the latest of them all.
+    Migration::Sql(
+        "
+    ALTER TABLE space_clock ADD COLUMN hlc_millis INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE space_clock ADD COLUMN hlc_logical INTEGER NOT NULL DEFAULT 0;
+    ",
+    ),
 ];
 
 /// The tables of schema 3 that replace or join those of schema 2.
