@@ -211,8 +211,20 @@ impl Marker {
         let mut field = [b' '; CLOCK_LEN];
         write_digits(&mut field[..20], hlc.millis);
         write_digits(&mut field[21..], u64::from(hlc.logical));
-        let _ = self.file.seek(SeekFrom::Start(CLOCK_AT)).and_then(|_| self.file.write_all(&field));
+        let _ = write_at(&mut self.file, &field, CLOCK_AT);
     }
+}
+
+/// Writes `bytes` at offset `at`: one `pwrite` on Unix (iOS and Android included), where a
+/// seek and a write were two system calls on every commit.
+#[cfg(unix)]
+fn write_at(file: &mut File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+#[cfg(not(unix))]
+fn write_at(file: &mut File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(at)).and_then(|_| file.write_all(bytes))
 }
 
 /// Where the clock (`{millis:020} {logical:010}`) is in a marker's text, in both formats: after
