@@ -76,7 +76,7 @@ impl TryFrom<&EventTime> for TimeValue {
             EventTime::Zoned { local, zone } => {
                 // Checked here so a typo fails the call instead of every later query.
                 time_zone(zone)?;
-                TimeValue::Zoned { local: parse_local(local)?, zone: zone.clone() }
+                TimeValue::Zoned { local: parse_local(local)?, zone: zone.as_str().into() }
             }
             EventTime::Utc { epoch_seconds } => {
                 TimeValue::Utc(Timestamp::from_second(*epoch_seconds).map_err(|_| {
@@ -93,7 +93,7 @@ impl From<&TimeValue> for EventTime {
             TimeValue::Date(date) => EventTime::Date { date: date.to_string() },
             TimeValue::Floating(local) => EventTime::Floating { local: wall_time(local) },
             TimeValue::Zoned { local, zone } => {
-                EventTime::Zoned { local: wall_time(local), zone: zone.clone() }
+                EventTime::Zoned { local: wall_time(local), zone: zone.to_string() }
             }
             TimeValue::Utc(instant) => EventTime::Utc { epoch_seconds: instant.as_second() },
         }

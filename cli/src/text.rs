@@ -114,7 +114,7 @@ impl Clock {
     fn wall(&self, local: DateTime) -> Result<TimeValue, Failure> {
         Ok(match self {
             Clock::Floating => TimeValue::Floating(local),
-            Clock::Zoned { name, .. } => TimeValue::Zoned { local, zone: name.clone() },
+            Clock::Zoned { name, .. } => TimeValue::Zoned { local, zone: name.as_str().into() },
             Clock::Utc => TimeValue::Utc(resolve_local(local, &TimeZone::UTC)?),
         })
     }
@@ -123,7 +123,7 @@ impl Clock {
         match self {
             Clock::Floating | Clock::Utc => TimeValue::Utc(instant),
             Clock::Zoned { name, zone } => {
-                TimeValue::Zoned { local: zone.to_datetime(instant), zone: name.clone() }
+                TimeValue::Zoned { local: zone.to_datetime(instant), zone: name.as_str().into() }
             }
         }
     }

@@ -571,7 +571,11 @@ fn sorted_by_start(occurrences: Vec<Occurrence>) -> Vec<Occurrence> {
         }
     }
     let mut slots: Vec<Option<Occurrence>> = occurrences.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|(_, i)| slots[i].take()).collect()
+    // Sized up front: `filter_map` promises no length, so collecting grew the vector by
+    // doubling, copying every occurrence again each time.
+    let mut sorted = Vec::with_capacity(slots.len());
+    sorted.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
+    sorted
 }
 
 #[cfg(test)]

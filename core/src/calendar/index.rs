@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
+use smallvec::SmallVec;
 
 use super::event::{CALENDARS, EVENTS, fields};
 use super::recurrence::{civil_from_days, days_from_civil};
@@ -677,8 +678,9 @@ fn read_cached(
 pub struct Candidate {
     /// The event.
     pub event: Arc<Event>,
-    /// Its indexed occurrences near the window.
-    pub rows: Vec<IndexedOccurrence>,
+    /// Its indexed occurrences near the window: one for most events (a single event, or a
+    /// series that falls once in the window), kept inline.
+    pub rows: SmallVec<[IndexedOccurrence; 1]>,
 }
 
 /// One row of the occurrence index: an occurrence's key and its instants for a viewer in UTC.
@@ -752,7 +754,7 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                             None => read_cached(conn, &mut record, &mut cache, rid, now)?,
                         };
                         let slot = event.map(|event| {
-                            out.push(Candidate { event, rows: Vec::new() });
+                            out.push(Candidate { event, rows: SmallVec::new() });
                             out.len() - 1
                         });
                         seen.insert(rid, slot);

@@ -321,7 +321,7 @@ impl World {
                 let Some(event) = self.stores[*device].event(ID).ok().flatten() else { return };
                 let zone = match &event.timing.start {
                     TimeValue::Zoned { zone, .. } => zone.clone(),
-                    _ => self.zone.to_owned(),
+                    _ => self.zone.into(),
                 };
                 // The minute names the write, so every timing is one nobody else wrote.
                 let minute = i8::try_from(id % 60).expect("minute");
@@ -366,7 +366,10 @@ impl World {
                     Timing::all_day(day, 1)
                 } else {
                     let zone = self.zone.to_owned();
-                    Self::one_hour(TimeValue::Zoned { local: day.at(10, minute, 0, 0), zone })
+                    Self::one_hour(TimeValue::Zoned {
+                        local: day.at(10, minute, 0, 0),
+                        zone: zone.into(),
+                    })
                 };
                 let token = token_of_time(&timing.start);
                 let edit = EventEdit { timing: Some(timing), ..EventEdit::default() };

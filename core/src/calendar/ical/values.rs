@@ -205,7 +205,7 @@ fn read_time(item: &str, zone: &Option<String>) -> std::result::Result<TimeValue
             .map_err(|e| format!("'{item}' is out of range: {e}"));
     }
     Ok(match zone {
-        Some(zone) => TimeValue::Zoned { local, zone: zone.clone() },
+        Some(zone) => TimeValue::Zoned { local, zone: zone.as_str().into() },
         None => TimeValue::Floating(local),
     })
 }
@@ -400,7 +400,7 @@ struct ListKey<'a> {
 fn list_key(value: &TimeValue) -> ListKey<'_> {
     let (date, zone) = match value {
         TimeValue::Date(_) => (true, None),
-        TimeValue::Zoned { zone, .. } => (false, Some(zone.as_str())),
+        TimeValue::Zoned { zone, .. } => (false, Some(&**zone)),
         TimeValue::Floating(_) | TimeValue::Utc(_) => (false, None),
     };
     ListKey { date, zone, period: false }
