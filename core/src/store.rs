@@ -427,9 +427,7 @@ impl Store {
     /// missing.
     pub fn version_vector(&self, space: &str) -> Result<VersionVector> {
         let space = SpaceId::new(space)?;
-        self.read(|conn| {
-            Ok(sqlite::load_replica_state(conn, sqlite::held_space(conn, &space)?)?.seen)
-        })
+        self.read(|conn| sqlite::load_seen(conn, sqlite::held_space(conn, &space)?))
     }
 
     /// The spaces this store holds, in id order.
@@ -773,7 +771,7 @@ impl Store {
         };
         let seen = match writer.bookkeeping.spaces.get(&sid) {
             Some(seen) => seen.clone(),
-            None => sqlite::load_replica_state(&tx, sid)?.seen,
+            None => sqlite::load_seen(&tx, sid)?,
         };
         // Work on a copy: if anything fails, the transaction rolls back and the bookkeeping in
         // memory stays equal to what is on disk.

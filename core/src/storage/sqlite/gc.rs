@@ -11,7 +11,7 @@ use crate::crdt::{RecordKey, RecordState, SpaceId, VersionVector};
 use crate::error::{Error, Result};
 use crate::replica::RecordStore;
 
-use crate::storage::sqlite::{SqliteRecords, decode_record, load_replica_state};
+use crate::storage::sqlite::{SqliteRecords, decode_record, load_seen};
 
 /// What one batch collected.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -43,7 +43,7 @@ pub fn collect_batch(
     after: i64,
     limit: usize,
 ) -> Result<Collected> {
-    if !load_replica_state(conn, sid)?.seen.dominates(stable) {
+    if !load_seen(conn, sid)?.dominates(stable) {
         return Err(Error::InvalidInput(format!(
             "the stable version vector of space {space} holds writes this replica has not seen; \
              it must be seen by every replica, this one included"
