@@ -147,6 +147,18 @@ struct Bookkeeping {
     sids: HashMap<SpaceId, i64>,
 }
 
+impl Bookkeeping {
+    /// Read afresh from the store, nothing cached: at open, and after another connection wrote.
+    fn load(conn: &Connection) -> Result<Self> {
+        Ok(Bookkeeping {
+            id: sqlite::replica_id(conn)?,
+            hlc: sqlite::load_hlc(conn)?,
+            spaces: HashMap::new(),
+            sids: HashMap::new(),
+        })
+    }
+}
+
 struct Writer {
     conn: Connection,
     bookkeeping: Bookkeeping,
@@ -282,12 +294,7 @@ impl Store {
             }
         }
         tx.commit()?;
-        let bookkeeping = Bookkeeping {
-            id: sqlite::replica_id(&conn)?,
-            hlc: sqlite::load_hlc(&conn)?,
-            spaces: HashMap::new(),
-            sids: HashMap::new(),
-        };
+        let bookkeeping = Bookkeeping::load(&conn)?;
         let data_version = data_version(&conn)?;
         let dictionary = sqlite::dictionary::load(&conn)?;
         let store = Store {
@@ -754,17 +761,16 @@ impl Store {
         let tx = sqlite::WriteTransaction::begin(&writer.conn)?;
         let version = data_version(&tx)?;
         if version != writer.data_version {
-            writer.bookkeeping = Bookkeeping {
-                id: sqlite::replica_id(&tx)?,
-                hlc: sqlite::load_hlc(&tx)?,
-                spaces: HashMap::new(),
-                sids: HashMap::new(),
-            };
+            writer.bookkeeping = Bookkeeping::load(&tx)?;
             writer.dictionary = sqlite::dictionary::load(&tx)?;
             writer.data_version = version;
         }
         let known = writer.bookkeeping.sids.get(space).copied();
-        let sid = match known.map_or_else(|| sqlite::space_sid(&tx, space), |sid| Ok(Some(sid)))? {
+        let found = match known {
+            Some(sid) => Some(sid),
+            None => sqlite::space_sid(&tx, space)?,
+        };
+        let sid = match found {
             Some(sid) => sid,
             None if origin == Origin::Local => sqlite::create_space(&tx, space)?,
             None => return Err(Error::SpaceNotHeld(space.clone())),

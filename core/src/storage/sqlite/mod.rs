@@ -385,7 +385,7 @@ pub fn save_replica_state(
 ) -> Result<()> {
     let (millis, logical) =
         (i64::try_from(after.hlc.millis).unwrap_or(i64::MAX), after.hlc.logical);
-    let mut clock_written = before.hlc == after.hlc;
+    let mut clock_unsaved = before.hlc != after.hlc;
     for (replica, counter) in after.seen.iter() {
         if before.seen.get(&replica) != counter {
             let idx = replicas.index(tx, replica)?;
@@ -402,10 +402,10 @@ pub fn save_replica_state(
                 millis,
                 logical
             ])?;
-            clock_written = true;
+            clock_unsaved = false;
         }
     }
-    if !clock_written {
+    if clock_unsaved {
         save_hlc(tx, after.hlc)?;
     }
     Ok(())
