@@ -403,10 +403,7 @@ fn a_version_8_store_opens_and_matches_a_fresh_schema() {
         .query_row("SELECT value FROM meta WHERE key = 'hlc_millis'", [], |row| row.get(0))
         .expect("the clock in meta");
     let clock = Arc::new(crate::support::ManualClock::default());
-    clock.set(1_000);
-    let store = store_with_clock(&path, &clock);
-    store.transaction("bulk").set("events", "b1", "title", "later").commit().expect("write");
-    let after = store.delta_since("bulk", &VersionVector::new()).expect("delta").hlc;
+    let after = clock_after_a_write_with_the_device_clock_behind(&path, &clock, "bulk");
     assert!(after.millis >= u64::try_from(stored).expect("millis"), "{after:?} before {stored}");
 }
 
@@ -1085,6 +1082,20 @@ fn store_with_clock(path: &Path, clock: &Arc<crate::support::ManualClock>) -> St
     Store::open_with(path, StoreOptions { clock, ..StoreOptions::default() }).expect("open")
 }
 
+/// Opens the store at `path` with the device clock far behind (one second after the epoch),
+/// writes once in `space`, and returns the store's clock after that write: it must still be
+/// ahead of every clock the store had before.
+fn clock_after_a_write_with_the_device_clock_behind(
+    path: &Path,
+    clock: &Arc<crate::support::ManualClock>,
+    space: &str,
+) -> almanac_core::crdt::Hlc {
+    clock.set(1_000);
+    let store = store_with_clock(path, clock);
+    store.transaction(space).set("events", "later", "title", "later").commit().expect("write");
+    store.delta_since(space, &VersionVector::new()).expect("delta").hlc
+}
+
 /// The clock of the latest commit is kept in the `space_clock` row that commit wrote (decision
 /// 0043). Leaving that space drops the row: the clock must survive it, so that a write after
 /// the device clock went back still stamps after everything written before.
@@ -1100,10 +1111,7 @@ fn leaving_the_space_last_written_keeps_the_clock() {
     let latest = store.delta_since("late", &VersionVector::new()).expect("delta").hlc;
     store.leave_space("late").expect("leave");
     drop(store);
-    clock.set(1_000);
-    let store = store_with_clock(&path, &clock);
-    store.transaction("early").set("events", "e2", "title", "after").commit().expect("after");
-    assert!(store.delta_since("early", &VersionVector::new()).expect("delta").hlc > latest);
+    assert!(clock_after_a_write_with_the_device_clock_behind(&path, &clock, "early") > latest);
 }
 
 /// The same when the replica id is renewed before anything was sent: its `space_clock` rows
@@ -1118,10 +1126,7 @@ fn renewing_the_replica_id_keeps_the_clock() {
     let latest = full_state(&store).hlc;
     store.renew_replica_id().expect("renew");
     drop(store);
-    clock.set(1_000);
-    let store = store_with_clock(&path, &clock);
-    store.transaction("s").set("events", "e2", "title", "after").commit().expect("after");
-    assert!(full_state(&store).hlc > latest);
+    assert!(clock_after_a_write_with_the_device_clock_behind(&path, &clock, "s") > latest);
 }
 
 /// A delta that brings nothing new still moves the receiver's clock to the sender's, and a
@@ -1144,8 +1149,5 @@ fn a_clock_received_without_new_writes_survives_reopening() {
     let sent = nothing_new.hlc;
     receiver.apply(&nothing_new).expect("apply");
     drop(receiver);
-    clock.set(1_000);
-    let receiver = store_with_clock(&path, &clock);
-    receiver.transaction("s").set("events", "e3", "title", "after").commit().expect("write");
-    assert!(receiver.delta_since("s", &VersionVector::new()).expect("delta").hlc > sent);
+    assert!(clock_after_a_write_with_the_device_clock_behind(&path, &clock, "s") > sent);
 }
