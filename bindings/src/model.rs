@@ -594,7 +594,7 @@ impl TryFrom<&EditSpan> for Span {
 impl From<&Event> for EventDetails {
     fn from(event: &Event) -> Self {
         EventDetails {
-            id: event.id.clone(),
+            id: event.id.to_string(),
             calendar: event.calendar.clone(),
             uid: event.uid.clone(),
             start: (&event.timing.start).into(),
@@ -613,7 +613,7 @@ impl From<&Event> for EventDetails {
 impl From<&Occurrence> for OccurrenceInfo {
     fn from(o: &Occurrence) -> Self {
         OccurrenceInfo {
-            event_id: o.event_id.clone(),
+            event_id: o.event_id.to_string(),
             original: (&o.original).into(),
             start: (&o.timing.start).into(),
             end: end_of(&o.timing),

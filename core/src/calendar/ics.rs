@@ -1009,7 +1009,7 @@ fn import_group(
             None
         }
         Ok(Some(event)) => Some(Master {
-            id: event.id.clone(),
+            id: event.id.to_string(),
             timing: event.timing.clone(),
             fields: BTreeMap::clone(&event.fields),
             set: RecurrenceSet {

@@ -767,7 +767,12 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
                     rusqlite::types::ValueRef::Null => IndexedKey::EventStart,
                     stored => indexed_key(stored)?,
                 };
-                out[i].rows.push(IndexedOccurrence {
+                let rows = &mut out[i].rows;
+                if rows.len() == 1 {
+                    // A series: room for a weekly one's month at once, not grown 2, 4, 8.
+                    rows.reserve(7);
+                }
+                rows.push(IndexedOccurrence {
                     key,
                     start: stored_instant(start)?,
                     end: stored_instant(start.saturating_add(length))?,

@@ -7,11 +7,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+use smol_str::{SmolStr, SmolStrBuilder};
 
 use super::event::{
     Alarm, Attendee, End, Participation, RawProperty, Role, Timing, fields, is_inherited,
@@ -31,7 +33,7 @@ use crate::error::{Error, Result};
 /// the series' time of day (every occurrence of a daily, weekly, monthly or yearly rule), else
 /// `YYYYMMDDTHHMMSS` (several occurrences a day, an extra date at another time).
 pub fn occurrence_key(original: &TimeValue, series_start: &TimeValue) -> Result<String> {
-    Ok(key_at(place(original, series_start)?, series_start))
+    Ok(key_at(place(original, series_start)?, series_start).into())
 }
 
 /// The wall time in the series' clock of the occurrence whose original start is `original`.
@@ -57,13 +59,15 @@ fn place(original: &TimeValue, series_start: &TimeValue) -> Result<DateTime> {
     })
 }
 
-/// The key of the occurrence at wall time `local` of the series' clock.
-fn key_at(local: DateTime, series_start: &TimeValue) -> String {
-    if local.time() == series_start.local().time() {
-        basic_date(local.date())
-    } else {
-        basic_date_time(local)
+/// The key of the occurrence at wall time `local` of the series' clock. Built inline (a key is
+/// at most 16 bytes): a month view makes one per occurrence (decision 0045).
+fn key_at(local: DateTime, series_start: &TimeValue) -> SmolStr {
+    let mut key = SmolStrBuilder::new();
+    push_date(&mut key, local.date());
+    if local.time() != series_start.local().time() {
+        push_time(&mut key, local);
     }
+    key.finish()
 }
 
 /// The key of a member of the rdate and exdate sets: the date or time value itself (these are
@@ -88,18 +92,35 @@ pub fn normalise_key(key: &str, series_start: &TimeValue) -> Result<String> {
     if key.len() == 8 {
         return Ok(key.to_owned());
     }
-    Ok(key_at(occurrence_local(key, series_start)?, series_start))
+    Ok(key_at(occurrence_local(key, series_start)?, series_start).into())
 }
 
 // Keys are built for every occurrence of every month view: format the digits directly rather
 // than through a format-string interpreter.
 fn basic_date(date: jiff::civil::Date) -> String {
-    date_key_of(i32::from(date.year()), date.month().unsigned_abs(), date.day().unsigned_abs())
+    let mut key = String::with_capacity(16);
+    push_date(&mut key, date);
+    key
+}
+
+fn push_date(out: &mut impl fmt::Write, date: jiff::civil::Date) {
+    push_date_of(
+        out,
+        i32::from(date.year()),
+        date.month().unsigned_abs(),
+        date.day().unsigned_abs(),
+    );
 }
 
 /// The date key `YYYYMMDD` of a year, month and day (without `format!`: a month view writes
 /// thousands of them).
 pub(crate) fn date_key_of(year: i32, month: u8, day: u8) -> String {
+    let mut key = String::with_capacity(16);
+    push_date_of(&mut key, year, month, day);
+    key
+}
+
+fn push_date_of(out: &mut impl fmt::Write, year: i32, month: u8, day: u8) {
     if let (Ok(year @ 0..=9999), 1..=12, 1..=31) = (u16::try_from(year), month, day) {
         let digit = |value: u16, unit: u16| b'0' + (value / unit % 10) as u8;
         let (month, day) = (u16::from(month), u16::from(day));
@@ -115,31 +136,35 @@ pub(crate) fn date_key_of(year: i32, month: u8, day: u8) -> String {
         ];
         // Always ASCII digits.
         if let Ok(key) = std::str::from_utf8(&bytes) {
-            return key.to_owned();
+            let _ = out.write_str(key);
+            return;
         }
     }
-    let mut key = String::with_capacity(16);
-    push_digits(&mut key, i64::from(year), 4);
-    push_digits(&mut key, i64::from(month), 2);
-    push_digits(&mut key, i64::from(day), 2);
-    key
+    push_digits(out, i64::from(year), 4);
+    push_digits(out, i64::from(month), 2);
+    push_digits(out, i64::from(day), 2);
 }
 
 fn basic_date_time(local: DateTime) -> String {
     let mut key = basic_date(local.date());
-    key.push('T');
-    push_digits(&mut key, i64::from(local.hour()), 2);
-    push_digits(&mut key, i64::from(local.minute()), 2);
-    push_digits(&mut key, i64::from(local.second()), 2);
+    push_time(&mut key, local);
     key
 }
 
+/// `THHMMSS`.
+fn push_time(out: &mut impl fmt::Write, local: DateTime) {
+    let _ = out.write_char('T');
+    push_digits(out, i64::from(local.hour()), 2);
+    push_digits(out, i64::from(local.minute()), 2);
+    push_digits(out, i64::from(local.second()), 2);
+}
+
 /// `value` zero-padded to `width` digits. Written by hand: a month view makes a key per
-/// occurrence, and the formatting machinery was a tenth of its time.
-fn push_digits(out: &mut String, value: i64, width: usize) {
+/// occurrence, and the formatting machinery was a tenth of its time. (Writing to a `String` or
+/// a key builder cannot fail.)
+fn push_digits(out: &mut impl fmt::Write, value: i64, width: usize) {
     if value < 0 {
         // Years before 1 are outside iCalendar; write them as-is rather than fail.
-        use std::fmt::Write;
         let _ = write!(out, "{value:0width$}");
         return;
     }
@@ -152,9 +177,11 @@ fn push_digits(out: &mut String, value: i64, width: usize) {
         used += 1;
     }
     for _ in used..width {
-        out.push('0');
+        let _ = out.write_char('0');
     }
-    out.extend(digits[20 - used..].iter().map(|d| char::from(*d)));
+    if let Ok(text) = std::str::from_utf8(&digits[20 - used..]) {
+        let _ = out.write_str(text);
+    }
 }
 
 /// `YYYYMMDD` as a date (the iCalendar DATE reader, given exactly eight bytes).
@@ -207,8 +234,8 @@ pub(crate) const SPAN_COUNT_LIMIT: u32 = 2_000;
 /// An event as the app sees it: the shown value of every field.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Event {
-    /// The record id.
-    pub id: String,
+    /// The record id (shared by its occurrences without copying: decision 0045).
+    pub id: SmolStr,
     /// The calendar it belongs to.
     pub calendar: String,
     /// The iCalendar UID (the record id if none was imported).
@@ -246,9 +273,9 @@ pub struct Event {
 #[derive(Clone, PartialEq, Debug)]
 pub struct Occurrence {
     /// The event's record id.
-    pub event_id: String,
+    pub event_id: SmolStr,
     /// The occurrence key (its original start, see [`occurrence_key`]).
-    pub key: String,
+    pub key: SmolStr,
     /// The original start (the iCalendar RECURRENCE-ID).
     pub original: TimeValue,
     /// The effective timing of this occurrence.
@@ -481,7 +508,7 @@ fn read_event_with(
         }
     }
     Ok(Some(Event {
-        id: id.to_owned(),
+        id: id.into(),
         calendar: text(fields::CALENDAR).unwrap_or_default(),
         uid: text(fields::UID).unwrap_or_else(|| id.to_owned()),
         timing,
@@ -837,7 +864,7 @@ impl Event {
             if cut.is_some_and(|cut| at >= cut) {
                 continue;
             }
-            let occurrence_override = self.overrides.get(&key);
+            let occurrence_override = self.overrides.get(key.as_str());
             if occurrence_override.is_some_and(|o| o.cancelled) {
                 continue;
             }
@@ -941,7 +968,7 @@ impl Event {
                 if beyond || remaining.is_empty() {
                     return Ok(remaining);
                 }
-                let own = self.overrides.get(&key_at(at, &self.timing.start));
+                let own = self.overrides.get(key_at(at, &self.timing.start).as_str());
                 if at < from || own.is_some_and(|o| o.cancelled) {
                     continue;
                 }

@@ -66,7 +66,7 @@ fn january(store: &Store) -> Vec<Occurrence> {
 }
 
 fn titles(occurrences: &[Occurrence]) -> Vec<(String, String)> {
-    occurrences.iter().map(|o| (o.key.clone(), o.title().unwrap_or("-").to_owned())).collect()
+    occurrences.iter().map(|o| (o.key.to_string(), o.title().unwrap_or("-").to_owned())).collect()
 }
 
 fn field(occurrence: &Occurrence, name: &str) -> String {
@@ -114,7 +114,7 @@ fn a_month_finds_every_series_that_reaches_it_and_only_those() {
     let february = paris(date(2026, 2, 2).at(9, 0, 0, 0));
     d.a.create_event(&series("later", february, "FREQ=WEEKLY")).expect("later");
     let shown: Vec<(String, String)> =
-        january(&d.a).iter().map(|o| (o.event_id.clone(), o.start.to_string())).collect();
+        january(&d.a).iter().map(|o| (o.event_id.to_string(), o.start.to_string())).collect();
     let expected = owned(&[
         ("until", "2026-01-01T07:00:00Z"),
         ("until", "2026-01-02T07:00:00Z"),
@@ -167,7 +167,7 @@ fn expanded(
         .iter()
         .filter_map(|id| store.event(id).expect("event"))
         .flat_map(|event| event.occurrences(from, to, viewer).expect("expand"))
-        .map(|o| (o.event_id, o.key, o.start, o.end))
+        .map(|o| (o.event_id.into(), o.key.into(), o.start, o.end))
         .collect();
     out.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
     out
@@ -236,7 +236,7 @@ fn views_indexed_day_by_day_show_what_expanding_every_event_shows() {
                 .occurrences(from, to, &[], viewer)
                 .expect("view")
                 .into_iter()
-                .map(|o| (o.event_id, o.key, o.start, o.end))
+                .map(|o| (o.event_id.into(), o.key.into(), o.start, o.end))
                 .collect();
             let expected = expanded(&store, &ids, from, to, viewer);
             assert_eq!(shown, expected, "{when}: {first}..{after} for {viewer:?}");
@@ -261,7 +261,7 @@ fn occurrences_that_start_together_are_ordered_by_event_id() {
         d.a.create_event(&titled_event(id, monday(12), 1800, None)).expect("create");
     }
     let listed: Vec<(String, String)> =
-        january(&d.a).into_iter().map(|o| (o.event_id, o.key)).collect();
+        january(&d.a).into_iter().map(|o| (o.event_id.into(), o.key.into())).collect();
     let expected = owned(&[
         ("standup", "20260105"),
         ("alpha", "20260112"),
@@ -313,7 +313,7 @@ fn conflict_case_6_cancel_wins_over_an_occurrence_edit_which_stays_restorable() 
         .expect("edit");
     sync(&d);
     for store in [&d.a, &d.b] {
-        let keys: Vec<String> = january(store).into_iter().map(|o| o.key).collect();
+        let keys: Vec<String> = january(store).into_iter().map(|o| o.key.into()).collect();
         assert_eq!(keys, ["20260105", "20260119", "20260126"]);
         let log = store.calendar_conflicts().expect("log");
         assert_eq!(log.len(), 1);
@@ -385,7 +385,7 @@ fn conflict_case_10_an_override_orphaned_by_a_rule_change_is_kept_and_listed() {
         .expect("b");
     sync(&d);
     for store in [&d.a, &d.b] {
-        let keys: Vec<String> = january(store).into_iter().map(|o| o.key).collect();
+        let keys: Vec<String> = january(store).into_iter().map(|o| o.key.into()).collect();
         assert_eq!(keys, ["20260105", "20260119"]);
         let event = store.event("standup").expect("read").expect("event");
         assert_eq!(event.orphaned_overrides().expect("orphans"), ["20260112"]);
@@ -699,7 +699,7 @@ fn single_events_index_rows_follow_every_move_delete_and_change_of_kind() {
         let mut shown: Vec<(String, Timestamp)> = january(store)
             .into_iter()
             .filter(|o| o.event_id != "standup")
-            .map(|o| (o.event_id, o.start))
+            .map(|o| (o.event_id.into(), o.start))
             .collect();
         shown.sort();
         let utc = |day: i8, hour: i8| -> Timestamp {
@@ -1119,7 +1119,7 @@ mod index_property {
                 .occurrences(from, to, &[], &TimeZone::UTC)
                 .expect("view")
                 .into_iter()
-                .map(|o| (o.event_id, o.key, o.start, o.end))
+                .map(|o| (o.event_id.into(), o.key.into(), o.start, o.end))
                 .collect();
             let expected = expanded(&store, &["series"], from, to, &TimeZone::UTC);
             assert_eq!(shown, expected, "{case:?}: view {first}+{days}");

@@ -486,7 +486,7 @@ fn a_version_2_store_with_calendar_events_opens_and_answers_month_views() {
     fresh.import_ics("work", ics, &mut |_| {}).expect("import");
     let expected = fresh.occurrences(from, to, &[], &jiff::tz::TimeZone::UTC).expect("march");
     let shown = |o: &[almanac_core::calendar::series::Occurrence]| -> Vec<(String, String, Option<String>)> {
-        o.iter().map(|o| (o.event_id.clone(), o.start.to_string(), o.title().map(str::to_owned))).collect()
+        o.iter().map(|o| (o.event_id.to_string(), o.start.to_string(), o.title().map(str::to_owned))).collect()
     };
     assert_eq!(shown(&march), shown(&expected));
 }
