@@ -233,6 +233,30 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordState> {
     RecordState::try_from(wire).map_err(|detail| Error::Decode { what, detail })
 }
 
+/// [`decode_record`], with the registers whose name `take` picks handed over apart, with
+/// their names, instead of in the record (decision 0046). The same checks: a damaged record is
+/// refused either way.
+pub fn decode_record_taking(
+    bytes: &[u8],
+    take: &dyn Fn(&str) -> bool,
+) -> Result<(RecordState, crate::crdt::payload_reader::Taken)> {
+    let what = Kind::Record.name();
+    let read = |payload: &[u8]| {
+        crate::crdt::payload_reader::read_record_taking(payload, take)
+            .map_err(|detail| Error::Decode { what, detail })
+    };
+    match bytes.first() {
+        Some(&RECORD_FORMAT_VERSION) => read(&decompressed_payload(bytes)?),
+        Some(&PLAIN_RECORD_FORMAT) => read(record_payload(bytes)?),
+        // Older formats are read whole, then the registers taken out.
+        _ => {
+            let mut state = decode_record(bytes)?;
+            let taken = state.take_registers(take);
+            Ok((state, taken))
+        }
+    }
+}
+
 /// The format-4 payload of a stored record of format 4 or 5 (decompressed, its dictionary
 /// registered), checked; `None` for the older formats, which only `decode_record` reads.
 pub fn stored_payload(bytes: &[u8]) -> Result<Option<std::borrow::Cow<'_, [u8]>>> {

@@ -34,13 +34,13 @@ use smallvec::SmallVec;
 use super::event::{CALENDARS, EVENTS, fields};
 use super::recurrence::{civil_from_days, days_from_civil};
 use super::series::{
-    Event, date_key_of, instants, parse_basic_date, read_event_from, read_schedule,
+    Event, date_key_of, instants, is_scalar, parse_basic_date, read_event_from_parts, read_schedule,
 };
 use super::time::tzdb_version;
 use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
-use crate::storage::sqlite::decode_record;
 use crate::storage::sqlite::view::{DerivedView, SavedRecord};
+use crate::storage::sqlite::{decode_record, decode_record_taking};
 use crate::store::ReaderStamp;
 use crate::{Store, Value};
 
@@ -666,7 +666,9 @@ fn read_cached(
         return Ok(Some(event));
     }
     let id = stored.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-    let event = read_event_from(id, decode_record(conn, blob)?)?.map(Arc::new);
+    // The scalar fields go straight to the event, not through the record's map.
+    let (state, scalars) = decode_record_taking(conn, blob, &is_scalar)?;
+    let event = read_event_from_parts(id, &state, scalars)?.map(Arc::new);
     if let Some(event) = &event {
         cache.insert(rid, hash, now, Arc::clone(event));
     }

@@ -21,7 +21,7 @@ use super::event::{
 use super::index::{IndexedKey, IndexedOccurrence};
 use super::recurrence::{RecurrenceRule, RecurrenceSet};
 use super::time::{Duration, TimeValue};
-use crate::crdt::{MvRegister, RecordState, Value};
+use crate::crdt::{FieldName, MvRegister, RecordState, Value};
 use crate::error::{Error, Result};
 
 /// The key of an occurrence in the override and range-patch maps and in `truncate_at`: which
@@ -379,15 +379,29 @@ pub fn read_event(id: &str, state: &RecordState) -> Result<Option<Event>> {
 /// event, names and values, instead of copied (a month view reads each record it decodes
 /// this way; copying them was 7% of a cold first view's instructions, decision 0040).
 pub fn read_event_from(id: &str, mut state: RecordState) -> Result<Option<Event>> {
+    let scalars = state.take_registers(&is_scalar);
+    read_event_from_parts(id, &state, scalars)
+}
+
+/// Whether `name` is one of an event's scalar fields (title, location, …).
+pub(crate) fn is_scalar(name: &str) -> bool {
+    super::api::SCALARS.contains(&name)
+}
+
+/// [`read_event_from`] of a record whose scalar registers were taken out as it was decoded
+/// (`decode_record_taking` with [`is_scalar`], decision 0046): `state` holds the rest.
+pub(crate) fn read_event_from_parts(
+    id: &str,
+    state: &RecordState,
+    scalars: Vec<(FieldName, MvRegister<Value>)>,
+) -> Result<Option<Event>> {
     let mut scalar = BTreeMap::new();
-    for &name in super::api::SCALARS {
-        if let Some((name, register)) = state.take_register(name) {
-            if let Some(entry) = register.into_winner().filter(|e| e.value != Value::Null) {
-                scalar.insert(String::from(name), entry.value);
-            }
+    for (name, register) in scalars {
+        if let Some(entry) = register.into_winner().filter(|e| e.value != Value::Null) {
+            scalar.insert(String::from(name), entry.value);
         }
     }
-    read_event_with(id, &state, scalar)
+    read_event_with(id, state, scalar)
 }
 
 /// An event record's schedule: the event without its scalar fields (title, location, …),

@@ -31,17 +31,32 @@ type Read<T> = Result<T, Refusal>;
 
 /// The record a format-4 payload holds; every byte must belong to it.
 pub(crate) fn read_record(bytes: &[u8]) -> Read<RecordState> {
+    Ok(read_record_taking(bytes, &|_| false)?.0)
+}
+
+/// Registers taken out of a record as it is read, with their names, in the order stored.
+pub(crate) type Taken = Vec<(FieldName, MvRegister<Value>)>;
+
+/// [`read_record`], with the registers whose name `take` picks handed over apart instead of
+/// put in the record's map: a reader that moves them elsewhere (a month view's event fields)
+/// then neither inserts them into the map nor removes them from it (decision 0046).
+pub(crate) fn read_record_taking(
+    bytes: &[u8],
+    take: &dyn Fn(&str) -> bool,
+) -> Read<(RecordState, Taken)> {
     let mut reader = Reader { bytes, at: 0, form: Form::Stored };
-    let parts = reader.parts()?;
+    let mut taken = Vec::new();
+    let parts = reader.parts_taking(take, &mut taken)?;
     reader.finish()?;
     let lifecycle = parts.lifecycle.ok_or("a stored record has no lifecycle")?;
-    Ok(RecordState {
+    let state = RecordState {
         lifecycle,
         registers: parts.registers,
         maps: parts.maps,
         minimums: parts.minimums,
         maximums: parts.maximums,
-    })
+    };
+    Ok((state, taken))
 }
 
 /// The records of a sync chunk (`count, (collection, id, RecordWire<String>)*`, what
@@ -373,10 +388,28 @@ impl<'b> Reader<'b> {
     /// Named registers of values; a name given twice keeps its last register, as collecting
     /// them into a map does on the serde path.
     fn registers(&mut self, stamps: &[(Dot, Hlc)]) -> Read<BTreeMap<FieldName, MvRegister<Value>>> {
+        self.registers_taking(stamps, &|_| false, &mut Vec::new())
+    }
+
+    /// The registers, except those whose name `take` picks: those go to `taken`.
+    fn registers_taking(
+        &mut self,
+        stamps: &[(Dot, Hlc)],
+        take: &dyn Fn(&str) -> bool,
+        taken: &mut Taken,
+    ) -> Read<BTreeMap<FieldName, MvRegister<Value>>> {
         let mut out = BTreeMap::new();
         for _ in 0..self.length()? {
             let name = self.name()?;
-            out.insert(name, self.register(stamps, Self::value)?);
+            let register = self.register(stamps, Self::value)?;
+            if !take(name.as_str()) {
+                out.insert(name, register);
+            } else if let Some(earlier) = taken.iter_mut().find(|(taken, _)| *taken == name) {
+                // A name given twice: the later register wins, as in the map.
+                earlier.1 = register;
+            } else {
+                taken.push((name, register));
+            }
         }
         Ok(out)
     }
@@ -394,10 +427,19 @@ impl<'b> Reader<'b> {
 
     /// A record's parts, as a delta holds them (a stored record has a lifecycle too).
     fn parts(&mut self) -> Read<RecordDelta> {
+        self.parts_taking(&|_| false, &mut Vec::new())
+    }
+
+    /// [`Reader::parts`], the record's own registers that `take` picks going to `taken`.
+    fn parts_taking(
+        &mut self,
+        take: &dyn Fn(&str) -> bool,
+        taken: &mut Taken,
+    ) -> Read<RecordDelta> {
         let stamps = self.stamps()?;
         let lifecycle =
             if self.option()? { Some(self.register(&stamps, Self::lifecycle)?) } else { None };
-        let registers = self.registers(&stamps)?;
+        let registers = self.registers_taking(&stamps, take, taken)?;
         let mut maps = BTreeMap::new();
         for _ in 0..self.length()? {
             let name = self.name()?;
@@ -660,6 +702,37 @@ mod tests {
                 let damaged = damaged(&payload, i, at, byte);
                 let what = format!("damage {i} at {at}");
                 agree(read_deltas(&damaged), serde_read_deltas(&damaged), &what);
+            }
+        }
+
+        /// Taking registers out while reading (decision 0046) gives the record that reading it
+        /// whole and then taking them out gives, and refuses exactly the damaged payloads the
+        /// whole read refuses.
+        #[test]
+        fn taking_registers_while_reading_is_taking_them_from_the_read_record(
+            numbers in proptest::collection::vec(any::<u64>(), 64..256),
+            damage in proptest::collection::vec((any::<usize>(), any::<u8>()), 24),
+        ) {
+            let epochs = [1_700_000_000_000, numbers[0]];
+            let mut tape = Tape { numbers, at: 0, epochs };
+            let state = tape.record();
+            let payload = crate::crdt::payload_writer::write_record(&state);
+            // Some built-in names and a written-out one.
+            let take = |name: &str| matches!(name, "title" | "location" | "notes" | "custom_1");
+            let whole = |payload: &[u8]| {
+                read_record(payload).map(|mut state| {
+                    let taken = state.take_registers(&take);
+                    (state, taken)
+                })
+            };
+            let (kept, taken) = read_record_taking(&payload, &take).expect("reads");
+            prop_assert!(taken.iter().all(|(name, _)| take(name.as_str())));
+            prop_assert!(kept.registers().keys().all(|name| !take(name.as_str())));
+            agree(Ok((kept, taken)), whole(&payload), "intact");
+            for (i, (at, byte)) in damage.into_iter().enumerate() {
+                let damaged = damaged(&payload, i, at, byte);
+                let what = format!("damage {i} at {at}");
+                agree(read_record_taking(&damaged, &take), whole(&damaged), &what);
             }
         }
 

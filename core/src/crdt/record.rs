@@ -168,10 +168,22 @@ impl RecordState {
         &self.registers
     }
 
-    /// Takes register `name` out of the record, with its name: for a reader that consumes a
-    /// decoded record and would otherwise copy its values (a month view, decision 0040).
-    pub fn take_register(&mut self, name: &str) -> Option<(FieldName, MvRegister<Value>)> {
-        self.registers.remove_entry(name)
+    /// Takes every register whose name `take` picks out of the record, with its name: for a
+    /// reader that consumes a decoded record and would otherwise copy its values (a month
+    /// view, decisions 0040 and 0046).
+    pub fn take_registers(
+        &mut self,
+        take: &dyn Fn(&str) -> bool,
+    ) -> Vec<(FieldName, MvRegister<Value>)> {
+        let mut taken = Vec::new();
+        for (name, register) in std::mem::take(&mut self.registers) {
+            if take(name.as_str()) {
+                taken.push((name, register));
+            } else {
+                self.registers.insert(name, register);
+            }
+        }
+        taken
     }
 
     /// The keyed-map fields, including members that are currently absent.

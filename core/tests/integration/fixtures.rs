@@ -165,6 +165,25 @@ fn stores_read_records_of_formats_1_to_5() {
     }
 }
 
+/// A month view reads an event's scalar fields out of its record as it decodes it (decision
+/// 0046): every format gives the record read whole with those registers taken out.
+#[test]
+fn records_of_every_format_hand_over_the_registers_a_reader_takes() {
+    golden_dictionary();
+    // A built-in name and a written-out one taken, the rest kept.
+    let take = |name: &str| matches!(name, "title" | "priority");
+    let mut expected = golden_record();
+    let expected_taken = expected.take_registers(&take);
+    assert!(!expected_taken.is_empty() && !expected.registers().is_empty(), "both sides hold some");
+    for name in
+        ["record-v1.bin", "record-v2.bin", "record-v3.bin", "record-v4.bin", "record-v5.bin"]
+    {
+        let (state, taken) = codec::decode_record_taking(&read_fixture(name), &take).expect(name);
+        assert_eq!(state, expected, "{name}");
+        assert_eq!(taken, expected_taken, "{name}");
+    }
+}
+
 /// A sender writes what a peer lacks of a stored record from the stored bytes: formats 4 and 5
 /// without decoding the record (decision 0041), older formats by decoding it. Every fixture
 /// holds the golden record, so each must give the same bytes for any vector the peer has

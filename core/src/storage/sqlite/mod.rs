@@ -577,6 +577,17 @@ pub fn decode_record(conn: &Connection, bytes: &[u8]) -> Result<RecordState> {
     codec::decode_record(bytes)
 }
 
+/// [`decode_record`] with the registers `take` picks handed over apart (see
+/// [`codec::decode_record_taking`]).
+pub fn decode_record_taking(
+    conn: &Connection,
+    bytes: &[u8],
+    take: &dyn Fn(&str) -> bool,
+) -> Result<(RecordState, crate::crdt::payload_reader::Taken)> {
+    dictionary::ensure_loaded(conn, bytes)?;
+    codec::decode_record_taking(bytes, take)
+}
+
 impl SqliteRecords<'_> {
     /// Writes the record row of `key` and returns its row id and whether the row was inserted:
     /// an update by row id when the record was loaded in this transaction, an insert when
