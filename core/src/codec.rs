@@ -240,16 +240,11 @@ pub fn decode_record_taking(
     bytes: &[u8],
     take: &dyn Fn(&str) -> bool,
 ) -> Result<(RecordState, crate::crdt::payload_reader::Taken)> {
-    let what = Kind::Record.name();
-    let read = |payload: &[u8]| {
-        crate::crdt::payload_reader::read_record_taking(payload, take)
-            .map_err(|detail| Error::Decode { what, detail })
-    };
-    match bytes.first() {
-        Some(&RECORD_FORMAT_VERSION) => read(&decompressed_payload(bytes)?),
-        Some(&PLAIN_RECORD_FORMAT) => read(record_payload(bytes)?),
+    match stored_payload(bytes)? {
+        Some(payload) => crate::crdt::payload_reader::read_record_taking(&payload, take)
+            .map_err(|detail| Error::Decode { what: Kind::Record.name(), detail }),
         // Older formats are read whole, then the registers taken out.
-        _ => {
+        None => {
             let mut state = decode_record(bytes)?;
             let taken = state.take_registers(take);
             Ok((state, taken))
