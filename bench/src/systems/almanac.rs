@@ -12,8 +12,9 @@ use almanac_core::calendar::time::{Duration, TimeValue};
 use almanac_core::codec::{Kind, encode};
 use almanac_core::crdt::Write;
 use almanac_core::storage::memory::MemoryStore;
-use almanac_core::sync::SessionConfig;
+use almanac_core::sync::message::{Records, Vector, Want};
 use almanac_core::sync::transport::sync_in_process;
+use almanac_core::sync::{MAX_VERSION, Message, Session, SessionConfig};
 use almanac_core::{
     Durability, Operation, RecordKey, ReplicaId, SpaceId, Store, StoreOptions, Value, VersionVector,
 };
@@ -106,9 +107,33 @@ impl Calendar for Almanac {
         self.store.occurrences(from, to, &[CALENDAR], &TimeZone::UTC).expect("view").len()
     }
 
+    /// What a device that has nothing receives: the records of every chunk a sync session
+    /// sends it, in the form protocol 3 compresses (columns, decision 0047), inflated here so
+    /// that the harness compresses every system's bytes alike.
     fn full_state(&mut self) -> Vec<u8> {
-        let delta = self.store.delta_since(CALENDAR, &VersionVector::new()).expect("delta");
-        delta.encode().expect("encode")
+        let space = SpaceId::new(CALENDAR).expect("space");
+        let config = SessionConfig::new(vec![space.clone()]);
+        let mut session = Session::new(&self.store, config).expect("session");
+        let nothing = Want { space, vector: Vector::Full(VersionVector::new()), resume: None };
+        let hello = Message::Hello {
+            min_version: MAX_VERSION,
+            max_version: MAX_VERSION,
+            replica: ReplicaId::from_bytes([0xEE; 16]),
+            wants: 1,
+            confirm: false,
+            with: vec![nothing],
+        };
+        session.receive(&hello.encode().expect("hello")).expect("hello");
+        let mut records = Vec::new();
+        while let Some(frame) = session.poll_transmit() {
+            if let Message::Chunk(chunk) = Message::decode(&frame).expect("frame") {
+                let Records::Columns { bytes, .. } = chunk.records else {
+                    panic!("a joining device's chunks travel in columns")
+                };
+                records.extend(miniz_oxide::inflate::decompress_to_vec(&bytes).expect("inflate"));
+            }
+        }
+        records
     }
 
     fn compact(&mut self) -> PathBuf {

@@ -11,6 +11,7 @@
 //!
 //! Persistence and sync call these functions; they are tested here without a database.
 
+pub(crate) mod columns;
 mod delta;
 mod field_name;
 mod hlc;

@@ -170,11 +170,11 @@ impl<'b> Reader<'b> {
         Ok(taken)
     }
 
-    fn byte(&mut self) -> Read<u8> {
+    pub(super) fn byte(&mut self) -> Read<u8> {
         Ok(self.take(1)?[0])
     }
 
-    fn array<const N: usize>(&mut self) -> Read<[u8; N]> {
+    pub(super) fn array<const N: usize>(&mut self) -> Read<[u8; N]> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
@@ -213,11 +213,11 @@ impl<'b> Reader<'b> {
         Ok(self.varint(Width::U32)? as u32)
     }
 
-    fn u64(&mut self) -> Read<u64> {
+    pub(super) fn u64(&mut self) -> Read<u64> {
         self.varint(Width::U64)
     }
 
-    fn i64(&mut self) -> Read<i64> {
+    pub(super) fn i64(&mut self) -> Read<i64> {
         let n = self.u64()?;
         Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
@@ -249,7 +249,7 @@ impl<'b> Reader<'b> {
             .ok_or_else(|| format!("a length of {length} with {left} bytes left"))
     }
 
-    fn borrowed_bytes(&mut self) -> Read<&'b [u8]> {
+    pub(super) fn borrowed_bytes(&mut self) -> Read<&'b [u8]> {
         let length = self.length()?;
         self.take(length)
     }
@@ -271,7 +271,7 @@ impl<'b> Reader<'b> {
         String::from_utf8(bytes).map_err(|e| format!("a string that is not UTF-8 ({e})"))
     }
 
-    fn replica(&mut self) -> Read<ReplicaId> {
+    pub(super) fn replica(&mut self) -> Read<ReplicaId> {
         Ok(ReplicaId::from_bytes(self.array()?))
     }
 
@@ -458,7 +458,7 @@ impl<'b> Reader<'b> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::codec::decode_payload;
     use crate::crdt::wire::{CompactStamps, Name, RecordWire};
@@ -635,6 +635,26 @@ mod tests {
         }
     }
 
+    /// Fewer than `most` random deltas keyed `events/event-N`, some without a lifecycle, drawn
+    /// from `numbers` (the chunks of the reader's and the columnar form's property tests).
+    pub(in crate::crdt) fn random_deltas(
+        numbers: Vec<u64>,
+        most: u64,
+    ) -> Vec<(RecordKey, RecordDelta)> {
+        let epochs = [1_700_000_000_000, numbers[0]];
+        let mut tape = Tape { numbers, at: 0, epochs };
+        (0..tape.below(most))
+            .map(|i| {
+                let state = tape.record();
+                let mut delta = state.delta(&VersionVector::default()).unwrap_or_default();
+                if tape.below(3) == 0 {
+                    delta.lifecycle = None;
+                }
+                (RecordKey::new("events", format!("event-{i}")), delta)
+            })
+            .collect()
+    }
+
     /// The reader and the serde path give the same value, or both refuse.
     fn agree<T: PartialEq + std::fmt::Debug>(
         ours: Result<T, String>,
@@ -678,18 +698,7 @@ mod tests {
             numbers in proptest::collection::vec(any::<u64>(), 64..256),
             damage in proptest::collection::vec((any::<usize>(), any::<u8>()), 24),
         ) {
-            let epochs = [1_700_000_000_000, numbers[0]];
-            let mut tape = Tape { numbers, at: 0, epochs };
-            let records: Vec<(RecordKey, RecordDelta)> = (0..tape.below(4))
-                .map(|i| {
-                    let state = tape.record();
-                    let mut delta = state.delta(&VersionVector::default()).unwrap_or_default();
-                    if tape.below(3) == 0 {
-                        delta.lifecycle = None;
-                    }
-                    (RecordKey::new("events", format!("event-{i}")), delta)
-                })
-                .collect();
+            let records = random_deltas(numbers, 4);
             let payload = crate::codec::encode_payload(&records).expect("encodes");
             let mut written = crate::codec::encode_payload(&(records.len() as u64)).expect("count");
             for (key, delta) in &records {

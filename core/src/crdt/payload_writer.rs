@@ -112,7 +112,7 @@ impl Writer {
     }
 
     #[inline]
-    fn varint(&mut self, value: u64) {
+    pub(super) fn varint(&mut self, value: u64) {
         if value <= 250 {
             self.out.push(value as u8);
         } else {
@@ -134,7 +134,7 @@ impl Writer {
         }
     }
 
-    fn i64(&mut self, value: i64) {
+    pub(super) fn i64(&mut self, value: i64) {
         self.varint(((value << 1) ^ (value >> 63)) as u64);
     }
 
@@ -142,7 +142,7 @@ impl Writer {
         self.varint(length as u64);
     }
 
-    fn bytes(&mut self, bytes: &[u8]) {
+    pub(super) fn bytes(&mut self, bytes: &[u8]) {
         self.length(bytes.len());
         self.out.extend_from_slice(bytes);
     }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 /// The oldest protocol version this library speaks.
 pub const MIN_VERSION: u16 = 2;
 /// The newest protocol version this library speaks.
-pub const MAX_VERSION: u16 = 2;
+pub const MAX_VERSION: u16 = 3;
 
 /// One frame of the protocol.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
@@ -259,6 +259,15 @@ pub enum Records {
         /// The compressed bytes.
         bytes: Vec<u8>,
     },
+    /// DEFLATE-compressed columnar form of the list (protocol 3 on, decision 0047): keys,
+    /// stamps, shape and one column of values per name, each item written against the one
+    /// before it (`crdt/columns.rs`).
+    Columns {
+        /// Length of the columnar form before compression.
+        raw_len: u32,
+        /// The compressed bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Why a session failed.
@@ -280,10 +289,10 @@ pub enum ErrorCode {
 const COMPRESS_FROM_BYTES: usize = 512;
 
 impl Records {
-    /// `records`, compressed when that is smaller.
-    pub fn pack(records: Vec<(RecordKey, RecordDelta)>) -> Result<Records> {
+    /// `records` as protocol `version` sends them: compressed when that is smaller.
+    pub fn pack(records: Vec<(RecordKey, RecordDelta)>, version: u16) -> Result<Records> {
         let raw = codec::encode_payload(&records)?;
-        Self::pack_raw(records, raw)
+        Ok(Self::compressed(&raw, version)?.unwrap_or(Records::Plain(records)))
     }
 
     /// [`Records::pack`] for `count` records already encoded one by one: `encoded` holds
@@ -291,11 +300,11 @@ impl Records {
     /// [`crate::sync::EncodedDelta`]), so no record is decoded or encoded again. The bytes are
     /// the same: bincode writes a list as its length followed by its items. The rare chunk
     /// that travels plain (small, or not shrunk by DEFLATE) is read back into records.
-    pub fn pack_encoded(count: usize, encoded: &[u8]) -> Result<Records> {
+    pub fn pack_encoded(count: usize, encoded: &[u8], version: u16) -> Result<Records> {
         let mut raw = codec::encode_payload(&(count as u64))?;
         raw.extend_from_slice(encoded);
-        match Self::deflated(&raw)? {
-            Some(deflated) => Ok(deflated),
+        match Self::compressed(&raw, version)? {
+            Some(compressed) => Ok(compressed),
             None => {
                 let records = crate::crdt::payload_reader::read_deltas(&raw)
                     .map_err(|detail| Error::Decode { what: "a sync chunk", detail })?;
@@ -304,45 +313,63 @@ impl Records {
         }
     }
 
-    /// `raw` is the encoding of `records`.
-    fn pack_raw(records: Vec<(RecordKey, RecordDelta)>, raw: Vec<u8>) -> Result<Records> {
-        Ok(Self::deflated(&raw)?.unwrap_or(Records::Plain(records)))
-    }
-
-    /// `raw` deflated, if it is worth it (large enough, and smaller deflated).
-    fn deflated(raw: &[u8]) -> Result<Option<Records>> {
+    /// `raw` (the row form) compressed as protocol `version` does, if it is worth it (large
+    /// enough, and smaller compressed): in columns from protocol 3 on, as it is before.
+    fn compressed(raw: &[u8], version: u16) -> Result<Option<Records>> {
         if raw.len() < COMPRESS_FROM_BYTES {
             return Ok(None);
         }
+        let too_large = || Error::InvalidInput("a chunk is larger than 4 GiB".into());
+        if version >= COLUMNS_FROM_VERSION {
+            let columns = crate::crdt::columns::to_columns(raw)
+                .map_err(|detail| Error::Decode { what: "a sync chunk", detail })?;
+            let bytes = miniz_oxide::deflate::compress_to_vec(&columns, 6);
+            let raw_len = u32::try_from(columns.len()).map_err(|_| too_large())?;
+            return Ok((bytes.len() < raw.len()).then_some(Records::Columns { raw_len, bytes }));
+        }
         let bytes = miniz_oxide::deflate::compress_to_vec(raw, 6);
-        let raw_len = u32::try_from(raw.len())
-            .map_err(|_| Error::InvalidInput("a chunk is larger than 4 GiB".into()))?;
+        let raw_len = u32::try_from(raw.len()).map_err(|_| too_large())?;
         Ok((bytes.len() < raw.len()).then_some(Records::Deflated { raw_len, bytes }))
     }
 
     /// The records, decompressed, refusing more than `limit` uncompressed bytes (so a small
     /// hostile frame cannot expand without bound).
     pub fn unpack(self, limit: usize) -> Result<Vec<(RecordKey, RecordDelta)>> {
+        let read = |raw: &[u8]| {
+            // Read in one pass, as stored records are (decision 0040).
+            crate::crdt::payload_reader::read_deltas(raw)
+                .map_err(|detail| Error::Decode { what: "a sync chunk", detail })
+        };
         match self {
             Records::Plain(records) => Ok(records),
-            Records::Deflated { raw_len, bytes } => {
-                let declared = usize::try_from(raw_len).unwrap_or(usize::MAX);
-                if declared > limit {
-                    return Err(malformed(format!(
-                        "a chunk declares {declared} bytes, more than the limit of {limit}"
-                    )));
-                }
-                let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, declared)
-                    .map_err(|e| malformed(format!("a compressed chunk is damaged: {e:?}")))?;
-                if raw.len() != declared {
-                    return Err(malformed("a compressed chunk has the wrong length".into()));
-                }
-                // Read in one pass, as stored records are (decision 0040).
-                crate::crdt::payload_reader::read_deltas(&raw)
-                    .map_err(|detail| Error::Decode { what: "a sync chunk", detail })
+            Records::Deflated { raw_len, bytes } => read(&inflate(raw_len, &bytes, limit)?),
+            Records::Columns { raw_len, bytes } => {
+                let columns = inflate(raw_len, &bytes, limit)?;
+                let raw = crate::crdt::columns::from_columns(&columns, limit)
+                    .map_err(|detail| malformed(format!("a chunk's columns: {detail}")))?;
+                read(&raw)
             }
         }
     }
+}
+
+/// The protocol version from which chunks travel in columns.
+pub const COLUMNS_FROM_VERSION: u16 = 3;
+
+/// `bytes` inflated to the `raw_len` bytes they declare, refusing more than `limit`.
+fn inflate(raw_len: u32, bytes: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let declared = usize::try_from(raw_len).unwrap_or(usize::MAX);
+    if declared > limit {
+        return Err(malformed(format!(
+            "a chunk declares {declared} bytes, more than the limit of {limit}"
+        )));
+    }
+    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, declared)
+        .map_err(|e| malformed(format!("a compressed chunk is damaged: {e:?}")))?;
+    if raw.len() != declared {
+        return Err(malformed("a compressed chunk has the wrong length".into()));
+    }
+    Ok(raw)
 }
 
 fn malformed(detail: String) -> Error {

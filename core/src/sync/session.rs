@@ -130,6 +130,9 @@ pub struct Session<'s, S: SyncStore + ?Sized = Store> {
     peer_failed: bool,
     /// The session failed on version negotiation.
     no_common_version: bool,
+    /// The protocol version both sides speak: the older of the two sides' newest, once the
+    /// peer's `Hello` arrived (the chunks' form depends on it).
+    version: u16,
     report: SyncReport,
 }
 
@@ -158,6 +161,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
             received: BTreeMap::new(),
             peer_failed: false,
             no_common_version: false,
+            version: MIN_VERSION,
             report: SyncReport::default(),
         };
         let wants = u32::try_from(session.wanted_spaces().count())
@@ -345,6 +349,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
         // against vectors this peer never saw: it asks for full vectors, which is harmless.
         self.peer = Some(replica);
         self.wants_expected = Some(wants);
+        self.version = max.min(MAX_VERSION);
         if self.wanted.is_empty() && self.wanted_spaces().next().is_some() {
             for want in self.wants(replica)? {
                 self.send(&Message::Want(want))?;
@@ -499,7 +504,7 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
                 space: space.clone(),
                 seq: first_seq + n,
                 start,
-                records: Records::pack_encoded(count_in_chunk, &encoded)?,
+                records: Records::pack_encoded(count_in_chunk, &encoded, self.version)?,
                 last: n + 1 == count,
             };
             staged |= chunk.staged() || self.config.confirm_delivery;
@@ -750,8 +755,13 @@ mod tests {
                 assert!(*records == 1 || bytes.len() <= limit, "a chunk over the limit");
                 let (part, after) = rest.split_at(*records);
                 rest = after;
-                let packed = Records::pack_encoded(*records, bytes).expect("packed");
-                assert_eq!(packed, Records::pack(part.to_vec()).expect("pack"), "{count} records");
+                for version in [2, 3] {
+                    let packed = Records::pack_encoded(*records, bytes, version).expect("packed");
+                    let from_records = Records::pack(part.to_vec(), version).expect("pack");
+                    assert_eq!(packed, from_records, "{count} records, protocol {version}");
+                    let unpacked = packed.unpack(usize::MAX).expect("unpacks");
+                    assert_eq!(unpacked, part, "{count} records, protocol {version}");
+                }
             }
             assert!(rest.is_empty(), "every record in a chunk");
             assert!(count < 600 || chunks.len() > 1, "the limit splits long lists");

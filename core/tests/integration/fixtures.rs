@@ -219,10 +219,14 @@ fn every_stored_format_gives_the_same_delta_bytes() {
             .expect(name);
             assert_eq!(found, expected.is_some(), "{name}");
             if found {
-                let records = almanac_core::sync::message::Records::pack_encoded(1, &bytes)
-                    .and_then(|records| records.unpack(1 << 20))
-                    .expect("reads back");
-                assert_eq!(records, vec![(key.clone(), expected.clone().expect("some"))], "{name}");
+                for version in [2, almanac_core::sync::message::MAX_VERSION] {
+                    let records =
+                        almanac_core::sync::message::Records::pack_encoded(1, &bytes, version)
+                            .and_then(|records| records.unpack(1 << 20))
+                            .expect("reads back");
+                    let expected = vec![(key.clone(), expected.clone().expect("some"))];
+                    assert_eq!(records, expected, "{name}, protocol {version}");
+                }
             }
             outputs.push(bytes);
         }
@@ -582,7 +586,7 @@ fn golden_sync_messages_encoding() {
             space: space.clone(),
             seq: 1,
             start: None,
-            records: Records::pack(big.clone()).expect("pack"),
+            records: Records::pack(big.clone(), 2).expect("pack"),
             last: true,
         }),
         Message::Ack { space: space.clone(), seq: 1 },
@@ -598,6 +602,52 @@ fn golden_sync_messages_encoding() {
     assert_eq!(decoded, messages);
     let Message::Chunk(chunk) = decoded[7].clone() else { panic!("chunk") };
     assert_eq!(chunk.records.unpack(1 << 20).expect("unpack"), big);
+}
+
+/// Protocol 3 (decision 0047): a `Hello` naming versions 2 to 3, and a chunk in columns, the
+/// form chunks take between two sides that both speak protocol 3.
+#[test]
+fn golden_sync_messages_v3_encoding() {
+    use almanac_core::sync::Message;
+    use almanac_core::sync::message::{Chunk, ChunkStart, Party, Records};
+
+    let space = golden_space();
+    let (mut a, _) = scenario();
+    let delta = a.delta_since(&space, &VersionVector::new()).expect("delta");
+    // Forty copies of the golden record under keys that follow each other, and the golden
+    // record itself: every kind of entry, in columns.
+    let mut records: Vec<_> = (0..40)
+        .map(|i| (RecordKey::new("events", format!("e{i:02}")), delta.records[0].1.clone()))
+        .collect();
+    records.push(delta.records[0].clone());
+    let messages = vec![
+        Message::Hello {
+            min_version: 2,
+            max_version: 3,
+            replica: ReplicaId::from_bytes([0xAA; 16]),
+            wants: 1,
+            confirm: false,
+            with: vec![],
+        },
+        Message::Chunk(Chunk {
+            space: space.clone(),
+            seq: 0,
+            start: Some(ChunkStart {
+                context: vec![(Party::Sender, 2)],
+                hlc: delta.hlc,
+                resumed: false,
+            }),
+            records: Records::pack(records.clone(), 3).expect("pack"),
+            last: true,
+        }),
+    ];
+    assert!(matches!(&messages[1], Message::Chunk(Chunk { records: Records::Columns { .. }, .. })));
+    let encoded = length_prefixed(&messages);
+    check_fixture("sync-messages-v3.bin", &encoded);
+    let decoded = read_frames(&read_fixture("sync-messages-v3.bin"));
+    assert_eq!(decoded, messages);
+    let Message::Chunk(chunk) = decoded[1].clone() else { panic!("chunk") };
+    assert_eq!(chunk.records.unpack(1 << 20).expect("unpack"), records);
 }
 
 /// The connection-level messages of the WebSocket binding (`Open`, `Opened`, `Changed`), as

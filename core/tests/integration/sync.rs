@@ -270,6 +270,48 @@ fn two_stores_converge_over_a_real_socket() {
     assert_eq!(a.records("s", "notes").expect("read").len(), 100);
 }
 
+/// Chunks travel in columns (decision 0047) only to a peer whose `Hello` says it speaks
+/// protocol 3; an older peer gets them as protocol 2 sent them. Either way they carry the
+/// same records.
+#[test]
+fn chunks_travel_in_columns_only_to_a_peer_that_speaks_protocol_3() {
+    use almanac_core::sync::message::Vector;
+    let dir = tempfile::tempdir().expect("dir");
+    let a = open(dir.path(), "a");
+    for n in 0..100 {
+        write(&a, "s", &format!("n{n:03}"), "title", &format!("Planning {n}"));
+    }
+    for newest in [2, 3] {
+        let mut session = Session::new(&a, config(&["s"])).expect("session");
+        let hello = Message::Hello {
+            min_version: 2,
+            max_version: newest,
+            replica: ReplicaId::from_bytes([9; 16]),
+            wants: 1,
+            confirm: false,
+            with: vec![Want {
+                space: space("s"),
+                vector: Vector::Full(VersionVector::new()),
+                resume: None,
+            }],
+        };
+        session.receive(&hello.encode().expect("encode")).expect("hello");
+        let chunks: Vec<Chunk> = std::iter::from_fn(|| session.poll_transmit())
+            .filter_map(|f| match Message::decode(&f).expect("decode") {
+                Message::Chunk(chunk) => Some(chunk),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(chunks.len(), 1, "protocol {newest}");
+        let records = chunks[0].records.clone();
+        match newest {
+            2 => assert!(matches!(records, Records::Deflated { .. }), "{records:?}"),
+            _ => assert!(matches!(records, Records::Columns { .. }), "{records:?}"),
+        }
+        assert_eq!(records.unpack(1 << 20).expect("unpack"), state(&a, "s"), "protocol {newest}");
+    }
+}
+
 #[test]
 fn no_common_protocol_version_is_a_clear_error_on_both_sides() {
     let dir = tempfile::tempdir().expect("dir");
