@@ -13,7 +13,6 @@ use almanac_core::codec::{Kind, encode};
 use almanac_core::crdt::Write;
 use almanac_core::storage::memory::MemoryStore;
 use almanac_core::sync::message::{Records, Vector, Want};
-use almanac_core::sync::transport::sync_in_process;
 use almanac_core::sync::{MAX_VERSION, Message, Session, SessionConfig};
 use almanac_core::{
     Durability, Operation, RecordKey, ReplicaId, SpaceId, Store, StoreOptions, Value, VersionVector,
@@ -72,6 +71,46 @@ fn config(peer: &Store) -> SessionConfig {
     let mut config = SessionConfig::new(vec![SpaceId::new(CALENDAR).expect("space")]);
     config.expected_peer = Some(peer.replica_id());
     config
+}
+
+/// Runs two sessions to the end over an in-process channel, as `sync_in_process` does, one
+/// frame at a time; returns the longest chain of frames in which each was sent after the one
+/// before it arrived. A frame's place in a chain is one more than the furthest its sender had
+/// received when the frame was written (the frames a session writes before hearing anything,
+/// its `Hello`, come first in theirs).
+fn exchange(left: &mut Session<'_>, right: &mut Session<'_>) -> usize {
+    let mut to_right: VecDeque<(Vec<u8>, usize)> = VecDeque::new();
+    let mut to_left: VecDeque<(Vec<u8>, usize)> = VecDeque::new();
+    let (mut left_heard, mut right_heard, mut longest) = (0, 0, 0);
+    let drain = |session: &mut Session<'_>, heard: usize, out: &mut VecDeque<(Vec<u8>, usize)>| {
+        while let Some(frame) = session.poll_transmit() {
+            out.push_back((frame, heard + 1));
+        }
+    };
+    drain(left, 0, &mut to_right);
+    drain(right, 0, &mut to_left);
+    while !(left.is_finished() && right.is_finished()) {
+        let moved = !to_right.is_empty() || !to_left.is_empty();
+        assert!(moved, "the session stalled with nothing left to send");
+        if let Some((frame, place)) = to_right.pop_front() {
+            longest = longest.max(place);
+            if !right.is_finished() {
+                right.receive(&frame).expect("sync");
+                right_heard = right_heard.max(place);
+                drain(right, right_heard, &mut to_left);
+            }
+        }
+        if let Some((frame, place)) = to_left.pop_front() {
+            longest = longest.max(place);
+            if !left.is_finished() {
+                left.receive(&frame).expect("sync");
+                left_heard = left_heard.max(place);
+                drain(left, left_heard, &mut to_right);
+            }
+        }
+    }
+    // Frames still in flight once both are finished (none in this protocol) count too.
+    longest.max(to_right.iter().chain(&to_left).map(|(_, place)| *place).max().unwrap_or(0))
 }
 
 fn file_bytes(path: &Path) -> u64 {
@@ -146,12 +185,15 @@ impl Calendar for Almanac {
     }
 
     fn sync(a: &mut Self, b: &mut Self) -> SyncStats {
-        let (from_a, from_b) =
-            sync_in_process(&a.store, config(&b.store), &b.store, config(&a.store)).expect("sync");
+        let mut left = Session::new(&a.store, config(&b.store)).expect("session");
+        let mut right = Session::new(&b.store, config(&a.store)).expect("session");
+        let chain = exchange(&mut left, &mut right);
+        let (from_a, from_b) = (left.report(), right.report());
         SyncStats {
             a_to_b: from_a.bytes_sent,
             b_to_a: from_b.bytes_sent,
             messages: from_a.frames_sent + from_b.frames_sent,
+            chain: Some(chain),
         }
     }
 

@@ -34,6 +34,17 @@ pub struct SyncStats {
     pub a_to_b: usize,
     pub b_to_a: usize,
     pub messages: usize,
+    /// The longest chain of messages in which each was sent only after the one before it
+    /// arrived; `None` when every message waited for the one before (then it is `messages`).
+    pub chain: Option<usize>,
+}
+
+impl SyncStats {
+    /// Round trips the exchange takes: half its longest chain of messages (a message that
+    /// waits for nothing but the one before it is half a round trip).
+    pub fn round_trips(&self) -> f64 {
+        self.chain.unwrap_or(self.messages) as f64 / 2.0
+    }
 }
 
 /// The calendar operations every workload is written against.
