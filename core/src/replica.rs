@@ -6,7 +6,7 @@
 //! in-memory store both run exactly this code, so the same rules hold on disk and in tests.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::crdt::{
     ClockSkew, Delta, Dot, Hlc, RecordDelta, RecordKey, RecordState, Refusal, ReplicaId, SpaceId,
@@ -99,25 +99,39 @@ impl ReplicaState {
         let mut seen = self.seen.clone();
         seen.advance(dot.replica, dot.counter);
 
-        // Load and change everything first, save only once every write was accepted.
-        let mut touched: BTreeMap<RecordKey, (Option<RecordState>, RecordState)> = BTreeMap::new();
+        // Load and change everything first, save only once every write was accepted. Writes
+        // to one record usually come together (a new event's ten fields), so the record written
+        // last is tried before the look-up: an ordered map of the keys cost a fifth of a
+        // 2,000-event commit in key comparisons.
+        let mut touched: Vec<(RecordKey, Option<RecordState>, RecordState)> = Vec::new();
+        let mut position: HashMap<&RecordKey, usize> = HashMap::new();
+        let mut last: Option<usize> = None;
         for operation in operations {
-            if !touched.contains_key(&operation.key) {
-                let before = store.load(&operation.key)?;
-                let state = before.clone().unwrap_or_default();
-                touched.insert(operation.key.clone(), (before, state));
-            }
-            if let Some((_, state)) = touched.get_mut(&operation.key) {
-                state.apply_local(&operation.write, dot, hlc, &seen).map_err(|refusal| {
-                    match refusal {
-                        Refusal::NotFound => Error::RecordNotFound(operation.key.clone()),
-                        Refusal::Deleted => Error::RecordDeleted(operation.key.clone()),
+            let i = match last {
+                Some(i) if touched[i].0 == operation.key => i,
+                _ => match position.get(&operation.key) {
+                    Some(&i) => i,
+                    None => {
+                        let before = store.load(&operation.key)?;
+                        let state = before.clone().unwrap_or_default();
+                        touched.push((operation.key.clone(), before, state));
+                        position.insert(&operation.key, touched.len() - 1);
+                        touched.len() - 1
                     }
-                })?;
-            }
+                },
+            };
+            last = Some(i);
+            touched[i].2.apply_local(&operation.write, dot, hlc, &seen).map_err(|refusal| {
+                match refusal {
+                    Refusal::NotFound => Error::RecordNotFound(operation.key.clone()),
+                    Refusal::Deleted => Error::RecordDeleted(operation.key.clone()),
+                }
+            })?;
         }
+        // Saved in key order, as before.
+        touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut changes = Changes::default();
-        for (key, (before, after)) in touched {
+        for (key, before, after) in touched {
             let changed = match &before {
                 Some(before) => *before != after,
                 None => after != RecordState::default(),

@@ -1151,3 +1151,32 @@ fn a_clock_received_without_new_writes_survives_reopening() {
     drop(receiver);
     assert!(clock_after_a_write_with_the_device_clock_behind(&path, &clock, "s") > sent);
 }
+
+/// One transaction's writes to a record land together however they are interleaved with
+/// writes to other records, and the changed records are reported once each, in key order.
+#[test]
+fn a_transactions_interleaved_writes_to_one_record_all_land() {
+    let (_dir, path) = temp_store();
+    let store = Store::open(&path).expect("open");
+    let changes = store
+        .transaction("s")
+        .set("notes", "b", "title", "B")
+        .set("notes", "a", "title", "A")
+        .set("notes", "b", "location", "Room 2")
+        .set("notes", "c", "title", "C")
+        .set("notes", "a", "location", "Room 1")
+        .set("notes", "b", "title", "B again")
+        .commit()
+        .expect("commit");
+    let keys: Vec<RecordKey> = ["a", "b", "c"].map(|id| RecordKey::new("notes", id)).into();
+    assert_eq!(changes.records, keys);
+    let field = |id: &str, name: &str| {
+        let record = store.get("s", "notes", id).expect("read").expect("exists");
+        record.value(name).cloned()
+    };
+    assert_eq!(field("a", "title"), Some(Value::from("A")));
+    assert_eq!(field("a", "location"), Some(Value::from("Room 1")));
+    assert_eq!(field("b", "title"), Some(Value::from("B again")));
+    assert_eq!(field("b", "location"), Some(Value::from("Room 2")));
+    assert_eq!(field("c", "title"), Some(Value::from("C")));
+}
