@@ -468,6 +468,10 @@ pub struct SqliteRecords<'c> {
     /// Row ids of the records read in this transaction, so saving one of them is an update
     /// by row id.
     rids: HashMap<RecordKey, i64>,
+    /// Collections found to have no number in this transaction: a first import loads every
+    /// new record before saving any, and each load would look the collection up again. Only
+    /// for this transaction (another one may number it), and forgotten once numbered here.
+    unnumbered: Vec<String>,
     /// The dictionary records are compressed against (decision 0032): given by the store's
     /// writer, which keeps it between transactions, or read from the store at the first save.
     dictionary: OnceCell<Option<Arc<RecordDictionary>>>,
@@ -489,6 +493,7 @@ impl<'c> SqliteRecords<'c> {
             views,
             numbers: Numbers::default(),
             rids: HashMap::new(),
+            unnumbered: Vec::new(),
             dictionary: OnceCell::new(),
         }
     }
@@ -545,9 +550,15 @@ impl<'c> SqliteRecords<'c> {
         if let Some(cid) = self.numbers.collections.get(collection) {
             return Ok(Some(*cid));
         }
+        if self.unnumbered.iter().any(|name| name == collection) {
+            return Ok(None);
+        }
         let cid = collections::find(self.conn, collection)?;
-        if let Some(cid) = cid {
-            self.numbers.collections.insert(collection.to_owned(), cid);
+        match cid {
+            Some(cid) => {
+                self.numbers.collections.insert(collection.to_owned(), cid);
+            }
+            None => self.unnumbered.push(collection.to_owned()),
         }
         Ok(cid)
     }
@@ -559,6 +570,7 @@ impl<'c> SqliteRecords<'c> {
             None => {
                 let cid = collections::add(self.conn, collection)?;
                 self.numbers.collections.insert(collection.to_owned(), cid);
+                self.unnumbered.retain(|name| name != collection);
                 Ok(cid)
             }
         }
