@@ -554,7 +554,7 @@ mod tests {
 
     use super::*;
     use crate::crdt::payload_reader::read_deltas;
-    use crate::crdt::payload_reader::tests::random_deltas;
+    use crate::crdt::payload_reader::tests::{damaged, random_deltas};
     use crate::crdt::payload_writer::write_delta;
     use crate::crdt::{
         Dot, Entry, FieldName, Hlc, Lifecycle, MvRegister, RecordDelta, RecordKey, Value,
@@ -693,14 +693,7 @@ mod tests {
             prop_assert_eq!(&from_columns(&columns, usize::MAX).expect("rows"), &raw);
             let limit = 2 * raw.len();
             for (i, (at, byte)) in damage.into_iter().enumerate() {
-                let mut damaged = columns.clone();
-                let at = at % damaged.len();
-                match i % 3 {
-                    0 => damaged.truncate(at),
-                    1 => damaged[at] = byte,
-                    _ => damaged.insert(at, byte),
-                }
-                if let Ok(back) = from_columns(&damaged, limit) {
+                if let Ok(back) = from_columns(&damaged(&columns, i, at, byte), limit) {
                     prop_assert!(back.len() <= limit);
                     let _ = read_deltas(&back);
                 }

@@ -677,7 +677,8 @@ pub(super) mod tests {
         decode_payload("a sync chunk", payload).map_err(|e| e.to_string())
     }
 
-    fn damaged(payload: &[u8], i: usize, at: usize, byte: u8) -> Vec<u8> {
+    /// `payload` truncated, changed or lengthened at `at` (which of the three: `i`).
+    pub(in crate::crdt) fn damaged(payload: &[u8], i: usize, at: usize, byte: u8) -> Vec<u8> {
         let at = at % payload.len().max(1);
         let mut damaged = payload.to_vec();
         match i % 3 {
