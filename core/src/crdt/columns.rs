@@ -69,7 +69,10 @@ pub(crate) fn from_columns(columns: &[u8], limit: usize) -> Read<Vec<u8>> {
         stamps,
         shape,
         values,
-        out: Writer::new(Vec::with_capacity(columns.len().saturating_mul(2)), WriteForm::Sent),
+        out: Writer::new(
+            Vec::with_capacity(columns.len().saturating_mul(2).min(limit)),
+            WriteForm::Sent,
+        ),
         limit,
         collection: 0..0,
         id: 0..0,
