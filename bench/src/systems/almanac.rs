@@ -79,38 +79,45 @@ fn config(peer: &Store) -> SessionConfig {
 /// received when the frame was written (the frames a session writes before hearing anything,
 /// its `Hello`, come first in theirs).
 fn exchange(left: &mut Session<'_>, right: &mut Session<'_>) -> usize {
-    let mut to_right: VecDeque<(Vec<u8>, usize)> = VecDeque::new();
-    let mut to_left: VecDeque<(Vec<u8>, usize)> = VecDeque::new();
+    let (mut to_right, mut to_left) = (VecDeque::new(), VecDeque::new());
     let (mut left_heard, mut right_heard, mut longest) = (0, 0, 0);
-    let drain = |session: &mut Session<'_>, heard: usize, out: &mut VecDeque<(Vec<u8>, usize)>| {
-        while let Some(frame) = session.poll_transmit() {
-            out.push_back((frame, heard + 1));
-        }
-    };
-    drain(left, 0, &mut to_right);
-    drain(right, 0, &mut to_left);
+    written(left, 0, &mut to_right);
+    written(right, 0, &mut to_left);
     while !(left.is_finished() && right.is_finished()) {
         let moved = !to_right.is_empty() || !to_left.is_empty();
         assert!(moved, "the session stalled with nothing left to send");
-        if let Some((frame, place)) = to_right.pop_front() {
-            longest = longest.max(place);
-            if !right.is_finished() {
-                right.receive(&frame).expect("sync");
-                right_heard = right_heard.max(place);
-                drain(right, right_heard, &mut to_left);
-            }
-        }
-        if let Some((frame, place)) = to_left.pop_front() {
-            longest = longest.max(place);
-            if !left.is_finished() {
-                left.receive(&frame).expect("sync");
-                left_heard = left_heard.max(place);
-                drain(left, left_heard, &mut to_right);
-            }
-        }
+        longest = longest.max(deliver(&mut to_right, right, &mut right_heard, &mut to_left));
+        longest = longest.max(deliver(&mut to_left, left, &mut left_heard, &mut to_right));
     }
     // Frames still in flight once both are finished (none in this protocol) count too.
     longest.max(to_right.iter().chain(&to_left).map(|(_, place)| *place).max().unwrap_or(0))
+}
+
+/// Frames in flight, each with its place in its chain.
+type InFlight = VecDeque<(Vec<u8>, usize)>;
+
+/// Queues what `session` wrote, each frame one place after the furthest it had `heard`.
+fn written(session: &mut Session<'_>, heard: usize, out: &mut InFlight) {
+    while let Some(frame) = session.poll_transmit() {
+        out.push_back((frame, heard + 1));
+    }
+}
+
+/// Hands `session` the next frame of `incoming` (unless it is finished) and queues its answers
+/// on `outgoing`; returns the frame's place (0 if there was none).
+fn deliver(
+    incoming: &mut InFlight,
+    session: &mut Session<'_>,
+    heard: &mut usize,
+    outgoing: &mut InFlight,
+) -> usize {
+    let Some((frame, place)) = incoming.pop_front() else { return 0 };
+    if !session.is_finished() {
+        session.receive(&frame).expect("sync");
+        *heard = (*heard).max(place);
+        written(session, *heard, outgoing);
+    }
+    place
 }
 
 fn file_bytes(path: &Path) -> u64 {

@@ -290,35 +290,18 @@ impl<'b> Split<'b> {
         Ok(())
     }
 
+    /// A value into its column: text and bytes as what they share with the column's previous
+    /// one; the rest exactly as the row form writes them.
     fn value(&mut self, column: usize, value: ValueRef<'b>) {
         let ColumnOut { out, previous } = &mut self.values[column];
-        match value {
-            ValueRef::Null => out.varint(0),
-            ValueRef::Bool(b) => {
-                out.varint(1);
-                out.out.push(u8::from(b));
-            }
-            ValueRef::Int(n) => {
-                out.varint(2);
-                out.i64(n);
-            }
-            ValueRef::Float(f) => {
-                out.varint(3);
-                out.out.extend_from_slice(&f.to_le_bytes());
-            }
-            ValueRef::Text(text) => {
-                out.varint(4);
-                write_shared(out, previous, text.as_bytes());
-            }
-            ValueRef::Bytes(bytes) => {
-                out.varint(5);
-                write_shared(out, previous, bytes);
-            }
-            ValueRef::Structured(bytes) => {
-                out.varint(6);
-                write_shared(out, previous, bytes);
-            }
-        }
+        let (tag, bytes) = match value {
+            ValueRef::Text(text) => (4, text.as_bytes()),
+            ValueRef::Bytes(bytes) => (5, bytes),
+            ValueRef::Structured(bytes) => (6, bytes),
+            scalar => return out.value_ref(scalar),
+        };
+        out.varint(tag);
+        write_shared(out, previous, bytes);
     }
 
     fn finish(self, count: usize) -> Vec<u8> {

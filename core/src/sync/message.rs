@@ -319,17 +319,21 @@ impl Records {
         if raw.len() < COMPRESS_FROM_BYTES {
             return Ok(None);
         }
-        let too_large = || Error::InvalidInput("a chunk is larger than 4 GiB".into());
-        if version >= COLUMNS_FROM_VERSION {
-            let columns = crate::crdt::columns::to_columns(raw)
-                .map_err(|detail| Error::Decode { what: "a sync chunk", detail })?;
-            let bytes = miniz_oxide::deflate::compress_to_vec(&columns, 6);
-            let raw_len = u32::try_from(columns.len()).map_err(|_| too_large())?;
-            return Ok((bytes.len() < raw.len()).then_some(Records::Columns { raw_len, bytes }));
+        let columns = (version >= COLUMNS_FROM_VERSION)
+            .then(|| crate::crdt::columns::to_columns(raw))
+            .transpose()
+            .map_err(|detail| Error::Decode { what: "a sync chunk", detail })?;
+        let input = columns.as_deref().unwrap_or(raw);
+        let bytes = miniz_oxide::deflate::compress_to_vec(input, 6);
+        let raw_len = u32::try_from(input.len())
+            .map_err(|_| Error::InvalidInput("a chunk is larger than 4 GiB".into()))?;
+        if bytes.len() >= raw.len() {
+            return Ok(None);
         }
-        let bytes = miniz_oxide::deflate::compress_to_vec(raw, 6);
-        let raw_len = u32::try_from(raw.len()).map_err(|_| too_large())?;
-        Ok((bytes.len() < raw.len()).then_some(Records::Deflated { raw_len, bytes }))
+        Ok(Some(match columns {
+            Some(_) => Records::Columns { raw_len, bytes },
+            None => Records::Deflated { raw_len, bytes },
+        }))
     }
 
     /// The records, decompressed, refusing more than `limit` uncompressed bytes (so a small

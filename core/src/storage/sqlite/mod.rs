@@ -470,7 +470,8 @@ pub struct SqliteRecords<'c> {
     rids: HashMap<RecordKey, i64>,
     /// Collections found to have no number in this transaction: a first import loads every
     /// new record before saving any, and each load would look the collection up again. Only
-    /// for this transaction (another one may number it), and forgotten once numbered here.
+    /// for this transaction (another one may number it); once this one numbers a collection,
+    /// `numbers` answers first.
     unnumbered: Vec<String>,
     /// The dictionary records are compressed against (decision 0032): given by the store's
     /// writer, which keeps it between transactions, or read from the store at the first save.
@@ -570,7 +571,6 @@ impl<'c> SqliteRecords<'c> {
             None => {
                 let cid = collections::add(self.conn, collection)?;
                 self.numbers.collections.insert(collection.to_owned(), cid);
-                self.unnumbered.retain(|name| name != collection);
                 Ok(cid)
             }
         }
