@@ -733,6 +733,32 @@ impl Store {
         }
     }
 
+    /// [`Store::write_derived`] for rows cheaper to derive again than to make durable (the
+    /// occurrence index's packed days, which a view writes): the commit does not wait for the
+    /// disk even when the store's durability is `PowerLoss`, so a view never waits for a sync
+    /// of the disk. A power cut can lose only this transaction and those after it, never leave
+    /// it half written (the log is written in order), and losing it loses only the work.
+    pub(crate) fn write_derived_unsynced<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        let guard = lock(&self.writer);
+        let full = self.options.durability == Durability::PowerLoss;
+        if full {
+            guard.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let result = sqlite::WriteTransaction::begin(&guard.conn).and_then(|tx| {
+            let result = work(&tx)?;
+            tx.commit()?;
+            Ok(result)
+        });
+        if full {
+            // The app's own commits must wait for the disk again: a failure here is the error.
+            guard.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        result
+    }
+
     /// Runs `work` in a write transaction that never changes the replica bookkeeping (version
     /// vectors, clock): derived state, the list of spaces, sync staging, and garbage collection
     /// of what every replica has seen.

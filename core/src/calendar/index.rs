@@ -15,6 +15,10 @@
 //! - `recurring_series(rid, first, last)`: the series to expand when new days are
 //!   materialised, with bounds on their occurrences (`Event::span`, UTC seconds; `last` NULL
 //!   when the series has no known end), so a view skips the series that cannot reach it.
+//! - `occurrence_days(day, rows)`: the rows of both occurrence tables once more, packed one
+//!   blob per UTC day they start on (`day_rows`, decision 0049), so a month view reads about 31
+//!   SQLite rows instead of thousands. A view packs the days it reads that have no blob yet;
+//!   any change to a row forgets the blob of the row's day (`forget_days`).
 //!
 //! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
 //! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
@@ -43,6 +47,8 @@ use crate::storage::sqlite::view::{DerivedView, SavedRecord};
 use crate::storage::sqlite::{decode_record, decode_record_taking};
 use crate::store::ReaderStamp;
 use crate::{Store, Value};
+
+mod day_rows;
 
 /// The index's tables. Most reference the records, so a record's rows go when it does (a space
 /// left, a record purged); `single_occurrences` does not (decision 0036): its rows are cleared
@@ -82,6 +88,12 @@ const TABLES: &str = "
     CREATE TABLE IF NOT EXISTS calendar_attention (
         rid INTEGER PRIMARY KEY REFERENCES records (rid) ON DELETE CASCADE
     ) STRICT;
+    -- The rows of both tables above again, one blob per UTC day they start on (decision 0049,
+    -- `day_rows`): packed when a view first reads the day, forgotten when any row of it changes.
+    CREATE TABLE IF NOT EXISTS occurrence_days (
+        day  INTEGER PRIMARY KEY,  -- days since 1970-01-01, UTC
+        rows BLOB NOT NULL
+    ) STRICT;
 ";
 
 /// The calendar's derived view: the occurrence index, kept in step with every event record
@@ -115,6 +127,8 @@ impl DerivedView for CalendarView {
             "DELETE FROM single_occurrences WHERE rid IN (SELECT rid FROM records WHERE sid = ?1)",
         )?
         .execute([sid])?;
+        // Rare (a calendar left): every packed day is forgotten rather than searched.
+        conn.prepare_cached("DELETE FROM occurrence_days")?.execute([])?;
         Ok(())
     }
 
@@ -172,6 +186,14 @@ fn days_touched(from: Timestamp, to: Timestamp) -> (i64, i64) {
 /// Days as half-open `[first, end)` ranges of day numbers.
 type Days = Vec<(i64, i64)>;
 
+/// Forgets the packed rows of the UTC days holding the starts `first..=last` (UTC seconds):
+/// called for every index row written or removed, in the same transaction.
+fn forget_days(conn: &Connection, first: i64, last: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM occurrence_days WHERE day BETWEEN ?1 AND ?2")?
+        .execute([first.div_euclid(DAY), last.div_euclid(DAY)])?;
+    Ok(())
+}
+
 /// The indexed days, merged into contiguous ranges (read in order, never held one by one).
 fn indexed_days(conn: &Connection) -> Result<Days> {
     let mut statement = conn.prepare_cached("SELECT day FROM indexed_days ORDER BY day")?;
@@ -187,6 +209,12 @@ fn indexed_days(conn: &Connection) -> Result<Days> {
     Ok(out)
 }
 
+/// The queries `missing_days` takes: days indexed, days packed.
+const MISSING_INDEXED: &str =
+    "SELECT day FROM indexed_days WHERE day BETWEEN ?1 AND ?2 ORDER BY day";
+const MISSING_PACKED: &str =
+    "SELECT day FROM occurrence_days WHERE day BETWEEN ?1 AND ?2 ORDER BY day";
+
 /// Whether every day of `first..=last` is indexed (one range count on the primary key).
 fn all_indexed(conn: &Connection, first: i64, last: i64) -> Result<bool> {
     let indexed: i64 = conn
@@ -195,10 +223,10 @@ fn all_indexed(conn: &Connection, first: i64, last: i64) -> Result<bool> {
     Ok(indexed == last - first + 1)
 }
 
-/// The days of `first..=last` not indexed yet, as ranges.
-fn missing_days(conn: &Connection, first: i64, last: i64) -> Result<Days> {
-    let mut statement = conn
-        .prepare_cached("SELECT day FROM indexed_days WHERE day BETWEEN ?1 AND ?2 ORDER BY day")?;
+/// The days of `first..=last` that `present` (the days of a table between ?1 and ?2, in
+/// order) does not list, as ranges.
+fn missing_days(conn: &Connection, present: &str, first: i64, last: i64) -> Result<Days> {
+    let mut statement = conn.prepare_cached(present)?;
     let mut rows = statement.query([first, last])?;
     let mut out: Days = Vec::new();
     let mut next = first;
@@ -235,6 +263,7 @@ fn write_rows(
                 "INSERT OR IGNORE INTO single_occurrences (start, length, rid) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![start, length, rid])?;
+            forget_days(conn, start, start)?;
         }
     } else {
         let days = match days {
@@ -250,13 +279,21 @@ fn write_rows(
                 indexed_days(conn)?
             }
         };
+        let mut starts: Option<(i64, i64)> = None;
         for (first, end) in days {
             for occurrence in event.occurrences(day_start(first), day_start(end), &TimeZone::UTC)? {
                 let (start, end) = (seconds(occurrence.start), seconds(occurrence.end));
                 longest = longest.max(end - start);
                 conn.prepare_cached("INSERT OR IGNORE INTO occurrence_index (rid, key, start, length) VALUES (?1, ?2, ?3, ?4)")?
                     .execute(params![rid, stored_key(&occurrence.key), start, end - start])?;
+                starts =
+                    Some(starts.map_or((start, start), |(lo, hi)| (lo.min(start), hi.max(start))));
             }
+        }
+        if let Some((first, last)) = starts {
+            // One range for the whole series: it may forget days between its occurrences too,
+            // which only costs their packing again.
+            forget_days(conn, first, last)?;
         }
     }
     conn.prepare_cached(
@@ -316,12 +353,19 @@ fn delete_single_rows(
                     "DELETE FROM single_occurrences WHERE start = ?1 AND length = ?2 AND rid = ?3",
                 )?
                 .execute(params![start, length, rid])?;
+            forget_days(conn, *start, *start)?;
         }
         if deleted == rows.len() {
             return Ok(());
         }
     }
-    conn.prepare_cached("DELETE FROM single_occurrences WHERE rid = ?1")?.execute([rid])?;
+    let mut removed =
+        conn.prepare_cached("DELETE FROM single_occurrences WHERE rid = ?1 RETURNING start")?;
+    let starts = removed.query_map([rid], |row| row.get::<_, i64>(0))?;
+    for start in starts {
+        let start = start?;
+        forget_days(conn, start, start)?;
+    }
     Ok(())
 }
 
@@ -354,7 +398,13 @@ fn on_save(
     }
     if !inserted {
         delete_single_rows(conn, rid, &key.id, before)?;
-        conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
+        let series_starts: (Option<i64>, Option<i64>) = conn
+            .prepare_cached("SELECT min(start), max(start) FROM occurrence_index WHERE rid = ?1")?
+            .query_row([rid], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        if let (Some(first), Some(last)) = series_starts {
+            conn.prepare_cached("DELETE FROM occurrence_index WHERE rid = ?1")?.execute([rid])?;
+            forget_days(conn, first, last)?;
+        }
         conn.prepare_cached("DELETE FROM recurring_series WHERE rid = ?1")?.execute([rid])?;
         conn.prepare_cached("DELETE FROM calendar_attention WHERE rid = ?1")?.execute([rid])?;
     }
@@ -384,7 +434,7 @@ fn index_event(
 /// Materialises the recurring series for any UTC day of `[from, to)` not indexed yet.
 fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> {
     let (first, last) = days_touched(from, to);
-    let missing = missing_days(conn, first, last)?;
+    let missing = missing_days(conn, MISSING_INDEXED, first, last)?;
     // Only the series whose span reaches the missing days (all of them between the first and
     // the last: a superset when the missing days are not contiguous). None missing: nothing
     // to do.
@@ -419,7 +469,7 @@ fn materialise(conn: &Connection, from: Timestamp, to: Timestamp) -> Result<()> 
 
 /// Clears and rebuilds the whole index (single events now, series lazily by day).
 fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch("DELETE FROM single_occurrences; DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_days; DELETE FROM calendar_attention; DELETE FROM meta WHERE key = 'index_longest';")?;
+    conn.execute_batch("DELETE FROM single_occurrences; DELETE FROM occurrence_index; DELETE FROM recurring_series; DELETE FROM indexed_days; DELETE FROM calendar_attention; DELETE FROM occurrence_days; DELETE FROM meta WHERE key = 'index_longest';")?;
     let mut statement =
         conn.prepare("SELECT rid, id, state FROM records WHERE cid = (SELECT cid FROM collections WHERE name = ?1) AND deleted = 0")?;
     let rows = statement.query_map([EVENTS], |row| {
@@ -464,8 +514,9 @@ fn index_version() -> String {
     // series' span ends at the rule's last instance even when RDATEs come before it (spans-1
     // could end too early); `days-1`: series are materialised by UTC day (`indexed_days`).
     // `rows-2`: date keys as day numbers and lengths instead of ends (`stored_key`).
-    // `singles-1`: single events in `single_occurrences` (decision 0036).
-    format!("{}/keys-2/spans-2/days-1/rows-2/singles-1", tzdb_version())
+    // `singles-1`: single events in `single_occurrences` (decision 0036). `packed-1`: days
+    // packed in `occurrence_days`, form `day_rows::FORMAT` 1 (decision 0049).
+    format!("{}/keys-2/spans-2/days-1/rows-2/singles-1/packed-{}", tzdb_version(), day_rows::FORMAT)
 }
 
 /// An instant of the index (UTC seconds).
@@ -513,20 +564,21 @@ fn key_from_stored(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
 fn indexed_key(value: rusqlite::types::ValueRef<'_>) -> Result<IndexedKey> {
     use rusqlite::types::ValueRef as Sql;
     match value {
-        Sql::Integer(days) => {
-            let (year, month, day) = civil_from_days(days);
-            let date = match (i16::try_from(year), i8::try_from(month), i8::try_from(day)) {
-                (Ok(year), Ok(month), Ok(day)) => jiff::civil::Date::new(year, month, day).ok(),
-                _ => None,
-            };
-            date.map(IndexedKey::Date).ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "an occurrence index day out of range ({days}); rebuild the index"
-                ))
-            })
-        }
+        Sql::Integer(days) => date_of_days(days).map(IndexedKey::Date),
         other => key_from_stored(other).map(IndexedKey::Text),
     }
+}
+
+/// The date a stored day number names.
+fn date_of_days(days: i64) -> Result<jiff::civil::Date> {
+    let (year, month, day) = civil_from_days(days);
+    let date = match (i16::try_from(year), i8::try_from(month), i8::try_from(day)) {
+        (Ok(year), Ok(month), Ok(day)) => jiff::civil::Date::new(year, month, day).ok(),
+        _ => None,
+    };
+    date.ok_or_else(|| {
+        Error::Corrupt(format!("an occurrence index day out of range ({days}); rebuild the index"))
+    })
 }
 
 /// Index rows of versions before `rows-2` had an `end` column and text keys. The table is
@@ -713,76 +765,237 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     let view = calendar_view(store)?;
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
-    let (first, last) = days_touched(wide_from, wide_to);
-    if !store.read(|conn| all_indexed(conn, first, last))? {
-        store.write_derived(|conn| materialise(conn, wide_from, wide_to))?;
+    let window = Window { from: seconds(wide_from), to: seconds(wide_to) };
+    let ready = store.read(|conn| {
+        let (first, last) = days_touched(wide_from, wide_to);
+        let (packed_first, packed_last) = window.packed_days(longest(conn)?);
+        Ok(all_indexed(conn, first, last)? && all_packed(conn, packed_first, packed_last)?)
+    })?;
+    if !ready {
+        store.write_derived_unsynced(|conn| {
+            materialise(conn, wide_from, wide_to)?;
+            let (first, last) = window.packed_days(longest(conn)?);
+            pack_days(conn, first, last)
+        })?;
     }
-    store.read_stamped(|conn, stamp| {
-        let now = stamp()?;
-        let longest: i64 = conn
-            .prepare_cached("SELECT value FROM meta WHERE key = 'index_longest'")?
-            .query_row([], |row| row.get(0))
-            .optional()?
-            .unwrap_or(0);
-        let mut cache = view.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<Candidate> = Vec::new();
-        // Rows come in index order, several per series: decode each record once. (Grouping
-        // here is cheaper than letting SQLite sort the rows by record.)
-        let mut seen: HashMap<i64, Option<usize>, RidHash> = HashMap::default();
+    store.read_stamped(|conn, stamp| read_candidates(conn, &view.cache, window, stamp()?))
+}
+
+/// The candidates of `window` as one read finds them: from the packed days, and from the row
+/// tables for any day a write forgot since the view packed it.
+fn read_candidates(
+    conn: &Connection,
+    cache: &Mutex<EventCache>,
+    window: Window,
+    now: ReaderStamp,
+) -> Result<Vec<Candidate>> {
+    let mut gather = Gather {
+        now,
+        cache: cache.lock().unwrap_or_else(PoisonError::into_inner),
+        out: Vec::new(),
+        seen: HashMap::default(),
         // Each event's record is read once, not once per row: a month of a weekly series is
         // four or five rows (decision 0039).
-        let mut record =
-            conn.prepare_cached("SELECT id, state FROM records WHERE rid = ?1 AND deleted = 0")?;
-        for sql in [
-            // A single event's key is its own start's: NULL here (`IndexedOccurrence::key`).
-            "SELECT rid, NULL, start, length FROM single_occurrences
-             WHERE start >= ?1 AND start < ?2 AND start + length >= ?3",
-            "SELECT rid, key, start, length FROM occurrence_index
-             WHERE start >= ?1 AND start < ?2 AND start + length >= ?3",
-        ] {
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query(params![
-                seconds(wide_from).saturating_sub(longest),
-                seconds(wide_to),
-                seconds(wide_from)
-            ])?;
-            while let Some(row) = rows.next()? {
-                let rid: i64 = row.get(0)?;
-                let slot = match seen.get(&rid) {
-                    Some(slot) => *slot,
-                    None => {
-                        let event = match cache.trusted(rid, now) {
-                            Some(event) => Some(event),
-                            None => read_cached(conn, &mut record, &mut cache, rid, now)?,
-                        };
-                        let slot = event.map(|event| {
-                            out.push(Candidate { event, rows: SmallVec::new() });
-                            out.len() - 1
-                        });
-                        seen.insert(rid, slot);
-                        slot
-                    }
-                };
-                let (start, length): (i64, i64) = (row.get(2)?, row.get(3)?);
-                let Some(i) = slot else { continue };
-                let key = match row.get_ref(1)? {
-                    rusqlite::types::ValueRef::Null => IndexedKey::EventStart,
-                    stored => indexed_key(stored)?,
-                };
-                let rows = &mut out[i].rows;
-                if rows.len() == 1 {
-                    // A series: room for a weekly one's month at once, not grown 2, 4, 8.
-                    rows.reserve(7);
-                }
-                rows.push(IndexedOccurrence {
-                    key,
-                    start: stored_instant(start)?,
-                    end: stored_instant(start.saturating_add(length))?,
-                });
+        record: conn
+            .prepare_cached("SELECT id, state FROM records WHERE rid = ?1 AND deleted = 0")?,
+        conn,
+    };
+    let longest = longest(conn)?;
+    let (first, last) = window.packed_days(longest);
+    let lowest = window.from.saturating_sub(longest);
+    let mut next = first;
+    let mut packed = conn.prepare_cached(
+        "SELECT day, rows FROM occurrence_days WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
+    )?;
+    let mut days = packed.query([first, last])?;
+    while let Some(day) = days.next()? {
+        let number: i64 = day.get(0)?;
+        if number > next {
+            gather.rows(window, lowest, next, number)?;
+        }
+        next = number + 1;
+        let blob = day.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let mut rows = day_rows::Unpacker::new(number, blob)?;
+        while let Some(row) = rows.next_row()? {
+            if window.holds(lowest, row.start, row.length) {
+                gather.row(row.rid, row.start, row.length, || unpacked_key(row.key))?;
             }
         }
-        Ok(out)
-    })
+    }
+    if next <= last {
+        gather.rows(window, lowest, next, last + 1)?;
+    }
+    Ok(gather.out)
+}
+
+/// A view's window widened by the largest UTC offset on both sides, in UTC seconds.
+#[derive(Clone, Copy)]
+struct Window {
+    from: i64,
+    to: i64,
+}
+
+impl Window {
+    /// The days whose rows a view reads: from the day of the earliest start an occurrence
+    /// overlapping the window can have (`longest` seconds long at most) to the window's last.
+    fn packed_days(self, longest: i64) -> (i64, i64) {
+        let first = self.from.saturating_sub(longest).div_euclid(DAY);
+        (first, self.to.saturating_sub(1).div_euclid(DAY).max(first))
+    }
+
+    /// Whether a row (`start`, `length`) may overlap the window: the test the row queries make.
+    fn holds(self, lowest: i64, start: i64, length: i64) -> bool {
+        start >= lowest && start < self.to && start.saturating_add(length) >= self.from
+    }
+}
+
+/// The longest occurrence indexed, in seconds (`index_longest`).
+fn longest(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'index_longest'")?
+        .query_row([], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Whether every day of `first..=last` has its rows packed.
+fn all_packed(conn: &Connection, first: i64, last: i64) -> Result<bool> {
+    let packed: i64 = conn
+        .prepare_cached("SELECT count(*) FROM occurrence_days WHERE day BETWEEN ?1 AND ?2")?
+        .query_row([first, last], |row| row.get(0))?;
+    Ok(packed == last - first + 1)
+}
+
+/// The two row queries, for the rows starting in `[?1, ?2)` that end at `?3` or later.
+const ROWS: [&str; 2] = [
+    // A single event's key is its own start's: NULL here (`IndexedOccurrence::key`).
+    "SELECT rid, NULL, start, length FROM single_occurrences
+     WHERE start >= ?1 AND start < ?2 AND start + length >= ?3",
+    "SELECT rid, key, start, length FROM occurrence_index
+     WHERE start >= ?1 AND start < ?2 AND start + length >= ?3",
+];
+
+/// Packs the rows of every day of `first..=last` that has no packed rows yet (a day without
+/// rows gets an empty blob: it is packed too).
+fn pack_days(conn: &Connection, first: i64, last: i64) -> Result<()> {
+    for (from, end) in missing_days(conn, MISSING_PACKED, first, last)? {
+        let mut packers: Vec<day_rows::Packer> = (from..end).map(day_rows::Packer::new).collect();
+        for sql in ROWS {
+            let mut statement = conn.prepare_cached(sql)?;
+            let (lowest, highest) = (from.saturating_mul(DAY), end.saturating_mul(DAY));
+            let mut rows = statement.query(params![lowest, highest, i64::MIN])?;
+            while let Some(row) = rows.next()? {
+                let (rid, start, length): (i64, i64, i64) = (row.get(0)?, row.get(2)?, row.get(3)?);
+                let key = match row.get_ref(1)? {
+                    rusqlite::types::ValueRef::Null => day_rows::Key::EventStart,
+                    rusqlite::types::ValueRef::Integer(days) => day_rows::Key::Day(days),
+                    rusqlite::types::ValueRef::Text(text) => day_rows::Key::Text(
+                        std::str::from_utf8(text).map_err(|_| bad_key("text that is not UTF-8"))?,
+                    ),
+                    _ => return Err(bad_key("neither a number nor text")),
+                };
+                let day = usize::try_from(start.div_euclid(DAY) - from)
+                    .map_err(|_| bad_key("a start outside the days read"))?;
+                let Some(packer) = packers.get_mut(day) else {
+                    return Err(bad_key("a start outside the days read"));
+                };
+                packer.push(&day_rows::Row { rid, key, start, length })?;
+            }
+        }
+        let mut insert =
+            conn.prepare_cached("INSERT INTO occurrence_days (day, rows) VALUES (?1, ?2)")?;
+        for (day, packer) in (from..end).zip(packers) {
+            insert.execute(params![day, packer.finish()])?;
+        }
+    }
+    Ok(())
+}
+
+fn bad_key(what: &str) -> Error {
+    Error::Corrupt(format!("an occurrence index row with {what}; rebuild the index"))
+}
+
+/// A packed key in the form a view uses.
+fn unpacked_key(key: day_rows::Key<'_>) -> Result<IndexedKey> {
+    match key {
+        day_rows::Key::EventStart => Ok(IndexedKey::EventStart),
+        day_rows::Key::Day(days) => date_of_days(days).map(IndexedKey::Date),
+        day_rows::Key::Text(text) => Ok(IndexedKey::Text(text.to_owned())),
+    }
+}
+
+/// What a view collects: each event once, with its rows near the window.
+struct Gather<'c, 'v> {
+    conn: &'c Connection,
+    now: ReaderStamp,
+    cache: std::sync::MutexGuard<'v, EventCache>,
+    out: Vec<Candidate>,
+    /// Each record's place in `out` (`None`: deleted or unreadable): rows come in day order,
+    /// several per series, and each record is decoded once. (Grouping here is cheaper than
+    /// letting SQLite sort the rows by record.)
+    seen: HashMap<i64, Option<usize>, RidHash>,
+    record: rusqlite::CachedStatement<'c>,
+}
+
+impl Gather<'_, '_> {
+    /// Adds one index row of record `rid` (its key made only if the event is live).
+    fn row(
+        &mut self,
+        rid: i64,
+        start: i64,
+        length: i64,
+        key: impl FnOnce() -> Result<IndexedKey>,
+    ) -> Result<()> {
+        let slot = match self.seen.get(&rid) {
+            Some(slot) => *slot,
+            None => {
+                let event = match self.cache.trusted(rid, self.now) {
+                    Some(event) => Some(event),
+                    None => {
+                        read_cached(self.conn, &mut self.record, &mut self.cache, rid, self.now)?
+                    }
+                };
+                let slot = event.map(|event| {
+                    self.out.push(Candidate { event, rows: SmallVec::new() });
+                    self.out.len() - 1
+                });
+                self.seen.insert(rid, slot);
+                slot
+            }
+        };
+        let Some(i) = slot else { return Ok(()) };
+        let occurrence = IndexedOccurrence {
+            key: key()?,
+            start: stored_instant(start)?,
+            end: stored_instant(start.saturating_add(length))?,
+        };
+        let rows = &mut self.out[i].rows;
+        if rows.len() == 1 {
+            // A series: room for a weekly one's month at once, not grown 2, 4, 8.
+            rows.reserve(7);
+        }
+        rows.push(occurrence);
+        Ok(())
+    }
+
+    /// Adds the rows of the days `[from, end)` from the row tables (days not packed: a write
+    /// forgot them after this view packed them).
+    fn rows(&mut self, window: Window, lowest: i64, from: i64, end: i64) -> Result<()> {
+        let low = from.saturating_mul(DAY).max(lowest);
+        let high = end.saturating_mul(DAY).min(window.to);
+        for sql in ROWS {
+            let mut statement = self.conn.prepare_cached(sql)?;
+            let mut rows = statement.query(params![low, high, window.from])?;
+            while let Some(row) = rows.next()? {
+                let (rid, start, length): (i64, i64, i64) = (row.get(0)?, row.get(2)?, row.get(3)?);
+                self.row(rid, start, length, || match row.get_ref(1)? {
+                    rusqlite::types::ValueRef::Null => Ok(IndexedKey::EventStart),
+                    stored => indexed_key(stored),
+                })?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -894,6 +1107,81 @@ mod tests {
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!(distinct.len(), 9 + 25, "{fingerprints:?}");
+    }
+
+    /// A day forgotten between a view's packing and its read (a write in between) is read
+    /// from the row tables: the view is the same as from packed days only.
+    #[test]
+    fn a_view_reads_the_rows_of_days_forgotten_after_packing() {
+        use crate::calendar::api::NewEvent;
+        use crate::calendar::event::{End, Timing};
+        use crate::calendar::recurrence::RecurrenceRule;
+        use crate::calendar::time::{Duration, TimeValue};
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("s.almanac")).expect("open");
+        let event = |id: &str, day: i8, hour: i8, rule: Option<&str>| NewEvent {
+            id: id.into(),
+            calendar: "work".into(),
+            uid: None,
+            timing: Timing {
+                start: TimeValue::Zoned {
+                    local: jiff::civil::date(2026, 1, day).at(hour, 0, 0, 0),
+                    zone: "Europe/Paris".into(),
+                },
+                end: End::After(Duration { seconds: 5_400, ..Duration::default() }),
+            },
+            rule: rule.map(|rule| RecurrenceRule::parse(rule).expect("rule")),
+            rdates: Vec::new(),
+            exdates: Vec::new(),
+            fields: std::collections::BTreeMap::new(),
+            attendees: Vec::new(),
+            alarms: Vec::new(),
+            unknown_properties: Vec::new(),
+        };
+        for (i, day) in [1, 5, 5, 12, 19, 31].into_iter().enumerate() {
+            store.create_event(&event(&format!("single-{i}"), day, 9 + i as i8, None)).expect("e");
+        }
+        store.create_event(&event("weekly", 2, 0, Some("FREQ=WEEKLY"))).expect("series");
+        store.create_event(&event("daily", 3, 23, Some("FREQ=DAILY;COUNT=40"))).expect("series");
+        let from: Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+        let to: Timestamp = "2026-02-01T00:00:00Z".parse().expect("to");
+        let window = Window {
+            from: seconds(from) - WIDEST_OFFSET.as_secs(),
+            to: seconds(to) + WIDEST_OFFSET.as_secs(),
+        };
+        let shown = |candidates: Vec<Candidate>| {
+            let mut rows: Vec<(String, i64, i64)> = candidates
+                .iter()
+                .flat_map(|c| {
+                    c.rows
+                        .iter()
+                        .map(|r| (c.event.id.to_string(), seconds(r.start), seconds(r.end)))
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let packed = shown(candidates(&store, from, to).expect("view"));
+        // Six single events, five Fridays, 29 evenings of the daily series.
+        assert_eq!(packed.len(), 6 + 5 + 29, "{packed:?}");
+        let view = calendar_view(&store).expect("view");
+        let (first, last) = window.packed_days(5_400);
+        // Every second day forgotten, then also the first and last ones, then all: each time
+        // the same rows.
+        for forget in ["day % 2 = 0", "day = ?1 OR day = ?2", "?1 = ?1 OR ?2 = ?2"] {
+            Connection::open(store.path())
+                .and_then(|raw| {
+                    raw.execute(
+                        &format!("DELETE FROM occurrence_days WHERE {forget} OR ?1 + ?2 = 0"),
+                        [first, last],
+                    )
+                })
+                .expect("forget");
+            let read = store
+                .read_stamped(|conn, stamp| read_candidates(conn, &view.cache, window, stamp()?))
+                .expect("read");
+            assert_eq!(shown(read), packed, "forgotten: {forget}");
+        }
     }
 
     /// A view reads a stored day number as the date its key text names, without the text.
