@@ -22,8 +22,11 @@ pub struct Automerge {
     peers: HashMap<u64, sync::State>,
 }
 
+/// An actor id as `ActorId::random` makes one: 16 bytes (see `super::peer_id`).
 fn actor(replica: u64) -> ActorId {
-    ActorId::from(replica.to_be_bytes().to_vec())
+    let mut bytes = super::peer_id(replica, 0).to_be_bytes().to_vec();
+    bytes.extend_from_slice(&super::peer_id(replica, 1).to_be_bytes());
+    ActorId::from(bytes)
 }
 
 fn events_obj(doc: &AutoCommit) -> ObjId {

@@ -56,7 +56,7 @@ impl Calendar for Loro {
 
     fn create(dir: &Path, name: &str, replica: u64, persist: Persist) -> Self {
         let doc = LoroDoc::new();
-        doc.set_peer_id(replica).expect("peer id");
+        doc.set_peer_id(super::peer_id(replica, 0)).expect("peer id");
         Loro::with_doc(doc, Log::new(dir, name, persist))
     }
 
@@ -136,7 +136,7 @@ impl Calendar for Loro {
     fn replicate(&mut self, dir: &Path, name: &str, replica: u64, persist: Persist) -> Self {
         let full = self.full_state();
         let doc = LoroDoc::from_snapshot(&full).expect("load");
-        doc.set_peer_id(replica).expect("peer id");
+        doc.set_peer_id(super::peer_id(replica, 0)).expect("peer id");
         let mut log = Log::new(dir, name, persist);
         log.append(&full);
         Loro::with_doc(doc, log)
@@ -145,7 +145,7 @@ impl Calendar for Loro {
     fn foreign_writers(&mut self, count: usize) {
         for device in 0..count {
             let writer = self.doc.fork();
-            writer.set_peer_id(1_000_000 + device as u64).expect("peer id");
+            writer.set_peer_id(super::peer_id(1_000_000 + device as u64, 0)).expect("peer id");
             let id = format!("event-{:06}", device % 100);
             let event = writer.get_map("events").get(&id).and_then(child).expect("event");
             event.insert("notes", format!("seen by device {device}")).expect("insert");

@@ -28,6 +28,19 @@ pub enum Persist {
     Memory,
 }
 
+/// The replica id a peer library's default would give replica number `replica`, made
+/// deterministic so runs compare: apps let Yrs (a random 53-bit client id), Loro (a random
+/// 64-bit peer id) and Automerge (a random 16-byte actor) choose, and the numbers 1, 2 or
+/// 1,000,000 + n that the workloads use would make their variable-length encodings smaller
+/// than they are in use (decision 0022). Almanac's ids are always 16 random bytes.
+pub fn peer_id(replica: u64, part: u64) -> u64 {
+    // SplitMix64 of (replica, part): well spread, never the same for two inputs here.
+    let mut z = replica.wrapping_mul(2).wrapping_add(part).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// What one sync between two replicas cost.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyncStats {

@@ -14,6 +14,11 @@ use yrs::{Any, Doc, In, Map, MapPrelim, MapRef, Out, ReadTxn, StateVector, Trans
 use super::{Calendar, Log, Persist, SyncStats};
 use crate::data::{Event, Expander, Field};
 
+/// A client id as `Doc::new` makes one: 53 random bits (see `super::peer_id`).
+fn client_id(replica: u64) -> u64 {
+    super::peer_id(replica, 0) & ((1 << 53) - 1)
+}
+
 pub struct Yrs {
     doc: Doc,
     events: MapRef,
@@ -44,7 +49,7 @@ impl Calendar for Yrs {
     const NAME: &'static str = "yrs";
 
     fn create(dir: &Path, name: &str, replica: u64, persist: Persist) -> Self {
-        Yrs::with_doc(Doc::with_client_id(replica), Log::new(dir, name, persist))
+        Yrs::with_doc(Doc::with_client_id(client_id(replica)), Log::new(dir, name, persist))
     }
 
     fn open(path: &Path) -> Self {
@@ -151,7 +156,7 @@ impl Calendar for Yrs {
             // A Yrs nested map is identified by the item that created it: a writer must hold
             // the event's history before it can edit the event.
             let base = self.full_state();
-            let writer = Doc::with_client_id(1_000_000 + device as u64);
+            let writer = Doc::with_client_id(client_id(1_000_000 + device as u64));
             let events = writer.get_or_insert_map("events");
             let update = {
                 let mut txn = writer.transact_mut();
