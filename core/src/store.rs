@@ -1020,3 +1020,43 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Store>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(store: &Store) -> i64 {
+        let writer = lock(&store.writer);
+        writer.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).expect("pragma")
+    }
+
+    /// A derived write that skips the disk sync leaves the app's commits waiting for the disk
+    /// again (2: FULL) under `PowerLoss`, also when the work fails; and runs unsynced (1:
+    /// NORMAL) itself.
+    #[test]
+    fn an_unsynced_derived_write_restores_the_stores_durability() {
+        let dir = tempfile::tempdir().expect("dir");
+        let options = StoreOptions { durability: Durability::PowerLoss, ..StoreOptions::default() };
+        let store = Store::open_with(dir.path().join("s.almanac"), options).expect("open");
+        assert_eq!(synchronous(&store), 2);
+        let inside = store
+            .write_derived_unsynced(|conn| {
+                Ok(conn.pragma_query_value(None, "synchronous", |row| row.get::<_, i64>(0))?)
+            })
+            .expect("write");
+        assert_eq!(inside, 1);
+        assert_eq!(synchronous(&store), 2);
+        let failed: Result<()> =
+            store.write_derived_unsynced(|_| Err(Error::InvalidInput("refused".into())));
+        assert!(failed.is_err());
+        assert_eq!(synchronous(&store), 2);
+        // A month view packs its days this way.
+        let from: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("from");
+        let to: jiff::Timestamp = "2026-02-01T00:00:00Z".parse().expect("to");
+        store.occurrences(from, to, &[], &jiff::tz::TimeZone::UTC).expect("view");
+        assert_eq!(synchronous(&store), 2);
+        let default = Store::open(dir.path().join("d.almanac")).expect("open");
+        default.write_derived_unsynced(|_| Ok(())).expect("write");
+        assert_eq!(synchronous(&default), 1, "ProcessCrash stays NORMAL");
+    }
+}
