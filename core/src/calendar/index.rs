@@ -766,16 +766,19 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
     let window = Window { from: seconds(wide_from), to: seconds(wide_to) };
+    // A window longer than `PACKED_AT_MOST` days reads the row tables for the days it finds
+    // unpacked, and packs none.
+    let packs = |(first, last): (i64, i64)| last - first < PACKED_AT_MOST;
     let ready = store.read(|conn| {
         let (first, last) = days_touched(wide_from, wide_to);
-        let (packed_first, packed_last) = window.packed_days(longest(conn)?);
-        Ok(all_indexed(conn, first, last)? && all_packed(conn, packed_first, packed_last)?)
+        let packed = window.packed_days(longest(conn)?);
+        Ok(all_indexed(conn, first, last)? && (!packs(packed) || all_packed(conn, packed)?))
     })?;
     if !ready {
         store.write_derived_unsynced(|conn| {
             materialise(conn, wide_from, wide_to)?;
-            let (first, last) = window.packed_days(longest(conn)?);
-            pack_days(conn, first, last)
+            let packed = window.packed_days(longest(conn)?);
+            if packs(packed) { pack_days(conn, packed.0, packed.1) } else { Ok(()) }
         })?;
     }
     store.read_stamped(|conn, stamp| read_candidates(conn, &view.cache, window, stamp()?))
@@ -858,8 +861,12 @@ fn longest(conn: &Connection) -> Result<i64> {
         .unwrap_or(0))
 }
 
+/// The most days a view packs: a month view reads about 33 and a few months' view some
+/// hundred, while an agenda of years would store the index a second time for one read.
+const PACKED_AT_MOST: i64 = 130;
+
 /// Whether every day of `first..=last` has its rows packed.
-fn all_packed(conn: &Connection, first: i64, last: i64) -> Result<bool> {
+fn all_packed(conn: &Connection, (first, last): (i64, i64)) -> Result<bool> {
     let packed: i64 = conn
         .prepare_cached("SELECT count(*) FROM occurrence_days WHERE day BETWEEN ?1 AND ?2")?
         .query_row([first, last], |row| row.get(0))?;
@@ -1109,17 +1116,17 @@ mod tests {
         assert_eq!(distinct.len(), 9 + 25, "{fingerprints:?}");
     }
 
-    /// A day forgotten between a view's packing and its read (a write in between) is read
-    /// from the row tables: the view is the same as from packed days only.
-    #[test]
-    fn a_view_reads_the_rows_of_days_forgotten_after_packing() {
-        use crate::calendar::api::NewEvent;
+    /// A Paris event on a day of January 2026, 90 minutes long, optionally recurring.
+    fn january_event(
+        id: &str,
+        day: i8,
+        hour: i8,
+        rule: Option<&str>,
+    ) -> crate::calendar::api::NewEvent {
         use crate::calendar::event::{End, Timing};
         use crate::calendar::recurrence::RecurrenceRule;
         use crate::calendar::time::{Duration, TimeValue};
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(dir.path().join("s.almanac")).expect("open");
-        let event = |id: &str, day: i8, hour: i8, rule: Option<&str>| NewEvent {
+        crate::calendar::api::NewEvent {
             id: id.into(),
             calendar: "work".into(),
             uid: None,
@@ -1137,7 +1144,41 @@ mod tests {
             attendees: Vec::new(),
             alarms: Vec::new(),
             unknown_properties: Vec::new(),
-        };
+        }
+    }
+
+    fn packed_days(store: &Store) -> i64 {
+        store
+            .read(|conn| {
+                Ok(conn.query_row("SELECT count(*) FROM occurrence_days", [], |row| row.get(0))?)
+            })
+            .expect("count")
+    }
+
+    /// A view packs the days it reads; a window longer than `PACKED_AT_MOST` days packs none
+    /// and shows the same occurrences.
+    #[test]
+    fn a_long_window_packs_no_days() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("s.almanac")).expect("open");
+        store.create_event(&january_event("weekly", 2, 9, Some("FREQ=WEEKLY"))).expect("e");
+        store.create_event(&january_event("single", 20, 9, None)).expect("e");
+        let at = |text: &str| text.parse::<Timestamp>().expect("instant");
+        let year = candidates(&store, at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"));
+        let rows: usize = year.expect("year").iter().map(|c| c.rows.len()).sum();
+        assert_eq!((rows, packed_days(&store)), (53 + 1, 0));
+        let month = candidates(&store, at("2026-01-01T00:00:00Z"), at("2026-02-01T00:00:00Z"));
+        let rows: usize = month.expect("month").iter().map(|c| c.rows.len()).sum();
+        assert_eq!((rows, packed_days(&store)), (5 + 1, 33));
+    }
+
+    /// A day forgotten between a view's packing and its read (a write in between) is read
+    /// from the row tables: the view is the same as from packed days only.
+    #[test]
+    fn a_view_reads_the_rows_of_days_forgotten_after_packing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("s.almanac")).expect("open");
+        let event = january_event;
         for (i, day) in [1, 5, 5, 12, 19, 31].into_iter().enumerate() {
             store.create_event(&event(&format!("single-{i}"), day, 9 + i as i8, None)).expect("e");
         }
