@@ -542,7 +542,7 @@ impl Store {
             if !calendars.is_empty() && !calendars.contains(&event.calendar.as_str()) {
                 continue;
             }
-            if event.viewer_independent() {
+            if event.viewer_independent() && !candidate.expand {
                 // The index already names this event's occurrences: no expansion needed.
                 event.extend_from_index(&candidate.rows, from, to, viewer, &mut out)?;
             } else {

@@ -20,6 +20,9 @@
 //!   SQLite rows instead of thousands. A view packs the days it reads that have no blob yet;
 //!   any change to a row forgets the blob of the row's day (`forget_days`).
 //!
+//! A window longer than ten years (`MATERIALISED_AT_MOST`, decision 0051) indexes no days: its
+//! single events come from their rows and its series are expanded.
+//!
 //! Rows are maintained in the same transaction as the CRDT write (`on_save`), so the index never
 //! disagrees with the records. It is derived state: it is rebuilt when the bundled tz database
 //! changes or the key form changes (checked when a store opens) or on request (`Store::rebuild_occurrence_index`). All-day and
@@ -735,6 +738,9 @@ pub struct Candidate {
     /// Its indexed occurrences near the window: one for most events (a single event, or a
     /// series that falls once in the window), kept inline.
     pub rows: SmallVec<[IndexedOccurrence; 1]>,
+    /// The event is a series the index has no rows of for this window (one longer than
+    /// `MATERIALISED_AT_MOST` days): its occurrences come from expanding it.
+    pub expand: bool,
 }
 
 /// One row of the occurrence index: an occurrence's key and its instants for a viewer in UTC.
@@ -766,11 +772,16 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     let wide_from = from.checked_sub(WIDEST_OFFSET).unwrap_or(Timestamp::MIN);
     let wide_to = to.checked_add(WIDEST_OFFSET).unwrap_or(Timestamp::MAX);
     let window = Window { from: seconds(wide_from), to: seconds(wide_to) };
+    let (first, last) = days_touched(wide_from, wide_to);
+    if last - first >= MATERIALISED_AT_MOST {
+        return store.read_stamped(|conn, stamp| {
+            long_window_candidates(conn, &view.cache, window, stamp()?)
+        });
+    }
     // A window longer than `PACKED_AT_MOST` days reads the row tables for the days it finds
     // unpacked, and packs none.
     let packs = |(first, last): (i64, i64)| last - first < PACKED_AT_MOST;
     let ready = store.read(|conn| {
-        let (first, last) = days_touched(wide_from, wide_to);
         let packed = window.packed_days(longest(conn)?);
         Ok(all_indexed(conn, first, last)? && (!packs(packed) || all_packed(conn, packed)?))
     })?;
@@ -784,6 +795,41 @@ pub fn candidates(store: &Store, from: Timestamp, to: Timestamp) -> Result<Vec<C
     store.read_stamped(|conn, stamp| read_candidates(conn, &view.cache, window, stamp()?))
 }
 
+/// The most days a view materialises series for (ten years, decision 0051). A longer window,
+/// an agenda of all time say, would add a row to `indexed_days` for every day it spans (a
+/// view of all of jiff's range wrote 86 MB of them into an empty store, in 4.7 s) and every
+/// occurrence of every series there: its series are expanded instead
+/// (`long_window_candidates`).
+const MATERIALISED_AT_MOST: i64 = 3_660;
+
+/// The candidates of a window longer than `MATERIALISED_AT_MOST` days, read without writing:
+/// single events from their rows, and every live series whose span reaches the window,
+/// without rows, to be expanded (`Candidate::expand`).
+fn long_window_candidates(
+    conn: &Connection,
+    cache: &Mutex<EventCache>,
+    window: Window,
+    now: ReaderStamp,
+) -> Result<Vec<Candidate>> {
+    let mut gather = Gather::new(conn, cache, now)?;
+    let lowest = window.from.saturating_sub(longest(conn)?);
+    let mut singles = conn.prepare_cached(ROWS[0])?;
+    let mut rows = singles.query(params![lowest, window.to, window.from])?;
+    while let Some(row) = rows.next()? {
+        let (rid, start, length): (i64, i64, i64) = (row.get(0)?, row.get(2)?, row.get(3)?);
+        gather.row(rid, start, length, || Ok(IndexedKey::EventStart))?;
+    }
+    let mut series = conn.prepare_cached(
+        "SELECT e.rid FROM recurring_series e CROSS JOIN records r ON r.rid = e.rid
+         WHERE r.deleted = 0 AND e.first < ?2 AND (e.last IS NULL OR e.last > ?1)",
+    )?;
+    let mut rows = series.query(params![window.from, window.to])?;
+    while let Some(row) = rows.next()? {
+        gather.series(row.get(0)?)?;
+    }
+    Ok(gather.out)
+}
+
 /// The candidates of `window` as one read finds them: from the packed days, and from the row
 /// tables for any day a write forgot since the view packed it.
 fn read_candidates(
@@ -792,17 +838,7 @@ fn read_candidates(
     window: Window,
     now: ReaderStamp,
 ) -> Result<Vec<Candidate>> {
-    let mut gather = Gather {
-        now,
-        cache: cache.lock().unwrap_or_else(PoisonError::into_inner),
-        out: Vec::new(),
-        seen: HashMap::default(),
-        // Each event's record is read once, not once per row: a month of a weekly series is
-        // four or five rows (decision 0039).
-        record: conn
-            .prepare_cached("SELECT id, state FROM records WHERE rid = ?1 AND deleted = 0")?,
-        conn,
-    };
+    let mut gather = Gather::new(conn, cache, now)?;
     let longest = longest(conn)?;
     let (first, last) = window.packed_days(longest);
     let lowest = window.from.saturating_sub(longest);
@@ -944,7 +980,47 @@ struct Gather<'c, 'v> {
     record: rusqlite::CachedStatement<'c>,
 }
 
-impl Gather<'_, '_> {
+impl<'c, 'v> Gather<'c, 'v> {
+    fn new(conn: &'c Connection, cache: &'v Mutex<EventCache>, now: ReaderStamp) -> Result<Self> {
+        Ok(Gather {
+            now,
+            cache: cache.lock().unwrap_or_else(PoisonError::into_inner),
+            out: Vec::new(),
+            seen: HashMap::default(),
+            // Each event's record is read once, not once per row: a month of a weekly series
+            // is four or five rows (decision 0039).
+            record: conn
+                .prepare_cached("SELECT id, state FROM records WHERE rid = ?1 AND deleted = 0")?,
+            conn,
+        })
+    }
+
+    /// The place of record `rid`'s event in `out`, reading it the first time (`None`: the
+    /// record is deleted or gone).
+    fn slot(&mut self, rid: i64) -> Result<Option<usize>> {
+        if let Some(slot) = self.seen.get(&rid) {
+            return Ok(*slot);
+        }
+        let event = match self.cache.trusted(rid, self.now) {
+            Some(event) => Some(event),
+            None => read_cached(self.conn, &mut self.record, &mut self.cache, rid, self.now)?,
+        };
+        let slot = event.map(|event| {
+            self.out.push(Candidate { event, rows: SmallVec::new(), expand: false });
+            self.out.len() - 1
+        });
+        self.seen.insert(rid, slot);
+        Ok(slot)
+    }
+
+    /// Adds series `rid` without rows, to be expanded.
+    fn series(&mut self, rid: i64) -> Result<()> {
+        if let Some(i) = self.slot(rid)? {
+            self.out[i].expand = true;
+        }
+        Ok(())
+    }
+
     /// Adds one index row of record `rid` (its key made only if the event is live).
     fn row(
         &mut self,
@@ -953,24 +1029,7 @@ impl Gather<'_, '_> {
         length: i64,
         key: impl FnOnce() -> Result<IndexedKey>,
     ) -> Result<()> {
-        let slot = match self.seen.get(&rid) {
-            Some(slot) => *slot,
-            None => {
-                let event = match self.cache.trusted(rid, self.now) {
-                    Some(event) => Some(event),
-                    None => {
-                        read_cached(self.conn, &mut self.record, &mut self.cache, rid, self.now)?
-                    }
-                };
-                let slot = event.map(|event| {
-                    self.out.push(Candidate { event, rows: SmallVec::new() });
-                    self.out.len() - 1
-                });
-                self.seen.insert(rid, slot);
-                slot
-            }
-        };
-        let Some(i) = slot else { return Ok(()) };
+        let Some(i) = self.slot(rid)? else { return Ok(()) };
         let occurrence = IndexedOccurrence {
             key: key()?,
             start: stored_instant(start)?,

@@ -1195,3 +1195,50 @@ fn a_view_shows_every_edit_committed_since_the_last_one_from_any_connection() {
     assert_eq!(shown(&app), ["Standup (ext)", "Review (ext)"]);
     assert_eq!(shown(&extension), ["Standup (ext)", "Review (ext)"]);
 }
+
+/// A view longer than ten years (an agenda of all time) indexes no days: it expands the series
+/// that reach it and reads single events from their rows, and shows what views of its parts
+/// show. An endless daily series over all of time is an error that says so, not a store
+/// grown by a row per day.
+#[test]
+fn a_view_of_decades_indexes_no_days_and_shows_what_its_parts_show() {
+    let d = devices();
+    let at = |y: i16| paris(date(y, 3, 2).at(9, 0, 0, 0));
+    let events = [
+        titled_event("yearly", at(2001), 3600, Some("FREQ=YEARLY")),
+        titled_event("weekly", at(2010), 1800, Some("FREQ=WEEKLY;COUNT=700")),
+        titled_event("once", at(2019), 3600, None),
+        titled_event(
+            "daily",
+            paris(date(2026, 1, 1).at(23, 30, 0, 0)),
+            7200,
+            Some("FREQ=DAILY;COUNT=400"),
+        ),
+    ];
+    for event in &events {
+        d.a.create_event(event).expect("create");
+    }
+    let year = |y: i16| -> Timestamp {
+        date(y, 1, 1).to_zoned_datetime(TimeZone::UTC).expect("instant").timestamp()
+    };
+    let path = d.a.path().to_owned();
+    let indexed_days = || -> i64 {
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        conn.query_row("SELECT count(*) FROM indexed_days", [], |row| row.get(0)).expect("days")
+    };
+    let whole = d.a.occurrences(year(2000), year(2030), &[], &TimeZone::UTC).expect("30 years");
+    assert_eq!(indexed_days(), 0, "a 30-year view materialises nothing");
+    let mut parts = Vec::new();
+    for (from, to) in [(2000, 2010), (2010, 2020), (2020, 2030)] {
+        parts.extend(d.a.occurrences(year(from), year(to), &[], &TimeZone::UTC).expect("part"));
+    }
+    assert!(indexed_days() > 0, "a ten-year view is materialised");
+    assert_eq!(whole.len(), 29 + 700 + 1 + 400, "{}", whole.len());
+    assert_eq!(whole, parts);
+    let all = d.a.occurrences(Timestamp::MIN, Timestamp::MAX, &[], &TimeZone::UTC);
+    assert!(all.is_ok(), "finite series over all time: {all:?}");
+    d.a.create_event(&titled_event("endless", at(2020), 600, Some("FREQ=DAILY"))).expect("e");
+    let all = d.a.occurrences(Timestamp::MIN, Timestamp::MAX, &[], &TimeZone::UTC);
+    assert!(matches!(all, Err(almanac_core::Error::InvalidInput(_))), "{all:?}");
+    assert!(std::fs::metadata(&path).expect("size").len() < 2 << 20);
+}
