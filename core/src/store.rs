@@ -264,6 +264,17 @@ impl Checkpointer {
     }
 }
 
+/// Runs `work` in one write transaction on the writer's connection (see `write_derived`).
+fn derived_transaction<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    let tx = sqlite::WriteTransaction::begin(conn)?;
+    let result = work(&tx)?;
+    tx.commit()?;
+    Ok(result)
+}
+
 /// Locks a mutex even if a thread panicked while holding it: every critical section here either
 /// completes or leaves SQLite to roll back, so the guarded state is never half-updated.
 /// How long [`Store::checkpoint`] waits for other connections to let a full checkpoint run.
@@ -747,11 +758,7 @@ impl Store {
         if full {
             guard.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
-        let result = sqlite::WriteTransaction::begin(&guard.conn).and_then(|tx| {
-            let result = work(&tx)?;
-            tx.commit()?;
-            Ok(result)
-        });
+        let result = derived_transaction(&guard.conn, work);
         if full {
             // The app's own commits must wait for the disk again: a failure here is the error.
             guard.conn.pragma_update(None, "synchronous", "FULL")?;
@@ -766,11 +773,7 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        let guard = lock(&self.writer);
-        let tx = sqlite::WriteTransaction::begin(&guard.conn)?;
-        let result = work(&tx)?;
-        tx.commit()?;
-        Ok(result)
+        derived_transaction(&lock(&self.writer).conn, work)
     }
 
     /// Runs `work` on the records and bookkeeping of `space` in one write transaction; a local

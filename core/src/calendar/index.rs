@@ -813,12 +813,8 @@ fn long_window_candidates(
 ) -> Result<Vec<Candidate>> {
     let mut gather = Gather::new(conn, cache, now)?;
     let lowest = window.from.saturating_sub(longest(conn)?);
-    let mut singles = conn.prepare_cached(ROWS[0])?;
-    let mut rows = singles.query(params![lowest, window.to, window.from])?;
-    while let Some(row) = rows.next()? {
-        let (rid, start, length): (i64, i64, i64) = (row.get(0)?, row.get(2)?, row.get(3)?);
-        gather.row(rid, start, length, || Ok(IndexedKey::EventStart))?;
-    }
+    // Single events only: the series are expanded, not read from their rows.
+    gather.rows_starting(&ROWS[..1], lowest, window.to, window.from)?;
     let mut series = conn.prepare_cached(
         "SELECT e.rid FROM recurring_series e CROSS JOIN records r ON r.rid = e.rid
          WHERE r.deleted = 0 AND e.first < ?2 AND (e.last IS NULL OR e.last > ?1)",
@@ -1049,9 +1045,21 @@ impl<'c, 'v> Gather<'c, 'v> {
     fn rows(&mut self, window: Window, lowest: i64, from: i64, end: i64) -> Result<()> {
         let low = from.saturating_mul(DAY).max(lowest);
         let high = end.saturating_mul(DAY).min(window.to);
-        for sql in ROWS {
+        self.rows_starting(&ROWS, low, high, window.from)
+    }
+
+    /// Adds the rows `queries` (of `ROWS`) find starting in `[low, high)` and ending at
+    /// `ends_after` or later.
+    fn rows_starting(
+        &mut self,
+        queries: &[&str],
+        low: i64,
+        high: i64,
+        ends_after: i64,
+    ) -> Result<()> {
+        for sql in queries {
             let mut statement = self.conn.prepare_cached(sql)?;
-            let mut rows = statement.query(params![low, high, window.from])?;
+            let mut rows = statement.query(params![low, high, ends_after])?;
             while let Some(row) = rows.next()? {
                 let (rid, start, length): (i64, i64, i64) = (row.get(0)?, row.get(2)?, row.get(3)?);
                 self.row(rid, start, length, || match row.get_ref(1)? {
