@@ -16,7 +16,7 @@
 //!   materialised, with bounds on their occurrences (`Event::span`, UTC seconds; `last` NULL
 //!   when the series has no known end), so a view skips the series that cannot reach it.
 //! - `occurrence_days(day, rows)`: the rows of both occurrence tables once more, packed one
-//!   blob per UTC day they start on (`day_rows`, decision 0049), so a month view reads about 31
+//!   blob per UTC day they start on (`day_rows`, decision 0049), so a month view reads about 33
 //!   SQLite rows instead of thousands. A view packs the days it reads that have no blob yet;
 //!   any change to a row forgets the blob of the row's day (`forget_days`).
 //!

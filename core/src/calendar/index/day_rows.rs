@@ -3,8 +3,8 @@
 //! A month view used to step through every index row of the month in SQLite, 2,718 of them on
 //! the 10,000-event benchmark calendar: that stepping was most of a warm view. The rows of a
 //! day (single events and materialised series alike) are also kept here, packed, so a month is
-//! about 31 SQLite rows. The blob is derived from the row tables and forgotten whenever a row
-//! of its day changes; it is never the only copy of anything.
+//! about 33 SQLite rows (the month and its widening). The blob is derived from the row tables
+//! and forgotten whenever a row of its day changes; it is never the only copy of anything.
 //!
 //! Layout: the format byte [`FORMAT`], then one entry per row, in order of record and start:
 //! - the record (`rid`) as the difference from the previous entry's (the first's from 0);
