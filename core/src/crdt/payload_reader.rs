@@ -34,7 +34,7 @@ pub(crate) fn read_record(bytes: &[u8]) -> Read<RecordState> {
     Ok(read_record_taking(bytes, &|_| false)?.0)
 }
 
-/// Registers taken out of a record as it is read, with their names, in the order stored.
+/// Registers taken out of a record as it is read, with their names, in name order.
 pub(crate) type Taken = Vec<(FieldName, MvRegister<Value>)>;
 
 /// [`read_record`], with the registers whose name `take` picks handed over apart instead of
@@ -48,6 +48,9 @@ pub(crate) fn read_record_taking(
     let mut taken = Vec::new();
     let parts = reader.parts_taking(take, &mut taken)?;
     reader.finish()?;
+    // A written record lists its names in order, so this only reorders a damaged one that
+    // still reads: in the order `RecordState::take_registers` gives, whatever the bytes say.
+    taken.sort_by(|a, b| a.0.cmp(&b.0));
     let lifecycle = parts.lifecycle.ok_or("a stored record has no lifecycle")?;
     let state = RecordState {
         lifecycle,
@@ -856,9 +859,10 @@ pub(super) mod tests {
     }
 
     /// A name given twice keeps its last register and a map key its last member, as on the
-    /// serde path (a damaged or hand-made record; the encoder never writes one).
+    /// serde path, and names out of order are taken out in name order, as from the read
+    /// record (a damaged or hand-made record; the encoder never writes one).
     #[test]
-    fn a_name_given_twice_keeps_the_last_register() {
+    fn a_name_given_twice_keeps_the_last_register_and_names_out_of_order_are_taken_in_order() {
         #[derive(serde::Serialize)]
         enum Written {
             Name(&'static str),
@@ -885,7 +889,11 @@ pub(super) mod tests {
             replicas: vec![[9; 16]],
             stamps: vec![(0, 1, 1_700_000_000_000, 0)],
             lifecycle: Some(vec![(0, Lifecycle::Live)]),
-            registers: twice("a", "b"),
+            registers: {
+                let mut registers = twice("a", "b");
+                registers.push((Written::Name("s"), vec![(0, Value::from("z"))]));
+                registers
+            },
             maps: vec![(
                 Written::Name("m"),
                 vec![
@@ -907,6 +915,13 @@ pub(super) mod tests {
         let member = &record.maps["m"]["k"];
         assert_eq!(winner(&member.fields()["t"]), Some(Value::from("f")));
         assert!(record.minimums["n"].entry().is_some());
+        let take = |name: &str| name == "t" || name == "s";
+        let (kept, taken) = read_record_taking(&payload, &take).expect("reads");
+        let names: Vec<&str> = taken.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["s", "t"]);
+        let mut whole = record;
+        let taken_from_whole = whole.take_registers(&take);
+        assert_eq!((kept, taken), (whole, taken_from_whole));
     }
 
     #[test]
