@@ -269,6 +269,10 @@ impl Store {
 }
 
 impl SyncStore for Store {
+    fn reading(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        Store::reading(self, work)
+    }
+
     fn replica_id(&self) -> ReplicaId {
         Store::replica_id(self)
     }

@@ -23,6 +23,9 @@ use crate::storage::sqlite::view::DerivedView;
 use crate::storage::sqlite::{self, Durability, SqliteRecords};
 use crate::view::{Conflicts, Record};
 
+mod shared_read;
+use shared_read::{Found, SharedReads};
+
 /// The device clock the hybrid logical clock follows, in milliseconds since the Unix epoch.
 ///
 /// Apps use [`SystemClock`]; tests substitute clocks that drift or jump to check that ordering
@@ -207,6 +210,31 @@ pub(crate) struct ReaderStamp {
     data_version: i64,
 }
 
+/// The writer, held for a write (see `Store::writer`).
+struct WriterGuard<'a> {
+    guard: MutexGuard<'a, Writer>,
+    store: &'a Store,
+}
+
+impl std::ops::Deref for WriterGuard<'_> {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WriterGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.guard
+    }
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.store.end_shared_read();
+    }
+}
+
 /// A replica persisted on disk: any number of spaces in one SQLite file.
 pub struct Store {
     path: PathBuf,
@@ -214,6 +242,8 @@ pub struct Store {
     incarnation: Mutex<Incarnation>,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Reader>>,
+    /// The threads whose reads share one read transaction (see `store/shared_read.rs`).
+    shared_reads: Mutex<SharedReads>,
     /// The number the next reader connection opened gets (see [`ReaderStamp`]).
     next_reader: AtomicU64,
     subscribers: Arc<Mutex<Subscribers>>,
@@ -322,6 +352,7 @@ impl Store {
                 dictionary_due: 0,
             }),
             readers: Mutex::new(Vec::new()),
+            shared_reads: Mutex::default(),
             next_reader: AtomicU64::new(0),
             subscribers: Arc::default(),
             pending: Mutex::default(),
@@ -377,7 +408,7 @@ impl Store {
         if self.options.device_marker == DeviceMarker::Disabled {
             return Err(Error::ReplicaRewound);
         }
-        let mut guard = lock(&self.writer);
+        let mut guard = self.writer();
         let writer = &mut *guard;
         let previous = writer.bookkeeping.id;
         let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -470,7 +501,7 @@ impl Store {
     /// Writes of this store that no other replica has received yet are lost with it.
     pub fn leave_space(&self, space: &str) -> Result<()> {
         let space = SpaceId::new(space)?;
-        let mut guard = lock(&self.writer);
+        let mut guard = self.writer();
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some(sid) = sqlite::space_sid(&tx, &space)? else {
             return Err(Error::SpaceNotHeld(space));
@@ -492,7 +523,7 @@ impl Store {
     /// writes would be lost under a second one).
     pub fn rejoin_space(&self, space: &str) -> Result<bool> {
         let space = SpaceId::new(space)?;
-        let mut guard = lock(&self.writer);
+        let mut guard = self.writer();
         let writer = &mut *guard;
         let tx = writer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let Some(sid) = sqlite::space_sid(&tx, &space)? else {
@@ -635,7 +666,7 @@ impl Store {
 
     /// Runs SQLite's full integrity check; `Err(Corrupt)` describes what is damaged.
     pub fn check_integrity(&self) -> Result<()> {
-        let writer = lock(&self.writer);
+        let writer = self.writer();
         let mut statement = writer.conn.prepare("PRAGMA integrity_check")?;
         let problems: Vec<String> =
             statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
@@ -649,7 +680,7 @@ impl Store {
     /// the file is whole: SQLite answers a second checkpointer "busy" *as a result row*, not as
     /// an error, and a file copied then would miss the latest commits.
     pub fn checkpoint(&self) -> Result<()> {
-        let writer = lock(&self.writer);
+        let writer = self.writer();
         let mut waited = std::time::Duration::ZERO;
         loop {
             let busy: i64 =
@@ -684,7 +715,7 @@ impl Store {
     /// recognises it), and each record reads back as it was.
     pub fn compact(&self) -> Result<()> {
         {
-            let mut writer = lock(&self.writer);
+            let mut writer = self.writer();
             let tx = sqlite::WriteTransaction::begin(&writer.conn)?;
             let dictionary = sqlite::dictionary::make(&tx)?;
             if let Some(dictionary) = &dictionary {
@@ -731,7 +762,7 @@ impl Store {
         *quiet = if on { before.saturating_sub(1) } else { before + 1 };
         if (before == 0) != (*quiet == 0) {
             let pages = if on { sqlite::WAL_CHECKPOINT_PAGES } else { 0 };
-            let writer = lock(&self.writer);
+            let writer = self.writer();
             writer.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
         }
         Ok(())
@@ -753,7 +784,7 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        let guard = lock(&self.writer);
+        let guard = self.writer();
         let full = self.options.durability == Durability::PowerLoss;
         if full {
             guard.conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -773,7 +804,7 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        derived_transaction(&lock(&self.writer).conn, work)
+        derived_transaction(&self.writer().conn, work)
     }
 
     /// Runs `work` on the records and bookkeeping of `space` in one write transaction; a local
@@ -785,7 +816,7 @@ impl Store {
         origin: Origin,
         work: impl FnOnce(&mut ReplicaState, &mut SqliteRecords<'_>) -> Result<Changes>,
     ) -> Result<Changes> {
-        let mut guard = lock(&self.writer);
+        let mut guard = self.writer();
         let writer = &mut *guard;
         let tx = sqlite::WriteTransaction::begin(&writer.conn)?;
         let version = data_version(&tx)?;
@@ -854,6 +885,52 @@ impl Store {
         Ok(changes)
     }
 
+    /// The writer connection, for a write. A read transaction this thread's reads share (see
+    /// [`Store::reading`]) is ended before the write and again once the writer is released
+    /// (in case a read began one while the write was not yet committed), so the thread's
+    /// later reads see the write.
+    fn writer(&self) -> WriterGuard<'_> {
+        self.end_shared_read();
+        WriterGuard { guard: lock(&self.writer), store: self }
+    }
+
+    /// Ends the read transaction this thread's reads share, if one is open.
+    fn end_shared_read(&self) {
+        let open = lock(&self.shared_reads).take_open(std::thread::current().id());
+        if let Some(reader) = open {
+            self.end_read(reader);
+        }
+    }
+
+    /// Runs `work` with this thread's reads of the store sharing one read transaction until
+    /// the thread writes (`store/shared_read.rs`, decision 0052): a sync session handles each
+    /// frame this way.
+    pub(crate) fn reading<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        /// Leaves on every way out of `work`, a panic included, so no transaction stays open.
+        struct Leave<'a>(&'a Store, std::thread::ThreadId);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                let open = lock(&self.0.shared_reads).leave(self.1);
+                if let Some(reader) = open {
+                    self.0.end_read(reader);
+                }
+            }
+        }
+        let thread = std::thread::current().id();
+        lock(&self.shared_reads).enter(thread);
+        let _leave = Leave(self, thread);
+        work()
+    }
+
+    /// Ends a reader's read transaction and returns it to the pool (one whose transaction will
+    /// not end is dropped, which closes it).
+    fn end_read(&self, reader: Reader) {
+        let ended = reader.conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+        if ended.is_ok() {
+            lock(&self.readers).push(reader);
+        }
+    }
+
     /// Runs `work` in a read transaction on a pooled read-only connection.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.read_stamped(|conn, _| work(conn))
@@ -865,23 +942,40 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection, &dyn Fn() -> Result<ReaderStamp>) -> Result<T>,
     ) -> Result<T> {
-        let pooled = lock(&self.readers).pop();
-        let reader = match pooled {
-            Some(reader) => reader,
-            None => Reader {
-                number: self.next_reader.fetch_add(1, Ordering::Relaxed),
-                conn: sqlite::open_reader(&self.path, self.options.durability)?,
-            },
+        let thread = std::thread::current().id();
+        let found = lock(&self.shared_reads).take(thread);
+        let (reader, sharing) = match found {
+            Found::Open(reader) => (reader, true),
+            Found::NotBegun | Found::Alone => {
+                let pooled = lock(&self.readers).pop();
+                let reader = match pooled {
+                    Some(reader) => reader,
+                    None => Reader {
+                        number: self.next_reader.fetch_add(1, Ordering::Relaxed),
+                        conn: sqlite::open_reader(&self.path, self.options.durability)?,
+                    },
+                };
+                // One read transaction, so everything read belongs to the same committed
+                // state. `BEGIN` and `COMMIT` are prepared once per connection.
+                let begun = reader.conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([]));
+                if let Err(error) = begun {
+                    self.end_read(reader);
+                    return Err(error.into());
+                }
+                (reader, matches!(found, Found::NotBegun))
+            }
         };
         let conn = &reader.conn;
         let stamp = || Ok(ReaderStamp { reader: reader.number, data_version: data_version(conn)? });
-        // One read transaction, so everything read belongs to the same committed state. A
-        // sync makes dozens of small reads: `BEGIN` and `COMMIT` are prepared once.
-        let statement = |sql| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
-        let result = statement("BEGIN").map_err(Error::from).and_then(|_| work(conn, &stamp));
-        let ended = statement("COMMIT");
-        if ended.is_ok() {
-            lock(&self.readers).push(reader);
+        let result = work(conn, &stamp);
+        if sharing {
+            // Left open for the thread's next read; ended when it writes or stops sharing.
+            let to_end = lock(&self.shared_reads).put(thread, reader);
+            if let Some(reader) = to_end {
+                self.end_read(reader);
+            }
+        } else {
+            self.end_read(reader);
         }
         result
     }
@@ -1061,5 +1155,110 @@ mod tests {
         let default = Store::open(dir.path().join("d.almanac")).expect("open");
         default.write_derived_unsynced(|_| Ok(())).expect("write");
         assert_eq!(synchronous(&default), 1, "ProcessCrash stays NORMAL");
+    }
+
+    fn titled(store: &Store, id: &str) -> Result<Changes> {
+        store.transaction("team").set("notes", id, "title", id).commit()
+    }
+
+    /// How many of the team space's writes this store has seen.
+    fn seen(store: &Store) -> u64 {
+        store.version_vector("team").expect("vector").iter().map(|(_, counter)| counter).sum()
+    }
+
+    /// Inside `reading`, a thread's reads share one read of the store: a commit made by
+    /// another thread meanwhile is not among what they see, until the thread writes itself;
+    /// what it reads after its own write includes that write and everything before it.
+    #[test]
+    fn reads_share_one_read_until_the_thread_writes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("s.almanac")).expect("open");
+        titled(&store, "a").expect("commit");
+        store
+            .reading(|| {
+                assert_eq!(seen(&store), 1);
+                std::thread::scope(|s| s.spawn(|| titled(&store, "b")).join().expect("thread"))?;
+                assert_eq!(seen(&store), 1, "the shared read began before the other commit");
+                assert!(store.get("team", "notes", "b")?.is_none());
+                titled(&store, "c")?;
+                assert_eq!(seen(&store), 3, "after its own write, the thread sees every commit");
+                assert!(store.get("team", "notes", "b")?.is_some());
+                // A read made while the thread writes (before the write commits) begins no
+                // shared read that outlives the write.
+                let space = SpaceId::new("team")?;
+                store.write_space(&space, Origin::Local, |replica, records| {
+                    assert_eq!(seen(&store), 3);
+                    let write = Write::Set { field: "title".into(), value: "d".into() };
+                    let operation = Operation { key: RecordKey::new("notes", "d"), write };
+                    replica.commit(records, &[operation], 0)
+                })?;
+                assert_eq!(seen(&store), 4);
+                Ok(())
+            })
+            .expect("reading");
+        assert_eq!(seen(&store), 4);
+    }
+
+    /// A sync session's reads of each frame share a read: on both sides, reads ran in a
+    /// transaction an earlier one began.
+    #[test]
+    fn a_sync_session_shares_its_reads() {
+        use crate::sync::SessionConfig;
+        use crate::sync::transport::sync_in_process;
+        let dir = tempfile::tempdir().expect("dir");
+        let a = Store::open(dir.path().join("a.almanac")).expect("open");
+        let b = Store::open(dir.path().join("b.almanac")).expect("open");
+        titled(&a, "a").expect("commit");
+        b.join_space("team").expect("join");
+        let config = |peer: &Store| {
+            let mut config = SessionConfig::new(vec![SpaceId::new("team").expect("space")]);
+            config.expected_peer = Some(peer.replica_id());
+            config
+        };
+        sync_in_process(&a, config(&b), &b, config(&a)).expect("sync");
+        assert!(b.get("team", "notes", "a").expect("get").is_some());
+        for store in [&a, &b] {
+            assert!(lock(&store.shared_reads).joined > 0);
+            assert_eq!(lock(&store.shared_reads).threads_sharing(), 0);
+        }
+    }
+
+    /// However `reading` ends (its work failing, panicking, or nested in another), it leaves
+    /// no read transaction open: the pooled readers go on reading, and see later commits.
+    #[test]
+    fn reading_leaves_no_read_open() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path().join("s.almanac")).expect("open");
+        titled(&store, "a").expect("commit");
+        let failed: Result<()> = store.reading(|| {
+            seen(&store);
+            Err(Error::InvalidInput("refused".into()))
+        });
+        assert!(failed.is_err());
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            store.reading(|| -> Result<()> {
+                seen(&store);
+                panic!("work panicked")
+            })
+        }));
+        assert!(panicked.is_err());
+        store
+            .reading(|| {
+                store.reading(|| {
+                    seen(&store);
+                    Ok(())
+                })?;
+                // Still inside the outer one: the same read.
+                std::thread::scope(|s| s.spawn(|| titled(&store, "b")).join().expect("thread"))?;
+                assert_eq!(seen(&store), 1);
+                Ok(())
+            })
+            .expect("reading");
+        assert_eq!(lock(&store.shared_reads).threads_sharing(), 0);
+        titled(&store, "c").expect("commit");
+        // Every pooled reader was returned with its read ended: each begins a new one.
+        for _ in 0..4 {
+            assert_eq!(seen(&store), 3);
+        }
     }
 }

@@ -61,6 +61,14 @@ pub trait SyncStore {
     /// Whether this replica holds `space`.
     fn holds_space(&self, space: &SpaceId) -> Result<bool>;
 
+    /// Runs `work`, whose reads may share one consistent read of the replica: a store that
+    /// begins a transaction for each read may begin one for all of them (the SQLite store
+    /// does, decision 0052). Whatever `work` reads after writing includes what it wrote. A
+    /// session handles each frame this way. By default `work` just runs.
+    fn reading(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        work()
+    }
+
     /// Every write of `space` this replica has seen.
     fn version_vector(&self, space: &SpaceId) -> Result<VersionVector>;
 

@@ -139,6 +139,18 @@ pub struct Session<'s, S: SyncStore + ?Sized = Store> {
 impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
     /// Starts a session; its first frames are ready in [`Session::poll_transmit`].
     pub fn new(store: &'s S, config: SessionConfig) -> Result<Session<'s, S>> {
+        // Its reads share one read of the store (`SyncStore::reading`).
+        let (mut config, mut started) = (Some(config), None);
+        store.reading(&mut || {
+            if let Some(config) = config.take() {
+                started = Some(Self::start(store, config)?);
+            }
+            Ok(())
+        })?;
+        started.ok_or_else(|| Error::Protocol("the store never started the session".into()))
+    }
+
+    fn start(store: &'s S, config: SessionConfig) -> Result<Session<'s, S>> {
         let mut spaces: Vec<SpaceId> = Vec::new();
         for space in &config.spaces {
             if store.holds_space(space)? && !spaces.contains(space) {
@@ -222,6 +234,17 @@ impl<'s, S: SyncStore + ?Sized> Session<'s, S> {
     /// peer is queued (unless the peer sent the error), nothing partial is applied, and a
     /// later session resumes.
     pub fn receive(&mut self, frame: &[u8]) -> Result<()> {
+        // The frame's reads share one read of the store (`SyncStore::reading`).
+        let store = self.store;
+        let mut received = Err(Error::Protocol("the store never handled the frame".into()));
+        store.reading(&mut || {
+            received = self.receive_frame(frame);
+            Ok(())
+        })?;
+        received
+    }
+
+    fn receive_frame(&mut self, frame: &[u8]) -> Result<()> {
         if self.is_finished() {
             return Err(Error::Protocol("the session is over".into()));
         }
