@@ -931,7 +931,8 @@ impl Store {
         }
     }
 
-    /// Runs `work` in a read transaction on a pooled read-only connection.
+    /// Runs `work` in a read transaction on a pooled read-only connection: its own, or inside
+    /// [`Store::reading`] the one this thread's reads share.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.read_stamped(|conn, _| work(conn))
     }
