@@ -47,6 +47,24 @@ fn scenarios<C: Calendar>(scenario: &str) {
             }
             profile_merge(&mut a, &mut b);
         }
+        "catch-up" => {
+            // W5 itself: the standard 10,000-event calendar, 5,000 edits on each side (10% on
+            // the same fields), the same toggle as `merge`.
+            let events = data::events(10_000, 1);
+            let mut a = C::create(dir.path(), "a", 1, Persist::Written);
+            a.add_events(&events);
+            let mut b = a.replicate(dir.path(), "b", 2, Persist::Written);
+            C::sync(&mut a, &mut b);
+            for n in 0..5_000 {
+                let shared = n % 10 == 0;
+                let i = if shared { n } else { (n * 2 + 1) % events.len() };
+                a.set_field(&events[i].id, "title", &format!("A {n}"));
+                let j = if shared { n } else { (n * 2 + 2) % events.len() };
+                let field = if shared { "title" } else { "location" };
+                b.set_field(&events[j].id, field, &format!("B {n}"));
+            }
+            profile_merge(&mut a, &mut b);
+        }
         "field" => {
             // W6's one-field sync, on the 2,000-event calendar (W6 itself uses 100,000).
             let mut a = C::create(dir.path(), "a", 1, Persist::Written);
@@ -87,8 +105,8 @@ fn scenarios<C: Calendar>(scenario: &str) {
         }
         other => {
             panic!(
-                "unknown scenario {other} (commits, batch, overwrites, merge, field, join, view, \
-                 view-large)"
+                "unknown scenario {other} (commits, batch, overwrites, merge, catch-up, field, \
+                 join, view, view-large)"
             )
         }
     }

@@ -9,8 +9,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::crdt::{
-    ClockSkew, Delta, Dot, Hlc, RecordDelta, RecordKey, RecordState, Refusal, ReplicaId, SpaceId,
-    VersionVector, Write, validate_delta,
+    Before, ClockSkew, Delta, Dot, Hlc, Prior, RecordDelta, RecordKey, RecordState, Refusal,
+    ReplicaId, SpaceId, VersionVector, Write, validate_delta,
 };
 use crate::error::{Error, Result};
 
@@ -21,12 +21,13 @@ pub trait RecordStore {
     /// Stores `state` at `key`, replacing what was there.
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()>;
     /// Stores `state` at `key` where `before` is what [`RecordStore::load`] returned for `key`
-    /// in this transaction (`None`: the record did not exist). A backend may use it to write
-    /// only what changed; the default ignores it.
+    /// in this transaction (`None`: the record did not exist), usually as the parts the change
+    /// replaced (decision 0053). A backend may use it to write only what changed; the default
+    /// ignores it.
     fn save_changed(
         &mut self,
         key: &RecordKey,
-        before: Option<&RecordState>,
+        before: Option<Before<'_>>,
         state: &RecordState,
     ) -> Result<()> {
         let _ = before;
@@ -103,7 +104,8 @@ impl ReplicaState {
         // to one record usually come together (a new event's ten fields), so the record written
         // last is tried before the look-up: an ordered map of the keys cost a fifth of a
         // 2,000-event commit in key comparisons.
-        let mut touched: Vec<(RecordKey, Option<RecordState>, RecordState)> = Vec::new();
+        // Each record is kept with what it was (the parts its writes alter, decision 0053).
+        let mut touched: Vec<(RecordKey, Option<Prior>, RecordState)> = Vec::new();
         let mut position: HashMap<&RecordKey, usize> = HashMap::new();
         let mut last: Option<usize> = None;
         for operation in operations {
@@ -112,32 +114,40 @@ impl ReplicaState {
                 _ => match position.get(&operation.key) {
                     Some(&i) => i,
                     None => {
-                        let before = store.load(&operation.key)?;
-                        let state = before.clone().unwrap_or_default();
-                        touched.push((operation.key.clone(), before, state));
+                        let loaded = store.load(&operation.key)?;
+                        let prior = loaded.as_ref().map(Prior::new);
+                        touched.push((operation.key.clone(), prior, loaded.unwrap_or_default()));
                         position.insert(&operation.key, touched.len() - 1);
                         touched.len() - 1
                     }
                 },
             };
             last = Some(i);
-            touched[i].2.apply_local(&operation.write, dot, hlc, &seen).map_err(|refusal| {
-                match refusal {
+            let (_, prior, state) = &mut touched[i];
+            if let Some(prior) = prior {
+                prior.keep_for_write(state, &operation.write);
+            }
+            state.apply_local(&operation.write, dot, hlc, &seen).map_err(
+                |refusal| match refusal {
                     Refusal::NotFound => Error::RecordNotFound(operation.key.clone()),
                     Refusal::Deleted => Error::RecordDeleted(operation.key.clone()),
-                }
-            })?;
+                },
+            )?;
         }
         // Saved in key order, as before.
         touched.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut changes = Changes::default();
-        for (key, before, after) in touched {
-            let changed = match &before {
-                Some(before) => *before != after,
+        for (key, prior, after) in touched {
+            let changed = match &prior {
+                Some(prior) => prior.changed(&after),
                 None => after != RecordState::default(),
             };
             if changed {
-                store.save_changed(&key, before.as_ref(), &after)?;
+                store.save_changed(
+                    &key,
+                    prior.as_ref().map(|p| Before::kept(p, &after)),
+                    &after,
+                )?;
                 changes.records.push(key);
             }
         }
@@ -255,8 +265,8 @@ impl ReplicaState {
     ) -> Result<Changes> {
         let mut joined = Vec::new();
         for (key, record) in records {
-            let before = store.load(&key)?;
-            if before.is_none() && record.lifecycle.is_none() {
+            let loaded = store.load(&key)?;
+            if loaded.is_none() && record.lifecycle.is_none() {
                 return Err(Error::Decode {
                     what: "a delta",
                     detail: format!(
@@ -266,20 +276,22 @@ impl ReplicaState {
                 });
             }
             // `join` says whether anything changed, so an unchanged record costs no comparison
-            // and no write. The state before is kept for the store (it rewrites only the
-            // clock-index rows that changed, and derived views compare against it).
-            let mut after = before.clone().unwrap_or_default();
+            // and no write. What the record was is kept for the store (it rewrites only the
+            // clock-index rows that changed, and derived views compare against it): the parts
+            // the delta carries, the only ones the join can alter (decision 0053).
+            let prior = loaded.as_ref().map(|state| Prior::before_join(state, &record));
+            let mut after = loaded.unwrap_or_default();
             let changed = match record {
                 Cow::Borrowed(record) => after.join(record, &self.seen, context),
                 Cow::Owned(record) => after.join_owned(record, &self.seen, context),
             };
             if changed {
-                joined.push((key, before, after));
+                joined.push((key, prior, after));
             }
         }
         let mut changes = Changes::default();
-        for (key, before, after) in joined {
-            store.save_changed(&key, before.as_ref(), &after)?;
+        for (key, prior, after) in joined {
+            store.save_changed(&key, prior.as_ref().map(|p| Before::kept(p, &after)), &after)?;
             changes.records.push(key.into_owned());
         }
         Ok(changes)

@@ -44,7 +44,7 @@ use super::series::{
     Event, date_key_of, instants, is_scalar, parse_basic_date, read_event_from_parts, read_schedule,
 };
 use super::time::tzdb_version;
-use crate::crdt::{MvRegister, RecordKey, RecordState, SpaceId};
+use crate::crdt::{Before, MvRegister, RecordKey, RecordState, SpaceId};
 use crate::error::{Error, Result};
 use crate::storage::sqlite::view::{DerivedView, SavedRecord};
 use crate::storage::sqlite::{decode_record, decode_record_taking};
@@ -122,7 +122,8 @@ impl DerivedView for CalendarView {
             // A title or location edit: the rows would come out the same.
             return Ok(());
         }
-        on_save(conn, saved.rid, saved.key, saved.state, saved.before, saved.inserted)
+        let before = saved.before.map(|before| before.to_state());
+        on_save(conn, saved.rid, saved.key, saved.state, before.as_deref(), saved.inserted)
     }
 
     fn on_drop_space(&self, conn: &Connection, sid: i64) -> Result<()> {
@@ -374,14 +375,14 @@ fn delete_single_rows(
 
 /// Whether two states of an event give the same index rows: the same lifecycle, schedule and
 /// occurrence patches (the index and the attention list derive from nothing else).
-fn same_index_inputs(before: &RecordState, after: &RecordState) -> bool {
+fn same_index_inputs(before: Before<'_>, after: &RecordState) -> bool {
     let registers = [fields::TIMING, fields::RULE];
     let maps = [fields::RDATES, fields::EXDATES, fields::OVERRIDES, fields::RANGE_PATCHES];
     before.is_deleted() == after.is_deleted()
         && before.exists() == after.exists()
-        && registers.iter().all(|f| before.registers().get(*f) == after.registers().get(*f))
-        && maps.iter().all(|f| before.maps().get(*f) == after.maps().get(*f))
-        && before.minimums().get(fields::TRUNCATE_AT) == after.minimums().get(fields::TRUNCATE_AT)
+        && registers.iter().all(|f| before.register(f) == after.registers().get(*f))
+        && maps.iter().all(|f| before.map(f) == after.maps().get(*f))
+        && before.minimum(fields::TRUNCATE_AT) == after.minimums().get(fields::TRUNCATE_AT)
 }
 
 /// Keeps the index rows of one record in step with its new state (called by the SQLite store

@@ -7,6 +7,7 @@
 //!   the delete shadowed).
 //! - `restamp.rs` moves writes to a fresh replica id when a copied store shared its id.
 //! - `stability.rs` decides which metadata may be dropped once every replica has seen it.
+//! - [`Prior`] and [`Before`] keep what a record was before a change without copying all of it.
 //! - [`Delta`] is what one replica sends another: the parts of records the other lacks.
 //!
 //! Persistence and sync call these functions; they are tested here without a database.
@@ -18,6 +19,7 @@ mod hlc;
 mod keyed_map;
 pub(crate) mod payload_reader;
 pub(crate) mod payload_writer;
+mod prior;
 mod record;
 mod register;
 mod replica_id;
@@ -34,6 +36,7 @@ pub use delta::{Delta, RecordKey};
 pub use field_name::FieldName;
 pub use hlc::{ClockSkew, Hlc, MAX_FORWARD_SKEW_MILLIS, Observed};
 pub use keyed_map::Member;
+pub use prior::{Before, Prior};
 pub use record::{FieldPath, Lifecycle, RecordDelta, RecordState, Refusal, ShadowedEdit, Write};
 pub use register::{Direction, Entry, Extremum, MvRegister};
 pub use replica_id::ReplicaId;

@@ -26,7 +26,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionB
 
 use crate::codec;
 use crate::compression::RecordDictionary;
-use crate::crdt::{Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector, stored_delta};
+use crate::crdt::{
+    Before, Hlc, RecordKey, RecordState, ReplicaId, SpaceId, VersionVector, stored_delta,
+};
 use crate::error::{Error, Result};
 use crate::replica::{RecordStore, ReplicaState};
 use view::{DerivedView, SavedRecord};
@@ -636,7 +638,7 @@ impl SqliteRecords<'_> {
     fn write_row(
         &mut self,
         key: &RecordKey,
-        before: Option<&RecordState>,
+        before: Option<Before<'_>>,
         state: &RecordState,
         bytes: &[u8],
     ) -> Result<(i64, bool)> {
@@ -699,7 +701,7 @@ impl SqliteRecords<'_> {
     fn write_changed_clock_rows(
         &mut self,
         rid: i64,
-        before: &RecordState,
+        before: Before<'_>,
         after: &RecordState,
     ) -> Result<()> {
         let (old, new) = (before.max_counters(), after.max_counters());
@@ -757,7 +759,7 @@ impl SqliteRecords<'_> {
         &self,
         (rid, inserted): (i64, bool),
         key: &RecordKey,
-        before: Option<&RecordState>,
+        before: Option<Before<'_>>,
         state: &RecordState,
     ) -> Result<()> {
         // Derived views change in the same transaction as the record they describe.
@@ -786,13 +788,13 @@ impl RecordStore for SqliteRecords<'_> {
     /// replace are found from it (decision 0035).
     fn save(&mut self, key: &RecordKey, state: &RecordState) -> Result<()> {
         let before = self.load(key)?;
-        self.save_changed(key, before.as_ref(), state)
+        self.save_changed(key, before.as_ref().map(Before::whole), state)
     }
 
     fn save_changed(
         &mut self,
         key: &RecordKey,
-        before: Option<&RecordState>,
+        before: Option<Before<'_>>,
         state: &RecordState,
     ) -> Result<()> {
         let bytes = self.encode(state)?;

@@ -9,7 +9,7 @@ use std::any::Any;
 
 use rusqlite::Connection;
 
-use crate::crdt::{RecordKey, RecordState, SpaceId};
+use crate::crdt::{Before, RecordKey, RecordState, SpaceId};
 use crate::error::Result;
 
 /// A record as it was just saved.
@@ -25,8 +25,9 @@ pub struct SavedRecord<'a> {
     /// Its new state.
     pub state: &'a RecordState,
     /// Its state before this save (`None` for a new record): a view may skip work when
-    /// nothing it derives from changed, and find the rows it derived from it.
-    pub before: Option<&'a RecordState>,
+    /// nothing it derives from changed, and find the rows it derived from it. Usually held as
+    /// the parts the save replaced ([`Before::to_state`] copies the whole of it).
+    pub before: Option<Before<'a>>,
     /// The record's row was inserted by this save: no derived row can refer to its row id yet
     /// (the rows of a removed record go with it, `ON DELETE CASCADE`, and a new row id is never
     /// one still in use), so a view has nothing to clear before writing its rows.
