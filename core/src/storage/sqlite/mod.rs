@@ -775,11 +775,14 @@ impl RecordStore for SqliteRecords<'_> {
     fn load(&mut self, key: &RecordKey) -> Result<Option<RecordState>> {
         let Some(cid) = self.cid(&key.collection)? else { return Ok(None) };
         let sql = "SELECT rid, state FROM records WHERE sid = ?1 AND cid = ?2 AND id = ?3";
-        let row: Option<(i64, Vec<u8>)> = held(&mut self.statements.load, self.conn, sql)?
-            .query_row(params![self.sid, cid, key.id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        let Some((rid, bytes)) = row else { return Ok(None) };
-        let state = decode_record(self.conn, &bytes)?;
+        let conn = self.conn;
+        let mut rows =
+            held(&mut self.statements.load, conn, sql)?.query(params![self.sid, cid, key.id])?;
+        let Some(row) = rows.next()? else { return Ok(None) };
+        let rid: i64 = row.get(0)?;
+        // Decoded where SQLite holds the bytes, not from a copy of them.
+        let state = decode_record(conn, row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?)?;
+        drop(rows);
         self.rids.insert(key.clone(), rid);
         Ok(Some(state))
     }
@@ -857,15 +860,22 @@ impl SqliteRecords<'_> {
         local: &VersionVector,
         mut each: impl FnMut(RecordKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let mut found = HashSet::new();
+        let mut queries = Vec::new();
         for (replica, counter) in local.iter() {
             let known = since.get(&replica);
             if counter <= known {
                 continue;
             }
-            let Some(idx) = self.numbers.replicas.lookup(self.conn, replica)? else {
-                continue;
-            };
+            if let Some(idx) = self.numbers.replicas.lookup(self.conn, replica)? {
+                queries.push((idx, known));
+            }
+        }
+        // A record has one clock row per writer, so one query finds it once; only a record
+        // found by an earlier query can come again (usually there is one query: a peer lacks
+        // only what this replica wrote since they last met).
+        let mut found = HashSet::new();
+        let last = queries.len().saturating_sub(1);
+        for (n, (idx, known)) in queries.into_iter().enumerate() {
             let mut statement = self.conn.prepare_cached(
                 "SELECT r.rid, k.name, r.id, r.state FROM record_clock c
                  JOIN records r ON r.rid = c.rid JOIN collections k ON k.cid = r.cid
@@ -874,7 +884,8 @@ impl SqliteRecords<'_> {
             let mut rows = statement.query(params![idx, known as i64, self.sid])?;
             while let Some(row) = rows.next()? {
                 let rid: i64 = row.get(0)?;
-                if !found.insert(rid) {
+                let again = if n < last { !found.insert(rid) } else { found.contains(&rid) };
+                if again {
                     continue;
                 }
                 let key = RecordKey::new(row.get::<_, String>(1)?, row.get::<_, String>(2)?);
