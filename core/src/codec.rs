@@ -158,7 +158,7 @@ pub fn encode_record(state: &RecordState) -> Result<Vec<u8>> {
 
 /// Encodes a record as a store with `dictionary` keeps it: format 5, format 4's payload
 /// compressed against the dictionary; format 4 without one, or for a payload too long to be
-/// worth it (over [`COMPRESSED_PAYLOAD_LIMIT`]).
+/// worth it (over `COMPRESSED_PAYLOAD_LIMIT`).
 pub fn encode_record_against(
     state: &RecordState,
     dictionary: Option<&RecordDictionary>,

@@ -41,7 +41,7 @@ impl Store {
     ///
     /// `stable` must be causally stable: every replica of the space has seen it, and no replica
     /// can still deliver a write it made before seeing it that this store lacks. Passing a
-    /// vector this store has not seen is refused with [`Error::InvalidInput`]. The deletion
+    /// vector this store has not seen is refused with [`Error::InvalidInput`](crate::Error::InvalidInput). The deletion
     /// time is the deletion's hybrid-clock time, compared with the store's clock
     /// (`StoreOptions::clock`).
     pub fn collect_garbage(

@@ -106,7 +106,7 @@ pub fn make(conn: &Connection) -> Result<Option<Arc<RecordDictionary>>> {
 
 /// Makes a store's first dictionary, inside a commit, once the store holds [`MIN_RECORDS`]
 /// live records (`None`: not yet), and compresses the records already there when they are few
-/// enough ([`COMPRESS_AT_ONCE`]). Every later write is compressed against it, so a store that
+/// enough (`COMPRESS_AT_ONCE`). Every later write is compressed against it, so a store that
 /// never runs `compact` still keeps its records compressed (decision 0037).
 ///
 /// Never fails the commit it runs in: the app's write matters more than its compression. On

@@ -58,7 +58,7 @@ impl From<rusqlite::Error> for Error {
 }
 
 /// The writer's commits copy the write-ahead log into the file once it holds this many pages,
-/// and the log is cut back to [`WAL_SIZE_LIMIT`] when it starts over: Android's own defaults
+/// and the log is cut back to `WAL_SIZE_LIMIT` when it starts over: Android's own defaults
 /// for its databases (decision 0037). SQLite's (1,000 pages, never cut back) leave a 4 MiB log
 /// on disk for good, more than a 10,000-event calendar's records.
 pub const WAL_CHECKPOINT_PAGES: i64 = 100;
