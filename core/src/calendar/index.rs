@@ -302,7 +302,7 @@ fn write_rows(
     }
     conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('index_longest', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE excluded.value > value",
     )?
     .execute([longest])?;
     Ok(())
